@@ -1,0 +1,71 @@
+"""archzoo: a plugin-based model registry for PyTorch.
+
+Importing ``archzoo`` is cheap (no torch): it gives plugin authors what they
+need to declare architectures.  The functions that train or load models import
+torch when called.
+
+    from archzoo import hookimpl, ArchSpec, param
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .config import TrainConfig, param
+from .errors import (
+    ArchzooError,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DuplicateNameError,
+    PluginMissingError,
+    UnknownNameError,
+)
+from .hookspecs import hookimpl, hookspec
+from .specs import ArchSpec, DatasetSpec, SampleResult
+
+__all__ = [
+    "ArchSpec",
+    "ArchzooError",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "DatasetSpec",
+    "DuplicateNameError",
+    "PluginMissingError",
+    "SampleResult",
+    "TrainConfig",
+    "UnknownNameError",
+    "hookimpl",
+    "hookspec",
+    "param",
+    # lazily imported (they need torch):
+    "load",
+    "train",
+    "predict",
+    "evaluate_checkpoint",
+]
+
+_LAZY = {
+    "load": "archzoo.checkpoint",
+    "train": "archzoo.api",
+    "predict": "archzoo.api",
+    "evaluate_checkpoint": "archzoo.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "__version__":
+        from .host import archzoo_version
+
+        return archzoo_version()
+    raise AttributeError(f"module 'archzoo' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import evaluate_checkpoint, predict, train
+    from .checkpoint import load

@@ -1,0 +1,58 @@
+"""The errors archzoo raises for things a user can fix.
+
+Every user-facing failure is an :class:`ArchzooError` whose message says what
+is wrong and what to do.  The CLI prints the message (no traceback) and exits
+non-zero; the UI shows it in the page.  Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class ArchzooError(Exception):
+    """Base class: a problem with the user's input, data or environment."""
+
+
+class ConfigError(ArchzooError, ValueError):
+    """A configuration value is wrong: names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str, *, owner: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        where = f"{owner}: " if owner else ""
+        super().__init__(f"{where}invalid value {value!r} for '{field}': {allowed}")
+
+
+class UnknownNameError(ArchzooError, LookupError):
+    """An architecture, preset or dataset name that is not registered."""
+
+    def __init__(self, kind: str, name: str, known: list[str], hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        message = f"unknown {kind} '{name}'"
+        if close:
+            message += f"; did you mean {', '.join(repr(c) for c in close)}?"
+        elif known:
+            message += f"; known: {', '.join(sorted(known))}"
+        if hint:
+            message += f". {hint}"
+        super().__init__(message)
+
+
+class DuplicateNameError(ArchzooError):
+    """Two plugins registered the same architecture or dataset name."""
+
+
+class PluginMissingError(ArchzooError):
+    """A checkpoint needs an architecture whose plugin is not installed."""
+
+
+class CheckpointError(ArchzooError):
+    """A checkpoint folder is missing, incomplete, corrupt or does not match its config."""
+
+
+class DataError(ArchzooError):
+    """A dataset cannot be found or read."""

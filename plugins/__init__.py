@@ -1,0 +1,12 @@
+"""Built-in architecture plugins, one package each.
+
+Each package's ``__init__`` is the catalogue card (the architecture spec and
+its typed config, no torch import); its ``model`` module is the lecture-note
+figure: the model, and whichever hooks differ from the task defaults.
+"""
+
+#: plugin name -> module, loaded by the host in this order.
+BUILTIN = {
+    "mlp": "archzoo.plugins.mlp",
+    "cnn": "archzoo.plugins.cnn",
+}

@@ -1,0 +1,44 @@
+"""Shared fixtures: where the real test data lives, and a clean checkpoint store.
+
+The data sets come from ``../shared/data`` beside the checkout (MNIST test set,
+SST-2) and from Debian's ``dataset-fashion-mnist`` package, which ``.ci/run``
+installs.  The product never needs either; tests use them so they run offline
+on real data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"test data folder {SHARED_DATA} is missing: it comes with the checkout's shared/ folder")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_dir() -> Path:
+    if not FASHION_MNIST_DIR.is_dir():
+        pytest.fail(f"{FASHION_MNIST_DIR} is missing: install Debian's dataset-fashion-mnist (.ci/run does)")
+    return FASHION_MNIST_DIR
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty checkpoint store for one test."""
+    path = tmp_path / "checkpoints"
+    path.mkdir()
+    monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(path))
+    from archzoo.host import reset_host
+
+    reset_host()
+    yield path
+    reset_host()
