@@ -235,7 +235,7 @@ class TrainConfig:
     schedule: Literal["warmup-cosine", "constant"] = param("warmup-cosine", "learning-rate schedule")
     warmup_fraction: float = param(0.05, "share of all steps spent warming up (warmup-cosine)", min=0.0, max=0.5)
     grad_clip: float = param(1.0, "clip the gradient norm to this; 0 turns clipping off", min=0.0, max=1e6)
-    seed: int = param(0, "seeds weights, data order and splits", min=0, max=2**32 - 1)
+    seed: int = param(0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1)
     val_fraction: float = param(0.1, "share of the training data held out for validation", min=0.0, max=0.5)
     patience: int = param(0, "stop after this many epochs without a better validation metric; 0 never stops early", min=0, max=1000)
     eval_batch_size: int = param(512, "examples per evaluation batch", min=1, max=65536)

@@ -38,7 +38,7 @@ class UnknownNameError(ArchzooError, LookupError):
         elif known:
             message += f"; known: {', '.join(sorted(known))}"
         if hint:
-            message += f". {hint}"
+            message += f"; {hint}"
         super().__init__(message)
 
 

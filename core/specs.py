@@ -77,6 +77,9 @@ class DatasetSpec:
     summary: str
     loader: str
     source: str = ""
+    #: Known without loading the data, so model sizes can be shown without it.
+    input_shape: tuple[int, ...] = ()
+    num_classes: int = 0
     plugin: str = field(default="", compare=False)
 
 

@@ -1,0 +1,201 @@
+"""The functions behind every command and every button.
+
+The CLI and the UI both call these and nothing else, so a run started from
+either behaves the same, fails with the same messages, and writes the same
+checkpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import config as config_module
+from .config import TrainConfig
+from .errors import ArchzooError
+from .host import Host, Preset, get_host
+from .specs import ArchSpec, SampleResult
+
+#: Settings that may change when a run is resumed; everything else must stay as it was.
+RESUMABLE_OVERRIDES = ("epochs", "patience", "max_steps", "num_workers", "eval_batch_size")
+
+
+@dataclass
+class RunPlan:
+    """Everything a training run is decided by, before any data is loaded."""
+
+    spec: ArchSpec
+    preset: Preset | None
+    dataset: str
+    config: Any
+    train_config: TrainConfig
+
+
+def plan_run(name: str | None = None, *, dataset: str | None = None, overrides: dict[str, Any] | None = None, host: Host | None = None) -> RunPlan:
+    """Resolve an architecture or preset, its dataset, and validated configs."""
+    host = host or get_host()
+    spec, preset = host.resolve(name or host.settings.default_architecture)
+    model_over, train_over = config_module.split_overrides(dict(overrides or {}), spec.config, owner=spec.name)
+    model_values = {**(preset.config if preset else {}), **model_over}
+    train_values = {**(preset.train if preset else {}), **train_over}
+    config = config_module.build_config(spec.config, model_values, owner=spec.name)
+    train_config = config_module.build_config(TrainConfig, train_values, owner="training")
+    chosen = dataset or (preset.dataset if preset and preset.dataset else None) or spec.default_dataset
+    if chosen in host.datasets and host.datasets[chosen].task not in spec.tasks:
+        raise ArchzooError(
+            f"architecture '{spec.name}' ({', '.join(spec.tasks)}) cannot train on dataset '{chosen}' "
+            f"({host.datasets[chosen].task}); datasets it can use: "
+            + ", ".join(sorted(d.name for d in host.datasets.values() if d.task in spec.tasks))
+        )
+    return RunPlan(spec=spec, preset=preset, dataset=chosen, config=config, train_config=train_config)
+
+
+def fill_from_data(config: Any, info: Any) -> Any:
+    """Set the config fields marked ``from_data`` (input shape, classes) from the dataset."""
+    values = {f.name: getattr(info, f.from_data) for f in config_module.fields(type(config)) if f.from_data}
+    return config_module.replace(config, values) if values else config
+
+
+def train(
+    name: str | None = None,
+    *,
+    dataset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    on_event: Callable[[Any], None] | None = None,
+    stop: threading.Event | None = None,
+    host: Host | None = None,
+):
+    """Train an architecture or preset; returns the trainer's ``RunResult``."""
+    from . import checkpoint as ckpt
+    from .data import DataOptions, load_dataset
+    from .trainer import Trainer
+
+    host = host or get_host()
+    store = host.settings.checkpoint_dir
+    if resume:
+        if out is None:
+            raise ArchzooError("--resume needs --out: the run folder to continue")
+        out_dir = ckpt.output_dir(out, store)
+        plan = _resumed_plan(out_dir, name, overrides or {}, host)
+    else:
+        plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = ckpt.output_dir(out or f"{plan.spec.name}-{Path(plan.dataset).name}-{stamp}", store)
+        existing = [d for d in (out_dir, out_dir / "best", out_dir / "last") if ckpt.is_checkpoint(d)]
+        if existing and not overwrite:
+            raise ArchzooError(
+                f"{out_dir} already holds a checkpoint; pass --overwrite to replace it, or --resume to continue it"
+            )
+
+    options = DataOptions(
+        data_dir=Path(data_dir).expanduser() if data_dir else None,
+        val_fraction=plan.train_config.val_fraction,
+        download=download,
+    )
+    splits = load_dataset(plan.dataset, options, host=host)
+    config = fill_from_data(plan.config, splits.info)
+    trainer = Trainer(
+        plan.spec, config, plan.train_config, splits, plan.dataset, out_dir,
+        host=host, on_event=on_event, stop=stop, resume=resume,
+    )
+    return trainer.run()
+
+
+def _resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], host: Host) -> RunPlan:
+    from . import checkpoint as ckpt
+
+    last = out_dir / "last"
+    if not ckpt.is_checkpoint(last):
+        raise ArchzooError(f"nothing to resume in {out_dir}: it has no 'last' checkpoint")
+    meta = ckpt.read_meta(last)
+    spec = host.architecture(meta["architecture"])
+    if name and name not in (spec.name, *(p for p, v in host.presets.items() if v.architecture == spec.name)):
+        raise ArchzooError(f"{out_dir} holds a '{spec.name}' run, not '{name}'")
+    blocked = [k for k in overrides if k not in RESUMABLE_OVERRIDES]
+    if blocked:
+        raise ArchzooError(
+            f"cannot change {', '.join(blocked)} when resuming; only {', '.join(RESUMABLE_OVERRIDES)} may change"
+        )
+    config = config_module.build_config(spec.config, meta["config"], owner=spec.name)
+    train_config = config_module.build_config(TrainConfig, {**meta["train"], **overrides}, owner="training")
+    return RunPlan(spec=spec, preset=None, dataset=meta["dataset"]["name"], config=config, train_config=train_config)
+
+
+def evaluate_checkpoint(
+    location: str | Path,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    batch_size: int = 512,
+    host: Host | None = None,
+) -> dict[str, float]:
+    """Evaluate a checkpoint on a split of its own dataset, or of another of the same task and shape."""
+    from torch.utils.data import DataLoader
+
+    from .checkpoint import load
+    from .context import EvalContext
+    from .data import DataOptions, load_dataset
+
+    host = host or get_host()
+    loaded = load(location, host=host)
+    name = dataset or loaded.meta["dataset"]["name"]
+    val_fraction = float(loaded.meta.get("train", {}).get("val_fraction", 0.1))
+    splits = load_dataset(name, DataOptions(data_dir=Path(data_dir) if data_dir else None, val_fraction=val_fraction, download=download), host=host)
+    if tuple(splits.info.input_shape) != tuple(loaded.info.input_shape):
+        raise ArchzooError(
+            f"dataset '{name}' has inputs of shape {splits.info.input_shape}, "
+            f"but the checkpoint expects {loaded.info.input_shape}"
+        )
+    chosen = {"train": splits.train, "validation": splits.val, "val": splits.val, "test": splits.test}.get(split, "unknown")
+    if chosen == "unknown":
+        raise ArchzooError(f"unknown split '{split}'; choose train, validation or test")
+    if chosen is None or len(chosen) == 0:
+        raise ArchzooError(f"dataset '{name}' has no {split} split. {' '.join(splits.notes)}".strip())
+    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info)
+    return host.hooks(loaded.spec).evaluate(loaded.model, DataLoader(chosen, batch_size=batch_size), ctx)
+
+
+def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host: Host | None = None) -> tuple[list[list[tuple[str, float]]], list[str]]:
+    """Class predictions for image files / images / rows of numbers.
+
+    Returns (top-k (label, probability) pairs per input, notes on conversions made).
+    """
+    import torch
+
+    from .checkpoint import load
+    from .inputs import prepare_image, prepare_row
+
+    if not inputs:
+        raise ArchzooError("give at least one input to predict")
+    host = host or get_host()
+    loaded = load(location, host=host)
+    if loaded.spec.task not in ("image-classification", "tabular-classification"):
+        raise ArchzooError(f"predict takes images or rows of numbers; '{loaded.spec.name}' is a {loaded.spec.task} model")
+    notes: list[str] = []
+    if len(loaded.info.input_shape) == 3:
+        tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
+    else:
+        tensors = [prepare_row(item, loaded.info) for item in inputs]
+    batch = torch.stack(tensors)
+    result = sample_checkpoint(loaded, {"inputs": batch}, host=host)
+    return result.top_k(top_k), notes
+
+
+def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None = None) -> SampleResult:
+    """Run the architecture's ``sample`` hook on a loaded checkpoint."""
+    from .context import EvalContext
+
+    host = host or get_host()
+    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info)
+    return host.hooks(loaded.spec).sample(loaded.model, request, ctx)

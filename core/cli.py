@@ -1,0 +1,293 @@
+"""The ``archzoo`` command line.
+
+Every subcommand is a thin shell over :mod:`archzoo.api`; heavy modules
+(torch, accelerate) are imported inside the subcommands that need them, so
+``archzoo --help`` and ``archzoo list`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .errors import ArchzooError
+
+EPILOG = """examples:
+  archzoo list
+  archzoo info mlp
+  archzoo train mlp --dataset digits
+  archzoo train mlp-fashion-deep --set epochs=3 --out my-mlp
+  archzoo eval my-mlp
+  archzoo predict my-mlp shoe.png
+  archzoo check mlp
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archzoo",
+        description="Train, evaluate and use classic neural architectures, each a plugin.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser("list", help="architectures, presets and datasets that are installed")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = commands.add_parser("info", help="an architecture's or preset's config fields, recipe and size")
+    p.add_argument("name", help="architecture or preset name")
+
+    p = commands.add_parser("train", help="train an architecture or preset")
+    p.add_argument("name", nargs="?", help="architecture or preset (default: from registry.toml)")
+    p.add_argument("--dataset", help="dataset name, or the path of an image folder")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model or training setting (repeatable; see 'archzoo info NAME')")
+    p.add_argument("--out", help="run folder: a name inside the checkpoint store, or an absolute path")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace checkpoints already in --out")
+    p.add_argument("--data-dir", help="folder that holds the dataset's files")
+    p.add_argument("--download", action="store_true", help="allow downloading the dataset if it is not found")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("eval", help="evaluate a checkpoint")
+    p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
+    p.add_argument("--dataset", help="another dataset of the same task and input shape")
+    p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    p.add_argument("--data-dir", help="folder that holds the dataset's files")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = commands.add_parser("predict", help="top-k classes for image files or rows of numbers")
+    p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
+    p.add_argument("inputs", nargs="+", metavar="FILE", help="image files (or 'x,y' rows for tabular models)")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = commands.add_parser("check", help="run the plugin contract suite on an architecture")
+    p.add_argument("name", help="architecture name")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from .host import archzoo_version
+
+        print(f"archzoo {archzoo_version()}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 0
+    handler = globals()[f"cmd_{args.command}"]
+    try:
+        return handler(args) or 0
+    except ArchzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+# -- subcommands ---------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .host import get_host
+
+    host = get_host()
+    archs = sorted(host.architectures.values(), key=lambda s: s.name)
+    if args.json:
+        print(json.dumps({
+            "architectures": [
+                {"name": s.name, "task": s.task, "parameters": s.parameters, "plugin": s.plugin,
+                 "distribution": s.distribution, "version": s.version, "summary": s.summary}
+                for s in archs
+            ],
+            "presets": [{"name": p.name, "architecture": p.architecture, "dataset": p.dataset, "summary": p.summary} for p in host.presets.values()],
+            "datasets": [{"name": d.name, "task": d.task, "summary": d.summary} for d in host.datasets.values()],
+            "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error} for b in host.broken],
+        }, indent=2))
+        return 0
+    rows = [(s.name, s.task, _count(s.parameters), f"{s.distribution} {s.version}".strip(), s.summary) for s in archs]
+    _table(("ARCHITECTURE", "TASK", "PARAMS", "PLUGIN", "SUMMARY"), rows)
+    if host.presets:
+        print()
+        _table(("PRESET", "ARCHITECTURE", "DATASET", "SUMMARY"),
+               [(p.name, p.architecture, p.dataset, p.summary) for p in sorted(host.presets.values(), key=lambda p: p.name)])
+    print()
+    _table(("DATASET", "TASK", "SUMMARY"), [(d.name, d.task, d.summary) for d in sorted(host.datasets.values(), key=lambda d: d.name)])
+    if host.broken:
+        print()
+        _table(("BROKEN PLUGIN", "DISTRIBUTION", "ERROR"), [(b.name, b.distribution, b.error) for b in host.broken])
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import config as config_module
+    from .api import plan_run
+    from .host import get_host
+
+    host = get_host()
+    plan = plan_run(args.name, host=host)
+    spec = plan.spec
+    print(f"{spec.name}: {spec.summary}")
+    print(f"  task:     {', '.join(spec.tasks)}")
+    print(f"  plugin:   {spec.plugin} ({spec.distribution} {spec.version})")
+    if spec.citation:
+        print(f"  recipe:   {spec.citation}")
+    if plan.preset:
+        print(f"  preset:   {plan.preset.name}: {plan.preset.summary}")
+    print(f"  dataset:  {plan.dataset}")
+    print(f"  parameters: {_count(_parameters_for(plan, host))} (on {plan.dataset})")
+    print("\nmodel settings (--set KEY=VALUE):")
+    _fields_table(config_module.fields(spec.config), config_module.to_dict(plan.config))
+    print("\ntraining settings (--set KEY=VALUE):")
+    _fields_table(config_module.fields(config_module.TrainConfig), config_module.to_dict(plan.train_config))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .api import train
+    from .config import parse_assignments
+
+    overrides = parse_assignments(args.settings)
+    progress = None if args.quiet else ProgressPrinter()
+    result = train(
+        args.name, dataset=args.dataset, overrides=overrides, out=args.out, resume=args.resume,
+        overwrite=args.overwrite, data_dir=args.data_dir, download=args.download,
+        on_event=progress,
+    )
+    if progress:
+        progress.close()
+    print(f"{result.status} in {result.seconds:.1f}s")
+    if result.val_metrics:
+        print("validation: " + _metrics_text(result.val_metrics))
+    if result.test_metrics:
+        print("test:       " + _metrics_text(result.test_metrics))
+    print(f"best checkpoint: {result.best_dir}")
+    print(f"last checkpoint: {result.last_dir}")
+    return 0 if result.status in ("finished", "stopped-early") else 1
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .api import evaluate_checkpoint
+
+    metrics = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        _table(("METRIC", args.split.upper()), [(k, f"{v:.4f}") for k, v in metrics.items()])
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .api import predict
+
+    results, notes = predict(args.checkpoint, args.inputs, top_k=args.top_k)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in r]} for i, r in zip(args.inputs, results)]))
+        return 0
+    for item, ranked in zip(args.inputs, results):
+        print(f"{item}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .testing import run_contract_suite
+
+    return run_contract_suite(args.name, args.pytest_args)
+
+
+# -- output helpers ------------------------------------------------------------------
+
+
+class ProgressPrinter:
+    """Turns training events into a terminal progress bar and one line per epoch."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: Any) -> None:
+        from tqdm.auto import tqdm
+
+        from . import events
+
+        if isinstance(event, events.RunStarted):
+            print(
+                f"training {event.architecture} on {event.dataset}: {event.parameters:,} parameters "
+                f"({event.trainable_parameters:,} trainable), {event.epochs} epochs x {event.steps_per_epoch} steps, "
+                f"{event.device}, {event.num_processes} process(es)"
+            )
+            print(f"writing to {event.out_dir}")
+            self.bar = tqdm(total=event.total_steps, initial=event.resumed_from_step, unit="step", dynamic_ncols=True)
+        elif isinstance(event, events.StepEnded) and self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(epoch=event.epoch + 1, loss=f"{event.metrics.get('loss', float('nan')):.4f}",
+                                 ex_s=f"{event.examples_per_second:,.0f}", refresh=False)
+        elif isinstance(event, events.EpochEnded):
+            line = f"epoch {event.epoch}: train {_metrics_text(event.train_metrics)}"
+            if event.val_metrics:
+                line += f" | validation {_metrics_text(event.val_metrics)}"
+            line += f" | {event.seconds:.1f}s" + (" *best*" if event.is_best else "")
+            self._write(line)
+        elif isinstance(event, events.Message):
+            self._write(event.text)
+
+    def _write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _parameters_for(plan: Any, host: Any) -> int | None:
+    """Parameter count of a planned model on its dataset's declared shape (imports torch)."""
+    from .api import fill_from_data
+    from .checkpoint import parameter_count
+
+    dataset = host.datasets.get(plan.dataset)
+    config = plan.config
+    if dataset is not None and dataset.input_shape:
+        config = fill_from_data(config, dataset)
+    return parameter_count(host.hooks(plan.spec).build_model(config))[0]
+
+
+def _count(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def _metrics_text(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+def _fields_table(described: list, current: dict[str, Any]) -> None:
+    rows = []
+    for f in described:
+        value = current.get(f.name)
+        shown = "from dataset" if f.from_data else json.dumps(value)
+        rows.append((f.name, f.type_name, shown, f.allowed, f.help))
+    _table(("  NAME", "TYPE", "VALUE", "ALLOWED", "HELP"), [("  " + r[0], *r[1:]) for r in rows])
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
+    rows = [tuple("" if c is None else str(c) for c in r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    for row in (header, *rows):
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1])] + [row[-1]]
+        print("  ".join(cells).rstrip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The standard classification hooks, used by any classifier that does not
+write its own: cross-entropy training step, loss and accuracy evaluation,
+softmax class probabilities as its sample.
+
+Registered at the lowest priority (``trylast``), so a plugin's own hook always
+wins, and answering ``None`` for tasks they do not know, so other tasks fall
+through to the plugin (or to a clear "not implemented" error).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .hookspecs import hookimpl
+from .specs import CLASSIFICATION_TASKS, SampleResult
+
+
+@hookimpl(trylast=True)
+def train_step(spec, model, batch, ctx):
+    if spec.task not in CLASSIFICATION_TASKS:
+        return None
+    inputs, labels = batch
+    logits = model(inputs)
+    loss = F.cross_entropy(logits, labels)
+    ctx.backward(loss)
+    ctx.step()
+    accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
+    return {"loss": loss.item(), "accuracy": accuracy.item()}
+
+
+@hookimpl(trylast=True)
+def evaluate(spec, model, loader, ctx):
+    if spec.task not in CLASSIFICATION_TASKS:
+        return None
+    losses, hits = [], []
+    with torch.no_grad():
+        for inputs, labels in loader:
+            logits = model(inputs)
+            losses.append(ctx.gather(F.cross_entropy(logits, labels, reduction="none")))
+            hits.append(ctx.gather(logits.argmax(dim=1) == labels))
+    if not losses:
+        raise ValueError("cannot evaluate on an empty data split")
+    return {"accuracy": torch.cat(hits).float().mean().item(), "loss": torch.cat(losses).mean().item()}
+
+
+@hookimpl(trylast=True)
+def sample(spec, model, request, ctx):
+    if spec.task not in CLASSIFICATION_TASKS:
+        return None
+    inputs = request["inputs"].to(ctx.device)
+    with torch.no_grad():
+        logits = model(inputs)
+    temperature = float(request.get("temperature", 1.0))
+    probabilities = torch.softmax(logits / temperature, dim=1)
+    return SampleResult(
+        kind="class-probabilities",
+        outputs={"probabilities": probabilities.cpu(), "class_names": list(ctx.info.class_names)},
+    )

@@ -1,0 +1,294 @@
+"""The plugin contract suite, and archzoo's pytest plugin.
+
+Every architecture, built-in or third-party, should pass the same checks.  A
+plugin author subclasses :class:`ContractSuite` in their own tests::
+
+    from archzoo.testing import ContractSuite
+
+    class TestMyNet(ContractSuite):
+        architecture = "my-net"
+
+and ``archzoo check my-net`` runs the same suite from the command line.
+
+This module is loaded by pytest in every run (``pytest11`` entry point), so it
+imports torch only inside the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from . import config as config_module
+from .errors import ConfigError
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from .host import archzoo_version
+
+    return f"archzoo {archzoo_version()} (contract suite: archzoo.testing.ContractSuite)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "archzoo_contract: a check from the archzoo plugin contract suite")
+
+
+class ContractSuite:
+    """The checks every architecture must pass.
+
+    Class attributes a subclass may set:
+
+    - ``architecture``: the name to check (required).
+    - ``overrides``: model-config values for a small, fast model.
+    - ``batch_size`` and ``train_steps``: the tiny fixed batch and how many steps to take on it.
+    - ``lr``: learning rate for the overfitting check.
+
+    and a method to override when the default dataset is not right for a quick
+    check: :meth:`make_splits`.
+    """
+
+    architecture: str = ""
+    overrides: dict[str, Any] = {}
+    batch_size: int = 16
+    train_steps: int = 8
+    lr: float = 1e-2
+    seed: int = 1234
+
+    pytestmark = [pytest.mark.archzoo_contract]
+
+    # -- setup the tests share ------------------------------------------------------
+
+    def make_splits(self, spec: Any) -> Any:
+        """The data to check on: by default the architecture's default dataset."""
+        from .data import DataOptions, load_dataset
+
+        return load_dataset(spec.default_dataset, DataOptions())
+
+    @pytest.fixture(scope="class")
+    def setup(self) -> dict[str, Any]:
+        import torch
+        from accelerate import Accelerator
+        from torch.utils.data import DataLoader
+
+        from .api import fill_from_data
+        from .host import get_host
+
+        if not self.architecture:
+            pytest.fail(f"{type(self).__name__} must set the 'architecture' attribute")
+        host = get_host()
+        spec = host.architecture(self.architecture)
+        splits = self.make_splits(spec)
+        config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
+        config = fill_from_data(config, splits.info)
+        batch = next(iter(DataLoader(splits.train, batch_size=self.batch_size, shuffle=False)))
+        return {
+            "host": host, "spec": spec, "hooks": host.hooks(spec), "splits": splits, "config": config,
+            "batch": batch, "accelerator": Accelerator(cpu=True), "torch": torch,
+        }
+
+    def build(self, setup: dict[str, Any]) -> Any:
+        setup["torch"].manual_seed(self.seed)
+        return setup["hooks"].build_model(setup["config"])
+
+    def step_context(self, setup: dict[str, Any], model: Any) -> Any:
+        from .config import TrainConfig
+        from .context import StepContext
+        from .trainer import build_optimizers
+
+        train_config = TrainConfig(lr=self.lr, schedule="constant", weight_decay=0.0, seed=self.seed)
+        optimizers = build_optimizers(setup["hooks"], model, train_config)
+        return StepContext(
+            device=setup["accelerator"].device, info=setup["splits"].info, accelerator=setup["accelerator"],
+            model=model, optimizers=optimizers, train_config=train_config,
+        )
+
+    def train_a_little(self, setup: dict[str, Any], model: Any) -> list[dict[str, float]]:
+        ctx = self.step_context(setup, model)
+        model.train()
+        history = []
+        for step in range(self.train_steps):
+            ctx.global_step = step
+            history.append(setup["hooks"].train_step(model, setup["batch"], ctx))
+        return history
+
+    def eval_context(self, setup: dict[str, Any]) -> Any:
+        from .context import EvalContext
+
+        return EvalContext(device=setup["accelerator"].device, info=setup["splits"].info)
+
+    def tiny_loader(self, setup: dict[str, Any]) -> Any:
+        from torch.utils.data import DataLoader, Subset
+
+        return DataLoader(Subset(setup["splits"].train, range(self.batch_size * 2)), batch_size=self.batch_size)
+
+    # -- the contract ----------------------------------------------------------------
+
+    def test_builds_a_module_of_the_declared_size(self, setup):
+        torch = setup["torch"]
+        model = self.build(setup)
+        assert isinstance(model, torch.nn.Module)
+        spec = setup["spec"]
+        if spec.parameters is not None and not self.overrides and spec.default_dataset == setup["splits"].info.name:
+            count = sum(p.numel() for p in model.parameters())
+            assert count == spec.parameters, f"ArchSpec.parameters says {spec.parameters:,}, the model has {count:,}"
+
+    def test_config_fields_do_not_shadow_training_settings(self, setup):
+        clashes = {f.name for f in dataclasses.fields(setup["spec"].config)} & set(config_module.TRAIN_FIELDS)
+        assert not clashes, f"config fields {clashes} clash with training settings of the same name"
+
+    def test_forward_shape(self, setup):
+        from .specs import CLASSIFICATION_TASKS
+
+        spec = setup["spec"]
+        if spec.task not in CLASSIFICATION_TASKS:
+            pytest.skip(f"forward shape is checked for classifiers; {spec.task} is checked through sample")
+        model = self.build(setup).eval()
+        inputs = setup["batch"][0]
+        with setup["torch"].no_grad():
+            logits = model(inputs)
+        assert tuple(logits.shape) == (len(inputs), setup["splits"].info.num_classes)
+
+    def test_train_steps_lower_the_loss_and_change_the_weights(self, setup):
+        torch = setup["torch"]
+        model = self.build(setup)
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        history = self.train_a_little(setup, model)
+        assert all(isinstance(h, dict) and "loss" in h for h in history), "train_step must return {'loss': ...}"
+        losses = [float(h["loss"]) for h in history]
+        assert all(math.isfinite(l) for l in losses), f"non-finite losses: {losses}"
+        assert losses[-1] < losses[0], f"loss did not fall on a fixed batch: {losses}"
+        changed = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
+        assert changed, "train_step changed no weights"
+
+    def test_evaluate_returns_metrics_in_range(self, setup):
+        model = self.build(setup).eval()
+        metrics = setup["hooks"].evaluate(model, self.tiny_loader(setup), self.eval_context(setup))
+        assert isinstance(metrics, dict) and metrics, "evaluate must return a non-empty dict"
+        for name, value in metrics.items():
+            assert isinstance(value, float) and math.isfinite(value), f"metric {name} = {value!r} is not a finite float"
+            if name in ("accuracy", "f1", "precision", "recall"):
+                assert 0.0 <= value <= 1.0, f"{name} = {value} is outside [0, 1]"
+            if name.endswith("loss"):
+                assert value >= 0.0, f"{name} = {value} is negative"
+
+    def test_sample_returns_the_task_output(self, setup):
+        from .specs import CLASSIFICATION_TASKS, SampleResult
+
+        spec, torch = setup["spec"], setup["torch"]
+        model = self.build(setup).eval()
+        inputs = setup["batch"][0]
+        result = setup["hooks"].sample(model, self.sample_request(setup), self.eval_context(setup))
+        assert isinstance(result, SampleResult)
+        if spec.task in CLASSIFICATION_TASKS:
+            assert result.kind == "class-probabilities"
+            probabilities = result.outputs["probabilities"]
+            assert tuple(probabilities.shape) == (len(inputs), setup["splits"].info.num_classes)
+            assert torch.allclose(probabilities.sum(dim=1), torch.ones(len(inputs)), atol=1e-5)
+            assert len(result.outputs["class_names"]) == setup["splits"].info.num_classes
+        elif spec.task == "image-generation":
+            assert result.kind == "images"
+            images = result.outputs["images"]
+            assert images.ndim == 4 and float(images.min()) >= 0.0 and float(images.max()) <= 1.0
+        elif spec.task == "text-generation":
+            assert result.kind == "text" and all(isinstance(t, str) for t in result.outputs["texts"])
+        elif spec.task == "feature-extraction":
+            assert result.kind == "features" and result.outputs["features"].ndim == 2
+
+    def sample_request(self, setup: dict[str, Any]) -> dict[str, Any]:
+        """The request ``sample`` gets in the check: the tiny batch's inputs, or a small draw."""
+        return {"inputs": setup["batch"][0], "n": 4, "seed": 0, "steps": 5}
+
+    def test_checkpoint_round_trip_gives_identical_outputs(self, setup, tmp_path):
+        from . import checkpoint as ckpt
+        from .config import TrainConfig
+
+        torch = setup["torch"]
+        model = self.build(setup)
+        self.train_a_little(setup, model)
+        model.eval()
+        meta = ckpt.build_meta(
+            spec=setup["spec"], config=setup["config"], train_config=TrainConfig(), info=setup["splits"].info,
+            dataset=setup["splits"].info.name, metrics={}, parameters=ckpt.parameter_count(model)[0],
+        )
+        folder = ckpt.write_checkpoint(tmp_path / "ckpt", model, meta)
+        loaded = ckpt.load(folder, host=setup["host"])
+        torch.manual_seed(0)
+        expected = setup["hooks"].sample(model, self.sample_request(setup), self.eval_context(setup))
+        torch.manual_seed(0)
+        actual = setup["hooks"].sample(loaded.model, self.sample_request(setup), self.eval_context(setup))
+        for key, value in expected.outputs.items():
+            if torch.is_tensor(value):
+                assert torch.equal(value, actual.outputs[key]), f"output '{key}' differs after the round trip"
+            else:
+                assert value == actual.outputs[key]
+
+    def test_same_seed_same_numbers(self, setup):
+        torch = setup["torch"]
+        first, second = self.build(setup), self.build(setup)
+        torch.manual_seed(self.seed)
+        losses_first = [h["loss"] for h in self.train_a_little(setup, first)]
+        torch.manual_seed(self.seed)
+        losses_second = [h["loss"] for h in self.train_a_little(setup, second)]
+        assert losses_first == losses_second
+        for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+            assert torch.equal(a, b), f"{name} differs between two runs with the same seed"
+
+    def test_bad_config_values_raise_config_error(self, setup):
+        spec = setup["spec"]
+        with pytest.raises(ConfigError, match="no_such_field"):
+            config_module.build_config(spec.config, {"no_such_field": 1})
+        checked = 0
+        for name, bad in _bad_values(spec.config):
+            with pytest.raises(ConfigError) as caught:
+                config_module.build_config(spec.config, {name: bad})
+            assert name in str(caught.value) and repr(bad) in str(caught.value)
+            checked += 1
+        assert checked, f"{spec.name}'s config has no field whose bad values could be checked"
+
+
+def _bad_values(config_class: type) -> list[tuple[str, Any]]:
+    """For each field, a value its type or bounds must reject."""
+    hints = typing.get_type_hints(config_class)
+    bad = []
+    for f in dataclasses.fields(config_class):
+        kind = hints[f.name]
+        low, high = f.metadata.get("min"), f.metadata.get("max")
+        origin = typing.get_origin(kind)
+        if origin is Literal:
+            bad.append((f.name, "not-one-of-the-choices"))
+        elif kind in (int, float):
+            bad.append((f.name, "not-a-number"))
+            if low is not None:
+                bad.append((f.name, low - 1))
+            elif high is not None:
+                bad.append((f.name, high + 1))
+        elif kind is bool:
+            bad.append((f.name, "perhaps"))
+        elif origin is tuple:
+            bad.append((f.name, "1,x,3"))
+    return bad
+
+
+def run_contract_suite(name: str, pytest_args: list[str] | None = None) -> int:
+    """Run the suite on one installed architecture in a fresh pytest process; returns its exit code."""
+    from .host import get_host
+
+    get_host().architecture(name)  # a clear error for unknown names, before pytest starts
+    with tempfile.TemporaryDirectory(prefix="archzoo-check-") as folder:
+        test_file = Path(folder) / "test_archzoo_contract.py"
+        test_file.write_text(
+            "from archzoo.testing import ContractSuite\n\n\n"
+            f"class TestContract(ContractSuite):\n    architecture = {name!r}\n",
+            encoding="utf-8",
+        )
+        command = [sys.executable, "-m", "pytest", str(test_file), "-q", "-p", "no:cacheprovider", "--rootdir", folder, *(pytest_args or [])]
+        return subprocess.call(command, cwd=folder, env={**os.environ})

@@ -1,0 +1,448 @@
+"""The one training loop every plugin shares, on Hugging Face Accelerate.
+
+The loop owns what should be the same for every architecture: seeding, the
+default optimizer and schedule, data order, evaluation each epoch, early
+stopping, ``best`` and ``last`` checkpoints, resuming, and cancellation.  The
+plugin owns one step (``train_step``) and its metrics (``evaluate``).
+
+The same code runs on a CPU, one GPU, or several processes started by
+``torchrun`` / ``accelerate launch``: Accelerate shards the training batches
+across processes, every process evaluates its shard, and only the main process
+writes checkpoints and emits events.
+
+Data order is a function of (seed, epoch) alone, so a run resumed from an
+epoch boundary continues with exactly the numbers it would have produced.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader, Sampler
+
+from . import checkpoint as ckpt
+from . import config as config_module
+from . import events
+from .config import TrainConfig
+from .context import EvalContext, StepContext
+from .data import DatasetSplits
+from .errors import ArchzooError, DataError
+from .host import Host
+from .specs import ArchSpec
+
+
+class TrainingInterrupted(ArchzooError):
+    """Ctrl-C stopped the run; a resumable ``last`` checkpoint was saved."""
+
+
+@dataclass
+class RunResult:
+    status: str
+    out_dir: Path
+    best_dir: Path | None
+    last_dir: Path | None
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class EpochSampler(Sampler[int]):
+    """A shuffled order that depends only on (seed, epoch): the same in every
+    process, the same when a run is resumed."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def better(metric: str, new: float, old: float | None) -> bool:
+    """Is ``new`` an improvement?  Losses fall, everything else rises."""
+    if old is None:
+        return True
+    return new < old if metric.endswith("loss") else new > old
+
+
+class Trainer:
+    """Trains one architecture on one dataset into ``out_dir``."""
+
+    def __init__(
+        self,
+        spec: ArchSpec,
+        config: Any,
+        train_config: TrainConfig,
+        splits: DatasetSplits,
+        dataset_name: str,
+        out_dir: Path,
+        *,
+        host: Host,
+        on_event: Callable[[Any], None] | None = None,
+        stop: threading.Event | None = None,
+        resume: bool = False,
+    ) -> None:
+        if splits.train is None or len(splits.train) == 0:
+            notes = " ".join(splits.notes)
+            raise DataError(f"dataset '{dataset_name}' has no training split to train on. {notes}".strip())
+        self.spec = spec
+        self.config = config
+        self.tc = train_config
+        self.splits = splits
+        self.dataset_name = dataset_name
+        self.out_dir = Path(out_dir)
+        self.hooks = host.hooks(spec)
+        self.on_event = on_event
+        self.stop = stop or threading.Event()
+        self.resume = resume
+
+    # -- the run -------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        started = time.perf_counter()
+        self.accelerator = Accelerator()
+        set_seed(self.tc.seed)
+        model = self.hooks.build_model(self.config)
+        optimizers = build_optimizers(self.hooks, model, self.tc)
+        sampler = EpochSampler(len(self.splits.train), self.tc.seed)
+        train_loader = DataLoader(
+            self.splits.train, batch_size=self.tc.batch_size, sampler=sampler, num_workers=self.tc.num_workers
+        )
+        val_loader = self._eval_loader(self.splits.val)
+        names = list(optimizers)
+        prepared = self.accelerator.prepare(model, *optimizers.values(), train_loader, *( [val_loader] if val_loader else []))
+        model, prepared_optimizers, train_loader = prepared[0], prepared[1 : 1 + len(names)], prepared[1 + len(names)]
+        val_loader = prepared[2 + len(names)] if val_loader else None
+        optimizers = dict(zip(names, prepared_optimizers))
+
+        steps_per_epoch = len(train_loader)
+        total_steps = steps_per_epoch * self.tc.epochs
+        if self.tc.max_steps:
+            total_steps = min(total_steps, self.tc.max_steps)
+        schedulers = {name: self._schedule(opt, total_steps) for name, opt in optimizers.items()}
+        schedulers = {k: v for k, v in schedulers.items() if v is not None}
+
+        info = self.splits.info
+        ctx = StepContext(
+            device=self.accelerator.device, info=info, accelerator=self.accelerator, model=model,
+            optimizers=optimizers, schedulers=schedulers, train_config=self.tc,
+        )
+        self.model, self.ctx = model, ctx
+        state = {"epoch": 0, "batch": 0, "global_step": 0, "best": None, "best_metric": None, "best_val": {}, "history": [], "stale": 0}
+        if self.resume:
+            state = self._restore(state)
+
+        total_params, trainable = ckpt.parameter_count(model)
+        self._emit(events.RunStarted(
+            architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
+            steps_per_epoch=steps_per_epoch, total_steps=total_steps, parameters=total_params,
+            trainable_parameters=trainable, device=str(self.accelerator.device),
+            num_processes=self.accelerator.num_processes, out_dir=self.out_dir, resumed_from_step=state["global_step"],
+        ))
+        for note in self.splits.notes:
+            self._emit(events.Message(note))
+
+        step_losses: list[float] = []
+        status = "finished"
+        best_state = None
+        with _graceful_interrupt(self.stop) as interrupted:
+            for epoch in range(state["epoch"], self.tc.epochs):
+                model.train()
+                ctx.epoch = epoch
+                epoch_start = time.perf_counter()
+                sums: dict[str, float] = {}
+                count = 0
+                loader = train_loader
+                if state["batch"]:
+                    loader = self.accelerator.skip_first_batches(train_loader, state["batch"])
+                # Accelerate's loaders set their sampler's epoch from their own
+                # iteration count on every pass; set it so a resumed run agrees.
+                _set_epoch(loader, sampler, epoch)
+                tick = time.perf_counter()
+                for batch_index, batch in enumerate(loader, start=state["batch"]):
+                    if self.stop.is_set():
+                        status = "interrupted" if interrupted() else "cancelled"
+                        state.update(epoch=epoch, batch=batch_index)
+                        break
+                    ctx.global_step = state["global_step"]
+                    metrics = self.hooks.train_step(model, batch, ctx)
+                    state["global_step"] += 1
+                    count += 1
+                    for key, value in metrics.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                    if "loss" in metrics:
+                        step_losses.append(metrics["loss"])
+                    now = time.perf_counter()
+                    examples = _batch_length(batch) * self.accelerator.num_processes
+                    self._emit(events.StepEnded(
+                        epoch=epoch, step=state["global_step"], total_steps=total_steps, metrics=metrics,
+                        examples_per_second=examples / max(now - tick, 1e-9), lr=ctx.optimizer.param_groups[0]["lr"],
+                    ))
+                    tick = now
+                    if self.tc.max_steps and state["global_step"] >= self.tc.max_steps:
+                        break
+                if status != "finished":
+                    break
+
+                state["batch"] = 0
+                state["epoch"] = epoch + 1
+                train_metrics = {k: v / max(count, 1) for k, v in sums.items()}
+                val_metrics = self.evaluate(model, val_loader) if val_loader else {}
+                judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
+                headline = next(iter(judged))
+                is_best = better(headline, judged[headline], state["best"])
+                if is_best:
+                    state.update(best=judged[headline], best_metric=headline, best_val=val_metrics, stale=0)
+                    best_state = {k: v.detach().clone() for k, v in _unwrap(model).state_dict().items()}
+                else:
+                    state["stale"] += 1
+                record = {"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": time.perf_counter() - epoch_start}
+                state["history"].append(record)
+                self._save("last", model, {"validation": val_metrics} if val_metrics else {}, state, resumable=True)
+                if is_best:
+                    self._save("best", model, {"validation": val_metrics} if val_metrics else {}, state)
+                self._emit(events.EpochEnded(
+                    epoch=epoch + 1, train_metrics=train_metrics, val_metrics=val_metrics, is_best=is_best,
+                    seconds=record["seconds"],
+                ))
+                if self.tc.patience and state["stale"] >= self.tc.patience:
+                    status = "stopped-early"
+                    self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
+                    break
+                if self.tc.max_steps and state["global_step"] >= self.tc.max_steps:
+                    break
+
+        if status in ("cancelled", "interrupted"):
+            self._save("last", model, {}, state, resumable=True)
+
+        val_final, test_metrics = dict(state.get("best_val") or {}), {}
+        if best_state is not None and status not in ("cancelled", "interrupted"):
+            _unwrap(model).load_state_dict(best_state)
+            test_loader = self._eval_loader(self.splits.test)
+            if test_loader is not None:
+                test_metrics = self.evaluate(model, self.accelerator.prepare(test_loader))
+                metrics = {"validation": val_final} if val_final else {}
+                self._save("best", model, {**metrics, "test": test_metrics}, state)
+        best_dir = self.out_dir / "best" if (self.out_dir / "best").exists() else None
+
+        seconds = time.perf_counter() - started
+        last_dir = self.out_dir / "last" if (self.out_dir / "last").exists() else None
+        self._emit(events.RunEnded(status=status, best_dir=best_dir, last_dir=last_dir, val_metrics=val_final, test_metrics=test_metrics, seconds=seconds))
+        result = RunResult(
+            status=status, out_dir=self.out_dir, best_dir=best_dir, last_dir=last_dir, val_metrics=val_final,
+            test_metrics=test_metrics, history=state["history"], step_losses=step_losses, seconds=seconds,
+        )
+        if status == "interrupted":
+            raise TrainingInterrupted(
+                f"training interrupted; a resumable checkpoint is in {last_dir}: continue with --resume"
+            )
+        return result
+
+    def evaluate(self, model: torch.nn.Module, loader: Any) -> dict[str, float]:
+        model.eval()
+        ctx = EvalContext(device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator)
+        metrics = self.hooks.evaluate(model, loader, ctx)
+        model.train()
+        return metrics
+
+    # -- pieces --------------------------------------------------------------------
+
+    def _eval_loader(self, dataset: Any) -> DataLoader | None:
+        if dataset is None or len(dataset) == 0:
+            return None
+        return DataLoader(dataset, batch_size=self.tc.eval_batch_size, shuffle=False, num_workers=self.tc.num_workers)
+
+    def _schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+        if self.tc.schedule == "constant":
+            return None
+        warmup = int(self.tc.warmup_fraction * total_steps)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = (step - warmup) / max(total_steps - warmup, 1)
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def _emit(self, event: Any) -> None:
+        if self.on_event is not None and self.accelerator.is_main_process:
+            self.on_event(event)
+
+    def _save(self, which: str, model: torch.nn.Module, metrics: dict, state: dict, *, resumable: bool = False) -> None:
+        if self.accelerator.is_main_process:
+            meta = ckpt.build_meta(
+                spec=self.spec, config=self.config, train_config=self.tc, info=self.splits.info,
+                dataset=self.dataset_name, metrics=metrics, parameters=ckpt.parameter_count(model)[0],
+            )
+            training_state = self._training_state(state) if resumable else None
+            path = ckpt.write_checkpoint(self.out_dir / which, _unwrap(model), meta, training_state=training_state)
+            self._emit(events.CheckpointSaved(path=path, which=which))
+        self.accelerator.wait_for_everyone()
+
+    # -- resumable state -----------------------------------------------------------
+
+    def _training_state(self, state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+        """Optimizer, schedule, RNG and loop position as safetensors + JSON (never pickle)."""
+        tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+        extra: dict[str, Any] = {"loop": {k: state[k] for k in ("epoch", "batch", "global_step", "best", "best_metric", "best_val", "history", "stale")}}
+        extra["rng"] = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
+        extra["optimizers"] = {}
+        for name, optimizer in self.ctx.optimizers.items():
+            sd = optimizer.state_dict()
+            scalars = {}
+            for pid, pstate in sd["state"].items():
+                for key, value in pstate.items():
+                    if torch.is_tensor(value):
+                        tensors[f"optim.{name}.{pid}.{key}"] = value
+                    else:
+                        scalars[f"{pid}.{key}"] = value
+            extra["optimizers"][name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+        extra["schedulers"] = {name: s.state_dict() for name, s in self.ctx.schedulers.items()}
+        return tensors, extra
+
+    def _restore(self, state: dict) -> dict:
+        import json
+
+        from safetensors.torch import load_file
+
+        last = self.out_dir / "last"
+        if not (last / ckpt.STATE_JSON).is_file():
+            raise ArchzooError(f"nothing to resume: {last} holds no resumable training state")
+        weights = load_file(last / ckpt.WEIGHTS)
+        ckpt.check_state_matches(_unwrap(self.model), weights, last / ckpt.WEIGHTS)
+        _unwrap(self.model).load_state_dict(weights)
+        tensors = load_file(last / ckpt.STATE_TENSORS)
+        extra = json.loads((last / ckpt.STATE_JSON).read_text(encoding="utf-8"))
+        for name, optimizer in self.ctx.optimizers.items():
+            saved = extra["optimizers"][name]
+            per_param: dict[int, dict] = {}
+            prefix = f"optim.{name}."
+            for key, value in tensors.items():
+                if key.startswith(prefix):
+                    pid, _, field_name = key[len(prefix):].partition(".")
+                    per_param.setdefault(int(pid), {})[field_name] = value
+            for key, value in saved["scalars"].items():
+                pid, _, field_name = key.partition(".")
+                per_param.setdefault(int(pid), {})[field_name] = value
+            optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
+        for name, scheduler in self.ctx.schedulers.items():
+            scheduler.load_state_dict(extra["schedulers"][name])
+        torch.set_rng_state(tensors["rng.torch"])
+        random.setstate(_tuples(extra["rng"]["python"]))
+        numpy_state = extra["rng"]["numpy"]
+        np.random.set_state((numpy_state[0], np.array(numpy_state[1], dtype=np.uint32), *numpy_state[2:]))
+        loop = extra["loop"]
+        if loop["epoch"] >= self.tc.epochs:
+            raise ArchzooError(
+                f"the run in {self.out_dir} already finished {loop['epoch']} of {self.tc.epochs} epochs; "
+                f"raise epochs (--set epochs=N) to train further"
+            )
+        return {**state, **loop}
+
+
+def build_optimizers(hooks: Any, model: torch.nn.Module, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """The plugin's own optimizers if it supplies them, else the default one, as ``{name: optimizer}``."""
+    supplied = hooks.configure_optimizers(model, tc)
+    if supplied is None:
+        return {"main": default_optimizer(model, tc)}
+    if isinstance(supplied, torch.optim.Optimizer):
+        return {"main": supplied}
+    return dict(supplied)
+
+
+def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ArchzooError("the model has no trainable parameters")
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if tc.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=tc.lr)
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=tc.lr)
+    return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum)
+
+
+class _graceful_interrupt:
+    """The first Ctrl-C asks the loop to stop at the next step (so the saved
+    checkpoint is consistent); a second one stops at once.  Only the main
+    thread can take signals; elsewhere (the UI's worker) ``stop`` alone is used."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.hit = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                if self.hit:
+                    raise KeyboardInterrupt
+                self.hit = True
+                self.stop.set()
+
+            signal.signal(signal.SIGINT, handler)
+        return lambda: self.hit
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)
+
+
+def _set_epoch(loader: Any, sampler: EpochSampler, epoch: int) -> None:
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    sampler.set_epoch(epoch)
+
+
+def _batch_length(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (list, tuple)) else next(iter(batch.values())) if isinstance(batch, dict) else batch
+    return len(first)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value

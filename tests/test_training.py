@@ -1,0 +1,127 @@
+"""The trainer on real data (scikit-learn's digits): checkpoints, events,
+determinism, resuming, cancelling, early stopping, and never overwriting."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+import archzoo
+from archzoo import events
+from archzoo.api import train
+from archzoo.checkpoint import STATE_JSON, STATE_TENSORS, sha256_file
+
+FAST = {"epochs": "2", "batch_size": "128"}
+
+
+def test_training_writes_best_and_last_checkpoints_that_classify_digits(store):
+    seen = []
+    result = train("mlp", dataset="digits", overrides={"epochs": "8", "lr": "3e-3"}, out="run", on_event=seen.append)
+    assert result.status == "finished"
+    assert result.best_dir == store / "run" / "best" and result.last_dir == store / "run" / "last"
+    assert result.test_metrics["accuracy"] > 0.9, result.test_metrics
+    meta = json.loads((result.best_dir / "config.json").read_text())
+    assert meta["architecture"] == "mlp" and meta["dataset"]["name"] == "digits"
+    assert meta["dataset"]["info"]["input_shape"] == [1, 8, 8]
+    assert meta["metrics"]["test"]["accuracy"] == result.test_metrics["accuracy"]
+    assert meta["weights_sha256"] == sha256_file(result.best_dir / "model.safetensors")
+    assert (result.last_dir / STATE_TENSORS).is_file() and not (result.best_dir / STATE_TENSORS).exists()
+    card = (result.best_dir / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: archzoo\n") and "- digits" in card
+
+    kinds = [type(e) for e in seen]
+    assert kinds[0] is events.RunStarted and kinds[-1] is events.RunEnded
+    assert kinds.count(events.EpochEnded) == 8
+    assert kinds.count(events.StepEnded) == seen[0].total_steps
+    assert all(e.examples_per_second > 0 for e in seen if isinstance(e, events.StepEnded))
+
+    loaded = archzoo.load(store / "run")
+    assert loaded.path == result.best_dir and not loaded.model.training
+
+
+def test_same_seed_gives_the_same_numbers(store):
+    first = train("mlp", overrides=FAST, out="a")
+    second = train("mlp", overrides=FAST, out="b")
+    other = train("mlp", overrides={**FAST, "seed": "7"}, out="c")
+    assert first.step_losses == second.step_losses
+    assert sha256_file(first.last_dir / "model.safetensors") == sha256_file(second.last_dir / "model.safetensors")
+    assert first.step_losses != other.step_losses
+
+
+def test_resuming_from_an_epoch_boundary_matches_an_uninterrupted_run(store):
+    straight = train("mlp", overrides={**FAST, "epochs": "3"}, out="straight")
+    stop = threading.Event()
+
+    def stop_after_first_epoch(event):
+        if isinstance(event, events.EpochEnded) and event.epoch == 1:
+            stop.set()
+
+    cut = train("mlp", overrides={**FAST, "epochs": "3"}, out="split", on_event=stop_after_first_epoch, stop=stop)
+    assert cut.status == "cancelled" and len(cut.history) == 1
+    resumed = train(out="split", resume=True)
+    assert resumed.status == "finished"
+    assert resumed.step_losses == straight.step_losses[len(straight.step_losses) - len(resumed.step_losses):]
+    assert sha256_file(straight.last_dir / "model.safetensors") == sha256_file(resumed.last_dir / "model.safetensors")
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+
+
+def test_a_finished_run_can_be_extended_with_more_epochs(store):
+    train("mlp", overrides={**FAST, "epochs": "1"}, out="grow")
+    grown = train(overrides={"epochs": "3"}, out="grow", resume=True)
+    assert grown.status == "finished"
+    assert [h["epoch"] for h in grown.history] == [1, 2, 3]
+
+
+def test_cancelling_mid_epoch_keeps_a_resumable_checkpoint_and_resume_matches(store):
+    straight = train("mlp", overrides={**FAST, "batch_size": "64"}, out="straight")
+    stop = threading.Event()
+
+    def cancel_after_five_steps(event):
+        if isinstance(event, events.StepEnded) and event.step == 5:
+            stop.set()
+
+    cancelled = train("mlp", overrides={**FAST, "batch_size": "64"}, out="cut", on_event=cancel_after_five_steps, stop=stop)
+    assert cancelled.status == "cancelled"
+    state = json.loads((store / "cut" / "last" / STATE_JSON).read_text())
+    assert state["loop"]["global_step"] == 5 and state["loop"]["batch"] == 5 and state["loop"]["epoch"] == 0
+    resumed = train(out="cut", resume=True)
+    assert resumed.status == "finished"
+    assert sha256_file(straight.last_dir / "model.safetensors") == sha256_file(resumed.last_dir / "model.safetensors")
+
+
+def test_early_stopping_stops_when_validation_does_not_improve(store):
+    seen = []
+    result = train("mlp", overrides={"epochs": "10", "lr": "0", "patience": "2"}, out="flat", on_event=seen.append)
+    assert result.status == "stopped-early"
+    assert len(result.history) == 3
+    assert any(isinstance(e, events.Message) and "stopping early" in e.text for e in seen)
+
+
+def test_an_existing_checkpoint_is_never_overwritten_without_overwrite(store):
+    first = train("mlp", overrides=FAST, out="keep")
+    before = sha256_file(first.best_dir / "model.safetensors")
+    with pytest.raises(archzoo.ArchzooError, match="already holds a checkpoint.*--overwrite"):
+        train("mlp", overrides={**FAST, "seed": "3"}, out="keep")
+    assert sha256_file(first.best_dir / "model.safetensors") == before
+    replaced = train("mlp", overrides={**FAST, "seed": "3"}, out="keep", overwrite=True)
+    assert sha256_file(replaced.best_dir / "model.safetensors") != before
+
+
+def test_resume_refuses_to_change_the_recipe(store):
+    train("mlp", overrides=FAST, out="r")
+    with pytest.raises(archzoo.ArchzooError, match="cannot change lr"):
+        train(overrides={"lr": "0.1", "epochs": "4"}, out="r", resume=True)
+    with pytest.raises(archzoo.ArchzooError, match="already finished 2 of 2 epochs"):
+        train(out="r", resume=True)
+
+
+def test_mlp_trains_on_two_dimensional_points(store):
+    result = train("mlp", dataset="moons", overrides={"hidden": "32,32", "epochs": "30", "lr": "1e-2"}, out="moons")
+    assert result.test_metrics["accuracy"] > 0.9, result.test_metrics
+
+
+def test_a_classifier_cannot_train_on_another_task(store):
+    with pytest.raises(archzoo.ArchzooError, match="cannot train on dataset 'moons'"):
+        train("cnn", dataset="moons")
