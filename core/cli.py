@@ -165,6 +165,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if progress:
         progress.close()
+    if not result.is_main_process:
+        return 0 if result.status in ("finished", "stopped-early") else 1
     print(f"{result.status} in {result.seconds:.1f}s")
     if result.val_metrics:
         print("validation: " + _metrics_text(result.val_metrics))

@@ -113,7 +113,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 def coerce(name: str, raw: Any, kind: Any, metadata: dict, *, owner: str = "") -> Any:
     """Turn ``raw`` (a typed value or a command-line string) into ``kind``, checking bounds."""
     value = _convert(name, raw, kind, owner)
-    _check_bounds(name, value, metadata, owner)
+    _check_bounds(name, value, metadata, owner, shown=raw)
     return value
 
 
@@ -140,7 +140,10 @@ def _convert(name: str, raw: Any, kind: Any, owner: str) -> Any:
             parts = list(raw)
         else:
             raise ConfigError(name, raw, f"a comma-separated list of {item.__name__}", owner=owner)
-        return tuple(_convert(name, p, item, owner) for p in parts)
+        try:
+            return tuple(_convert(name, p, item, owner) for p in parts)
+        except ConfigError:
+            raise ConfigError(name, raw, f"a comma-separated list of {item.__name__}", owner=owner) from None
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -177,17 +180,18 @@ def _convert(name: str, raw: Any, kind: Any, owner: str) -> Any:
     raise TypeError(f"config field '{name}' has unsupported type {kind!r}")
 
 
-def _check_bounds(name: str, value: Any, metadata: dict, owner: str) -> None:
+def _check_bounds(name: str, value: Any, metadata: dict, owner: str, shown: Any) -> None:
+    """Check choices and min/max; the error quotes the value as the user wrote it (``shown``)."""
     if value is None:
         return
     items = value if isinstance(value, tuple) else (value,)
     low, high, choices = metadata.get("min"), metadata.get("max"), metadata.get("choices")
     for item in items:
         if choices is not None and item not in choices:
-            raise ConfigError(name, value, f"one of {', '.join(repr(c) for c in choices)}", owner=owner)
+            raise ConfigError(name, shown, f"one of {', '.join(repr(c) for c in choices)}", owner=owner)
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if (low is not None and item < low) or (high is not None and item > high):
-                raise ConfigError(name, value, _range_text(low, high, isinstance(value, tuple)), owner=owner)
+                raise ConfigError(name, shown, _range_text(low, high, isinstance(value, tuple)), owner=owner)
 
 
 def _range_text(low: float | None, high: float | None, each: bool) -> str:

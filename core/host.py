@@ -112,18 +112,24 @@ class Host:
         for name, dist, dist_version, target in candidates:
             if name in self.settings.disabled_plugins:
                 continue
-            if self.pm.has_plugin(name):
-                continue  # the same plugin installed twice (an editable install seen as an entry point, say)
+            plugin = None
             try:
                 plugin = _import_plugin(target)
+                if self.pm.is_registered(plugin):
+                    continue  # the same module reached twice (an editable install seen as an entry point, say)
+                if self.pm.has_plugin(name):
+                    raise ValueError(f"another plugin is already registered under the name '{name}'")
                 self.pm.register(plugin, name=name)
+                self.pm.check_pending()  # a misspelt hook name is an error, not a silent no-op
             except Exception as exc:  # any failure in third-party code must not stop the host
+                if plugin is not None and self.pm.is_registered(plugin):
+                    self.pm.unregister(plugin)
                 self._mark_broken(name, dist, exc)
                 continue
             self._register_plugin(name, dist, dist_version, plugin)
 
     def _register_plugin(self, name: str, dist: str, dist_version: str, plugin: object) -> None:
-        before = set(self.architectures)
+        before, before_data = set(self.architectures), set(self.datasets)
         registry = Registry(self, name, dist, dist_version)
         impls = [i for i in self.pm.hook.archzoo_register.get_hookimpls() if i.plugin is plugin]
         try:
@@ -134,6 +140,8 @@ class Host:
         except Exception as exc:
             for arch in set(self.architectures) - before:
                 del self.architectures[arch]
+            for data in set(self.datasets) - before_data:
+                del self.datasets[data]
             self.pm.unregister(plugin)
             self._mark_broken(name, dist, exc)
             return
@@ -143,7 +151,7 @@ class Host:
     def _mark_broken(self, name: str, dist: str, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"
         self.broken.append(BrokenPlugin(name, dist, error))
-        warnings.warn(f"archzoo plugin '{name}' ({dist}) failed to load and is skipped: {error}", stacklevel=3)
+        warnings.warn(f"archzoo plugin '{name}' ({dist}) failed to load and is skipped: {error}", stacklevel=2)
 
     # -- lookup --------------------------------------------------------------------
 
@@ -198,8 +206,15 @@ class Host:
             if not self.pm.is_registered(module):
                 self.pm.register(module, name=f"{spec.plugin}:{spec.implementation}")
             providers.add(module)
+        return ArchHooks(spec, self)
+
+    def subset_caller(self, spec: ArchSpec, hook: str) -> Any:
+        """A caller for ``hook`` that leaves out every plugin providing another
+        architecture.  Worked out at call time, so implementation modules
+        registered later (another architecture used in between) stay out."""
+        providers = self._providers.get(spec.name, set())
         others = set().union(*(p for arch, p in self._providers.items() if arch != spec.name)) - providers
-        return ArchHooks(spec, self.pm, others)
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
 
     def _ensure_runtime(self) -> None:
         """Register the task defaults (they import torch) the first time a model hook is needed."""
@@ -211,15 +226,12 @@ class Host:
 class ArchHooks:
     """The four model hooks (and ``configure_optimizers``) bound to one architecture."""
 
-    def __init__(self, spec: ArchSpec, pm: pluggy.PluginManager, others: set[object]) -> None:
+    def __init__(self, spec: ArchSpec, host: Host) -> None:
         self.spec = spec
-        self._callers = {
-            name: pm.subset_hook_caller(name, remove_plugins=others)
-            for name in ("build_model", "configure_optimizers", "train_step", "evaluate", "sample")
-        }
+        self._host = host
 
     def _call(self, hook: str, required: bool, **kwargs: Any) -> Any:
-        result = self._callers[hook](spec=self.spec, **kwargs)
+        result = self._host.subset_caller(self.spec, hook)(spec=self.spec, **kwargs)
         if result is None and required:
             raise NotImplementedError(
                 f"plugin '{self.spec.plugin}' implements no '{hook}' for architecture '{self.spec.name}' "

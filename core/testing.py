@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "archzoo_contract: a check from the archzoo plugin contract suite")
 
 
+_SETUPS: dict[type, dict[str, Any]] = {}
+
+
 class ContractSuite:
     """The checks every architecture must pass.
 
@@ -73,8 +76,15 @@ class ContractSuite:
 
         return load_dataset(spec.default_dataset, DataOptions())
 
-    @pytest.fixture(scope="class")
+    @pytest.fixture
     def setup(self) -> dict[str, Any]:
+        """Built once per suite class (data, config, a tiny batch) and shared by its checks."""
+        key = type(self)
+        if key not in _SETUPS:
+            _SETUPS[key] = self._make_setup()
+        return _SETUPS[key]
+
+    def _make_setup(self) -> dict[str, Any]:
         import torch
         from accelerate import Accelerator
         from torch.utils.data import DataLoader

@@ -59,6 +59,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     step_losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    is_main_process: bool = True  # False in the other processes of a multi-process run
 
 
 class EpochSampler(Sampler[int]):
@@ -123,7 +124,9 @@ class Trainer:
 
     def run(self) -> RunResult:
         started = time.perf_counter()
-        self.accelerator = Accelerator()
+        # Without an accelerator Accelerate must be told it is on CPUs, or it
+        # ignores torchrun's environment and every process trains alone.
+        self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
@@ -254,6 +257,7 @@ class Trainer:
         result = RunResult(
             status=status, out_dir=self.out_dir, best_dir=best_dir, last_dir=last_dir, val_metrics=val_final,
             test_metrics=test_metrics, history=state["history"], step_losses=step_losses, seconds=seconds,
+            is_main_process=self.accelerator.is_main_process,
         )
         if status == "interrupted":
             raise TrainingInterrupted(
