@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    p = commands.add_parser("ui", help="open the browser app (train, evaluate, predict, manage checkpoints)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
+    p.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+
     p = commands.add_parser("check", help="run the plugin contract suite on an architecture")
     p.add_argument("name", help="architecture name")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
@@ -199,6 +205,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return 0
     for item, ranked in zip(args.inputs, results):
         print(f"{item}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            raise ArchzooError("--auth takes USER:PASS")
+        auth = (user, password)
+    from archzoo.ui.app import launch
+
+    launch(host=args.host, port=args.port, auth=auth, share=args.share)
     return 0
 
 

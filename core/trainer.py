@@ -16,7 +16,6 @@ epoch boundary continues with exactly the numbers it would have produced.
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 import signal
@@ -34,7 +33,6 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Sampler
 
 from . import checkpoint as ckpt
-from . import config as config_module
 from . import events
 from .config import TrainConfig
 from .context import EvalContext, StepContext
@@ -60,6 +58,31 @@ class RunResult:
     step_losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     is_main_process: bool = True  # False in the other processes of a multi-process run
+
+
+@dataclass
+class LoopState:
+    """Where the loop is, and what it has seen: all a resumed run needs besides
+    the weights, optimizers and random generators."""
+
+    epoch: int = 0  # the epoch in progress (or the next one, between epochs)
+    batch: int = 0  # batches of that epoch already trained
+    global_step: int = 0
+    best: float | None = None  # the best value of the headline validation metric
+    best_metric: str = ""
+    best_val: dict[str, float] = field(default_factory=dict)
+    stale: int = 0  # epochs since the best one
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)  # this session's steps only; not saved
+
+    SAVED = ("epoch", "batch", "global_step", "best", "best_metric", "best_val", "stale", "history")
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.SAVED}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "LoopState":
+        return cls(**{name: data[name] for name in cls.SAVED if name in data})
 
 
 class EpochSampler(Sampler[int]):
@@ -124,141 +147,146 @@ class Trainer:
 
     def run(self) -> RunResult:
         started = time.perf_counter()
+        self._prepare()
+        state = self._restore() if self.resume else LoopState()
+        total_params, trainable = ckpt.parameter_count(self.model)
+        self._emit(events.RunStarted(
+            architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
+            steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps, parameters=total_params,
+            trainable_parameters=trainable, device=str(self.accelerator.device),
+            num_processes=self.accelerator.num_processes, out_dir=self.out_dir, resumed_from_step=state.global_step,
+        ))
+        for note in self.splits.notes:
+            self._emit(events.Message(note))
+
+        status = "finished"
+        with _graceful_interrupt(self.stop) as interrupted:
+            for epoch in range(state.epoch, self.tc.epochs):
+                epoch_start = time.perf_counter()
+                train_metrics = self._train_epoch(epoch, state)
+                if train_metrics is None:  # stopped between two steps
+                    status = "interrupted" if interrupted() else "cancelled"
+                    self._save("last", {}, state, resumable=True)
+                    break
+                if self._close_epoch(epoch, train_metrics, state, time.perf_counter() - epoch_start):
+                    status = "stopped-early"
+                    break
+                if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                    break
+        return self._finish(status, state, time.perf_counter() - started)
+
+    def _prepare(self) -> None:
+        """Seed, build the model and optimizers, make the loaders and hand them to Accelerate."""
         # Without an accelerator Accelerate must be told it is on CPUs, or it
         # ignores torchrun's environment and every process trains alone.
         self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
-        sampler = EpochSampler(len(self.splits.train), self.tc.seed)
+        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed)
         train_loader = DataLoader(
-            self.splits.train, batch_size=self.tc.batch_size, sampler=sampler, num_workers=self.tc.num_workers
+            self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers
         )
         val_loader = self._eval_loader(self.splits.val)
         names = list(optimizers)
-        prepared = self.accelerator.prepare(model, *optimizers.values(), train_loader, *( [val_loader] if val_loader else []))
-        model, prepared_optimizers, train_loader = prepared[0], prepared[1 : 1 + len(names)], prepared[1 + len(names)]
-        val_loader = prepared[2 + len(names)] if val_loader else None
-        optimizers = dict(zip(names, prepared_optimizers))
+        prepared = self.accelerator.prepare(model, *optimizers.values(), train_loader, *([val_loader] if val_loader else []))
+        self.model = prepared[0]
+        optimizers = dict(zip(names, prepared[1 : 1 + len(names)]))
+        self.train_loader = prepared[1 + len(names)]
+        self.val_loader = prepared[2 + len(names)] if val_loader else None
 
-        steps_per_epoch = len(train_loader)
-        total_steps = steps_per_epoch * self.tc.epochs
+        self.steps_per_epoch = len(self.train_loader)
+        self.total_steps = self.steps_per_epoch * self.tc.epochs
         if self.tc.max_steps:
-            total_steps = min(total_steps, self.tc.max_steps)
-        schedulers = {name: self._schedule(opt, total_steps) for name, opt in optimizers.items()}
-        schedulers = {k: v for k, v in schedulers.items() if v is not None}
-
-        info = self.splits.info
-        ctx = StepContext(
-            device=self.accelerator.device, info=info, accelerator=self.accelerator, model=model,
-            optimizers=optimizers, schedulers=schedulers, train_config=self.tc,
+            self.total_steps = min(self.total_steps, self.tc.max_steps)
+        schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
+        self.ctx = StepContext(
+            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
+            optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
+            train_config=self.tc,
         )
-        self.model, self.ctx = model, ctx
-        state = {"epoch": 0, "batch": 0, "global_step": 0, "best": None, "best_metric": None, "best_val": {}, "history": [], "stale": 0}
-        if self.resume:
-            state = self._restore(state)
 
-        total_params, trainable = ckpt.parameter_count(model)
-        self._emit(events.RunStarted(
-            architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
-            steps_per_epoch=steps_per_epoch, total_steps=total_steps, parameters=total_params,
-            trainable_parameters=trainable, device=str(self.accelerator.device),
-            num_processes=self.accelerator.num_processes, out_dir=self.out_dir, resumed_from_step=state["global_step"],
+    def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
+        """One pass over the training shard; the mean step metrics, or None if stopped midway."""
+        self.model.train()
+        self.ctx.epoch = epoch
+        loader = self.train_loader
+        if state.batch:
+            loader = self.accelerator.skip_first_batches(self.train_loader, state.batch)
+        # Accelerate's loaders set their sampler's epoch from their own
+        # iteration count on every pass; set it so a resumed run agrees.
+        _set_epoch(loader, self.sampler, epoch)
+        sums: dict[str, float] = {}
+        count = 0
+        tick = time.perf_counter()
+        for batch_index, batch in enumerate(loader, start=state.batch):
+            if self.stop.is_set():
+                state.epoch, state.batch = epoch, batch_index
+                return None
+            self.ctx.global_step = state.global_step
+            metrics = self.hooks.train_step(self.model, batch, self.ctx)
+            state.global_step += 1
+            count += 1
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + value
+            if "loss" in metrics:
+                state.step_losses.append(metrics["loss"])
+            now = time.perf_counter()
+            examples = _batch_length(batch) * self.accelerator.num_processes
+            self._emit(events.StepEnded(
+                epoch=epoch, step=state.global_step, total_steps=self.total_steps, metrics=metrics,
+                examples_per_second=examples / max(now - tick, 1e-9), lr=self.ctx.optimizer.param_groups[0]["lr"],
+            ))
+            tick = now
+            if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                break
+        state.epoch, state.batch = epoch + 1, 0
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def _close_epoch(self, epoch: int, train_metrics: dict[str, float], state: "LoopState", seconds: float) -> bool:
+        """Validate, keep the best and last checkpoints, report; True when early stopping says stop."""
+        val_metrics = self.evaluate(self.model, self.val_loader) if self.val_loader else {}
+        judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
+        headline = next(iter(judged))
+        is_best = better(headline, judged[headline], state.best)
+        if is_best:
+            state.best, state.best_metric, state.best_val, state.stale = judged[headline], headline, val_metrics, 0
+        else:
+            state.stale += 1
+        state.history.append({"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": seconds})
+        metrics = {"validation": val_metrics} if val_metrics else {}
+        self._save("last", metrics, state, resumable=True)
+        if is_best:
+            self._save("best", metrics, state)
+        self._emit(events.EpochEnded(
+            epoch=epoch + 1, train_metrics=train_metrics, val_metrics=val_metrics, is_best=is_best, seconds=seconds,
         ))
-        for note in self.splits.notes:
-            self._emit(events.Message(note))
+        if self.tc.patience and state.stale >= self.tc.patience:
+            self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
+            return True
+        return False
 
-        step_losses: list[float] = []
-        status = "finished"
-        best_state = None
-        with _graceful_interrupt(self.stop) as interrupted:
-            for epoch in range(state["epoch"], self.tc.epochs):
-                model.train()
-                ctx.epoch = epoch
-                epoch_start = time.perf_counter()
-                sums: dict[str, float] = {}
-                count = 0
-                loader = train_loader
-                if state["batch"]:
-                    loader = self.accelerator.skip_first_batches(train_loader, state["batch"])
-                # Accelerate's loaders set their sampler's epoch from their own
-                # iteration count on every pass; set it so a resumed run agrees.
-                _set_epoch(loader, sampler, epoch)
-                tick = time.perf_counter()
-                for batch_index, batch in enumerate(loader, start=state["batch"]):
-                    if self.stop.is_set():
-                        status = "interrupted" if interrupted() else "cancelled"
-                        state.update(epoch=epoch, batch=batch_index)
-                        break
-                    ctx.global_step = state["global_step"]
-                    metrics = self.hooks.train_step(model, batch, ctx)
-                    state["global_step"] += 1
-                    count += 1
-                    for key, value in metrics.items():
-                        sums[key] = sums.get(key, 0.0) + value
-                    if "loss" in metrics:
-                        step_losses.append(metrics["loss"])
-                    now = time.perf_counter()
-                    examples = _batch_length(batch) * self.accelerator.num_processes
-                    self._emit(events.StepEnded(
-                        epoch=epoch, step=state["global_step"], total_steps=total_steps, metrics=metrics,
-                        examples_per_second=examples / max(now - tick, 1e-9), lr=ctx.optimizer.param_groups[0]["lr"],
-                    ))
-                    tick = now
-                    if self.tc.max_steps and state["global_step"] >= self.tc.max_steps:
-                        break
-                if status != "finished":
-                    break
+    def _finish(self, status: str, state: "LoopState", seconds: float) -> RunResult:
+        """Test the best checkpoint (when the run ended normally), report, and return the result."""
+        best_dir, last_dir = self.out_dir / "best", self.out_dir / "last"
+        test_metrics: dict[str, float] = {}
+        test_loader = self._eval_loader(self.splits.test)
+        if status in ("finished", "stopped-early") and ckpt.is_checkpoint(best_dir) and test_loader is not None:
+            from safetensors.torch import load_file
 
-                state["batch"] = 0
-                state["epoch"] = epoch + 1
-                train_metrics = {k: v / max(count, 1) for k, v in sums.items()}
-                val_metrics = self.evaluate(model, val_loader) if val_loader else {}
-                judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
-                headline = next(iter(judged))
-                is_best = better(headline, judged[headline], state["best"])
-                if is_best:
-                    state.update(best=judged[headline], best_metric=headline, best_val=val_metrics, stale=0)
-                    best_state = {k: v.detach().clone() for k, v in _unwrap(model).state_dict().items()}
-                else:
-                    state["stale"] += 1
-                record = {"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": time.perf_counter() - epoch_start}
-                state["history"].append(record)
-                self._save("last", model, {"validation": val_metrics} if val_metrics else {}, state, resumable=True)
-                if is_best:
-                    self._save("best", model, {"validation": val_metrics} if val_metrics else {}, state)
-                self._emit(events.EpochEnded(
-                    epoch=epoch + 1, train_metrics=train_metrics, val_metrics=val_metrics, is_best=is_best,
-                    seconds=record["seconds"],
-                ))
-                if self.tc.patience and state["stale"] >= self.tc.patience:
-                    status = "stopped-early"
-                    self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
-                    break
-                if self.tc.max_steps and state["global_step"] >= self.tc.max_steps:
-                    break
-
-        if status in ("cancelled", "interrupted"):
-            self._save("last", model, {}, state, resumable=True)
-
-        val_final, test_metrics = dict(state.get("best_val") or {}), {}
-        if best_state is not None and status not in ("cancelled", "interrupted"):
-            _unwrap(model).load_state_dict(best_state)
-            test_loader = self._eval_loader(self.splits.test)
-            if test_loader is not None:
-                test_metrics = self.evaluate(model, self.accelerator.prepare(test_loader))
-                metrics = {"validation": val_final} if val_final else {}
-                self._save("best", model, {**metrics, "test": test_metrics}, state)
-        best_dir = self.out_dir / "best" if (self.out_dir / "best").exists() else None
-
-        seconds = time.perf_counter() - started
-        last_dir = self.out_dir / "last" if (self.out_dir / "last").exists() else None
-        self._emit(events.RunEnded(status=status, best_dir=best_dir, last_dir=last_dir, val_metrics=val_final, test_metrics=test_metrics, seconds=seconds))
+            _unwrap(self.model).load_state_dict(load_file(best_dir / ckpt.WEIGHTS))
+            test_metrics = self.evaluate(self.model, self.accelerator.prepare(test_loader))
+            self._save("best", {**({"validation": state.best_val} if state.best_val else {}), "test": test_metrics}, state)
         result = RunResult(
-            status=status, out_dir=self.out_dir, best_dir=best_dir, last_dir=last_dir, val_metrics=val_final,
-            test_metrics=test_metrics, history=state["history"], step_losses=step_losses, seconds=seconds,
-            is_main_process=self.accelerator.is_main_process,
+            status=status, out_dir=self.out_dir,
+            best_dir=best_dir if best_dir.exists() else None, last_dir=last_dir if last_dir.exists() else None,
+            val_metrics=dict(state.best_val), test_metrics=test_metrics, history=state.history,
+            step_losses=state.step_losses, seconds=seconds, is_main_process=self.accelerator.is_main_process,
         )
+        self._emit(events.RunEnded(
+            status=status, best_dir=result.best_dir, last_dir=result.last_dir, val_metrics=result.val_metrics,
+            test_metrics=test_metrics, seconds=seconds,
+        ))
         if status == "interrupted":
             raise TrainingInterrupted(
                 f"training interrupted; a resumable checkpoint is in {last_dir}: continue with --resume"
@@ -296,23 +324,23 @@ class Trainer:
         if self.on_event is not None and self.accelerator.is_main_process:
             self.on_event(event)
 
-    def _save(self, which: str, model: torch.nn.Module, metrics: dict, state: dict, *, resumable: bool = False) -> None:
+    def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:
         if self.accelerator.is_main_process:
             meta = ckpt.build_meta(
                 spec=self.spec, config=self.config, train_config=self.tc, info=self.splits.info,
-                dataset=self.dataset_name, metrics=metrics, parameters=ckpt.parameter_count(model)[0],
+                dataset=self.dataset_name, metrics=metrics, parameters=ckpt.parameter_count(self.model)[0],
             )
             training_state = self._training_state(state) if resumable else None
-            path = ckpt.write_checkpoint(self.out_dir / which, _unwrap(model), meta, training_state=training_state)
+            path = ckpt.write_checkpoint(self.out_dir / which, _unwrap(self.model), meta, training_state=training_state)
             self._emit(events.CheckpointSaved(path=path, which=which))
         self.accelerator.wait_for_everyone()
 
     # -- resumable state -----------------------------------------------------------
 
-    def _training_state(self, state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    def _training_state(self, state: LoopState) -> tuple[dict[str, torch.Tensor], dict]:
         """Optimizer, schedule, RNG and loop position as safetensors + JSON (never pickle)."""
         tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
-        extra: dict[str, Any] = {"loop": {k: state[k] for k in ("epoch", "batch", "global_step", "best", "best_metric", "best_val", "history", "stale")}}
+        extra: dict[str, Any] = {"loop": state.to_json()}
         extra["rng"] = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
         extra["optimizers"] = {}
         for name, optimizer in self.ctx.optimizers.items():
@@ -328,7 +356,7 @@ class Trainer:
         extra["schedulers"] = {name: s.state_dict() for name, s in self.ctx.schedulers.items()}
         return tensors, extra
 
-    def _restore(self, state: dict) -> dict:
+    def _restore(self) -> LoopState:
         import json
 
         from safetensors.torch import load_file
@@ -359,13 +387,13 @@ class Trainer:
         random.setstate(_tuples(extra["rng"]["python"]))
         numpy_state = extra["rng"]["numpy"]
         np.random.set_state((numpy_state[0], np.array(numpy_state[1], dtype=np.uint32), *numpy_state[2:]))
-        loop = extra["loop"]
-        if loop["epoch"] >= self.tc.epochs:
+        state = LoopState.from_json(extra["loop"])
+        if state.epoch >= self.tc.epochs:
             raise ArchzooError(
-                f"the run in {self.out_dir} already finished {loop['epoch']} of {self.tc.epochs} epochs; "
+                f"the run in {self.out_dir} already finished {state.epoch} of {self.tc.epochs} epochs; "
                 f"raise epochs (--set epochs=N) to train further"
             )
-        return {**state, **loop}
+        return state
 
 
 def build_optimizers(hooks: Any, model: torch.nn.Module, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
