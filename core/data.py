@@ -64,6 +64,9 @@ class DatasetSplits:
     val: Any
     test: Any
     notes: list[str] = field(default_factory=list)
+    #: How to make a batch from examples (text needs padding, a graph is one
+    #: batch); ``None`` means PyTorch's default collation.
+    collate: Any = None
 
 
 def load_dataset(name_or_path: str, options: DataOptions | None = None, host: Any = None) -> DatasetSplits:

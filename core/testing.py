@@ -99,7 +99,7 @@ class ContractSuite:
         splits = self.make_splits(spec)
         config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
         config = fill_from_data(config, splits.info)
-        batch = next(iter(DataLoader(splits.train, batch_size=self.batch_size, shuffle=False)))
+        batch = next(iter(DataLoader(splits.train, batch_size=self.batch_size, shuffle=False, collate_fn=splits.collate)))
         return {
             "host": host, "spec": spec, "hooks": host.hooks(spec), "splits": splits, "config": config,
             "batch": batch, "accelerator": Accelerator(cpu=True), "torch": torch,
@@ -138,7 +138,9 @@ class ContractSuite:
     def tiny_loader(self, setup: dict[str, Any]) -> Any:
         from torch.utils.data import DataLoader, Subset
 
-        return DataLoader(Subset(setup["splits"].train, range(self.batch_size * 2)), batch_size=self.batch_size)
+        splits = setup["splits"]
+        size = min(self.batch_size * 2, len(splits.train))
+        return DataLoader(Subset(splits.train, range(size)), batch_size=self.batch_size, collate_fn=splits.collate)
 
     # -- the contract ----------------------------------------------------------------
 

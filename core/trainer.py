@@ -185,7 +185,8 @@ class Trainer:
         optimizers = build_optimizers(self.hooks, model, self.tc)
         self.sampler = EpochSampler(len(self.splits.train), self.tc.seed)
         train_loader = DataLoader(
-            self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers
+            self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers,
+            collate_fn=self.splits.collate,
         )
         val_loader = self._eval_loader(self.splits.val)
         names = list(optimizers)
@@ -305,7 +306,10 @@ class Trainer:
     def _eval_loader(self, dataset: Any) -> DataLoader | None:
         if dataset is None or len(dataset) == 0:
             return None
-        return DataLoader(dataset, batch_size=self.tc.eval_batch_size, shuffle=False, num_workers=self.tc.num_workers)
+        return DataLoader(
+            dataset, batch_size=self.tc.eval_batch_size, shuffle=False, num_workers=self.tc.num_workers,
+            collate_fn=self.splits.collate,
+        )
 
     def _schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
         if self.tc.schedule == "constant":
