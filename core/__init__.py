@@ -44,6 +44,8 @@ __all__ = [
     "train",
     "predict",
     "evaluate_checkpoint",
+    "push_to_hub",
+    "pull",
 ]
 
 _LAZY = {
@@ -51,6 +53,8 @@ _LAZY = {
     "train": "archzoo.api",
     "predict": "archzoo.api",
     "evaluate_checkpoint": "archzoo.api",
+    "push_to_hub": "archzoo.hub",
+    "pull": "archzoo.hub",
 }
 
 
@@ -69,3 +73,4 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:  # pragma: no cover
     from .api import evaluate_checkpoint, predict, train
     from .checkpoint import load
+    from .hub import pull, push_to_hub

@@ -1,87 +1,199 @@
-"""The model card: the ``README.md`` in every checkpoint folder.
+"""The model card: the ``README.md`` in every checkpoint folder and Hub repo.
 
-It carries Hub front matter (``library_name: archzoo``, tags, datasets, metric
-names) so the Hugging Face Hub files and filters the model correctly, and a
-body a person can read: what the model is, how it was trained, how well it
-does, and how to use it with archzoo or with plain ``safetensors``.
+Its YAML front matter is what the Hugging Face Hub indexes: ``library_name:
+archzoo``, ``tags`` (archzoo, the architecture, the task), ``datasets``,
+``metrics`` and a ``model-index`` holding the evaluation results, so the Hub
+files the model under the right library and task and shows its scores.  The
+front matter is built with ``huggingface_hub.ModelCardData`` / ``EvalResult``,
+the library's own model of that format.
+
+The body is for people: what the model is, the recipe and config it was
+trained with, how well it does, and how to use it with archzoo or with plain
+``huggingface_hub`` + ``safetensors`` (no archzoo needed to read the weights).
+
+The card is written from ``config.json`` alone, so it can never contain
+anything the checkpoint does not (no token, no local environment); a local
+dataset folder is named by its last component only.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 from typing import Any
 
+#: archzoo task -> the Hub's pipeline tag, where the Hub has a matching one.
+PIPELINE_TAGS = {
+    "image-classification": "image-classification",
+    "text-classification": "text-classification",
+    "text-generation": "text-generation",
+    "feature-extraction": "feature-extraction",
+    "tabular-classification": "tabular-classification",
+    "image-generation": "unconditional-image-generation",
+}
+#: The training settings worth a line in the card; the full config follows them.
+RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "warmup_fraction", "grad_clip", "seed")
 
-def render_model_card(meta: dict[str, Any]) -> str:
-    arch = meta["architecture"]
-    task = meta["task"]
-    dataset = meta["dataset"]["name"]
-    metrics = meta.get("metrics", {})
-    metric_names = sorted({name for split in metrics.values() for name in split})
-    front = [
+
+def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> str:
+    """The card for a checkpoint described by ``meta`` (its ``config.json``).
+
+    With ``repo_id`` (when pushing), the usage snippets name that repository;
+    without it they show how to use the local folder and how to push it.
+    """
+    return "\n".join([
         "---",
-        "library_name: archzoo",
-        "tags:",
-        "- archzoo",
-        f"- {arch}",
-        f"- {task}",
-        "datasets:",
-        f"- {dataset}",
-    ]
-    if metric_names:
-        front.append("metrics:")
-        front += [f"- {name}" for name in metric_names]
-    front.append("---")
+        _front_matter(meta, repo_id).rstrip("\n"),
+        "---",
+        "",
+        *_about(meta),
+        *_training(meta),
+        *_results(meta),
+        *_usage(meta, repo_id),
+    ])
 
-    body = [
+
+def dataset_label(name: str) -> str:
+    """A dataset as the card names it: a registered name as is, a local folder by its last part."""
+    looks_like_path = name.startswith(("/", "~", ".")) or "\\" in name or PurePath(name).is_absolute()
+    return (PurePath(name).name or name) if looks_like_path else name
+
+
+def _front_matter(meta: dict[str, Any], repo_id: str | None) -> str:
+    import yaml
+    from huggingface_hub import EvalResult, ModelCardData
+
+    arch, task = meta["architecture"], meta["task"]
+    dataset = dataset_label(meta["dataset"]["name"])
+    metrics = meta.get("metrics", {})
+    results = [
+        EvalResult(
+            task_type=task,
+            task_name=_title(task),
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split=split,
+            metric_type=name,
+            metric_name=_title(name),
+            metric_value=float(value),
+        )
+        for split, values in metrics.items()
+        for name, value in values.items()
+        if isinstance(value, (int, float))
+    ]
+    data = ModelCardData(
+        library_name="archzoo",
+        pipeline_tag=PIPELINE_TAGS.get(task),
+        tags=list(dict.fromkeys(["archzoo", arch, task])),
+        datasets=[dataset],
+        metrics=sorted({r.metric_type for r in results}) or None,
+        model_name=(repo_id or f"{arch}-{dataset}") if results else None,
+        eval_results=results or None,
+    )
+    # library_name first: it is what tells the Hub (and a reader) which library this is.
+    fields = data.to_dict()
+    ordered = {"library_name": fields.pop("library_name"), **fields}
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
+
+
+def _about(meta: dict[str, Any]) -> list[str]:
+    arch, task = meta["architecture"], meta["task"]
+    dataset = dataset_label(meta["dataset"]["name"])
+    plugin = meta["plugin"]
+    lines = [
         f"# {arch} on {dataset}",
         "",
-        f"An archzoo `{arch}` model for {task}, trained on `{dataset}`. "
-        f"{meta.get('summary', '')}".rstrip(),
+        f"An archzoo `{arch}` model for {task}, trained on `{dataset}`.",
+    ]
+    if meta.get("summary"):
+        lines += ["", meta["summary"]]
+    lines += [
         "",
         f"- Parameters: {meta['parameters']:,}",
-        f"- Plugin: `{meta['plugin']['name']}` from the `{meta['plugin']['distribution']}` distribution "
-        f"(version {meta['plugin']['version'] or 'unknown'})",
+        (f"- Architecture plugin: `{plugin['name']}` from the `{plugin['distribution']}` distribution "
+         f"(version {plugin.get('version') or 'unknown'})"),
         f"- archzoo version: {meta['archzoo_version']}",
+        f"- Weights: `model.safetensors` (sha256 `{meta.get('weights_sha256', 'unknown')}`)",
     ]
     if meta.get("citation"):
-        body.append(f"- Recipe: {meta['citation']}")
-    body += ["", "## Results", ""]
-    if metrics:
-        body += ["| split | " + " | ".join(metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
-        for split, values in metrics.items():
-            cells = [f"{values[n]:.4f}" if n in values else "" for n in metric_names]
-            body.append(f"| {split} | " + " | ".join(cells) + " |")
-    else:
-        body.append("Not evaluated yet.")
-    body += [
+        lines.append(f"- Recipe: {meta['citation']}")
+    return lines + [""]
+
+
+def _training(meta: dict[str, Any]) -> list[str]:
+    train = meta.get("train", {})
+    lines = ["## Training", ""]
+    recipe = [f"{key}={train[key] if isinstance(train[key], str) else json.dumps(train[key])}" for key in RECIPE_KEYS if key in train]
+    lines.append(f"Trained on `{dataset_label(meta['dataset']['name'])}`" + (f" with {', '.join(recipe)}." if recipe else "."))
+    lines += [
         "",
-        "## Configuration",
+        "The full configuration (also in `config.json`, under `config` and `train`):",
         "",
         "```json",
-        json.dumps({"model": meta["config"], "training": meta.get("train", {})}, indent=2),
+        json.dumps({"model": meta["config"], "training": train}, indent=2),
         "```",
         "",
-        "## Usage",
-        "",
-        "With archzoo:",
+    ]
+    return lines
+
+
+def _results(meta: dict[str, Any]) -> list[str]:
+    metrics = meta.get("metrics", {})
+    names = sorted({name for split in metrics.values() for name in split})
+    lines = ["## Evaluation results", ""]
+    if not names:
+        return lines + ["Not evaluated yet.", ""]
+    lines += ["| split | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for split, values in metrics.items():
+        cells = [f"{values[n]:.4f}" if isinstance(values.get(n), (int, float)) else "" for n in names]
+        lines.append(f"| {split} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:
+    distribution = meta["plugin"]["distribution"]
+    needs = "" if distribution == "archzoo" else f" and `{distribution}` (the plugin that provides `{meta['architecture']}`)"
+    where = f"hf://{repo_id}" if repo_id else "path/to/this/folder"
+    lines = ["## Usage", "", f"With archzoo (`pip install archzoo`{needs}):", "", "```bash"]
+    if repo_id:
+        lines += [f"archzoo pull {repo_id}            # download once into the Hugging Face cache",
+                  f"archzoo eval hf://{repo_id}       # any command that takes a checkpoint takes hf://"]
+    else:
+        lines += [f"archzoo eval {where}", f"archzoo push {where} YOUR-NAME/REPO   # share it on the Hugging Face Hub"]
+    lines += [
+        "```",
         "",
         "```python",
         "import archzoo",
         "",
-        'loaded = archzoo.load("path/to/this/folder")',
-        "model = loaded.model  # a torch.nn.Module, in eval mode",
+        f'loaded = archzoo.load("{where}")',
+        "model = loaded.model  # a torch.nn.Module in eval mode; loaded.config, loaded.info describe it",
         "```",
         "",
-        "With plain `safetensors` (no archzoo needed to read the weights):",
+        "Without archzoo, with plain `huggingface_hub` and `safetensors`:",
         "",
         "```python",
         "import json",
-        "from safetensors.torch import load_file",
+        "from pathlib import Path",
         "",
-        'state_dict = load_file("model.safetensors")',
-        'config = json.load(open("config.json"))["config"]',
+    ]
+    if repo_id:
+        lines += [
+            "from huggingface_hub import snapshot_download",
+            "from safetensors.torch import load_file",
+            "",
+            f'folder = Path(snapshot_download("{repo_id}", allow_patterns=["*.json", "*.safetensors"]))',
+        ]
+    else:
+        lines += ["from safetensors.torch import load_file", "", f'folder = Path("{where}")']
+    lines += [
+        'state_dict = load_file(folder / "model.safetensors")  # tensor name -> torch.Tensor',
+        'config = json.loads((folder / "config.json").read_text())  # architecture, config, dataset, metrics',
         "```",
         "",
     ]
-    return "\n".join(front + [""] + body)
+    return lines
+
+
+def _title(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").title()

@@ -2,7 +2,7 @@
 
 A checkpoint is a folder holding ``model.safetensors`` (weights; never pickle),
 ``config.json`` (what built them and how well they did) and ``README.md`` (the
-model card).  A training run's ``last`` checkpoint also holds
+model card); a model trained on text also holds its ``tokenizer.json``.  A training run's ``last`` checkpoint also holds
 ``training_state.safetensors`` + ``training_state.json`` so it can be resumed.
 
 Loading checks, in order: the folder and its files exist, the config is valid
@@ -42,6 +42,7 @@ CONFIG = "config.json"
 CARD = "README.md"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
+TOKENIZER = "tokenizer.json"  # the same name as archzoo.tokenization.TOKENIZER_FILE
 
 
 @dataclass
@@ -54,6 +55,8 @@ class LoadedCheckpoint:
     info: DataInfo
     meta: dict[str, Any]
     path: Path
+    #: The tokenizer saved with a text model (archzoo.tokenization), else None.
+    tokenizer: Any = None
 
 
 # -- writing ---------------------------------------------------------------------
@@ -109,10 +112,15 @@ def write_checkpoint(
     meta: dict[str, Any],
     *,
     training_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically: build it under a temporary name
     beside ``dest``, then swap it in, so a crash never leaves half a checkpoint
-    where a whole one was."""
+    where a whole one was.
+
+    ``extra_files`` (name -> text) are written beside the weights, their sha256
+    recorded in ``config.json`` under ``files``: a text model's ``tokenizer.json``
+    (``DatasetSplits.checkpoint_files()``)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
@@ -120,6 +128,10 @@ def write_checkpoint(
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in _unwrap(model).state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
         meta = {**meta, "weights_sha256": sha256_file(staging / WEIGHTS)}
+        if extra_files:
+            for name, text in extra_files.items():
+                (staging / name).write_text(text, encoding="utf-8")
+            meta["files"] = {name: sha256_file(staging / name) for name in extra_files}
         (staging / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (staging / CARD).write_text(render_model_card(meta), encoding="utf-8")
         if training_state is not None:
@@ -163,7 +175,9 @@ def resolve_checkpoint(location: str | os.PathLike, store: Path | None = None) -
     """
     text = str(location)
     if text.startswith("hf://"):
-        raise ArchzooError(f"{text}: loading from the Hugging Face Hub is not available in this version of archzoo")
+        from .hub import pull  # downloads (or finds in the cache) only JSON and safetensors files
+
+        return pull(text)
     store = store if store is not None else get_host().settings.checkpoint_dir
     candidates = [Path(text).expanduser()]
     if not Path(text).is_absolute():
@@ -235,19 +249,33 @@ def load(location: str | os.PathLike, *, device: str | torch.device = "cpu", hos
     check_state_matches(model, state, weights)
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
-    return LoadedCheckpoint(model=model, spec=spec, config=config, info=info, meta=meta, path=folder)
+    tokenizer = _load_tokenizer(folder, meta)
+    return LoadedCheckpoint(model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer)
+
+
+def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
+    """The checkpoint's ``tokenizer.json``, checked against its recorded sha256; None if it has none."""
+    path = folder / TOKENIZER
+    recorded = meta.get("files", {}).get(TOKENIZER)
+    if not path.is_file():
+        if recorded:
+            raise CheckpointError(f"{folder} has no {TOKENIZER}, which its {CONFIG} lists: the model cannot read text without it")
+        return None
+    if recorded and sha256_file(path) != recorded:
+        raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
+    from .tokenization import load_tokenizer
+
+    try:
+        return load_tokenizer(path)
+    except ArchzooError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
 
 
 def _installed_spec(meta: dict[str, Any], host: Host) -> ArchSpec:
     name = meta["architecture"]
     if name in host.architectures:
         return host.architectures[name]
-    plugin = meta.get("plugin", {})
-    dist = plugin.get("distribution") or "the plugin that provides it"
-    raise PluginMissingError(
-        f"this checkpoint needs architecture '{name}', which is not installed: "
-        f"install {dist} (pip install {dist}) and try again"
-    )
+    raise PluginMissingError.for_checkpoint(meta)
 
 
 def check_state_matches(model: torch.nn.Module, state: dict[str, torch.Tensor], source: Path | str) -> None:

@@ -75,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("check", help="run the plugin contract suite on an architecture")
     p.add_argument("name", help="architecture name")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
+
+    p = commands.add_parser("push", help="upload a checkpoint to the Hugging Face Hub (log in first: hf auth login)")
+    p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
+    p.add_argument("repo_id", metavar="REPO_ID", help="NAMESPACE/NAME of the model repository (created if needed)")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
+    p.add_argument("--branch", help="push to this branch (created from main if new)")
+    p.add_argument("--message", help="commit message")
+
+    p = commands.add_parser("pull", help="download a checkpoint from the Hugging Face Hub into the cache")
+    p.add_argument("reference", metavar="REPO_ID[@REVISION]", help="repository, optionally @branch, @tag or @commit-sha")
+    p.add_argument("--to", metavar="DIR", help="put the files in DIR instead of the Hugging Face cache")
     return parser
 
 
@@ -225,6 +236,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .testing import run_contract_suite
 
     return run_contract_suite(args.name, args.pytest_args)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .hub import push_to_hub
+
+    commit = push_to_hub(args.checkpoint, args.repo_id, private=args.private, branch=args.branch, message=args.message)
+    print(f"pushed to {args.repo_id}@{args.branch or 'main'}: commit {getattr(commit, 'oid', '') or commit}")
+    print(f"use it with: archzoo pull {args.repo_id}, or hf://{args.repo_id} wherever a checkpoint is expected")
+    print(str(commit))
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from .hub import describe, installed_hint, parse_reference, pull
+
+    folder = pull(args.reference, to=args.to)
+    meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    print(f"{parse_reference(args.reference)}: {describe(meta)}")
+    hint = installed_hint(meta)
+    if hint:
+        print(f"note: {hint}", file=sys.stderr)
+    print(folder)
+    return 0
 
 
 # -- output helpers ------------------------------------------------------------------

@@ -8,6 +8,9 @@ non-zero; the UI shows it in the page.  Anything else that escapes is a bug.
 from __future__ import annotations
 
 import difflib
+import re
+
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")  # what a package name looks like
 
 
 class ArchzooError(Exception):
@@ -48,6 +51,20 @@ class DuplicateNameError(ArchzooError):
 
 class PluginMissingError(ArchzooError):
     """A checkpoint needs an architecture whose plugin is not installed."""
+
+    @classmethod
+    def for_checkpoint(cls, meta: dict) -> "PluginMissingError":
+        """The error for a checkpoint's ``config.json``, naming what to install.
+
+        The distribution name comes from a file that may have been downloaded,
+        so it is shown only if it looks like a package name: a repository
+        cannot put a shell command in front of the user."""
+        plugin = meta.get("plugin")
+        dist = str(plugin.get("distribution") or "") if isinstance(plugin, dict) else ""
+        name = meta.get("architecture")
+        if _DISTRIBUTION.fullmatch(dist):
+            return cls(f"architecture '{name}' is not installed: install {dist} (pip install {dist}) and try again")
+        return cls(f"architecture '{name}' is not installed, and the checkpoint does not name a valid distribution")
 
 
 class CheckpointError(ArchzooError):
