@@ -1,6 +1,7 @@
 # Two entry points, both safe on a fresh machine: they create .venv, install
 # archzoo into it, and then do their job.
-#   make demo   set up and train the embedded default (the MLP on scikit-learn's digits)
+#   make demo   set up and open the browser app on http://127.0.0.1:7860 (Train > Start trains
+#               the embedded default, the MLP on scikit-learn's digits, in seconds)
 #   make test   set up (with test extras and system data) and run the whole test suite
 
 PYTHON ?= python3
@@ -10,10 +11,12 @@ BIN := $(VENV)/bin
 .PHONY: demo test setup system-packages benchmarks clean
 
 demo: $(VENV)/.installed
-	$(BIN)/archzoo train --out demo-mlp-digits --overwrite
+	$(BIN)/archzoo ui
 
+# One intra-op thread: the suite runs many tiny models and subprocesses side by
+# side, where a second thread per process only oversubscribes the two cores.
 test: $(VENV)/.installed-dev system-packages
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 setup: $(VENV)/.installed-dev
 
@@ -28,11 +31,16 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e tests/example_plugin --no-deps
 	touch $@
 
-# Real data for the tests: Debian ships Fashion-MNIST as a package.
+# For the tests: real data (Debian ships Fashion-MNIST as a package) and a real
+# browser for the UI tests (Debian's chromium, driven by playwright; playwright's
+# own browser download is not used).
 system-packages:
-	@if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+	@missing=""; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
 benchmarks: $(VENV)/.installed-dev system-packages

@@ -76,7 +76,7 @@ def train(
 ):
     """Train an architecture or preset; returns the trainer's ``RunResult``."""
     from . import checkpoint as ckpt
-    from .data import DataOptions, load_dataset
+    from .data import data_options, load_dataset
     from .trainer import Trainer
 
     host = host or get_host()
@@ -96,10 +96,12 @@ def train(
                 f"{out_dir} already holds a checkpoint; pass --overwrite to replace it, or --resume to continue it"
             )
 
-    options = DataOptions(
+    options = data_options(
+        plan.train_config,
         data_dir=Path(data_dir).expanduser() if data_dir else None,
-        val_fraction=plan.train_config.val_fraction,
         download=download,
+        # A resumed text run reads its data with the tokenizer it started with.
+        trained_tokenizer=_saved_tokenizer(out_dir / "last") if resume else None,
     )
     splits = load_dataset(plan.dataset, options, host=host)
     config = fill_from_data(plan.config, splits.info)
@@ -108,6 +110,13 @@ def train(
         host=host, on_event=on_event, stop=stop, resume=resume,
     )
     return trainer.run()
+
+
+def _saved_tokenizer(folder: Path) -> Any:
+    from .tokenization import TOKENIZER_FILE, load_tokenizer
+
+    path = folder / TOKENIZER_FILE
+    return load_tokenizer(path) if path.is_file() else None
 
 
 def _resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], host: Host) -> RunPlan:
@@ -145,13 +154,58 @@ def evaluate_checkpoint(
 
     from .checkpoint import load
     from .context import EvalContext
-    from .data import DataOptions, load_dataset
 
     host = host or get_host()
     loaded = load(location, host=host)
+    chosen, splits = _evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)
+    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=loaded.tokenizer)
+    loader = DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate)
+    return host.hooks(loaded.spec).evaluate(loaded.model, loader, ctx)
+
+
+def evaluation_split(
+    loaded: Any,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    host: Host | None = None,
+) -> Any:
+    """The split a loaded checkpoint is judged on: of its own dataset (split the
+    way it was split for training), or of another with the same input shape."""
+    return _evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)[0]
+
+
+def evaluation_loader(loaded: Any, *, batch_size: int = 512, **where: Any) -> Any:
+    """A data loader over :func:`evaluation_split` (``where``: its keyword
+    arguments), batching the way the dataset needs (text is padded)."""
+    from torch.utils.data import DataLoader
+
+    chosen, splits = _evaluation_data(loaded, **where)
+    return DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate)
+
+
+def _evaluation_data(
+    loaded: Any,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    host: Host | None = None,
+) -> tuple[Any, Any]:
+    """(the chosen split, all the splits).  Text is read as in training: with
+    the checkpoint's tokenizer, its column settings and its class names."""
+    from .data import data_options, load_dataset
+
+    host = host or get_host()
     name = dataset or loaded.meta["dataset"]["name"]
-    val_fraction = float(loaded.meta.get("train", {}).get("val_fraction", 0.1))
-    splits = load_dataset(name, DataOptions(data_dir=Path(data_dir) if data_dir else None, val_fraction=val_fraction, download=download), host=host)
+    options = data_options(
+        loaded.meta.get("train", {}), data_dir=Path(data_dir) if data_dir else None, download=download,
+        trained_tokenizer=getattr(loaded, "tokenizer", None), class_names=tuple(loaded.info.class_names) or None,
+    )
+    splits = load_dataset(name, options, host=host)
     if tuple(splits.info.input_shape) != tuple(loaded.info.input_shape):
         raise ArchzooError(
             f"dataset '{name}' has inputs of shape {splits.info.input_shape}, "
@@ -162,12 +216,12 @@ def evaluate_checkpoint(
         raise ArchzooError(f"unknown split '{split}'; choose train, validation or test")
     if chosen is None or len(chosen) == 0:
         raise ArchzooError(f"dataset '{name}' has no {split} split. {' '.join(splits.notes)}".strip())
-    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info)
-    return host.hooks(loaded.spec).evaluate(loaded.model, DataLoader(chosen, batch_size=batch_size), ctx)
+    return chosen, splits
 
 
 def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host: Host | None = None) -> tuple[list[list[tuple[str, float]]], list[str]]:
-    """Class predictions for image files / images / rows of numbers.
+    """Class predictions for image files / images / rows of numbers, or for
+    texts (strings) when the checkpoint is a text classifier.
 
     Returns (top-k (label, probability) pairs per input, notes on conversions made).
     """
@@ -180,8 +234,12 @@ def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host
         raise ArchzooError("give at least one input to predict")
     host = host or get_host()
     loaded = load(location, host=host)
+    if "text-classification" in (loaded.info.task, loaded.spec.task):
+        # The model's own tokenizer reads the texts; empty ones are an error.
+        result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs]}, host=host)
+        return result.top_k(top_k), list(result.outputs.get("notes", []))
     if loaded.spec.task not in ("image-classification", "tabular-classification"):
-        raise ArchzooError(f"predict takes images or rows of numbers; '{loaded.spec.name}' is a {loaded.spec.task} model")
+        raise ArchzooError(f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model")
     notes: list[str] = []
     if len(loaded.info.input_shape) == 3:
         tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
@@ -197,5 +255,5 @@ def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None
     from .context import EvalContext
 
     host = host or get_host()
-    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info)
+    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=getattr(loaded, "tokenizer", None))
     return host.hooks(loaded.spec).sample(loaded.model, request, ctx)

@@ -93,7 +93,7 @@ def build_meta(
         "format_version": FORMAT_VERSION,
         "archzoo_version": archzoo_version(),
         "architecture": spec.name,
-        "task": spec.task,
+        "task": info.task if info.task in spec.tasks else spec.task,  # what it was trained for (an MLP on points is tabular)
         "summary": spec.summary,
         "citation": spec.citation,
         "plugin": {"name": spec.plugin, "distribution": spec.distribution, "version": spec.version},

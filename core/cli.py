@@ -21,6 +21,8 @@ EPILOG = """examples:
   archzoo train mlp-fashion-deep --set epochs=3 --out my-mlp
   archzoo eval my-mlp
   archzoo predict my-mlp shoe.png
+  archzoo predict my-rnn reviews.txt --text "a gorgeous, witty film"
+  archzoo generate my-gpt --prompt "the movie" --temperature 0.8 --top-k 20 --length 200
   archzoo check mlp
 """
 
@@ -60,10 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder that holds the dataset's files")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = commands.add_parser("predict", help="top-k classes for image files or rows of numbers")
+    p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers or texts")
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
-    p.add_argument("inputs", nargs="+", metavar="FILE", help="image files (or 'x,y' rows for tabular models)")
+    p.add_argument("inputs", nargs="*", metavar="FILE",
+                   help="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line ('-': standard input)")
+    p.add_argument("--text", dest="texts", action="append", default=[], metavar="TEXT",
+                   help="a text to classify (text models; repeatable)")
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = commands.add_parser("generate", help="continue a prompt with a text-generation checkpoint")
+    p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
+    p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
+    p.add_argument("--temperature", type=float, default=1.0, help="below 1: safer, above 1: wilder (default 1.0)")
+    p.add_argument("--top-k", type=int, default=0, help="draw each token from the k most likely only; 0: all (default)")
+    p.add_argument("--length", type=int, default=200, help="tokens to generate (default 200)")
+    p.add_argument("-n", "--num", type=int, default=1, help="how many continuations (default 1)")
+    p.add_argument("--seed", type=int, help="make the draw repeatable")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = commands.add_parser("ui", help="open the browser app (train, evaluate, predict, manage checkpoints)")
@@ -207,15 +222,67 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .api import predict
+    from .inference import checkpoint_task
 
-    results, notes = predict(args.checkpoint, args.inputs, top_k=args.top_k)
+    if checkpoint_task(args.checkpoint) == "text-classification":
+        inputs = [*args.texts, *_text_lines(args.inputs)]
+        if not inputs:
+            raise ArchzooError("give texts to classify: --text TEXT, or files with one text per line")
+    else:
+        if args.texts:
+            raise ArchzooError("--text is for text classifiers; this checkpoint takes image files or rows of numbers")
+        if not args.inputs:
+            raise ArchzooError("give at least one input FILE")
+        inputs = args.inputs
+    results, notes = predict(args.checkpoint, inputs, top_k=args.top_k)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in r]} for i, r in zip(args.inputs, results)]))
+        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in r]} for i, r in zip(inputs, results)]))
         return 0
-    for item, ranked in zip(args.inputs, results):
-        print(f"{item}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    for item, ranked in zip(inputs, results):
+        shown = item if len(item) <= 60 else item[:57] + "..."
+        print(f"{shown}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def _text_lines(files: list[str]) -> list[str]:
+    """The non-blank lines of each file ('-' is standard input), one text each."""
+    from pathlib import Path
+
+    texts = []
+    for name in files:
+        if name == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            path = Path(name)
+            if not path.is_file():
+                raise ArchzooError(f"{path}: no such file")
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError:
+                raise ArchzooError(f"{path} is not UTF-8 text: give a text file, one text per line") from None
+        found = [line.strip() for line in lines if line.strip()]
+        if not found:
+            raise ArchzooError(f"{name} holds no text: write one text per line")
+        texts += found
+    return texts
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .inference import generate_text
+
+    texts = generate_text(
+        args.checkpoint, args.prompt, temperature=args.temperature, max_length=args.length, n=args.num,
+        top_k=args.top_k, seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps({"prompt": args.prompt, "texts": texts}))
+        return 0
+    for number, text in enumerate(texts, start=1):
+        if len(texts) > 1:
+            print(f"--- {number} ---")
+        print(text)
     return 0
 
 

@@ -245,6 +245,12 @@ class TrainConfig:
     eval_batch_size: int = param(512, "examples per evaluation batch", min=1, max=65536)
     num_workers: int = param(0, "data-loading worker processes", min=0, max=64)
     max_steps: int = param(0, "stop after this many steps in all; 0 means no limit", min=0, max=10**9)
+    # How text datasets are read (archzoo.text_data); other datasets ignore these.
+    text_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...")
+    label_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the label; empty: 'label'")
+    tokenizer: Literal["auto", "char", "word", "bpe"] = param("auto", "text datasets: the tokenizer trained on the training split and saved in the checkpoint; auto: the dataset's own choice")
+    tokenizer_vocab: int = param(0, "text datasets: vocabulary size of a trained word or BPE tokenizer; 0: the dataset's default (10,000 words for sst2)", min=0, max=1_000_000)
+    bucket_batches: bool = param(True, "text datasets: batch sequences of similar length together (less padding, faster epochs); false: plain shuffled batches")
 
 
 TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))

@@ -25,6 +25,10 @@ class EvalContext:
     device: torch.device
     info: DataInfo
     accelerator: Any = None
+    #: Text models: the tokenizer their data was encoded with (from the dataset
+    #: while training, from ``tokenizer.json`` for a loaded checkpoint), to read
+    #: a request's texts and to write generated ones; None for other data.
+    tokenizer: Any = None
 
     def gather(self, tensor: torch.Tensor) -> torch.Tensor:
         """Per-example results from every process, in order, without the

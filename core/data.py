@@ -29,6 +29,36 @@ class DataOptions:
     val_fraction: float = 0.1
     download: bool = False
     image_size: int | None = None
+    # Text datasets (see archzoo.text_data); image datasets ignore these.
+    #: CSV/TSV given by path: the column with the text, and the one with the label.
+    text_column: str | None = None
+    label_column: str | None = None
+    #: Tokenizer kind to train on the training split ("char", "word", "bpe"); None: the dataset's own.
+    tokenizer: str | None = None
+    #: Vocabulary size of a trained word or BPE tokenizer; None: the dataset's default.
+    vocab_size: int | None = None
+    #: A ready tokenizer (a checkpoint's) to encode with instead of training one.
+    trained_tokenizer: Any = None
+    #: Class names to map labels onto (a checkpoint's); a label outside them is an error.
+    class_names: tuple[str, ...] | None = None
+
+
+def data_options(train: Any, **more: Any) -> DataOptions:
+    """DataOptions from training settings (a TrainConfig, or the ``train`` dict a
+    checkpoint's config.json keeps), so evaluation reads data as training did.
+    ``more`` sets the other fields (``data_dir``, ``download``, ...)."""
+    def get(name: str, default: Any = None) -> Any:
+        return train.get(name, default) if isinstance(train, dict) else getattr(train, name, default)
+
+    tokenizer = get("tokenizer")
+    return DataOptions(
+        val_fraction=float(get("val_fraction", 0.1)),
+        text_column=get("text_column") or None,
+        label_column=get("label_column") or None,
+        tokenizer=None if tokenizer in (None, "", "auto") else tokenizer,
+        vocab_size=int(get("tokenizer_vocab") or 0) or None,
+        **more,
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +72,8 @@ class DataInfo:
     class_names: tuple[str, ...]
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    #: Text datasets: how many token ids the tokenizer can produce (embedding rows).
+    vocab_size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -67,16 +99,36 @@ class DatasetSplits:
     #: How to make a batch from examples (text needs padding, a graph is one
     #: batch); ``None`` means PyTorch's default collation.
     collate: Any = None
+    #: Text datasets: the tokenizer the texts were encoded with
+    #: (:mod:`archzoo.tokenization`); every checkpoint keeps it as tokenizer.json.
+    tokenizer: Any = None
+    #: Length of each training example (a tensor), or None: when given, the
+    #: trainer batches examples of similar length together, so less padding
+    #: (unless the run's ``bucket_batches`` setting is off).
+    lengths: Any = None
+
+    def checkpoint_files(self) -> dict[str, str]:
+        """Files this data adds to every checkpoint trained on it: its tokenizer."""
+        if self.tokenizer is None:
+            return {}
+        from .tokenization import TOKENIZER_FILE
+
+        return {TOKENIZER_FILE: self.tokenizer.to_json()}
 
 
 def load_dataset(name_or_path: str, options: DataOptions | None = None, host: Any = None) -> DatasetSplits:
-    """Load a registered dataset by name, or an image folder by path."""
+    """Load a registered dataset by name, or by path: an image folder, or a text
+    file (a CSV/TSV table of texts and labels, or a corpus; see archzoo.text_data)."""
     from .host import get_host
 
     options = options or DataOptions()
     host = host or get_host()
     if name_or_path not in host.datasets and _looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
+        if path.is_file():  # a CSV/TSV table of texts and labels, or a text corpus
+            from .text_data import load_text_file
+
+            return load_text_file(path, options)
         if not path.is_dir():
             raise DataError(f"dataset directory {path} does not exist")
         from .datasets import load_image_folder
@@ -89,4 +141,4 @@ def load_dataset(name_or_path: str, options: DataOptions | None = None, host: An
 
 
 def _looks_like_path(name: str) -> bool:
-    return "/" in name or name.startswith(".") or name.startswith("~") or Path(name).is_dir()
+    return "/" in name or name.startswith(".") or name.startswith("~") or Path(name).is_dir() or Path(name).is_file()

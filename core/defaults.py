@@ -2,6 +2,9 @@
 write its own: cross-entropy training step, loss and accuracy evaluation,
 softmax class probabilities as its sample.
 
+A text classifier's ``sample`` may also be asked for ``{"texts": [...]}``: the
+texts are encoded with ``ctx.tokenizer`` and padded like its training batches.
+
 Registered at the lowest priority (``trylast``), so a plugin's own hook always
 wins, and answering ``None`` for tasks they do not know, so other tasks fall
 through to the plugin (or to a clear "not implemented" error).
@@ -48,12 +51,22 @@ def evaluate(spec, model, loader, ctx):
 def sample(spec, model, request, ctx):
     if spec.task not in CLASSIFICATION_TASKS:
         return None
-    inputs = request["inputs"].to(ctx.device)
+    notes: list[str] = []
+    if "texts" in request and "inputs" not in request:
+        # A text classifier given texts: encode them with the data's tokenizer
+        # and pad them, as the training batches were (archzoo.text_data).
+        from .text_data import MAX_TOKENS, pad_ids
+        from .tokenization import encode_texts
+
+        ids, notes = encode_texts(ctx.tokenizer, request["texts"], max_tokens=MAX_TOKENS)
+        inputs = pad_ids(ids).to(ctx.device)
+    else:
+        inputs = request["inputs"].to(ctx.device)
     with torch.no_grad():
         logits = model(inputs)
     temperature = float(request.get("temperature", 1.0))
     probabilities = torch.softmax(logits / temperature, dim=1)
-    return SampleResult(
-        kind="class-probabilities",
-        outputs={"probabilities": probabilities.cpu(), "class_names": list(ctx.info.class_names)},
-    )
+    outputs = {"probabilities": probabilities.cpu(), "class_names": list(ctx.info.class_names)}
+    if notes:
+        outputs["notes"] = notes
+    return SampleResult(kind="class-probabilities", outputs=outputs)

@@ -10,6 +10,7 @@ everything else keeps working.
 from __future__ import annotations
 
 import importlib
+import threading
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -90,6 +91,8 @@ class Host:
         self.broken: list[BrokenPlugin] = []
         self._providers: dict[str, set[object]] = {}  # architecture -> plugin objects that implement it
         self._runtime_ready = False
+        self._lock = threading.Lock()  # the UI loads architectures from several threads
+        self._callers: dict[tuple[str, str], tuple[frozenset, Any]] = {}
         self._load(entry_points, extra_plugins or {})
 
     # -- discovery -----------------------------------------------------------------
@@ -199,22 +202,31 @@ class Host:
         """The model hooks for one architecture, with other architectures' plugins left out."""
         if isinstance(spec, str):
             spec = self.architecture(spec)
-        self._ensure_runtime()
-        providers = self._providers.setdefault(spec.name, set())
-        if spec.implementation:
-            module = importlib.import_module(spec.implementation)
-            if not self.pm.is_registered(module):
-                self.pm.register(module, name=f"{spec.plugin}:{spec.implementation}")
-            providers.add(module)
+        with self._lock:
+            self._ensure_runtime()
+            providers = self._providers.setdefault(spec.name, set())
+            if spec.implementation:
+                module = importlib.import_module(spec.implementation)
+                if not self.pm.is_registered(module):
+                    self.pm.register(module, name=f"{spec.plugin}:{spec.implementation}")
+                providers.add(module)
         return ArchHooks(spec, self)
 
     def subset_caller(self, spec: ArchSpec, hook: str) -> Any:
         """A caller for ``hook`` that leaves out every plugin providing another
-        architecture.  Worked out at call time, so implementation modules
-        registered later (another architecture used in between) stay out."""
+        architecture.  Remade whenever the set of registered plugins changes,
+        so implementation modules registered later (another architecture used
+        in between) stay out; cached otherwise, since it runs on every step."""
+        key = (spec.name, hook)
+        generation = frozenset(map(id, self.pm.get_plugins()))
+        cached = self._callers.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
         providers = self._providers.get(spec.name, set())
         others = set().union(*(p for arch, p in self._providers.items() if arch != spec.name)) - providers
-        return self.pm.subset_hook_caller(hook, remove_plugins=others)
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        self._callers[key] = (generation, caller)
+        return caller
 
     def _ensure_runtime(self) -> None:
         """Register the task defaults (they import torch) the first time a model hook is needed."""

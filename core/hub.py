@@ -44,6 +44,7 @@ CHECKPOINT_FILES = (
     "README.md",
     "adapter_config.json",
     "adapter_model.safetensors",
+    "tokenizer.json",  # a text model's tokenizer (checkpoint.TOKENIZER)
 )
 # The same names as in checkpoint.py (a test checks they agree); repeated here
 # because importing checkpoint.py imports torch.

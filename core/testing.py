@@ -118,7 +118,7 @@ class ContractSuite:
         optimizers = build_optimizers(setup["hooks"], model, train_config)
         return StepContext(
             device=setup["accelerator"].device, info=setup["splits"].info, accelerator=setup["accelerator"],
-            model=model, optimizers=optimizers, train_config=train_config,
+            model=model, optimizers=optimizers, train_config=train_config, tokenizer=setup["splits"].tokenizer,
         )
 
     def train_a_little(self, setup: dict[str, Any], model: Any) -> list[dict[str, float]]:
@@ -133,7 +133,7 @@ class ContractSuite:
     def eval_context(self, setup: dict[str, Any]) -> Any:
         from .context import EvalContext
 
-        return EvalContext(device=setup["accelerator"].device, info=setup["splits"].info)
+        return EvalContext(device=setup["accelerator"].device, info=setup["splits"].info, tokenizer=setup["splits"].tokenizer)
 
     def tiny_loader(self, setup: dict[str, Any]) -> Any:
         from torch.utils.data import DataLoader, Subset
@@ -164,10 +164,10 @@ class ContractSuite:
         if spec.task not in CLASSIFICATION_TASKS:
             pytest.skip(f"forward shape is checked for classifiers; {spec.task} is checked through sample")
         model = self.build(setup).eval()
-        inputs = setup["batch"][0]
+        inputs, labels = batch_parts(setup["batch"])
         with setup["torch"].no_grad():
             logits = model(inputs)
-        assert tuple(logits.shape) == (len(inputs), setup["splits"].info.num_classes)
+        assert tuple(logits.shape) == (len(labels), setup["splits"].info.num_classes)
 
     def test_train_steps_lower_the_loss_and_change_the_weights(self, setup):
         torch = setup["torch"]
@@ -197,14 +197,14 @@ class ContractSuite:
 
         spec, torch = setup["spec"], setup["torch"]
         model = self.build(setup).eval()
-        inputs = setup["batch"][0]
+        labels = batch_parts(setup["batch"])[1]  # one row of probabilities per label
         result = setup["hooks"].sample(model, self.sample_request(setup), self.eval_context(setup))
         assert isinstance(result, SampleResult)
         if spec.task in CLASSIFICATION_TASKS:
             assert result.kind == "class-probabilities"
             probabilities = result.outputs["probabilities"]
-            assert tuple(probabilities.shape) == (len(inputs), setup["splits"].info.num_classes)
-            assert torch.allclose(probabilities.sum(dim=1), torch.ones(len(inputs)), atol=1e-5)
+            assert tuple(probabilities.shape) == (len(labels), setup["splits"].info.num_classes)
+            assert torch.allclose(probabilities.sum(dim=1), torch.ones(len(labels)), atol=1e-5)
             assert len(result.outputs["class_names"]) == setup["splits"].info.num_classes
         elif spec.task == "image-generation":
             assert result.kind == "images"
@@ -216,8 +216,12 @@ class ContractSuite:
             assert result.kind == "features" and result.outputs["features"].ndim == 2
 
     def sample_request(self, setup: dict[str, Any]) -> dict[str, Any]:
-        """The request ``sample`` gets in the check: the tiny batch's inputs, or a small draw."""
-        return {"inputs": setup["batch"][0], "n": 4, "seed": 0, "steps": 5}
+        """The request ``sample`` gets in the check: the tiny batch's inputs, or a small draw
+        (for text generation: 16 tokens after an empty prompt)."""
+        request = {"inputs": batch_parts(setup["batch"])[0], "n": 4, "seed": 0, "steps": 5}
+        if setup["spec"].task == "text-generation":
+            request.update(prompt="", max_length=16)
+        return request
 
     def test_checkpoint_round_trip_gives_identical_outputs(self, setup, tmp_path):
         from . import checkpoint as ckpt
@@ -231,12 +235,17 @@ class ContractSuite:
             spec=setup["spec"], config=setup["config"], train_config=TrainConfig(), info=setup["splits"].info,
             dataset=setup["splits"].info.name, metrics={}, parameters=ckpt.parameter_count(model)[0],
         )
-        folder = ckpt.write_checkpoint(tmp_path / "ckpt", model, meta)
+        splits = setup["splits"]
+        folder = ckpt.write_checkpoint(tmp_path / "ckpt", model, meta, extra_files=splits.checkpoint_files())
         loaded = ckpt.load(folder, host=setup["host"])
+        if splits.tokenizer is not None:  # text: the tokenizer must come back with the weights
+            assert loaded.tokenizer is not None, "the checkpoint lost the dataset's tokenizer"
+            assert loaded.tokenizer.to_json() == splits.tokenizer.to_json(), "the tokenizer changed in the round trip"
+        loaded_ctx = dataclasses.replace(self.eval_context(setup), tokenizer=loaded.tokenizer or splits.tokenizer)
         torch.manual_seed(0)
         expected = setup["hooks"].sample(model, self.sample_request(setup), self.eval_context(setup))
         torch.manual_seed(0)
-        actual = setup["hooks"].sample(loaded.model, self.sample_request(setup), self.eval_context(setup))
+        actual = setup["hooks"].sample(loaded.model, self.sample_request(setup), loaded_ctx)
         for key, value in expected.outputs.items():
             if torch.is_tensor(value):
                 assert torch.equal(value, actual.outputs[key]), f"output '{key}' differs after the round trip"
@@ -265,6 +274,18 @@ class ContractSuite:
             assert name in str(caught.value) and repr(bad) in str(caught.value)
             checked += 1
         assert checked, f"{spec.name}'s config has no field whose bad values could be checked"
+
+
+def batch_parts(batch: Any) -> tuple[Any, Any]:
+    """(inputs, labels) of a batch: ``(inputs, labels)`` itself, or a dict with
+    ``"inputs"`` and ``"labels"`` and whatever else its task needs (a graph's
+    batch also names the ``"nodes"`` it is about).  Either way the model maps
+    the inputs to one row of class scores per label.  Parts a batch lacks are None."""
+    if isinstance(batch, dict):
+        return batch.get("inputs"), batch.get("labels")
+    if isinstance(batch, (list, tuple)):
+        return batch[0], batch[1] if len(batch) > 1 else None
+    return batch, None
 
 
 def _bad_values(config_class: type) -> list[tuple[str, Any]]:

@@ -87,19 +87,31 @@ class LoopState:
 
 class EpochSampler(Sampler[int]):
     """A shuffled order that depends only on (seed, epoch): the same in every
-    process, the same when a run is resumed."""
+    process, the same when a run is resumed.
 
-    def __init__(self, size: int, seed: int) -> None:
+    Given the examples' ``lengths`` (text), the order is bucketed: shuffled,
+    then sorted by length within pools of 50 batches, cut into batches, and the
+    batches shuffled, so that a batch holds examples of about one length and
+    needs little padding."""
+
+    def __init__(self, size: int, seed: int, lengths: Any = None, batch_size: int = 1) -> None:
         self.size = size
         self.seed = seed
         self.epoch = 0
+        self.lengths = lengths
+        self.batch_size = batch_size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.size, generator=generator).tolist())
+        order = torch.randperm(self.size, generator=generator)
+        if self.lengths is not None:
+            from .text_data import bucket_by_length
+
+            order = bucket_by_length(order, self.lengths, self.batch_size, generator)
+        return iter(order.tolist())
 
     def __len__(self) -> int:
         return self.size
@@ -183,7 +195,8 @@ class Trainer:
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
-        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed)
+        lengths = self.splits.lengths if self.tc.bucket_batches else None
+        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
         train_loader = DataLoader(
             self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers,
             collate_fn=self.splits.collate,
@@ -204,7 +217,7 @@ class Trainer:
         self.ctx = StepContext(
             device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
             optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
-            train_config=self.tc,
+            train_config=self.tc, tokenizer=self.splits.tokenizer,
         )
 
     def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
@@ -296,7 +309,9 @@ class Trainer:
 
     def evaluate(self, model: torch.nn.Module, loader: Any) -> dict[str, float]:
         model.eval()
-        ctx = EvalContext(device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator)
+        ctx = EvalContext(
+            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, tokenizer=self.splits.tokenizer,
+        )
         metrics = self.hooks.evaluate(model, loader, ctx)
         model.train()
         return metrics
@@ -335,7 +350,10 @@ class Trainer:
                 dataset=self.dataset_name, metrics=metrics, parameters=ckpt.parameter_count(self.model)[0],
             )
             training_state = self._training_state(state) if resumable else None
-            path = ckpt.write_checkpoint(self.out_dir / which, _unwrap(self.model), meta, training_state=training_state)
+            path = ckpt.write_checkpoint(
+                self.out_dir / which, _unwrap(self.model), meta, training_state=training_state,
+                extra_files=self.splits.checkpoint_files(),
+            )
             self._emit(events.CheckpointSaved(path=path, which=which))
         self.accelerator.wait_for_everyone()
 

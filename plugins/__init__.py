@@ -9,4 +9,13 @@ figure: the model, and whichever hooks differ from the task defaults.
 BUILTIN = {
     "mlp": "archzoo.plugins.mlp",
     "cnn": "archzoo.plugins.cnn",
+    "perceptron": "archzoo.plugins.perceptron",
+    "logistic": "archzoo.plugins.logistic",
+    "linear-svm": "archzoo.plugins.linear_svm",
+    "resnet": "archzoo.plugins.resnet",
+    "vit": "archzoo.plugins.vit",
+    "gnn": "archzoo.plugins.gnn",
+    "rnn": "archzoo.plugins.rnn",
+    "transformer": "archzoo.plugins.transformer",
+    "gpt": "archzoo.plugins.gpt",
 }

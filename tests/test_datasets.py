@@ -264,6 +264,9 @@ def test_image_folder_labels_match_their_folders(image_folder):
 
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.name)
 def test_catalogue_shapes_match_the_data(spec, fashion_mnist_dir, shared_data):
-    data_dir = {"fashion-mnist": fashion_mnist_dir, "mnist": shared_data / "mnist-t10k"}.get(spec.name)
+    data_dir = {
+        "fashion-mnist": fashion_mnist_dir, "mnist": shared_data / "mnist-t10k",
+        "sst2": shared_data / "sst2", "sst2-sentences": shared_data / "sst2",
+    }.get(spec.name)
     info = load_dataset(spec.name, DataOptions(data_dir=data_dir)).info
     assert (spec.input_shape, spec.num_classes) == (info.input_shape, info.num_classes)

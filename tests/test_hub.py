@@ -476,3 +476,14 @@ def test_a_card_names_a_local_dataset_folder_by_its_last_part_only(runs):
     assert card.data.datasets == ["pets"] and card.data.eval_results is None
     assert "/home/someone" not in text and "Not evaluated yet." in text
     assert 'archzoo.load("path/to/this/folder")' in text and "archzoo push" in text
+
+
+def test_a_text_model_travels_with_its_tokenizer(hf, tmp_path):
+    """tokenizer.json is part of the checkpoint on the Hub: a pulled text model reads text."""
+    from archzoo.api import predict, train
+
+    run = train("rnn", overrides={"max_steps": 2, "embed_dim": 8, "hidden": 8, "head_hidden": 0}, out=str(tmp_path / "rnn"))
+    archzoo.push_to_hub(run.best_dir, "alice/text-model")
+    folder = archzoo.pull("alice/text-model")
+    assert (folder / "tokenizer.json").read_bytes() == (run.best_dir / "tokenizer.json").read_bytes()
+    assert predict("hf://alice/text-model", ["900 950 800"])[0] == predict(run.best_dir, ["900 950 800"])[0]

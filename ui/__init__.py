@@ -1,0 +1,1 @@
+"""The archzoo browser app (Gradio): ``archzoo ui`` runs :func:`archzoo.ui.app.launch`."""

@@ -1,0 +1,408 @@
+"""The browser app through its API: ``gradio_client`` against the app served on
+loopback (in this process, on a free port), as another program would use it.
+
+Covers: the Models table; training the default with streamed progress; a
+digit classified from an upload and from a sketch; evaluation with a
+confusion matrix; the checkpoint list and cards; the visible queue and Stop
+keeping a resumable checkpoint; bad input answered in the page (and the app
+still answering afterwards); push and pull through the Checkpoints tab; and
+``archzoo ui`` itself (loopback by default, --auth).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+OWN = "its own dataset"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """The app on 127.0.0.1 with an empty checkpoint store of its own."""
+    from archzoo.host import reset_host
+    from archzoo.ui.app import build_app, serve
+
+    store = tmp_path_factory.mktemp("ui-store")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHZOO_CHECKPOINTS", str(store))
+    reset_host()
+    app = build_app()
+    url = serve(app, port=free_port())
+    yield SimpleNamespace(url=url, store=store, app=app, files=tmp_path_factory.mktemp("ui-files"))
+    app.archzoo.runs.shutdown()
+    app.close()
+    patch.undo()
+    reset_host()
+
+
+@pytest.fixture(scope="module")
+def client(ui) -> Client:
+    return Client(ui.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def trained(ui, client):
+    """The default run, trained through the Train tab's API; its streamed outputs."""
+    started = time.monotonic()
+    job = client.submit(api_name="/train")
+    outputs = list(job)
+    seconds = time.monotonic() - started
+    final = job.result()
+    return SimpleNamespace(outputs=outputs, final=final, seconds=seconds, best=final[8]["value"])  # (the run id is page state, not an API output)
+
+
+def digit_png(folder: Path, index: int, size: int = 8) -> tuple[Path, str]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    path = folder / f"digit{index}.png"
+    image = Image.fromarray((digits.images[index] * 255 / 16).astype(np.uint8), mode="L")
+    image.resize((size, size), Image.Resampling.NEAREST).save(path)
+    return path, str(digits.target[index])
+
+
+def sketch(folder: Path, name: str, strokes: list[tuple[int, int, int, int]]) -> dict:
+    """A sketchpad value as the browser sends it: a transparent RGBA composite with black strokes."""
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=(0, 0, 0, 255), width=24)
+    path = folder / f"{name}.png"
+    image.save(path)
+    return {"background": None, "layers": [], "composite": handle_file(str(path)), "id": None}
+
+
+def top(label: dict) -> str:
+    return label["label"]
+
+
+# -- Models ----------------------------------------------------------------------------------
+
+
+def test_the_models_table_lists_every_installed_architecture(client):
+    archs, presets, datasets, broken_note, broken = client.predict(api_name="/models")
+    rows = {row[0]: dict(zip(archs["headers"], row)) for row in archs["data"]}
+    assert rows["mlp"]["parameters"] == "19,210" and rows["mlp"]["plugin"] == "archzoo" and rows["mlp"]["version"]
+    assert rows["mlp"]["task"] == "image-classification, tabular-classification"
+    assert "cnn" in rows and rows["cnn"]["summary"]
+    assert "mlp-fashion-deep" in [r[0] for r in presets["data"]]
+    assert "digits" in [r[0] for r in datasets["data"]]
+    assert broken["data"] in ([], [[None] * 3], [["", "", ""]]) and "Every installed plugin loaded" in broken_note
+
+
+def test_a_broken_plugin_is_shown_with_its_error():
+    from archzoo import hookimpl
+    from archzoo.host import Host
+    from archzoo.runs import RunManager
+    from archzoo.ui import models_tab
+    from archzoo.ui.common import AppContext
+
+    class Broken:
+        @hookimpl
+        def archzoo_register(self, registry):
+            raise ImportError("needs libfoo")
+
+    with pytest.warns(UserWarning):
+        host = Host(entry_points=False, extra_plugins={"broken-plugin": Broken()})
+    ctx = AppContext(host=host, runs=RunManager(host))
+    table = models_tab.broken_table(ctx)
+    assert table.values.tolist() == [["broken-plugin", "local", "ImportError: needs libfoo"]]
+    assert "1 plugin(s) failed to load" in models_tab.broken_text(ctx)
+    assert "mlp" in models_tab.architectures_table(ctx)["architecture"].tolist()
+
+
+# -- Train -----------------------------------------------------------------------------------
+
+
+def test_the_default_trains_in_seconds_and_streams_its_progress(ui, trained):
+    assert trained.seconds < 30
+    status, progress, loss, epoch_loss, metric, log, queue, eval_choice, infer_choice = trained.final
+    assert "Finished" in status and "test accuracy" in status
+    assert "100% · step" in progress and "epoch 5 / 5" in progress
+    assert "epoch 5: train loss" in log and "best checkpoint:" in log
+    assert len(trained.outputs) >= 2  # streamed, not only a final answer (the run takes well under a second)
+    percents = [int(o[1].split('aria-valuenow="')[1].split('"')[0]) for o in trained.outputs if o and o[1]]
+    assert percents == sorted(percents) and percents[-1] == 100
+    best = Path(trained.best)
+    assert best.parent.parent == ui.store and (best / "model.safetensors").is_file()
+    assert infer_choice["value"] == trained.best  # the other tabs now point at the new checkpoint
+    assert [r[2] for r in queue["data"]] == ["finished"]
+    assert json.dumps(loss).count('"train"') >= 1 and "validation" in json.dumps(epoch_loss)
+    assert "validation accuracy" in json.dumps(metric)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"epochs": 0}, "invalid value 0 for 'epochs': between 1 and 100000"),
+    ({"mlp_hidden": "0"}, "invalid value '0' for 'hidden'"),
+    ({"mlp_hidden": "wide"}, "invalid value 'wide' for 'hidden': a comma-separated list of int"),
+    ({"lr": -1}, "invalid value -1"),
+    ({"epochs": None}, "invalid value '' for 'epochs': an integer"),
+    ({"name": "cnn", "dataset": "moons"}, "cannot train on dataset 'moons'"),
+    ({"dataset": "no-such-data"}, "unknown dataset 'no-such-data'"),
+    ({"run_name": "../outside"}, "outside the checkpoint store"),
+])
+def test_bad_settings_are_answered_in_the_page(client, settings, message):
+    status = client.predict(**settings, api_name="/train")[0]
+    assert message in status and "az-error" in status
+
+
+def test_a_failed_run_is_reported(client):
+    status = client.predict(dataset="/nonexistent/folder", api_name="/train")[0]
+    assert "az-error" in status and "/nonexistent/folder" in status
+
+
+def test_runs_wait_in_a_visible_queue_and_stop_keeps_a_resumable_checkpoint(ui):
+    first, second = Client(ui.url, verbose=False), Client(ui.url, verbose=False)
+    long = first.submit(epochs=300, batch_size=16, run_name="long-run", api_name="/train")
+    deadline = time.monotonic() + 60
+    while not (long.outputs() and "Training" in long.outputs()[-1][0]):
+        assert time.monotonic() < deadline, long.outputs()
+        time.sleep(0.1)
+    waiting = second.submit(run_name="waiting-run", api_name="/train")
+    while not (waiting.outputs() and "Waiting in the queue" in waiting.outputs()[-1][0]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert "position 1" in waiting.outputs()[-1][0]
+    states = [row[2] for row in second.predict(api_name="/runs")["data"]]
+    assert states[:2] == ["running", "queued"]
+
+    assert "taken out of the queue" in second.predict(api_name="/stop")[0]
+    assert "Cancelled before it started" in waiting.result()[0]
+    assert "stopping after the current step" in first.predict(api_name="/stop")[0]
+    final = long.result()
+    assert "Stopped. A resumable checkpoint is in" in final[0] and "--resume" in final[0]
+    assert (ui.store / "long-run" / "last" / "training_state.json").is_file()
+    assert not (ui.store / "waiting-run").exists()
+
+    # Resume continues the stopped run; stop it again.
+    resumed = first.submit(api_name="/resume")
+    deadline = time.monotonic() + 60
+    while not (resumed.outputs() and "Training mlp on digits (resumed)" in resumed.outputs()[-1][0]):
+        assert time.monotonic() < deadline, resumed.outputs()[-1:] if resumed.outputs() else "no output"
+        time.sleep(0.1)
+    first.predict(api_name="/stop")
+    assert "Stopped. A resumable checkpoint is in" in resumed.result()[0]
+    assert "Nothing to stop" in Client(ui.url, verbose=False).predict(api_name="/stop")[0]
+
+
+# -- Inference -------------------------------------------------------------------------------
+
+
+def test_uploaded_digits_are_classified(ui, client, trained):
+    correct = 0
+    for index in range(10):
+        path, truth = digit_png(ui.files, index, size=28)
+        label, seen, notes = client.predict(trained.best, handle_file(str(path)), 3, True, api_name="/classify_image")
+        assert len(label["confidences"]) == 3 and Path(seen).is_file()
+        assert "resized from 28x28 to 8x8" in notes and "inverted" not in notes
+        correct += top(label) == truth
+    assert correct >= 8
+
+
+def test_a_sketch_is_classified_and_the_conversion_is_explained(ui, client, trained):
+    one = sketch(ui.files, "one", [(140, 30, 140, 250)])
+    label, seen, notes = client.predict(trained.best, one, 3, api_name="/classify_sketch")
+    assert top(label) == "1"
+    assert "inverted the colours" in notes and "cropped to the strokes" in notes and "to 8x8" in notes
+    seven = sketch(ui.files, "seven", [(70, 40, 210, 40), (210, 40, 110, 250)])
+    assert top(client.predict(trained.best, seven, 3, api_name="/classify_sketch")[0]) == "7"
+
+
+def test_bad_inference_input_is_answered_in_the_page(ui, client, trained):
+    empty = sketch(ui.files, "empty", [])
+    label, seen, message = client.predict(trained.best, empty, 3, api_name="/classify_sketch")
+    assert not label and not seen and "the sketch is empty" in message
+
+    text = ui.files / "notes.png"
+    text.write_text("this is not an image")
+    label, _, message = client.predict(trained.best, handle_file(str(text)), 3, True, api_name="/classify_image")
+    assert not label and "notes.png is not an image archzoo can read" in message
+
+    big = ui.files / "big.png"
+    Image.new("RGB", (300, 200), "black").save(big)
+    _, _, notes = client.predict(trained.best, handle_file(str(big)), 3, True, api_name="/classify_image")
+    assert "converted from RGB to grayscale" in notes and "resized from 300x200 to 8x8" in notes
+
+    assert "choose a checkpoint first" in client.predict(None, empty, 3, api_name="/classify_sketch")[2]
+    assert "choose a checkpoint first" in client.predict(None, "1,2", 3, api_name="/classify_rows")[2]
+    assert "this needs a tabular-classification" in client.predict(trained.best, "1,2", 3, api_name="/classify_rows")[2]
+    assert "this needs a text-classification" in client.predict(trained.best, "", 3, api_name="/classify_text")[2]
+    assert "no checkpoint at" in client.predict("/no/such/folder", empty, 3, api_name="/classify_sketch")[2]
+    # ...and the app still answers.
+    assert top(client.predict(trained.best, sketch(ui.files, "again", [(140, 30, 140, 250)]), 3,
+                              api_name="/classify_sketch")[0]) == "1"
+
+
+def test_a_checkpoint_whose_plugin_is_missing_says_what_to_install(ui, client, trained):
+    folder = ui.store / "hopfield-run"
+    shutil.copytree(trained.best, folder)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["architecture"] = "hopfield"
+    meta["plugin"]["distribution"] = "archzoo-hopfield"
+    (folder / "config.json").write_text(json.dumps(meta))
+    about = client.predict(str(folder), api_name="/checkpoint_info")[0]
+    assert "pip install archzoo-hopfield" in about
+    message = client.predict(str(folder), sketch(ui.files, "h", [(140, 30, 140, 250)]), 3, api_name="/classify_sketch")[2]
+    assert "install archzoo-hopfield" in message
+    assert "install archzoo-hopfield" in client.predict(str(folder), OWN, "test", api_name="/evaluate")[0]
+    listing = client.predict(None, api_name="/checkpoints")[0]
+    notes = {row[0]: row[-1] for row in listing["data"]}
+    assert "pip install archzoo-hopfield" in notes["hopfield-run"]
+
+
+def test_rows_of_numbers_for_a_tabular_checkpoint(ui, client):
+    from archzoo.api import train
+
+    best = train("mlp-moons", overrides={"epochs": 10}, out=str(ui.files / "moons")).best_dir
+    about = client.predict(str(best), api_name="/checkpoint_info")
+    assert "tabular-classification" in about[0]
+    label, table, notes = client.predict(str(best), "0.0, 0.9\n1.0, -0.45", 2, api_name="/classify_rows")
+    assert top(label) == "upper moon" and [r[1] for r in table["data"]] == ["upper moon", "lower moon"]
+    assert "expected 2 numbers, got 3" in client.predict(str(best), "1,2,3", 2, api_name="/classify_rows")[2]
+    assert "type 2 numbers" in client.predict(str(best), "", 2, api_name="/classify_rows")[2]
+
+
+def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_path):
+    from test_inference import FAKE_TASKS, fake_host, write_fake_checkpoint
+
+    from archzoo.runs import RunManager
+    from archzoo.ui import inference_tab
+    from archzoo.ui.common import AppContext
+
+    host = fake_host(tmp_path)
+    ctx = AppContext(host=host, runs=RunManager(host))
+    paths = {name: str(write_fake_checkpoint(host, name, tmp_path / name)) for name in FAKE_TASKS}
+    groups = {name: inference_tab.describe(ctx, path)[1] for name, path in paths.items()}
+    assert groups == {"fake-gen": "image-generation", "fake-writer": "text-generation", "fake-embed": "features",
+                      "fake-sentiment": "text", "fake-graph": None}
+    assert "no widgets for node-classification yet" in inference_tab.describe(ctx, paths["fake-graph"])[0]
+    assert inference_tab.widget_group("image-classification") == "image"
+    assert inference_tab.widget_group("tabular-classification") == "tabular"
+
+    images, message = inference_tab.generate_images(ctx, paths["fake-gen"], 3, 5, 0)
+    assert len(images) == 3 and "seed 5" in message
+    text, _ = inference_tab.generate_text(ctx, paths["fake-writer"], "Hello", 0.8, 100)
+    assert text == "Hello and so on"
+    vectors, similarity, _ = inference_tab.extract_features(ctx, paths["fake-embed"], "abc\nabc\nxyz")
+    assert vectors.shape[0] == 3 and similarity.iloc[0, 2] == pytest.approx(1.0)
+    label, table, _ = inference_tab.classify_text(ctx, paths["fake-sentiment"], "a good day\na bad day", 2)
+    assert max(label, key=label.get) == "positive" and table["prediction"].tolist() == ["positive", "negative"]
+    assert "the text is empty" in inference_tab.classify_text(ctx, paths["fake-sentiment"], " ", 2)[2]
+    assert "count must be a whole number" in inference_tab.generate_images(ctx, paths["fake-gen"], 0, 5, 0)[1]
+
+
+# -- Evaluate and Checkpoints ----------------------------------------------------------------
+
+
+def test_evaluate_shows_metrics_and_a_confusion_matrix(client, trained):
+    from archzoo.api import evaluate_checkpoint
+
+    status, metrics, per_class, image = client.predict(trained.best, OWN, "test", api_name="/evaluate")
+    values = dict(metrics["data"])
+    assert values["accuracy"] == pytest.approx(evaluate_checkpoint(trained.best)["accuracy"], abs=1e-4)
+    assert "Evaluated 359 examples of digits (test)" in status
+    assert len(per_class["data"]) == 10 and Image.open(image).size[0] > 300
+    assert "choose a checkpoint first" in client.predict(None, OWN, "test", api_name="/evaluate")[0]
+    assert "inputs of shape" in client.predict(trained.best, "moons", "test", api_name="/evaluate")[0]
+
+
+def test_the_checkpoints_tab_lists_runs_with_metrics_and_cards(client, trained):
+    listing, chosen, card = client.predict(trained.best, api_name="/checkpoints")
+    rows = {row[0]: dict(zip(listing["headers"], row)) for row in listing["data"]}
+    name = Path(trained.best).parent.name + "/best"
+    assert rows[name]["architecture"] == "mlp" and rows[name]["result"].startswith("test accuracy")
+    assert "resumable" in rows[Path(trained.best).parent.name + "/last"]["notes"]
+    assert "library_name" not in card and "mlp" in card
+    assert "mlp" in client.predict(trained.best, api_name="/card")
+
+
+def test_push_and_pull_from_the_checkpoints_tab(ui, client, trained, monkeypatch, tmp_path):
+    import hub_server  # tests/hub_server.py: a local Hub-compatible server for the unmodified client
+    from huggingface_hub import constants
+
+    token = "hf_ui_write_0123456789abcdef"
+    with hub_server.HubServer({token: ("alice", True)}) as server:
+        for name, value in {"HF_ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        for name, value in {"ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+                            "HF_TOKEN_PATH": str(tmp_path / "hf" / "token"), "HF_HUB_DISABLE_XET": True, "HF_HUB_OFFLINE": False,
+                            "HUGGINGFACE_CO_URL_TEMPLATE": server.url + "/{repo_id}/resolve/{revision}/{filename}"}.items():
+            monkeypatch.setattr(constants, name, value)
+
+        assert "user/name" in client.predict(trained.best, "no-slash", False, token, api_name="/push")
+        status = client.predict(trained.best, "alice/ui-digits", False, token, api_name="/push")
+        assert "Pushed to" in status and token not in status
+        status, listing, chosen = client.predict("alice/ui-digits", token, api_name="/pull")
+        assert "Pulled alice/ui-digits into" in status
+        assert "hub/alice/ui-digits" in [row[0] for row in listing["data"]]
+        assert chosen["value"] == str(ui.store / "hub" / "alice" / "ui-digits")
+        assert "az-error" in client.predict("alice/missing-repo", token, api_name="/pull")[0]
+    assert "give a Hub reference" in client.predict("", "", api_name="/pull")[0]
+
+
+# -- archzoo ui --------------------------------------------------------------------------------
+
+
+def test_archzoo_ui_binds_to_loopback_and_asks_for_the_password(tmp_path):
+    port = free_port()
+    env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port), "--auth", "ada:s3cret"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, process.stdout.read()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "archzoo ui did not start"
+                time.sleep(0.2)
+        assert listening_address(port) == "127.0.0.1"
+        with pytest.raises(Exception):
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/models")
+        with pytest.raises(Exception):
+            Client(f"http://127.0.0.1:{port}/", auth=("ada", "wrong"), verbose=False)
+        archs = Client(f"http://127.0.0.1:{port}/", auth=("ada", "s3cret"), verbose=False).predict(api_name="/models")[0]
+        assert "mlp" in [row[0] for row in archs["data"]]
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_archzoo_ui_refuses_a_malformed_auth():
+    result = subprocess.run([sys.executable, "-m", "archzoo.cli", "ui", "--auth", "nopassword"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--auth takes USER:PASS" in result.stderr
+
+
+def listening_address(port: int) -> str:
+    """The local address a TCP port listens on, from /proc/net/tcp."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address, port_hex = fields[1].split(":")
+        if int(port_hex, 16) == port and fields[3] == "0A":  # LISTEN
+            return socket.inet_ntoa(bytes.fromhex(address)[::-1])
+    return ""

@@ -1,0 +1,229 @@
+"""The app in a real browser: Debian's chromium driven by playwright, as a newcomer uses it.
+
+Open the page, read the Models table, get a bad setting answered, train the
+default and watch its curves appear, draw a digit with mouse strokes and
+read the prediction, upload a digit, get an empty sketch and a file that is
+not an image answered, evaluate, and list the checkpoints.  The tests share
+one page and run in order, like one visit.  Screenshots go to
+``test-artifacts/ui/``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from playwright.sync_api import expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "ui"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)  # generous but bounded: the machine may be busy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from archzoo.host import reset_host
+    from archzoo.ui.app import build_app, serve
+
+    store = tmp_path_factory.mktemp("browser-store")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHZOO_CHECKPOINTS", str(store))
+    reset_host()
+    app = build_app()
+    url = serve(app, port=free_port())
+    yield SimpleNamespace(url=url, store=store, files=tmp_path_factory.mktemp("browser-files"))
+    app.archzoo.runs.shutdown()
+    app.close()
+    patch.undo()
+    reset_host()
+
+
+@pytest.fixture(scope="module")
+def page(served):
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make system-packages does)")
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        tab.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.goto(served.url)
+        tab.errors = errors
+        yield tab
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def stroke(page, points: list[tuple[float, float]]) -> None:
+    """One mouse stroke on the sketchpad, through points given in [0, 1] canvas coordinates."""
+    box = page.locator("#az-sketch canvas").first.bounding_box()
+    side = min(box["width"], box["height"]) * 0.8
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    xy = [(left + x * side, top + y * side) for x, y in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=2)  # each move repaints the canvas: slow without a GPU
+    page.mouse.up()
+
+
+def ready_to_draw(page) -> None:
+    """Wait until the sketchpad's brush is selected, and stays selected for half a second
+    (the app selects it when the tab opens and after Clear, a moment after Gradio unselects it)."""
+    page.wait_for_function(
+        """() => {
+            const brush = document.querySelector('#az-sketch button[aria-label="Brush"]');
+            window.azSteady = brush && brush.classList.contains('highlight') ? (window.azSteady || 0) + 1 : 0;
+            return window.azSteady > 5;
+        }""",
+        polling=100,
+    )
+
+
+def classify_drawing(page, expected: str, name: str) -> None:
+    """Press Classify and wait for ``expected`` as the top class; a screenshot either way."""
+    page.locator("#az-classify-sketch").click()
+    try:
+        expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_text(expected)
+    except AssertionError:
+        shot(page, f"{name}-FAILED")
+        raise
+    shot(page, name)
+
+
+def prediction(page) -> str:
+    return page.locator("#az-image-label [data-testid=label-output-value]").inner_text().strip()
+
+
+def test_the_page_opens_on_the_models_table(page):
+    table = page.locator("#az-models-table")
+    expect(table).to_contain_text("mlp")
+    expect(table).to_contain_text("19,210")
+    expect(table).to_contain_text("cnn")
+    expect(page.locator("#az-broken-note")).to_contain_text("Every installed plugin loaded")
+    shot(page, "01-models")
+
+
+def test_a_bad_setting_is_answered_in_the_page(page):
+    open_tab(page, "Train")
+    epochs = page.get_by_label("epochs", exact=True)
+    epochs.fill("0")
+    page.locator("#az-train-start").click()
+    expect(page.locator("#az-train-status")).to_contain_text("invalid value 0 for 'epochs': between 1 and 100000")
+    shot(page, "02-bad-setting")
+    epochs.fill("5")
+    epochs.press("Tab")
+
+
+def test_training_the_default_draws_its_curves_as_it_goes(page, served):
+    started = time.monotonic()
+    page.locator("#az-train-start").click()
+    expect(page.locator("#az-train-progress")).to_contain_text(re.compile(r"step \d+ / \d+"))
+    # The curve appears while the run is going: points of the training loss in the plot.
+    page.locator('#az-loss-plot [aria-label*="series: train"]').first.wait_for()
+    expect(page.locator("#az-train-status")).to_contain_text("Finished", timeout=TIMEOUT_MS)
+    seconds = time.monotonic() - started
+    assert seconds < 30, f"the default took {seconds:.1f}s in the browser"
+    expect(page.locator("#az-train-progress")).to_contain_text("100% · step")
+    expect(page.locator("#az-train-log textarea")).to_have_value(re.compile(r"epoch 5: train loss"))
+    assert page.locator('#az-loss-plot [aria-label*="series: train"]').count() >= 20
+    page.locator('#az-epoch-plot [aria-label*="series: validation"]').first.wait_for()
+    page.locator('#az-metric-plot [aria-label*="series: validation accuracy"]').first.wait_for()
+    expect(page.locator("#az-train-queue")).to_contain_text("finished")
+    shot(page, "03-trained")
+    assert list(served.store.glob("mlp-digits-*/best/model.safetensors"))
+
+
+def test_a_digit_drawn_with_the_mouse_is_recognised(page):
+    open_tab(page, "Inference")
+    expect(page.locator("#az-infer-checkpoint input")).to_have_value(re.compile(r"mlp-digits-.*/best"))
+    expect(page.locator("#az-infer-about")).to_contain_text("mlp on digits")
+    ready_to_draw(page)  # the page picked the brush: a newcomer can draw at once
+    stroke(page, [(0.5, 0.1), (0.5, 0.5), (0.5, 0.9)])
+    classify_drawing(page, "1", "04-drawn-one")
+    notes = page.locator("#az-image-notes")
+    expect(notes).to_contain_text("inverted the colours")
+    expect(notes).to_contain_text("resized from")
+
+    page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
+    ready_to_draw(page)
+    ring = [(0.5 + 0.28 * math.sin(2 * math.pi * t / 12), 0.5 - 0.4 * math.cos(2 * math.pi * t / 12)) for t in range(13)]
+    stroke(page, ring)
+    classify_drawing(page, "0", "05-drawn-zero")
+
+
+def test_an_uploaded_digit_is_recognised(page, served):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    index = 3  # a '3'
+    path = served.files / "three.png"
+    Image.fromarray((digits.images[index] * 255 / 16).astype(np.uint8), mode="L").resize((28, 28), Image.Resampling.NEAREST).save(path)
+    page.locator("#az-upload input[type=file]").set_input_files(str(path))
+    page.locator("#az-classify-upload").click()
+    expect(page.locator("#az-image-notes")).to_contain_text("resized from 28x28 to 8x8")
+    assert prediction(page) == str(digits.target[index])
+    shot(page, "06-uploaded")
+
+
+def test_an_empty_sketch_and_a_file_that_is_not_an_image_are_answered(page, served):
+    page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
+    page.locator("#az-classify-sketch").click()
+    expect(page.locator("#az-image-notes")).to_contain_text("the sketch is empty: draw something first")
+
+    bogus = served.files / "notes.txt"
+    bogus.write_text("not an image")
+    clear = page.locator("#az-upload button[aria-label='Clear']")
+    if clear.count():
+        clear.click()  # take the previous upload away first, as a person would
+    page.locator("#az-upload input[type=file]").set_input_files(str(bogus))
+    page.locator("#az-classify-upload").click()
+    expect(page.locator("#az-image-notes")).to_contain_text("notes.txt is not an image archzoo can read")
+    shot(page, "07-bad-input")
+
+
+def test_evaluate_shows_metrics_and_a_confusion_matrix(page):
+    open_tab(page, "Evaluate")
+    expect(page.locator("#az-eval-checkpoint input")).to_have_value(re.compile(r"mlp-digits-.*/best"))
+    page.locator("#az-eval-run").click()
+    expect(page.locator("#az-eval-status")).to_contain_text("Evaluated 359 examples of digits (test)")
+    expect(page.locator("#az-eval-metrics")).to_contain_text("accuracy")
+    page.locator("#az-eval-confusion img").wait_for()
+    shot(page, "08-evaluate")
+
+
+def test_the_checkpoints_tab_lists_the_run_with_its_card(page):
+    open_tab(page, "Checkpoints")
+    expect(page.locator("#az-checkpoints-table")).to_contain_text("test accuracy")
+    expect(page.locator("#az-card")).to_contain_text("mlp")
+    shot(page, "09-checkpoints")
+    assert page.errors == [], page.errors

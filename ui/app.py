@@ -1,0 +1,146 @@
+"""The archzoo browser app: ``archzoo ui`` starts it.
+
+Five tabs (Models, Train, Evaluate, Inference, Checkpoints) over the same
+functions the CLI calls.  :func:`build_app` makes the Gradio Blocks;
+:func:`launch` serves them (on 127.0.0.1 unless told otherwise) and blocks;
+:func:`serve` starts them in the background and returns the URL (tests and
+benchmarks use it).
+
+Offline by default: Gradio's analytics are off and the theme uses the
+system's fonts, so the page makes no request beyond this server.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from archzoo.errors import ArchzooError  # noqa: E402
+from archzoo.host import Host, get_host  # noqa: E402
+from archzoo.runs import RunManager  # noqa: E402
+
+from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, train_tab  # noqa: E402
+from .common import PICK_BRUSH_JS, AppContext  # noqa: E402
+
+TITLE = "archzoo"
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+CSS = """
+.az-msg { padding: 8px 12px; border-radius: 6px; margin: 4px 0; line-height: 1.45; }
+.az-msg ul { margin: 4px 0 0 18px; }
+.az-ok { background: #ecfdf3; border: 1px solid #abefc6; color: #05603a; }
+.az-info { background: #eff8ff; border: 1px solid #b2ddff; color: #194185; }
+.az-error { background: #fef3f2; border: 1px solid #fecdca; color: #912018; font-weight: 500; }
+.az-progress { position: relative; height: 28px; border-radius: 6px; background: #eaecf0; overflow: hidden; }
+.az-progress-fill { position: absolute; inset: 0 auto 0 0; background: linear-gradient(90deg, #53b1fd, #2e90fa);
+                    transition: width 0.25s ease; }
+.az-progress-text { position: relative; line-height: 28px; padding: 0 10px; font-size: 14px; color: #101828;
+                    font-variant-numeric: tabular-nums; }
+#az-intro p { margin: 0; }
+#az-seen img { image-rendering: pixelated; }
+"""
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS, primary_hue="blue")
+
+
+def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Blocks:
+    """The whole app as Gradio Blocks (not yet served)."""
+    host = host or get_host()
+    _register_hooks(host)
+    ctx = AppContext(host=host, runs=runs or RunManager(host))
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(
+            "# archzoo\n"
+            "Classic neural networks, each a plugin: train one, measure it, use it. "
+            "**New here?** Open **Train** and press **Start** (a small network learns handwritten digits in seconds), "
+            "then draw a digit in **Inference**.",
+            elem_id="az-intro",
+        )
+        with gr.Tabs(elem_id="az-tabs"):
+            with gr.Tab("Models", id="models"):
+                models_tab.build(ctx)
+            with gr.Tab("Train", id="train"):
+                train = train_tab.build(ctx)
+            with gr.Tab("Evaluate", id="evaluate") as evaluate_page:
+                evaluate = evaluate_tab.build(ctx)
+            with gr.Tab("Inference", id="inference") as inference_page:
+                infer = inference_tab.build(ctx)
+            with gr.Tab("Checkpoints", id="checkpoints") as checkpoints_page:
+                checkpoints = checkpoints_tab.build(ctx)
+        train["connect"]([evaluate["checkpoint"], infer["checkpoint"]])
+        # Checkpoints written elsewhere (the CLI, another page) appear when a tab is opened.
+        for page, handles in ((evaluate_page, evaluate), (inference_page, infer), (checkpoints_page, checkpoints)):
+            fn, inputs, outputs = handles["refresh"]
+            page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
+            # A fresh page shows the newest checkpoints, not those of when the server started.
+            app.load(_newest(fn), inputs, outputs, api_visibility="undocumented", show_progress="hidden")
+        inference_page.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
+        app.archzoo = ctx  # for tests and benchmarks: the host and the run queue behind this app
+    return app
+
+
+def _register_hooks(host: Host) -> None:
+    """Register every architecture's model hooks now, in one thread: the host
+    registers them on first use without a lock, and the app uses it from many
+    threads at once (a training run and several predictions)."""
+    import logging
+
+    for spec in list(host.architectures.values()):
+        try:
+            host.hooks(spec)
+        except Exception as exc:  # an architecture that cannot load says so when it is used
+            logging.getLogger("archzoo.ui").warning("architecture %s: %s", spec.name, exc)
+
+
+def _newest(refresh):
+    """A refresh handler that ignores the current choice, so the newest checkpoint is picked."""
+
+    def newest(*current):
+        return refresh(*([None] * len(current)))
+
+    return newest
+
+
+def serve(app: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int | None = None,
+          auth: tuple[str, str] | None = None, share: bool = False, block: bool = False, quiet: bool = True) -> str:
+    """Serve ``app`` (default: a fresh :func:`build_app`) and return its local URL.
+
+    With ``block`` it does not return until the server is stopped (Ctrl-C)."""
+    app = app or build_app()
+    app.queue(default_concurrency_limit=4)
+    try:
+        app.launch(
+            server_name=host, server_port=port, auth=auth, share=share, prevent_thread_lock=not block,
+            quiet=quiet, show_error=True, inbrowser=False, ssr_mode=False, theme=theme(), css=CSS,
+            max_file_size="20mb", auth_message="archzoo: sign in with the user name and password given to --auth",
+        )
+    except OSError as exc:
+        if "empty port" in str(exc):
+            raise ArchzooError(f"port {port} on {host} is in use by another program; choose another with --port") from None
+        raise ArchzooError(f"cannot serve on {host}:{port}: {exc}") from None
+    return app.local_url
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, share: bool = False) -> None:
+    """``archzoo ui``: serve the app until Ctrl-C."""
+    app = build_app()
+    store = app.archzoo.host.settings.checkpoint_dir
+    url = serve(app, host=host, port=port, auth=auth, share=share, quiet=True)
+    if host in ("0.0.0.0", "::"):
+        url = f"http://127.0.0.1:{port}/"
+    print(f"archzoo ui: open {url}" + (" (sign-in required)" if auth else "")
+          + (f"; public link: {app.share_url}" if share and app.share_url else ""), flush=True)
+    print(f"archzoo ui: checkpoints in {store.resolve()}; press Ctrl-C to stop", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"archzoo ui: listening on {host}: anyone who can reach this machine can use the app"
+              + ("" if auth else "; consider --auth USER:PASS"), flush=True)
+    try:
+        app.block_thread()
+    finally:
+        app.archzoo.runs.shutdown(timeout=30)  # a running training stops and keeps a resumable checkpoint

@@ -1,0 +1,134 @@
+"""Checkpoints tab: the local store with metrics and model cards; push one to
+the Hugging Face Hub, pull one from it (:mod:`archzoo.hub`, as ``archzoo push``
+and ``archzoo pull`` do)."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from archzoo.errors import ArchzooError
+from archzoo.store import card_body, list_checkpoints, read_card
+
+from .common import AppContext, bind, count_text, error_message, ok, pick, problem, table
+
+HEADERS = ["checkpoint", "architecture", "task", "dataset", "result", "parameters", "created", "plugin", "notes"]
+HUB_MISSING = ("Hub support (archzoo.hub) is not part of this installation yet, so push and pull are not available. "
+               "Local checkpoints work as usual.")
+
+
+def checkpoints_table(ctx: AppContext) -> pd.DataFrame:
+    rows = []
+    for e in list_checkpoints(host=ctx.host):
+        if e.error:
+            rows.append([e.name, "", "", "", "", "", "", "", e.error])
+            continue
+        notes = []
+        if e.problem:
+            notes.append(e.problem)
+        if e.resumable:
+            notes.append("resumable")
+        rows.append([e.name, e.architecture, e.task, e.dataset, e.headline, count_text(e.parameters),
+                     e.created.replace("T", " ")[:19], f"{e.distribution} {e.plugin_version}".strip(), "; ".join(notes)])
+    return table(rows, HEADERS)
+
+
+def all_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    return [(e.label, str(e.path)) for e in list_checkpoints(host=ctx.host)]
+
+
+def card(ctx: AppContext, location: str | None) -> str:
+    if not location:
+        return "*Choose a checkpoint to see its model card.*"
+    try:
+        return card_body(read_card(location, host=ctx.host))
+    except Exception as exc:  # shown as text in the card's place
+        return f"**Cannot show this card:** {exc}"
+
+
+def push(ctx: AppContext, location: str | None, repo_id: str, private: bool, token: str):
+    try:
+        if not location:
+            raise ArchzooError("choose a checkpoint to push")
+        repo_id = (repo_id or "").strip()
+        if not repo_id or "/" not in repo_id.strip("/"):
+            raise ArchzooError("give the Hub repository as user/name (for example alice/mlp-digits)")
+        try:
+            from archzoo.hub import push_to_hub
+        except ImportError:
+            return problem(HUB_MISSING)
+        url = push_to_hub(location, repo_id, private=bool(private), token=(token or "").strip() or None)
+    except Exception as exc:
+        return error_message(exc)
+    return ok(f"Pushed to {url or repo_id}.")
+
+
+def pull(ctx: AppContext, reference: str, token: str):
+    """-> (message, table, choices update)."""
+    try:
+        reference = (reference or "").strip()
+        if not reference:
+            raise ArchzooError("give a Hub reference: user/name, user/name@revision or hf://user/name")
+        try:
+            from archzoo.hub import parse_reference
+            from archzoo.hub import pull as hub_pull
+        except ImportError:
+            return problem(HUB_MISSING), gr.skip(), gr.skip()
+        ref = parse_reference(reference)
+        # Into the store (not only the Hugging Face cache), so it is listed here and in the other tabs.
+        folder = ctx.host.settings.checkpoint_dir / "hub" / (ref.repo_id + (f"@{ref.revision}" if ref.revision else ""))
+        path = hub_pull(reference, to=folder, token=(token or "").strip() or None)
+    except Exception as exc:
+        return error_message(exc), gr.skip(), gr.skip()
+    options = all_choices(ctx)
+    return ok(f"Pulled {reference} into {path}."), checkpoints_table(ctx), gr.update(choices=options, value=pick(options, str(path)))
+
+
+def hub_available() -> bool:
+    try:
+        import archzoo.hub  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build(ctx: AppContext) -> dict:
+    store = ctx.host.settings.checkpoint_dir
+    gr.Markdown(f"Checkpoints in the local store, `{store}` (set `ARCHZOO_CHECKPOINTS` to move it), newest first. "
+                "A training run writes `RUN/best` (best validation result) and `RUN/last` (resumable).")
+    listing = gr.Dataframe(checkpoints_table(ctx), label="Local checkpoints", interactive=False, wrap=True,
+                           elem_id="az-checkpoints-table", max_height=420,
+                           column_widths=["20%", "8%", "12%", "8%", "15%", "8%", "11%", "8%", "10%"])
+    refresh = gr.Button("Refresh", size="sm")
+    options = all_choices(ctx)
+    first = pick(options, None)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chosen = gr.Dropdown(options, value=first, label="Checkpoint", allow_custom_value=True,
+                                 elem_id="az-checkpoints-chosen")
+            model_card = gr.Markdown(card(ctx, first), elem_id="az-card", container=True, max_height=520)
+        with gr.Column(scale=2):
+            gr.Markdown("### Share on the Hugging Face Hub" + ("" if hub_available() else f"\n\n*{HUB_MISSING}*"))
+            token = gr.Textbox(label="Hub token", type="password",
+                               info="optional: HF_TOKEN or a saved login is used when empty; never stored")
+            repo = gr.Textbox(label="Push to repository", placeholder="user/name", elem_id="az-push-repo")
+            private = gr.Checkbox(False, label="private repository")
+            push_button = gr.Button("Push the chosen checkpoint", elem_id="az-push")
+            reference = gr.Textbox(label="Pull from the Hub", placeholder="user/name or user/name@revision",
+                                   elem_id="az-pull-ref")
+            pull_button = gr.Button("Pull", elem_id="az-pull")
+            hub_status = gr.HTML(elem_id="az-hub-status")
+
+    def refresh_all(current):
+        choices = all_choices(ctx)
+        value = pick(choices, current)
+        return checkpoints_table(ctx), gr.update(choices=choices, value=value), card(ctx, value)
+
+    refresh.click(refresh_all, chosen, [listing, chosen, model_card], api_name="checkpoints")
+    chosen.change(bind(card, ctx, ["checkpoint"]), chosen, model_card, api_name="card")
+    push_button.click(bind(push, ctx, ["checkpoint", "repo_id", "private", "token"]), [chosen, repo, private, token],
+                      hub_status, api_name="push", concurrency_limit=1)
+    pull_button.click(bind(pull, ctx, ["reference", "token"]), [reference, token], [hub_status, listing, chosen],
+                      api_name="pull", concurrency_limit=1)
+    return {"checkpoint": chosen, "refresh": (refresh_all, [chosen], [listing, chosen, model_card])}
+

@@ -1,0 +1,139 @@
+"""Pieces every tab uses: messages in the page, checkpoint choices, tables.
+
+The UI never decides anything a CLI user could not: every button calls a
+function of :mod:`archzoo.api`, :mod:`archzoo.inference`, :mod:`archzoo.metrics`,
+:mod:`archzoo.store`, :mod:`archzoo.runs`, :mod:`archzoo.catalog` or
+:mod:`archzoo.hub`.  What is here is only how the answers are shown.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from archzoo.errors import ArchzooError
+from archzoo.host import Host
+from archzoo.runs import RunManager
+
+log = logging.getLogger("archzoo.ui")
+
+#: Runs in the browser when the Inference tab opens and when the sketch is
+#: cleared: a sketchpad should be ready to draw on, so pick its brush (Gradio
+#: starts, and clears, with no tool selected).
+PICK_BRUSH_JS = """
+() => {
+  let tries = 0;
+  const pick = () => {
+    const brush = document.querySelector('#az-sketch button[aria-label="Brush"]');
+    if (brush) { if (!brush.classList.contains('highlight')) brush.click(); return; }
+    if (tries++ < 50) setTimeout(pick, 100);
+  };
+  setTimeout(pick, 150);
+}
+"""
+
+
+@dataclass
+class AppContext:
+    """What the tabs share: the plugin host and the one training queue."""
+
+    host: Host
+    runs: RunManager
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+def ok(text: str) -> str:
+    return f'<div class="az-msg az-ok">{_escape(text)}</div>'
+
+
+def info(text: str) -> str:
+    return f'<div class="az-msg az-info">{_escape(text)}</div>'
+
+
+def problem(text: str) -> str:
+    return f'<div class="az-msg az-error" role="alert"><b>Problem:</b> {_escape(text)}</div>'
+
+
+def notes_html(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{_escape(n)}</li>" for n in notes)
+    return f'<div class="az-msg az-info"><b>What was changed to fit the model:</b><ul>{items}</ul></div>'
+
+
+def error_message(exc: BaseException) -> str:
+    """A user's mistake is shown as it is; anything else is a bug, logged with its traceback."""
+    if isinstance(exc, ArchzooError):
+        return problem(str(exc))
+    log.error("unexpected error in the UI:\n%s", "".join(traceback.format_exception(exc)))
+    return problem(f"Something went wrong inside archzoo ({type(exc).__name__}: {exc}). "
+                   "The server log has the details; the app keeps running.")
+
+
+def _escape(text: str) -> str:
+    return html.escape(str(text), quote=False).replace("\n", "<br>")
+
+
+# -- tables ------------------------------------------------------------------------------
+
+
+def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([list(r) for r in rows], columns=headers)
+
+
+def count_text(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+# -- checkpoint choices ------------------------------------------------------------------
+
+
+def checkpoint_choices(ctx: AppContext, tasks: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(label, path) pairs for every checkpoint in the store, newest first; the
+    ``last`` copies of finished runs are left out when a ``best`` exists beside them."""
+    from archzoo.store import list_checkpoints
+
+    entries = [e for e in list_checkpoints(host=ctx.host) if not e.error]
+    bests = {str(e.path.parent) for e in entries if e.path.name == "best"}
+    chosen = [e for e in entries if not (e.path.name == "last" and str(e.path.parent) in bests)]
+    if tasks:
+        chosen = [e for e in chosen if e.task in tasks or not e.installed]
+    return [(e.label, str(e.path)) for e in chosen]
+
+
+def pick(choices: list[tuple[str, str]], current: str | None) -> str | None:
+    """Keep the current choice if it is still offered (or is a typed path), else the newest."""
+    values = [v for _, v in choices]
+    if current and (current in values or "/" in str(current)):
+        return current
+    return values[0] if values else None
+
+
+# -- giving a handler named API parameters ---------------------------------------------------
+
+
+def with_parameters(fn, names: list[str]):
+    """Give ``fn(*values)`` a signature with these parameter names, so that
+    ``gradio_client`` users can pass settings by name (``epochs=3``)."""
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    return fn
+
+
+def bind(fn, ctx: AppContext, names: list[str]):
+    """``fn(ctx, *values)`` as a handler whose API parameters have these names."""
+
+    def call(*values):
+        return fn(ctx, *values)
+
+    call.__name__ = fn.__name__
+    return with_parameters(call, names)

@@ -1,0 +1,278 @@
+"""Inference tab: the widgets follow the checkpoint's task.
+
+=========================  ============================================  ==========================
+task                       input widgets                                 output
+=========================  ============================================  ==========================
+image-classification       sketchpad, image upload, top-k                class probabilities
+tabular-classification     rows of numbers                               class probabilities
+text-classification        text box                                      class probabilities
+image-generation           count, seed, steps                            gallery
+text-generation            prompt, temperature, length                   text
+feature-extraction         texts, one per line                           embeddings, similarities
+=========================  ============================================  ==========================
+
+Each button calls one function of :mod:`archzoo.inference`.  A task without
+widgets yet (node classification) is named as such in the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from archzoo import inference
+from archzoo.errors import ArchzooError
+
+from .common import PICK_BRUSH_JS, AppContext, bind, checkpoint_choices, error_message, info, notes_html, ok, pick, problem, table
+
+#: task -> the group of widgets that serves it.
+TASK_WIDGETS: dict[str, str] = {
+    "image-classification": "image",
+    "tabular-classification": "tabular",
+    "text-classification": "text",
+    "image-generation": "image-generation",
+    "text-generation": "text-generation",
+    "feature-extraction": "features",
+}
+GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features")
+
+
+def widget_group(task: str) -> str | None:
+    """Which widget group serves a task (``None``: no widgets for it yet)."""
+    return TASK_WIDGETS.get(task)
+
+
+def describe(ctx: AppContext, location: str | None) -> tuple[str, str | None]:
+    """(what the page says about the checkpoint, the widget group to show)."""
+    from archzoo.store import describe as describe_entry
+
+    if not location:
+        return info("No checkpoint yet: train one in the Train tab (the defaults take seconds), then come back."), None
+    try:
+        entry = describe_entry(location, host=ctx.host)
+    except ArchzooError as exc:
+        return problem(str(exc)), None
+    if entry.problem:
+        return problem(entry.problem), None
+    group = widget_group(entry.task)
+    text = f"{entry.architecture} on {entry.dataset} ({entry.task}), {entry.headline}."
+    if group is None:
+        return info(text + f" The browser has no widgets for {entry.task} yet; use the Python API (archzoo.api.sample_checkpoint)."), None
+    if group == "image":
+        text += " Draw on the sketchpad or upload an image; it is converted to the model's input, and the page says how."
+    return info(text), group
+
+
+def _label(top_k: list[tuple[str, float]]) -> dict[str, float]:
+    return {label: float(p) for label, p in top_k}
+
+
+# -- the handlers (one per button) ------------------------------------------------------------
+
+
+def classify_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: float):
+    """-> (label, what the model saw, message)."""
+    try:
+        _need(location)
+        prediction = inference.classify_drawing(location, _composite(sketch), top_k=int(top_k), host=ctx.host)
+    except Exception as exc:
+        return None, None, error_message(exc)
+    return _label(prediction.top_k[0]), prediction.seen, notes_html(prediction.notes)
+
+
+def classify_upload(ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool):
+    try:
+        _need(location)
+        if not upload:
+            raise ArchzooError("no image: choose a file to upload first")
+        prediction = inference.classify_image(location, upload, top_k=int(top_k), match_polarity=bool(match), host=ctx.host)
+    except Exception as exc:
+        return None, None, error_message(exc)
+    return _label(prediction.top_k[0]), prediction.seen, notes_html(prediction.notes)
+
+
+def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float):
+    rows_table = table([], ["row", "prediction", "probability"])
+    try:
+        _need(location)
+        prediction = inference.classify_rows(location, text, top_k=int(top_k), host=ctx.host)
+    except Exception as exc:
+        return None, rows_table, error_message(exc)
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    rows_table = table([[line, r[0][0], round(r[0][1], 4)] for line, r in zip(lines, prediction.top_k)],
+                       ["row", "prediction", "probability"])
+    return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
+
+
+def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float):
+    rows_table = table([], ["text", "prediction", "probability"])
+    try:
+        _need(location)
+        prediction = inference.classify_texts(location, text, top_k=int(top_k), host=ctx.host)
+    except Exception as exc:
+        return None, rows_table, error_message(exc)
+    texts = [t.strip() for t in (text or "").splitlines() if t.strip()]
+    rows_table = table([[t, r[0][0], round(r[0][1], 4)] for t, r in zip(texts, prediction.top_k)],
+                       ["text", "prediction", "probability"])
+    return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
+
+
+def generate_images(ctx: AppContext, location: str | None, count: float, seed: float, steps: float):
+    try:
+        _need(location)
+        images = inference.generate_images(location, n=count, seed=seed, steps=steps, host=ctx.host)
+    except Exception as exc:
+        return None, error_message(exc)
+    return images, ok(f"{len(images)} image(s), seed {int(seed)}.")
+
+
+def generate_text(ctx: AppContext, location: str | None, prompt: str, temperature: float, length: float):
+    try:
+        _need(location)
+        texts = inference.generate_text(location, prompt, temperature=temperature, max_length=length, host=ctx.host)
+    except Exception as exc:
+        return "", error_message(exc)
+    return "\n\n---\n\n".join(texts), ""
+
+
+def extract_features(ctx: AppContext, location: str | None, text: str):
+    empty = table([], ["text"])
+    try:
+        _need(location)
+        features = inference.extract_features(location, text, host=ctx.host)
+    except Exception as exc:
+        return empty, empty, error_message(exc)
+    shown = min(8, len(features.vectors[0]) if features.vectors else 0)
+    vectors = table([[t, len(v), *[round(x, 4) for x in v[:shown]]] for t, v in zip(features.texts, features.vectors)],
+                    ["text", "dimensions", *[f"x{i}" for i in range(shown)]])
+    names = [t if len(t) <= 24 else t[:23] + "…" for t in features.texts]
+    similarity = table([[n, *[round(s, 3) for s in row]] for n, row in zip(names, features.similarity)], ["", *names])
+    return vectors, similarity, ok(f"{len(features.texts)} text(s), {len(features.vectors[0])} dimensions each; "
+                                   "similarity is the cosine of the angle between two embeddings.")
+
+
+def _need(location: str | None) -> None:
+    if not location:
+        raise ArchzooError("choose a checkpoint first (train one in the Train tab)")
+
+
+def _composite(sketch: Any) -> Any:
+    """The drawing from a sketchpad value (a dict of background, layers, composite) or a plain image."""
+    if isinstance(sketch, dict):
+        if sketch.get("composite") is not None:
+            return sketch["composite"]
+        layers = [layer for layer in sketch.get("layers") or [] if layer is not None]
+        if layers:
+            return layers[-1]
+        return sketch.get("background")
+    return sketch
+
+
+# -- the tab ------------------------------------------------------------------------------------
+
+
+def build(ctx: AppContext) -> dict:
+    choices = checkpoint_choices(ctx)
+    first = pick(choices, None)
+    first_text, first_group = describe(ctx, first)
+    checkpoint = gr.Dropdown(choices, value=first, label="Checkpoint", allow_custom_value=True,
+                             info="from the checkpoint store, newest first; or type a folder path", elem_id="az-infer-checkpoint")
+    about = gr.HTML(first_text, elem_id="az-infer-about")
+    top_k = gr.Slider(1, 10, value=3, step=1, label="classes to show (top-k)", visible=first_group in ("image", "tabular", "text"))
+    groups: dict[str, Any] = {}
+
+    with gr.Column(visible=first_group == "image") as groups["image"]:
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                sketch = gr.Sketchpad(
+                    label="Draw here (one digit, big, with the mouse or a finger)", type="pil", image_mode="RGBA",
+                    canvas_size=(280, 280), brush=gr.Brush(colors=["#000000"], default_size=12, color_mode="fixed"),
+                    layers=False, transforms=(), elem_id="az-sketch",
+                )
+                classify_drawing_button = gr.Button("Classify the drawing", variant="primary", elem_id="az-classify-sketch")
+            with gr.Column():
+                upload = gr.File(label="…or upload an image (PNG, JPEG, …)", type="filepath", elem_id="az-upload")
+                match = gr.Checkbox(True, label="match the training images' background",
+                                    info="invert a dark-on-light picture for a model trained on light-on-dark digits, and say so")
+                classify_upload_button = gr.Button("Classify the upload", elem_id="az-classify-upload")
+        with gr.Row(equal_height=False):
+            image_label = gr.Label(label="Prediction", elem_id="az-image-label", scale=3)
+            seen = gr.Image(label="What the model saw", type="pil", interactive=False, height=200, scale=1,
+                            elem_id="az-seen", buttons=[])
+        image_notes = gr.HTML(elem_id="az-image-notes")
+
+    with gr.Column(visible=first_group == "tabular") as groups["tabular"]:
+        rows_in = gr.Textbox(label="Numbers, comma-separated, one row per line", lines=3, placeholder="0.5, -0.2",
+                             elem_id="az-rows")
+        classify_rows_button = gr.Button("Classify", variant="primary")
+        with gr.Row():
+            rows_label = gr.Label(label="Prediction (first row)")
+            rows_table = gr.Dataframe(table([], ["row", "prediction", "probability"]), label="Every row", interactive=False)
+        rows_notes = gr.HTML()
+
+    with gr.Column(visible=first_group == "text") as groups["text"]:
+        text_in = gr.Textbox(label="Text (one per line)", lines=4, elem_id="az-text")
+        classify_text_button = gr.Button("Classify", variant="primary")
+        with gr.Row():
+            text_label = gr.Label(label="Prediction (first text)")
+            text_table = gr.Dataframe(table([], ["text", "prediction", "probability"]), label="Every text", interactive=False)
+        text_notes = gr.HTML()
+
+    with gr.Column(visible=first_group == "image-generation") as groups["image-generation"]:
+        with gr.Row():
+            count = gr.Slider(1, 16, value=4, step=1, label="how many")
+            seed = gr.Number(0, label="seed", info="the same seed gives the same images")
+            steps = gr.Number(0, label="steps", info="sampling steps; 0 is the model's default")
+        generate_images_button = gr.Button("Generate", variant="primary")
+        gallery = gr.Gallery(label="Generated images", columns=4, height="auto")
+        gallery_notes = gr.HTML()
+
+    with gr.Column(visible=first_group == "text-generation") as groups["text-generation"]:
+        prompt = gr.Textbox(label="Prompt", lines=3, info="may be empty: the model then starts on its own")
+        with gr.Row():
+            temperature = gr.Slider(0.05, 2.0, value=0.8, step=0.05, label="temperature", info="lower is more predictable")
+            length = gr.Slider(1, 1000, value=100, step=1, label="length", info="at most this many tokens")
+        generate_text_button = gr.Button("Generate", variant="primary")
+        generated = gr.Textbox(label="Generated text", lines=8, interactive=False)
+        generated_notes = gr.HTML()
+
+    with gr.Column(visible=first_group == "features") as groups["features"]:
+        texts_in = gr.Textbox(label="Texts, one per line", lines=4)
+        extract_button = gr.Button("Embed", variant="primary")
+        vectors = gr.Dataframe(table([], ["text"]), label="Embeddings (first values)", interactive=False)
+        similarity = gr.Dataframe(table([], ["text"]), label="Pairwise cosine similarity", interactive=False)
+        features_notes = gr.HTML()
+
+    group_blocks = [groups[g] for g in GROUPS]
+    sketch.clear(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
+
+    def on_checkpoint(location):
+        text, group = describe(ctx, location)
+        return [text, gr.update(visible=group in ("image", "tabular", "text"))] + [gr.update(visible=g == group) for g in GROUPS]
+
+    checkpoint.change(on_checkpoint, checkpoint, [about, top_k, *group_blocks], api_name="checkpoint_info")
+
+    classify_drawing_button.click(bind(classify_sketch, ctx, ["checkpoint", "sketch", "top_k"]), [checkpoint, sketch, top_k],
+                                  [image_label, seen, image_notes], api_name="classify_sketch")
+    classify_upload_button.click(bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background"]), [checkpoint, upload, top_k, match],
+                                 [image_label, seen, image_notes], api_name="classify_image")
+    classify_rows_button.click(bind(classify_rows, ctx, ["checkpoint", "rows", "top_k"]), [checkpoint, rows_in, top_k],
+                               [rows_label, rows_table, rows_notes], api_name="classify_rows")
+    classify_text_button.click(bind(classify_text, ctx, ["checkpoint", "text", "top_k"]), [checkpoint, text_in, top_k],
+                               [text_label, text_table, text_notes], api_name="classify_text")
+    generate_images_button.click(bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps"]), [checkpoint, count, seed, steps],
+                                 [gallery, gallery_notes], api_name="generate_images")
+    generate_text_button.click(bind(generate_text, ctx, ["checkpoint", "prompt", "temperature", "length"]), [checkpoint, prompt, temperature, length],
+                               [generated, generated_notes], api_name="generate_text")
+    extract_button.click(bind(extract_features, ctx, ["checkpoint", "texts"]), [checkpoint, texts_in],
+                         [vectors, similarity, features_notes], api_name="extract_features")
+
+    def refresh(current):
+        options = checkpoint_choices(ctx)
+        chosen = pick(options, current)
+        text, group = describe(ctx, chosen)
+        return [gr.update(choices=options, value=chosen), text, gr.update(visible=group in ("image", "tabular", "text"))] + \
+               [gr.update(visible=g == group) for g in GROUPS]
+
+    return {"checkpoint": checkpoint, "refresh": (refresh, [checkpoint], [checkpoint, about, top_k, *group_blocks])}
