@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LONG = {"fashion_mnist.py"}
+LONG = {"fashion_mnist.py", "sequence.py"}
 
 
 def main() -> int:

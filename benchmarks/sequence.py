@@ -129,7 +129,7 @@ def main() -> None:
             print(f"gpt-char: {gpt['parameters']:,} parameters, {gpt['steps']} steps in {gpt['seconds']:.0f}s; "
                   f"validation loss {gpt['val']['loss']:.3f} nats/char (perplexity {gpt['val']['perplexity']:.2f}), "
                   f"dev loss {gpt['test']['loss']:.3f} (perplexity {gpt['test']['perplexity']:.2f})\n")
-            print("| temperature | sample (prompt 'the movie', top-k off, seed 0) |")
+            print("| temperature | sample (prompt 'the movie', top-k off, seed 0 at every temperature) |")
             print("|---|---|")
             for temperature, texts in gpt["samples"]:
                 for text in texts:
