@@ -23,6 +23,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from conftest import free_port, served_app
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
@@ -31,29 +33,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 OWN = "its own dataset"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     """The app on 127.0.0.1 with an empty checkpoint store of its own."""
-    from archzoo.host import reset_host
-    from archzoo.ui.app import build_app, serve
-
-    store = tmp_path_factory.mktemp("ui-store")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ARCHZOO_CHECKPOINTS", str(store))
-    reset_host()
-    app = build_app()
-    url = serve(app, port=free_port())
-    yield SimpleNamespace(url=url, store=store, app=app, files=tmp_path_factory.mktemp("ui-files"))
-    app.archzoo.runs.shutdown()
-    app.close()
-    patch.undo()
-    reset_host()
+    with served_app(tmp_path_factory, "ui") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import socket
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from conftest import served_app
 from PIL import Image
 
 from playwright.sync_api import expect, sync_playwright
@@ -33,28 +33,10 @@ TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)  # generous but bounded: the machine may be busy
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from archzoo.host import reset_host
-    from archzoo.ui.app import build_app, serve
-
-    store = tmp_path_factory.mktemp("browser-store")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ARCHZOO_CHECKPOINTS", str(store))
-    reset_host()
-    app = build_app()
-    url = serve(app, port=free_port())
-    yield SimpleNamespace(url=url, store=store, files=tmp_path_factory.mktemp("browser-files"))
-    app.archzoo.runs.shutdown()
-    app.close()
-    patch.undo()
-    reset_host()
+    with served_app(tmp_path_factory, "browser") as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
