@@ -8,10 +8,7 @@ on real data.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -46,29 +43,3 @@ def store(tmp_path, monkeypatch) -> Path:
     yield path
     reset_host()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def served_app(tmp_path_factory, name: str):
-    """The browser app on 127.0.0.1 with an empty checkpoint store of its own."""
-    from archzoo.host import reset_host
-    from archzoo.ui.app import build_app, serve
-
-    store = tmp_path_factory.mktemp(f"{name}-store")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ARCHZOO_CHECKPOINTS", str(store))
-    reset_host()
-    app = build_app()
-    url = serve(app, port=free_port())
-    try:
-        yield SimpleNamespace(url=url, store=store, app=app, files=tmp_path_factory.mktemp(f"{name}-files"))
-    finally:
-        app.archzoo.runs.shutdown()
-        app.close()
-        patch.undo()
-        reset_host()

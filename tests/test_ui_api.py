@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import free_port, served_app
+from ui_server import free_port, served_app
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import served_app
+from ui_server import served_app
 from PIL import Image
 
 from playwright.sync_api import expect, sync_playwright
