@@ -50,6 +50,9 @@ class StepContext(EvalContext):
     train_config: TrainConfig = field(default_factory=TrainConfig)
     global_step: int = 0
     epoch: int = 0
+    #: Set by the trainer when Accelerate's backward would only call
+    #: ``loss.backward()`` (no loss scaling or accumulation): then it is called directly.
+    plain_backward: bool = False
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -59,7 +62,10 @@ class StepContext(EvalContext):
     def backward(self, loss: torch.Tensor) -> None:
         """Back-propagate ``loss`` (through Accelerate, so mixed precision and
         gradient synchronisation across processes just work)."""
-        self.accelerator.backward(loss)
+        if self.plain_backward:
+            loss.backward()
+        else:
+            self.accelerator.backward(loss)
 
     def step(self, name: str | None = None) -> None:
         """Clip the gradients, step one optimizer and its schedule, zero its gradients.

@@ -202,10 +202,16 @@ class Trainer:
             collate_fn=self.splits.collate,
         )
         val_loader = self._eval_loader(self.splits.val)
-        names = list(optimizers)
-        prepared = self.accelerator.prepare(model, *optimizers.values(), train_loader, *([val_loader] if val_loader else []))
+        # Accelerate's optimizer wrapper exists for loss scaling, gradient
+        # accumulation and sharded (FSDP, DeepSpeed, XLA) setups; where none
+        # applies it only adds work to every step, so the plain optimizers are used.
+        plain = plain_steps(self.accelerator)
+        names = list(optimizers) if not plain else []
+        wrapped = [] if plain else list(optimizers.values())
+        prepared = self.accelerator.prepare(model, *wrapped, train_loader, *([val_loader] if val_loader else []))
         self.model = prepared[0]
-        optimizers = dict(zip(names, prepared[1 : 1 + len(names)]))
+        if not plain:
+            optimizers = dict(zip(names, prepared[1 : 1 + len(names)]))
         self.train_loader = prepared[1 + len(names)]
         self.val_loader = prepared[2 + len(names)] if val_loader else None
 
@@ -217,7 +223,7 @@ class Trainer:
         self.ctx = StepContext(
             device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
             optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
-            train_config=self.tc, tokenizer=self.splits.tokenizer,
+            train_config=self.tc, tokenizer=self.splits.tokenizer, plain_backward=plain,
         )
 
     def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
@@ -428,15 +434,29 @@ def build_optimizers(hooks: Any, model: torch.nn.Module, tc: TrainConfig) -> dic
     return dict(supplied)
 
 
+def plain_steps(accelerator: Accelerator) -> bool:
+    """True when ``loss.backward()`` and ``optimizer.step()`` are all Accelerate
+    would do: no loss scaling, no gradient accumulation, and either one process
+    or plain data parallelism (whose gradient all-reduce lives in the model
+    wrapper, not the optimizer)."""
+    from accelerate.utils import DistributedType
+
+    simple = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
+    return accelerator.scaler is None and accelerator.gradient_accumulation_steps == 1 and accelerator.distributed_type in simple
+
+
 def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
     """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ArchzooError("the model has no trainable parameters")
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
+    if tc.weight_decay == 0:
+        groups = [{"params": params}]  # one group: the optimizer updates all tensors in one call
+    else:
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        groups = [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
     if tc.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=tc.lr)
     if tc.optimizer == "adam":
