@@ -399,6 +399,12 @@ class Trainer:
         extra = json.loads((last / ckpt.STATE_JSON).read_text(encoding="utf-8"))
         for name, optimizer in self.ctx.optimizers.items():
             saved = extra["optimizers"][name]
+            if len(saved["param_groups"]) != len(optimizer.param_groups):
+                raise ArchzooError(
+                    f"cannot resume {last}: its '{name}' optimizer state has {len(saved['param_groups'])} parameter "
+                    f"group(s) and this run's optimizer has {len(optimizer.param_groups)} (was weight_decay changed, "
+                    f"or the run saved by another archzoo version?); start a new run with --overwrite"
+                )
             per_param: dict[int, dict] = {}
             prefix = f"optim.{name}."
             for key, value in tensors.items():

@@ -125,3 +125,18 @@ def test_mlp_trains_on_two_dimensional_points(store):
 def test_a_classifier_cannot_train_on_another_task(store):
     with pytest.raises(archzoo.ArchzooError, match="cannot train on dataset 'moons'"):
         train("cnn", dataset="moons")
+
+
+def test_resume_names_an_optimizer_state_of_another_shape(store):
+    """A run saved with two parameter groups (weight decay on weights only) that
+    is resumed by an optimizer with one gets a clear error, and its files stay."""
+    first = train("mlp", overrides={**FAST, "weight_decay": "0"}, out="groups")
+    state_file = first.last_dir / STATE_JSON
+    state = json.loads(state_file.read_text())
+    group = state["optimizers"]["main"]["param_groups"][0]
+    state["optimizers"]["main"]["param_groups"] = [dict(group, params=group["params"][:2]), dict(group, params=group["params"][2:])]
+    state_file.write_text(json.dumps(state))
+    before = sha256_file(first.last_dir / "model.safetensors")
+    with pytest.raises(archzoo.ArchzooError, match="2 parameter group.*has 1"):
+        train(overrides={"epochs": "3"}, out="groups", resume=True)
+    assert sha256_file(first.last_dir / "model.safetensors") == before

@@ -198,7 +198,7 @@ def build(ctx: AppContext) -> dict:
                 classify_upload_button = gr.Button("Classify the upload", elem_id="az-classify-upload")
         with gr.Row(equal_height=False):
             image_label = gr.Label(label="Prediction", elem_id="az-image-label", scale=3)
-            seen = gr.Image(label="What the model saw", type="pil", interactive=False, height=200, scale=1,
+            seen = gr.Image(label="What the model saw", type="pil", format="png", interactive=False, height=200, scale=1,
                             elem_id="az-seen", buttons=[])
         image_notes = gr.HTML(elem_id="az-image-notes")
 
