@@ -49,6 +49,7 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
         *_about(meta),
         *_training(meta),
         *_results(meta),
+        *_trust(meta, repo_id),
         *_usage(meta, repo_id),
     ])
 
@@ -148,6 +149,45 @@ def _results(meta: dict[str, Any]) -> list[str]:
         cells = [f"{values[n]:.4f}" if isinstance(values.get(n), (int, float)) else "" for n in names]
         lines.append(f"| {split} | " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def _trust(meta: dict[str, Any], repo_id: str | None) -> list[str]:
+    """Calibration, out-of-distribution and shift results (``archzoo report``), when measured.
+
+    Figures are linked by relative path: they live in the checkpoint's
+    ``evaluation/`` folder, which ``archzoo push`` uploads beside the card."""
+    trust, calibration = meta.get("trust"), meta.get("calibration")
+    if not trust and not calibration:
+        return []
+    lines = ["## Trust: calibration, out-of-distribution inputs, shift", ""]
+    if not trust:
+        return lines + [f"Fitted temperature: {calibration['temperature']:.4f} (temperature scaling on the validation split; "
+                        "`archzoo predict --calibrated` uses it).", ""]
+    low, high = trust["accuracy_ci95"]
+    lines += [f"**Verdict: {trust['verdict']}** (archzoo's stated thresholds; see the report).", ""]
+    lines += [f"- {reason}" for reason in trust.get("reasons", [])]
+    rows = [("test accuracy (95% Wilson interval)", f"{trust['accuracy']:.4f} ({low:.4f}-{high:.4f}), {trust['test_examples']:,} examples")]
+    if trust.get("macro_f1") is not None:
+        rows.append(("macro F1", f"{trust['macro_f1']:.4f}"))
+    cal = trust.get("calibration") or {}
+    if cal.get("temperature") is not None:
+        rows += [("temperature (fitted by NLL on validation)", f"{cal['temperature']:.4f}"),
+                 ("ECE before / after temperature scaling (test)", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
+                 ("NLL before / after temperature scaling (test)", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}")]
+    elif "ece_before" in cal:
+        rows.append(("ECE (test; no temperature fitted)", f"{cal['ece_before']:.4f}"))
+    ood = trust.get("ood") or {}
+    for score in ("msp", "energy"):
+        if f"{score}_auroc" in ood:
+            rows.append((f"{score.upper()} vs {ood['dataset']}: AUROC / FPR at 95% TPR", f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}"))
+    for key, label in (("rotation", "accuracy at rotation 0/15/.../90 degrees"), ("noise", "accuracy at noise sd 0/0.1/.../0.5")):
+        if trust.get(key):
+            rows.append((label, " / ".join(f"{a:.3f}" for a in trust[key]["accuracy"])))
+    lines += ["", "| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), ""]
+    if trust.get("figures"):
+        lines += [f"![{name}]({path})" for name, path in trust["figures"].items()]
+        lines += ["", f"The full report: [{trust.get('report', 'evaluation/report.html')}]({trust.get('report', 'evaluation/report.html')}).", ""]
+    return lines
 
 
 def _usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:

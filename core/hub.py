@@ -46,6 +46,10 @@ CHECKPOINT_FILES = (
     "adapter_model.safetensors",
     "tokenizer.json",  # a text model's tokenizer (checkpoint.TOKENIZER)
 )
+#: ``archzoo report``'s figures, page and JSON (amend.EVALUATION_DIR), linked from the card.
+EVALUATION_DIR = "evaluation"
+#: What push uploads and pull downloads: the files above and the evaluation folder.
+HUB_PATTERNS = (*CHECKPOINT_FILES, f"{EVALUATION_DIR}/*")
 # The same names as in checkpoint.py (a test checks they agree); repeated here
 # because importing checkpoint.py imports torch.
 FORMAT = "archzoo-checkpoint"
@@ -141,7 +145,7 @@ def push_to_hub(
             folder_path=staging,
             revision=branch,
             commit_message=message or _default_message(meta),
-            allow_patterns=list(CHECKPOINT_FILES),
+            allow_patterns=list(HUB_PATTERNS),
         )
 
 
@@ -161,6 +165,12 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
         for name in CHECKPOINT_FILES:
             if name != CARD and (folder / name).is_file():
                 _link_or_copy(folder / name, staging / name)
+        evaluation = folder / EVALUATION_DIR
+        if evaluation.is_dir():
+            (staging / EVALUATION_DIR).mkdir()
+            for figure in evaluation.iterdir():
+                if figure.is_file():
+                    _link_or_copy(figure, staging / EVALUATION_DIR / figure.name)
         (staging / CARD).write_text(render_model_card(meta, repo_id=repo_id), encoding="utf-8")
         yield staging
     finally:
@@ -197,7 +207,7 @@ def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | No
         meta = _archzoo_config(config_folder / CONFIG, ref)
         # Pin the rest to the commit config.json came from, so a push in between cannot mix revisions.
         commit = config_folder.name if _COMMIT_SHA.fullmatch(config_folder.name) else ref.revision
-        folder = _download(ref.repo_id, commit, list(CHECKPOINT_FILES), token=token, local_dir=to)
+        folder = _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token, local_dir=to)
     _check_weights(folder, meta, ref)
     return folder
 

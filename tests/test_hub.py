@@ -487,3 +487,26 @@ def test_a_text_model_travels_with_its_tokenizer(hf, tmp_path):
     folder = archzoo.pull("alice/text-model")
     assert (folder / "tokenizer.json").read_bytes() == (run.best_dir / "tokenizer.json").read_bytes()
     assert predict("hf://alice/text-model", ["900 950 800"])[0] == predict(run.best_dir, ["900 950 800"])[0]
+
+
+def test_a_report_travels_with_its_checkpoint(hf, runs, tmp_path):
+    """``archzoo report``'s figures live in the checkpoint's evaluation/ folder; the
+    card links them by relative path, so push uploads them and pull brings them back."""
+    import shutil
+
+    from archzoo.report import write_report
+
+    folder = tmp_path / "judged"
+    shutil.copytree(runs[1] / "best", folder)
+    write_report(folder, ood=False, shift=False)
+    figures = sorted(p.name for p in (folder / "evaluation").iterdir() if p.suffix == ".png")
+    assert figures, "the report wrote no figures"
+    archzoo.push_to_hub(folder, "alice/judged")
+    stored = hf.server.files("alice/judged")
+    assert {f"evaluation/{name}" for name in figures} <= set(stored)
+    assert stored[f"evaluation/{figures[0]}"] == (folder / "evaluation" / figures[0]).read_bytes()
+    card = stored["README.md"].decode()
+    assert f"](evaluation/{figures[0]})" in card
+    pulled = archzoo.pull("alice/judged")
+    assert sorted(p.name for p in (pulled / "evaluation").iterdir() if p.suffix == ".png") == figures
+    assert archzoo.load(pulled).meta["trust"]["verdict"] == json.loads((folder / "config.json").read_text())["trust"]["verdict"]

@@ -390,3 +390,30 @@ def listening_address(port: int) -> str:
         if int(port_hex, 16) == port and fields[3] == "0A":  # LISTEN
             return socket.inet_ntoa(bytes.fromhex(address)[::-1])
     return ""
+
+
+# -- Evaluate: should it ship? (issue #8) ------------------------------------------------------
+
+
+def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
+    config = Path(trained.best) / "config.json"
+    before = config.read_bytes()
+    status, verdict, numbers, reliability, ood, shift = client.predict(
+        trained.best, OWN, "test", "fashion-mnist", "", False, api_name="/judge")
+    assert "Judged 359 examples of digits (test). The checkpoint was not changed." in status
+    assert "resized its images from 28x28 to the model's 8x8" in status
+    assert "Verdict: " in verdict and any(v in verdict for v in ("ship", "collect more data", "redesign"))
+    rows = dict(numbers["data"])
+    assert rows["accuracy (95% Wilson interval)"].startswith("0.") and "MSP vs fashion-mnist: AUROC / FPR@95%TPR" in rows
+    for picture in (reliability, ood, shift):
+        with Image.open(picture) as image:
+            assert image.size[0] > 400 and image.size[1] > 200
+    assert config.read_bytes() == before  # "store" unticked: nothing saved
+    # Ticked, as `archzoo report` does: the temperature and the card figures go into the checkpoint.
+    status = client.predict(trained.best, OWN, "test", "none", "", True, api_name="/judge")[0]
+    assert "Saved in the checkpoint" in status
+    meta = json.loads(config.read_text())
+    assert meta["calibration"]["temperature"] > 0 and meta["trust"]["ood"] is None
+    assert meta["weights_sha256"] == json.loads(before)["weights_sha256"]
+    assert "choose a checkpoint first" in client.predict(None, OWN, "test", "none", "", False, api_name="/judge")[0]
+    assert "'moons' has inputs of shape (2,)" in client.predict(trained.best, OWN, "test", "moons", "", False, api_name="/judge")[0]

@@ -1,5 +1,10 @@
 """Evaluate tab: a checkpoint and a dataset -> its metrics (``archzoo eval``'s
-numbers) and, for classifiers, a confusion matrix and per-class precision and recall."""
+numbers) and, for classifiers, a confusion matrix and per-class precision and recall.
+
+Below them, for classifiers, "Should it ship?" runs ``archzoo report``
+(:func:`archzoo.report.write_report`): accuracy interval, calibration before
+and after temperature scaling, out-of-distribution scores, rotation and noise
+curves, and the ship / collect more data / redesign verdict with its reasons."""
 
 from __future__ import annotations
 
@@ -71,6 +76,108 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+AUTO_OOD = "automatic (mnist <-> fashion-mnist)"
+NO_OOD = "none"
+TRUST_HEADERS = ["measure", "value"]
+
+
+def ood_choices(ctx: AppContext) -> list[str]:
+    """Out-of-distribution candidates: every image-classification dataset (other sizes are resized, and said so)."""
+    images = sorted(d.name for d in ctx.host.datasets.values() if d.task == "image-classification")
+    return [AUTO_OOD, NO_OOD, *images]
+
+
+def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str, ood: str | None,
+          ood_dir: str | None, save: bool):
+    """-> (status, verdict, numbers table, reliability image, OOD image, shift image): ``archzoo report``'s results.
+
+    With ``save`` the checkpoint gains the fitted temperature, the report and the
+    card figures (as ``archzoo report`` does); without, the page goes to a
+    temporary folder and only the pictures are shown."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from archzoo.report import write_report
+
+    empty = table([], TRUST_HEADERS)
+    nothing = (empty, None, None, None)
+    if not location:
+        return (error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")), "", *nothing)
+    chosen = None if dataset in (None, "", OWN) else dataset
+    ood_name = None if ood in (None, "", AUTO_OOD) else ood
+    scratch = None if save else Path(tempfile.mkdtemp(prefix="archzoo-ui-report-"))
+    try:
+        report = write_report(
+            location, out=scratch, save=bool(save), dataset=chosen, split=split or "test",
+            ood=False if ood == NO_OOD else ood_name, ood_data_dir=(ood_dir or "").strip() or None, host=ctx.host,
+        )
+        folder = report.page.parent
+        pictures = [_picture(folder / f"{name}.png") for name in ("reliability", "ood", "shift")]
+    except Exception as exc:
+        return (error_message(exc), "", *nothing)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    assessment = report.assessment
+    where = (f" Saved in the checkpoint: temperature, model card, {report.page}." if report.checkpoint_updated
+             else " The checkpoint was not changed.")
+    status = ok(f"Judged {assessment.classes['examples']:,} examples of {assessment.dataset} ({assessment.split}).{where}")
+    if report.notes:
+        import html
+
+        items = "".join(f"<li>{html.escape(n, quote=False)}</li>" for n in report.notes)
+        status += f'<div class="az-msg az-info"><b>Notes:</b><ul>{items}</ul></div>'
+
+    return (status, verdict_html(report.verdict), table(trust_rows(assessment.summary()), TRUST_HEADERS), *pictures)
+
+
+def _picture(path):
+    from PIL import Image
+
+    if not path.is_file():
+        return None
+    with Image.open(path) as image:
+        image.load()
+        return image.copy()
+
+
+def verdict_html(verdict: dict) -> str:
+    """The verdict, its reasons, and what passed, as a coloured box."""
+    import html
+
+    colour = {"ship": "#2ca02c", "collect more data": "#ff7f0e", "redesign": "#d62728"}[verdict["verdict"]]
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict["reasons"])
+    passed = ""
+    if verdict["verdict"] != "ship" and verdict["passed"]:
+        passed = "<details><summary>What it passes</summary><ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in verdict["passed"]) + "</ul></details>"
+    return (f'<div class="az-verdict" style="border-left: 6px solid {colour}; padding: .4em .9em;">'
+            f"<b>Verdict: {html.escape(verdict['verdict'])}</b><ul>{reasons}</ul>{passed}"
+            '<small>From archzoo\'s stated thresholds (docs/evaluation.md; listed in the report page).</small></div>')
+
+
+def trust_rows(summary: dict) -> list[list[str]]:
+    """The headline numbers of an assessment as (measure, value) rows."""
+    low, high = summary["accuracy_ci95"]
+    rows = [["accuracy (95% Wilson interval)", f"{summary['accuracy']:.4f} ({low:.4f}-{high:.4f})"],
+            ["macro F1", _fmt(summary["macro_f1"])], ["train accuracy (sample)", _fmt(summary["train_accuracy"])]]
+    cal = summary["calibration"]
+    if cal.get("temperature") is not None:
+        rows += [["temperature (fitted on validation)", f"{cal['temperature']:.4f}"],
+                 ["ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"],
+                 ["NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}"]]
+    elif "ece_before" in cal:
+        rows.append(["ECE (no temperature fitted)", f"{cal['ece_before']:.4f}"])
+    ood = summary.get("ood") or {}
+    for score in ("msp", "energy"):
+        if f"{score}_auroc" in ood:
+            rows.append([f"{score.upper()} vs {ood['dataset']}: AUROC / FPR@95%TPR", f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}"])
+    for key, label in (("rotation_retention", "accuracy kept at 15 degrees"), ("noise_retention", "accuracy kept at noise 0.1")):
+        if summary.get(key) is not None:
+            rows.append([label, f"{summary[key]:.1%}"])
+    return rows
+
+
 def build(ctx: AppContext) -> dict:
     gr.Markdown("Measure a checkpoint on a split of its dataset (the same numbers as `archzoo eval`).")
     choices = checkpoint_choices(ctx)
@@ -92,6 +199,31 @@ def build(ctx: AppContext) -> dict:
         with gr.Column(scale=3):
             plot = gr.Image(label="Confusion matrix (rows: true class, columns: predicted)", type="pil",
                             interactive=False, elem_id="az-eval-confusion", buttons=["download"])
+
+    gr.Markdown("### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation and noise, "
+                "and a ship / collect more data / redesign verdict: `archzoo report` for classifiers.")
+    with gr.Row():
+        ood = gr.Dropdown(ood_choices(ctx), value=AUTO_OOD, label="Out-of-distribution set", allow_custom_value=True,
+                          info="a dataset of other images (resized to fit), or a folder path", scale=2)
+        ood_dir = gr.Textbox(label="Its data folder (optional)", placeholder="e.g. ../shared/data/mnist-t10k", scale=2)
+        save = gr.Checkbox(value=True, label="Store the temperature and report in the checkpoint", scale=1)
+    judge_button = gr.Button("Judge it", elem_id="az-eval-judge")
+    verdict = gr.HTML(elem_id="az-eval-verdict")
+    trust_status = gr.HTML(elem_id="az-eval-trust-status")
+    with gr.Row():
+        trust_table = gr.Dataframe(table([], TRUST_HEADERS), label="Trust numbers", interactive=False, scale=2)
+        reliability = gr.Image(label="Reliability before / after temperature scaling", type="pil", interactive=False,
+                               scale=3, buttons=["download"])
+    with gr.Row():
+        ood_plot = gr.Image(label="Out-of-distribution scores and ROC", type="pil", interactive=False, buttons=["download"])
+    with gr.Row():
+        shift_plot = gr.Image(label="Accuracy under rotation and noise", type="pil", interactive=False, buttons=["download"])
+    judge_button.click(
+        bind(judge, ctx, ["checkpoint", "dataset", "split", "ood", "ood_dir", "save"]),
+        [checkpoint, dataset, split, ood, ood_dir, save],
+        [trust_status, verdict, trust_table, reliability, ood_plot, shift_plot],
+        api_name="judge", concurrency_limit=1,
+    )
 
     def on_checkpoint(location):
         values, own_name = dataset_choices(ctx, location)
