@@ -417,3 +417,44 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
     assert meta["weights_sha256"] == json.loads(before)["weights_sha256"]
     assert "choose a checkpoint first" in client.predict(None, OWN, "test", "none", "", False, api_name="/judge")[0]
     assert "'moons' has inputs of shape (2,)" in client.predict(trained.best, OWN, "test", "moons", "", False, api_name="/judge")[0]
+
+
+def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):
+    """A real VAE (trained on digits here) through the Inference tab's gallery:
+    the count asked for, the same seed gives the same pictures, another seed others."""
+    from archzoo.api import train
+
+    best = train("vae", dataset="digits", overrides={"epochs": 1}, out=str(ui.files / "vae")).best_dir
+    about = client.predict(str(best), api_name="/checkpoint_info")
+    assert "image-generation" in about[0]
+    first, notes = client.predict(str(best), 4, 7, 0, api_name="/generate_images")
+    again, _ = client.predict(str(best), 4, 7, 0, api_name="/generate_images")
+    other, _ = client.predict(str(best), 4, 8, 0, api_name="/generate_images")
+    pixels = lambda gallery: [np.asarray(Image.open(item["image"]["path"] if isinstance(item["image"], dict) else item["image"])) for item in gallery]
+    assert len(first) == 4 and pixels(first)[0].shape[:2] == (8, 8)
+    assert all((a == b).all() for a, b in zip(pixels(first), pixels(again)))
+    assert any((a != b).any() for a, b in zip(pixels(first), pixels(other)))
+    assert "seed 7" in notes
+    assert "steps must be a whole number" in client.predict(str(best), 2, 7, -1, api_name="/generate_images")[1]
+
+
+def test_a_feature_extractor_shows_embeddings_and_similarities(ui, client, tmp_path, monkeypatch):
+    """bert-features on a tiny random BERT (tests/tiny_bert.py) with real SST-2
+    rows: the Inference tab embeds texts; a text is most similar to itself."""
+    from tiny_bert import sst2_rows, tiny_bert, write_csv
+
+    from archzoo.api import train
+
+    monkeypatch.setenv("ARCHZOO_FEATURE_CACHE", str(tmp_path / "feature-cache"))
+    reviews = write_csv(tmp_path / "reviews.csv", sst2_rows(200))
+    best = train("bert-features", dataset=str(reviews), out=str(ui.files / "probe"), overrides={
+        "encoder": str(tiny_bert()), "epochs": 1, "text_column": "review", "label_column": "sentiment"}).best_dir
+    assert "feature-extraction" in client.predict(str(best), api_name="/checkpoint_info")[0]
+    vectors, similarity, notes = client.predict(str(best), "a gorgeous , witty film\ndull and long\na gorgeous , witty film",
+                                                api_name="/extract_features")
+    assert [row[0] for row in vectors["data"]] == ["a gorgeous , witty film", "dull and long", "a gorgeous , witty film"]
+    assert vectors["data"][0][1] == 32  # the tiny encoder's width
+    assert vectors["data"][0][2:] == vectors["data"][2][2:] and vectors["data"][0][2:] != vectors["data"][1][2:]
+    assert similarity["data"][0][3] == pytest.approx(1.0, abs=1e-3)  # (a random encoder finds every text alike, so no more)
+    assert "3 text(s), 32 dimensions" in notes
+    assert "the text is empty" in client.predict(str(best), "   ", api_name="/extract_features")[2]
