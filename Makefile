@@ -44,6 +44,7 @@ system-packages:
 	fi
 
 benchmarks: $(VENV)/.installed-dev system-packages
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

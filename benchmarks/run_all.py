@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LONG = {"fashion_mnist.py", "sequence.py"}
+LONG = {"fashion_mnist.py", "sequence.py", "lora.py", "bert_features.py", "generative.py", "trust.py"}
 
 
 def main() -> int:
