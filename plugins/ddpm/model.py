@@ -1,0 +1,401 @@
+"""The denoising diffusion model, as in the lecture notes.
+
+Forward process: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, eps ~ N(0, I),
+where abar_t is the product of (1 - beta_s) up to t, for betas rising linearly
+from 1e-4 to 0.02 over T = 1000 steps, or the cosine schedule
+abar_t = f(t) / f(0), f(t) = cos^2(pi/2 (t/T + s) / (1 + s)), s = 0.008.
+
+Model: a network eps_theta(x_t, t) that predicts the noise.  For images the
+notes' SimpleUNet: the step t as a sinusoidal embedding (128) through a small
+MLP; residual blocks GroupNorm -> SiLU -> Conv 3x3, the time embedding
+projected and added to every pixel, then GroupNorm -> SiLU -> Conv 3x3, plus
+the (1x1-projected) input; 32 channels at 28x28, 64 at 14x14, 128 at 7x7,
+a middle block, and the way back up with skip connections.  For 2-D points
+an MLP on the point and Fourier features of it, the time embedding added
+before each of its three hidden layers.
+
+Step: pick t uniformly, noise the batch, regress the noise (MSE), Adam.
+
+Samplers (``sample``):
+
+- ``sampler=ddpm``: the ancestral sampler of Ho et al. (Algorithm 2), all T
+  steps: x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_theta) / sqrt(alpha_t)
+  + sqrt(beta_t) z, with no noise added at the last step;
+- ``sampler=ddim`` (default): Song et al.'s DDIM with eta = 0 (deterministic)
+  on S evenly spaced steps (``steps``, default 50): predict x_0 from eps_theta,
+  then jump to the earlier step along the same noise direction.
+
+Both start from noise drawn with the request's seed on the CPU, so a seed
+gives the same images on any machine.  On 2-D data ``sample`` returns the
+points (in the data's units) and a scatter plot of them as the image.
+
+Fixes and adaptations to the recipe as written:
+
+- The notes' first residual block normalises the raw image with
+  ``GroupNorm(8, 1)``: 8 groups cannot split one channel and PyTorch refuses
+  to build it.  A 3x3 stem convolution lifts the image to 32 channels first,
+  so every GroupNorm sees a multiple of 8 channels.
+- Images are modelled in [-1, 1], the scale the schedule assumes (unit
+  variance of x_T); archzoo serves standardised pixels, so they are mapped
+  first (:func:`archzoo.generative.to_signed`).
+- Both samplers clip each predicted x_0 to [-1, 1] (``clip``, on for
+  images), as Ho et al.'s and Song et al.'s released code do: the bare
+  formulas let one poor noise prediction of a young model throw pixels far
+  out of range, and the image ends as salt-and-pepper noise.  With clipping
+  off (``request["clip"] = False``) they are exactly the papers' equations.
+- No noise is added at the last ancestral step (z = 0 at t = 1 in Algorithm 2),
+  so the returned image is the model's mean, not the mean plus fresh noise.
+- The cosine schedule's betas are clipped at 0.999, as Nichol & Dhariwal do:
+  near t = T the formula gives beta -> 1 and a division by sqrt(1 - 1).
+- The 2-D toy's MLP on raw coordinates learns the spirals' thin arms very
+  slowly (an MLP's bias towards smooth functions): after 20,000 steps it
+  still drew a round blob, its noise error at t = 50 no better than
+  predicting zero.  Gaussian Fourier features of the coordinates (Tancik et
+  al., 2020; 64 features, scale 4) draw the arms within 5,000 steps.
+- Evaluation draws its steps and noise from a fixed seed, so the validation
+  loss that picks the best checkpoint does not move with the random draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from archzoo import ConfigError, hookimpl
+from archzoo.generative import SampleError, from_signed, images_result, parse_request, to_signed
+
+DEFAULT_DDIM_STEPS = 50
+SAMPLERS = ("ddim", "ddpm")
+
+
+# -- schedules --------------------------------------------------------------------------
+
+
+def linear_betas(timesteps: int, start: float = 1e-4, end: float = 0.02) -> torch.Tensor:
+    return torch.linspace(start, end, timesteps, dtype=torch.float64)
+
+
+def cosine_betas(timesteps: int, s: float = 0.008) -> torch.Tensor:
+    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+    alpha_bar = f / f[0]
+    return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)
+
+
+# -- networks -----------------------------------------------------------------------------
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Transformer-style position encoding of the step: sin and cos at geometrically spaced frequencies."""
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10_000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = t.float()[:, None] * frequencies[None]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class TimeEmbedding(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.mlp(sinusoidal_embedding(t, self.dim))
+
+
+class ResidualBlock(nn.Module):
+    """GroupNorm -> SiLU -> Conv, + time, GroupNorm -> SiLU -> Conv, + skip."""
+
+    def __init__(self, c_in: int, c_out: int, time_dim: int, groups: int) -> None:
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.time = nn.Linear(time_dim, c_out)
+        self.norm2 = nn.GroupNorm(groups, c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time(F.silu(temb))[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + self.skip(x)
+
+
+class SimpleUNet(nn.Module):
+    """eps_theta(x_t, t) for images: one residual block per resolution down,
+    a middle block, one block per resolution up on [upsampled, skip]."""
+
+    def __init__(self, image_channels: int, channels: tuple[int, ...], time_dim: int, groups: int) -> None:
+        super().__init__()
+        self.time = TimeEmbedding(time_dim)
+        self.stem = nn.Conv2d(image_channels, channels[0], 3, padding=1)  # the fix for GroupNorm(8, 1)
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        previous = channels[0]
+        for i, width in enumerate(channels):
+            self.down.append(ResidualBlock(previous, width, time_dim, groups))
+            previous = width
+            if i < len(channels) - 1:
+                self.downsample.append(nn.Conv2d(width, width, 3, stride=2, padding=1))
+        self.middle = ResidualBlock(previous, previous, time_dim, groups)
+        self.upsample = nn.ModuleList()
+        self.up = nn.ModuleList()
+        for width in reversed(channels[:-1]):
+            self.upsample.append(nn.Conv2d(previous, previous, 3, padding=1))  # after nearest-neighbour x2
+            self.up.append(ResidualBlock(previous + width, width, time_dim, groups))
+            previous = width
+        self.out = nn.Sequential(nn.GroupNorm(groups, previous), nn.SiLU(), nn.Conv2d(previous, image_channels, 3, padding=1))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        temb = self.time(t)
+        h = self.stem(x)
+        skips = []
+        for i, block in enumerate(self.down):
+            h = block(h, temb)
+            if i < len(self.downsample):
+                skips.append(h)
+                h = self.downsample[i](h)
+        h = self.middle(h, temb)
+        for upsample, block in zip(self.upsample, self.up):
+            h = upsample(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+            h = block(torch.cat([h, skips.pop()], dim=1), temb)
+        return self.out(h)
+
+
+class PointDenoiser(nn.Module):
+    """eps_theta(x_t, t) for 2-D points: an MLP on the point and Gaussian Fourier
+    features of it, [x, sin(xB), cos(xB)] with B ~ N(0, scale^2) fixed at build
+    time, the time embedding added before every hidden layer."""
+
+    def __init__(self, dim: int, hidden: int, time_dim: int, fourier: int = 64, scale: float = 4.0) -> None:
+        super().__init__()
+        self.time = TimeEmbedding(time_dim)
+        self.register_buffer("frequencies", torch.randn(dim, fourier) * scale)  # saved: the features must not change
+        self.inp = nn.Linear(dim + 2 * fourier, hidden)
+        self.hidden = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(3)])
+        self.time_proj = nn.ModuleList([nn.Linear(time_dim, hidden) for _ in range(3)])
+        self.out = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        temb = F.silu(self.time(t))
+        angles = x @ self.frequencies
+        h = self.inp(torch.cat([x, angles.sin(), angles.cos()], dim=1))
+        for layer, time_proj in zip(self.hidden, self.time_proj):
+            h = layer(F.silu(h + time_proj(temb)))
+        return self.out(F.silu(h))
+
+
+class Diffusion(nn.Module):
+    """The denoiser and its noise schedule.  ``model(x_t, t)`` predicts the noise.
+
+    The schedule is rebuilt from the config, not saved: its buffers are not
+    persistent, so a checkpoint holds the network's weights only."""
+
+    def __init__(self, denoiser: nn.Module, betas: torch.Tensor, data_shape: tuple[int, ...], images: bool) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.data_shape = tuple(data_shape)
+        self.images = images
+        self.timesteps = len(betas)
+        alphas = 1 - betas
+        alpha_bar = torch.cumprod(alphas, dim=0)
+        for name, value in (("betas", betas), ("alphas", alphas), ("alpha_bar", alpha_bar)):
+            self.register_buffer(name, value.float(), persistent=False)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.denoiser(x_t, t)
+
+    def noised(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """q(x_t | x_0) sampled with the given noise."""
+        shape = (-1,) + (1,) * (x0.ndim - 1)
+        ab = self.alpha_bar[t].view(shape)
+        return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+
+
+def _owned(model: nn.Module) -> Diffusion:
+    return getattr(model, "module", model)
+
+
+def _data(batch, info, diffusion: Diffusion) -> torch.Tensor:
+    """The training examples on the scale the schedule assumes: images in [-1, 1], points standardised."""
+    x = batch[0]
+    return to_signed(x, info) if diffusion.images else x
+
+
+@hookimpl
+def build_model(spec, config):
+    shape = tuple(config.input_shape)
+    if config.time_dim % 2:
+        raise ConfigError("time_dim", config.time_dim, "an even number (half sines, half cosines)", owner=spec.name)
+    if config.noise_schedule == "linear":
+        if config.beta_end <= config.beta_start:
+            raise ConfigError("beta_end", config.beta_end, f"above beta_start ({config.beta_start})", owner=spec.name)
+        betas = linear_betas(config.timesteps, config.beta_start, config.beta_end)
+    else:
+        betas = cosine_betas(config.timesteps, config.cosine_s)
+    if len(shape) == 1:
+        denoiser = PointDenoiser(shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale)
+        return Diffusion(denoiser, betas, shape, images=False)
+    if len(shape) != 3:
+        raise ConfigError("input_shape", shape, "C x H x W images or a vector of coordinates (D,)", owner=spec.name)
+    bad = [c for c in config.channels if c % config.groups]
+    if bad:
+        raise ConfigError("channels", config.channels, f"multiples of groups ({config.groups}); {bad[0]} is not", owner=spec.name)
+    factor = 2 ** (len(config.channels) - 1)
+    if shape[1] % factor or shape[2] % factor:
+        raise ConfigError(
+            "input_shape", shape,
+            f"height and width divisible by {factor} for {len(config.channels)} resolutions (channels={','.join(map(str, config.channels))})",
+            owner=spec.name,
+        )
+    denoiser = SimpleUNet(shape[0], tuple(config.channels), config.time_dim, config.groups)
+    return Diffusion(denoiser, betas, shape, images=True)
+
+
+def noise_losses(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Per-example mean squared error between the true and the predicted noise."""
+    predicted = model(_owned(model).noised(x0, t, eps), t)
+    return (predicted - eps).pow(2).flatten(1).mean(dim=1)
+
+
+@hookimpl
+def train_step(spec, model, batch, ctx):
+    diffusion = _owned(model)
+    x0 = _data(batch, ctx.info, diffusion)
+    t = torch.randint(0, diffusion.timesteps, (len(x0),), device=x0.device)
+    eps = torch.randn_like(x0)
+    loss = noise_losses(model, x0, t, eps).mean()
+    ctx.backward(loss)
+    ctx.step()
+    return {"loss": loss.item()}
+
+
+@hookimpl
+def evaluate(spec, model, loader, ctx):
+    """The noise-prediction MSE, with steps and noise drawn from a fixed seed."""
+    diffusion = _owned(model)
+    generator = torch.Generator().manual_seed(0)
+    losses = []
+    with torch.no_grad():
+        for batch in loader:
+            x0 = _data(batch, ctx.info, diffusion)
+            t = torch.randint(0, diffusion.timesteps, (len(x0),), generator=generator).to(x0.device)
+            eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+            losses.append(ctx.gather(noise_losses(model, x0, t, eps)))
+    if not losses:
+        raise ValueError("cannot evaluate on an empty data split")
+    return {"loss": torch.cat(losses).mean().item()}
+
+
+# -- samplers -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def ddpm_sample(model: nn.Module, x: torch.Tensor, generator: torch.Generator, clip: bool = False) -> torch.Tensor:
+    """Ho et al.'s Algorithm 2 from x_T = ``x``: T denoising steps, sigma_t^2 = beta_t.
+
+    With ``clip`` the mean is computed, as in Ho et al.'s released code, from the
+    predicted x_0 clipped to [-1, 1] (the posterior mean of q(x_{t-1} | x_t, x_0));
+    without clipping that is exactly Algorithm 2's (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t)."""
+    d = _owned(model)
+    for step in reversed(range(d.timesteps)):
+        t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
+        eps = model(x, t)
+        beta, alpha, alpha_bar = d.betas[step], d.alphas[step], d.alpha_bar[step]
+        if clip:
+            alpha_bar_prev = d.alpha_bar[step - 1] if step > 0 else torch.ones((), device=x.device)
+            x0 = ((x - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()).clamp(-1.0, 1.0)
+            x = (alpha_bar_prev.sqrt() * beta * x0 + alpha.sqrt() * (1 - alpha_bar_prev) * x) / (1 - alpha_bar)
+        else:
+            x = (x - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
+        if step > 0:
+            x = x + beta.sqrt() * torch.randn(x.shape, generator=generator).to(x.device)
+    return x
+
+
+def ddim_steps(timesteps: int, steps: int) -> list[int]:
+    """``steps`` evenly spaced steps from 0 to T-1, ascending, without repeats."""
+    return sorted({int(round(v)) for v in torch.linspace(0, timesteps - 1, steps).tolist()})
+
+
+@torch.no_grad()
+def ddim_sample(
+    model: nn.Module, x: torch.Tensor, steps: int, eta: float = 0.0, generator: torch.Generator | None = None, clip: bool = False,
+) -> torch.Tensor:
+    """Song et al.'s DDIM from x_T = ``x`` in ``steps`` steps (eta = 0: deterministic).
+    With ``clip`` the predicted x_0 is clipped to [-1, 1] and the noise direction
+    recomputed from it, so that one bad prediction cannot throw the image out of range."""
+    d = _owned(model)
+    sequence = ddim_steps(d.timesteps, steps)
+    for i in reversed(range(len(sequence))):
+        step = sequence[i]
+        t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
+        eps = model(x, t)
+        alpha_bar = d.alpha_bar[step]
+        alpha_bar_prev = d.alpha_bar[sequence[i - 1]] if i > 0 else torch.ones((), device=x.device)
+        x0 = (x - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+        if clip:
+            x0 = x0.clamp(-1.0, 1.0)
+            eps = (x - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
+        sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
+        x = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps
+        if eta > 0 and i > 0:
+            x = x + sigma * torch.randn(x.shape, generator=generator).to(x.device)
+    return x
+
+
+def scatter_image(points: torch.Tensor, size: int = 160, span: float = 3.0) -> torch.Tensor:
+    """2-D points (standardised units) as a 1 x size x size picture: dark dots on white, +-span wide."""
+    canvas = torch.ones(1, size, size)
+    pixels = ((points[:, :2].cpu() + span) / (2 * span) * (size - 1)).round().long()
+    inside = ((pixels >= 0) & (pixels < size - 1)).all(dim=1)
+    for x, y in pixels[inside].tolist():
+        row = size - 2 - y  # up is +y
+        canvas[0, row : row + 2, x : x + 2] = 0.0
+    return canvas
+
+
+@hookimpl
+def sample(spec, model, request, ctx):
+    """``n`` samples from seeded noise.  ``sampler``: ddim (default; ``steps``
+    from 1 to T, 0 for 50) or ddpm (all T steps; ``steps`` 0 or T).
+    ``eta`` (DDIM only, default 0) adds DDPM-like noise between 0 and 1.
+    ``clip`` (default: on for images) clips each predicted x_0 to [-1, 1]."""
+    d = _owned(model)
+    draw = parse_request(request, modes=("sample",), image_shape=d.data_shape, max_steps=d.timesteps, owner=spec.name)
+    sampler = str(request.get("sampler") or "ddim")
+    if sampler not in SAMPLERS:
+        raise SampleError(f"{spec.name}: unknown sampler {sampler!r}; choose {' or '.join(SAMPLERS)}")
+    try:
+        eta = float(request.get("eta", 0.0))
+    except (TypeError, ValueError):
+        raise SampleError(f"{spec.name}: eta must be a number between 0 and 1, not {request.get('eta')!r}") from None
+    if not 0.0 <= eta <= 1.0:
+        raise SampleError(f"{spec.name}: eta must be between 0 and 1, not {eta}")
+    if sampler == "ddpm" and draw.steps not in (0, d.timesteps):
+        raise SampleError(
+            f"{spec.name}: the ancestral DDPM sampler takes all T = {d.timesteps} steps, not {draw.steps}; "
+            f"for fewer steps use sampler ddim"
+        )
+    clip = bool(request.get("clip", d.images))  # images live in [-1, 1]; points have no such bound
+    device = next(d.parameters()).device
+    generator = draw.generator()
+    x = torch.randn((draw.n, *d.data_shape), generator=generator).to(device)
+    if sampler == "ddpm":
+        steps = d.timesteps
+        x = ddpm_sample(model, x, generator, clip)
+    else:
+        steps = draw.steps or min(DEFAULT_DDIM_STEPS, d.timesteps)
+        x = ddim_sample(model, x, steps, eta, generator, clip)
+    extra = {"sampler": sampler, "steps": steps, "clip": clip}
+    if d.images:
+        return images_result(from_signed(x), draw, **extra)
+    # 2-D points: the points in the data's units, and their scatter plot to look at
+    points = x.cpu()
+    if ctx.info.mean:
+        points = points * torch.tensor(ctx.info.std) + torch.tensor(ctx.info.mean)
+    return images_result(scatter_image(x).unsqueeze(0), draw, points=points, **extra)
