@@ -100,10 +100,17 @@ def train(
         plan.train_config,
         data_dir=Path(data_dir).expanduser() if data_dir else None,
         download=download,
-        # A resumed text run reads its data with the tokenizer it started with.
-        trained_tokenizer=_saved_tokenizer(out_dir / "last") if resume else None,
+        # A resumed text run reads its data with the tokenizer it started with; a model on a
+        # pretrained encoder reads it with the encoder's own (the text_tokenizer hook).
+        trained_tokenizer=_saved_tokenizer(out_dir / "last") if resume else host.hooks(plan.spec).text_tokenizer(plan.config, download),
     )
     splits = load_dataset(plan.dataset, options, host=host)
+    if plan.spec.task == "image-generation" and splits.info.task != plan.spec.task:
+        # A generator trained on labelled images (labels unused) still generates: record that
+        # task in the checkpoint, so the CLI and the UI treat it as an image generator.
+        import dataclasses
+
+        splits.info = dataclasses.replace(splits.info, task=plan.spec.task)
     config = fill_from_data(plan.config, splits.info)
     trainer = Trainer(
         plan.spec, config, plan.train_config, splits, plan.dataset, out_dir,
@@ -219,9 +226,16 @@ def _evaluation_data(
     return chosen, splits
 
 
-def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host: Host | None = None) -> tuple[list[list[tuple[str, float]]], list[str]]:
+def predict(
+    location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, calibrated: bool = False,
+    temperature: float | None = None, host: Host | None = None,
+) -> tuple[list[list[tuple[str, float]]], list[str]]:
     """Class predictions for image files / images / rows of numbers, or for
     texts (strings) when the checkpoint is a text classifier.
+
+    ``calibrated``: divide the logits by the temperature stored in the
+    checkpoint (``archzoo report`` fits it); ``temperature``: by this one.
+    Either changes the probabilities, never the ranking.
 
     Returns (top-k (label, probability) pairs per input, notes on conversions made).
     """
@@ -234,9 +248,15 @@ def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host
         raise ArchzooError("give at least one input to predict")
     host = host or get_host()
     loaded = load(location, host=host)
+    if loaded.spec.task == "feature-extraction":
+        raise ArchzooError(
+            f"{loaded.path} is a feature extractor ({loaded.spec.name}): get its vectors with 'archzoo embed' "
+            "(archzoo.inference.extract_features); 'archzoo eval' reports its head's accuracy"
+        )
+    scaling = _prediction_temperature(loaded, calibrated, temperature)
     if "text-classification" in (loaded.info.task, loaded.spec.task):
         # The model's own tokenizer reads the texts; empty ones are an error.
-        result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs]}, host=host)
+        result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs], **scaling}, host=host)
         return result.top_k(top_k), list(result.outputs.get("notes", []))
     if loaded.spec.task not in ("image-classification", "tabular-classification"):
         raise ArchzooError(f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model")
@@ -246,8 +266,35 @@ def predict(location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, host
     else:
         tensors = [prepare_row(item, loaded.info) for item in inputs]
     batch = torch.stack(tensors)
-    result = sample_checkpoint(loaded, {"inputs": batch}, host=host)
+    result = sample_checkpoint(loaded, {"inputs": batch, **scaling}, host=host)
     return result.top_k(top_k), notes
+
+
+def _prediction_temperature(loaded: Any, calibrated: bool, temperature: float | None) -> dict[str, float]:
+    """The ``temperature`` entry of a sample request: the stored one (``calibrated``), a given one, or none."""
+    import math
+
+    from .trust import stored_temperature
+
+    if calibrated and temperature is not None:
+        raise ArchzooError("give either --calibrated (the stored temperature) or --temperature T, not both")
+    if calibrated:
+        stored = stored_temperature(loaded.meta)
+        if stored is None:
+            raise ArchzooError(
+                f"{loaded.path} has no fitted temperature: run 'archzoo report {loaded.path}' first "
+                "(it fits one on the validation split and stores it), or give --temperature T"
+            )
+        return {"temperature": stored}
+    if temperature is not None:
+        try:
+            value = float(temperature)
+        except (TypeError, ValueError):
+            raise ArchzooError(f"temperature must be a number, not {temperature!r}") from None
+        if math.isnan(value) or not (0.0 < value <= 100.0):
+            raise ArchzooError(f"temperature must be above 0 and at most 100, not {temperature}")
+        return {"temperature": value}
+    return {}
 
 
 def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None = None) -> SampleResult:

@@ -33,7 +33,7 @@ from .card import render_model_card
 from .data import DataInfo
 from .errors import ArchzooError, CheckpointError, PluginMissingError
 from .host import Host, archzoo_version, get_host
-from .specs import ArchSpec
+from .specs import CLASSIFICATION_TASKS, ArchSpec
 
 FORMAT = "archzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -93,7 +93,9 @@ def build_meta(
         "format_version": FORMAT_VERSION,
         "archzoo_version": archzoo_version(),
         "architecture": spec.name,
-        "task": info.task if info.task in spec.tasks else spec.task,  # what it was trained for (an MLP on points is tabular)
+        # What it does: a classifier does the task of its data (an MLP on points is tabular); a
+        # generator or feature extractor does its own, whatever data it learned from.
+        "task": info.task if info.task in spec.tasks and spec.task in CLASSIFICATION_TASKS else spec.task,
         "summary": spec.summary,
         "citation": spec.citation,
         "plugin": {"name": spec.plugin, "distribution": spec.distribution, "version": spec.version},
@@ -112,15 +114,18 @@ def write_checkpoint(
     meta: dict[str, Any],
     *,
     training_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
-    extra_files: dict[str, str] | None = None,
+    extra_files: dict[str, str | bytes] | None = None,
 ) -> Path:
     """Write a checkpoint folder atomically: build it under a temporary name
     beside ``dest``, then swap it in, so a crash never leaves half a checkpoint
     where a whole one was.
 
-    ``extra_files`` (name -> text) are written beside the weights, their sha256
-    recorded in ``config.json`` under ``files``: a text model's ``tokenizer.json``
-    (``DatasetSplits.checkpoint_files()``)."""
+    ``extra_files`` (name -> text, or bytes for a binary file) are written beside
+    the weights, their sha256 recorded in ``config.json`` under ``files``: a text
+    model's ``tokenizer.json`` (``DatasetSplits.checkpoint_files()``).  A model may
+    add files of its own with a ``checkpoint_files()`` method returning the same
+    kind of dict: a LoRA model's ``adapter_config.json`` and
+    ``adapter_model.safetensors`` in PEFT's layout."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
@@ -128,10 +133,20 @@ def write_checkpoint(
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in _unwrap(model).state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
         meta = {**meta, "weights_sha256": sha256_file(staging / WEIGHTS)}
-        if extra_files:
-            for name, text in extra_files.items():
-                (staging / name).write_text(text, encoding="utf-8")
-            meta["files"] = {name: sha256_file(staging / name) for name in extra_files}
+        files = dict(extra_files or {})
+        model_files = getattr(_unwrap(model), "checkpoint_files", None)
+        if callable(model_files):
+            files.update(model_files())
+        reserved = {WEIGHTS, CONFIG, CARD, STATE_TENSORS, STATE_JSON} & set(files)
+        if reserved:
+            raise ArchzooError(f"extra checkpoint files may not replace archzoo's own: {', '.join(sorted(reserved))}")
+        if files:
+            for name, content in files.items():
+                if isinstance(content, bytes):
+                    (staging / name).write_bytes(content)
+                else:
+                    (staging / name).write_text(content, encoding="utf-8")
+            meta["files"] = {name: sha256_file(staging / name) for name in files}
         (staging / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (staging / CARD).write_text(render_model_card(meta), encoding="utf-8")
         if training_state is not None:
@@ -245,12 +260,26 @@ def load(location: str | os.PathLike, *, device: str | torch.device = "cpu", hos
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
 
+    _check_recorded_files(folder, meta)
     model = host.hooks(spec).build_model(config)
     check_state_matches(model, state, weights)
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
     tokenizer = _load_tokenizer(folder, meta)
     return LoadedCheckpoint(model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer)
+
+
+def _check_recorded_files(folder: Path, meta: dict[str, Any]) -> None:
+    """Every file ``config.json`` lists under ``files`` is there with its recorded sha256."""
+    recorded = meta.get("files") or {}
+    for name, digest in recorded.items():
+        if name == TOKENIZER:
+            continue  # checked, with a message of its own, where the tokenizer is read
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"{folder} has no {name}, which its {CONFIG} lists")
+        if sha256_file(path) != digest:
+            raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
 
 
 def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:

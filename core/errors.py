@@ -73,3 +73,8 @@ class CheckpointError(ArchzooError):
 
 class DataError(ArchzooError):
     """A dataset cannot be found or read."""
+
+
+class EncoderError(ArchzooError):
+    """A pretrained encoder cannot be found or used: not a folder or cached Hub id, not a
+    BERT-family model, no safetensors weights, or a text it cannot read."""

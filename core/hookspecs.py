@@ -80,3 +80,16 @@ def sample(spec, model, request, ctx):
     class probabilities; generators read ``n``, ``seed`` and ``steps``;
     feature extractors return features.
     """
+
+
+@hookspec(firstresult=True)
+def text_tokenizer(spec, config, download):
+    """Optionally return the tokenizer a text model must read with (an
+    :class:`archzoo.tokenization.TextTokenizer`), instead of one trained on the data.
+
+    A model built on a pretrained encoder knows only its encoder's vocabulary
+    (``bert-features``, ``lora``); text datasets then encode with this tokenizer
+    and it is saved in the checkpoint as usual.  ``download`` says whether the
+    user allowed fetching files (``archzoo train --download``).  Return ``None``
+    (or leave it out) to let the dataset train its own.
+    """

@@ -236,7 +236,7 @@ class Host:
 
 
 class ArchHooks:
-    """The four model hooks (and ``configure_optimizers``) bound to one architecture."""
+    """The four model hooks (and ``configure_optimizers``, ``text_tokenizer``) bound to one architecture."""
 
     def __init__(self, spec: ArchSpec, host: Host) -> None:
         self.spec = spec
@@ -265,6 +265,10 @@ class ArchHooks:
 
     def sample(self, model: Any, request: dict, ctx: Any) -> Any:
         return self._call("sample", True, model=model, request=request, ctx=ctx)
+
+    def text_tokenizer(self, config: Any, download: bool = False) -> Any:
+        """The tokenizer this architecture reads text with (a pretrained encoder's), or None."""
+        return self._call("text_tokenizer", False, config=config, download=download)
 
 
 def _import_plugin(target: Any) -> object:

@@ -90,17 +90,20 @@ def _data_info(location: str | Path, host: Host | None):
 # -- classification ------------------------------------------------------------------
 
 
-def classify_drawing(location: str | Path, drawing: Any, *, top_k: int = 3, host: Host | None = None) -> Prediction:
-    """Top-k classes for a sketch (a PIL image, array or file; transparent or not)."""
+def classify_drawing(location: str | Path, drawing: Any, *, top_k: int = 3, calibrated: bool = False, host: Host | None = None) -> Prediction:
+    """Top-k classes for a sketch (a PIL image, array or file; transparent or not);
+    ``calibrated``: with the checkpoint's fitted temperature (``archzoo report``)."""
     host = host or get_host()
     _require_task(location, ("image-classification",), host)
     info = _data_info(location, host)
     notes: list[str] = []
     image = prepare_drawing(drawing, info, notes)
-    return _predict_image(location, image, info, notes, top_k, host)
+    return _predict_image(location, image, info, notes, top_k, host, calibrated)
 
 
-def classify_image(location: str | Path, image: Any, *, top_k: int = 3, match_polarity: bool = True, host: Host | None = None) -> Prediction:
+def classify_image(
+    location: str | Path, image: Any, *, top_k: int = 3, match_polarity: bool = True, calibrated: bool = False, host: Host | None = None,
+) -> Prediction:
     """Top-k classes for an uploaded image (a file path, PIL image or array).
 
     The colour mode and size are converted to what the model takes, and said
@@ -114,7 +117,7 @@ def classify_image(location: str | Path, image: Any, *, top_k: int = 3, match_po
     picture = open_image(image)
     if match_polarity:
         picture = match_background(picture, info, notes)
-    return _predict_image(location, picture, info, notes, top_k, host)
+    return _predict_image(location, picture, info, notes, top_k, host, calibrated)
 
 
 def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
@@ -372,10 +375,10 @@ def tensor_to_image(tensor: Any) -> Any:
 # -- small pieces ----------------------------------------------------------------------
 
 
-def _predict_image(location, image, info, notes, top_k, host) -> Prediction:
+def _predict_image(location, image, info, notes, top_k, host, calibrated=False) -> Prediction:
     from .api import predict
 
-    results, more = predict(location, [image], top_k=top_k, host=host)
+    results, more = predict(location, [image], top_k=top_k, calibrated=calibrated, host=host)
     return Prediction(top_k=results, notes=notes + more, seen=input_preview(image, info))
 
 

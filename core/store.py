@@ -115,8 +115,14 @@ def describe(location: str | Path, *, host: Host | None = None, store: Path | No
 
 def task_of(meta: dict[str, Any], host: Host | None = None) -> str:
     """What a checkpoint does: the task of the data it was trained on (an MLP
-    trained on ``moons`` is a tabular classifier), else its architecture's task."""
+    trained on ``moons`` is a tabular classifier), else its architecture's task.
+    A generator or feature extractor does its own task, whatever data it learned
+    from (``bert-features`` trained on SST-2 extracts features)."""
+    from .specs import CLASSIFICATION_TASKS
+
     data_task = ((meta.get("dataset") or {}).get("info") or {}).get("task")
+    if meta.get("task") and meta["task"] not in CLASSIFICATION_TASKS:
+        return str(meta["task"])
     if data_task:
         return str(data_task)
     if meta.get("task"):

@@ -71,10 +71,14 @@ class ContractSuite:
     # -- setup the tests share ------------------------------------------------------
 
     def make_splits(self, spec: Any) -> Any:
-        """The data to check on: by default the architecture's default dataset."""
+        """The data to check on: by default the architecture's default dataset (text read
+        with the architecture's own tokenizer when it has one: the ``text_tokenizer`` hook)."""
         from .data import DataOptions, load_dataset
+        from .host import get_host
 
-        return load_dataset(spec.default_dataset, DataOptions())
+        config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
+        tokenizer = get_host().hooks(spec).text_tokenizer(config)
+        return load_dataset(spec.default_dataset, DataOptions(trained_tokenizer=tokenizer))
 
     @pytest.fixture
     def setup(self) -> dict[str, Any]:
@@ -210,10 +214,27 @@ class ContractSuite:
             assert result.kind == "images"
             images = result.outputs["images"]
             assert images.ndim == 4 and float(images.min()) >= 0.0 and float(images.max()) <= 1.0
+            assert len(images) == self.sample_request(setup)["n"], "a generator returns the n images it was asked for"
         elif spec.task == "text-generation":
             assert result.kind == "text" and all(isinstance(t, str) for t in result.outputs["texts"])
         elif spec.task == "feature-extraction":
             assert result.kind == "features" and result.outputs["features"].ndim == 2
+
+    def test_generators_are_seeded(self, setup):
+        """Image generators: the same seed draws the same images, another seed others."""
+        torch = setup["torch"]
+        if setup["spec"].task != "image-generation":
+            pytest.skip(f"seeding is checked for image generators; {setup['spec'].task} is not one")
+        model = self.build(setup).eval()
+        request = self.sample_request(setup)
+
+        def images(seed: int) -> Any:
+            torch.manual_seed(seed + 1)  # the global state must not matter, only the request's seed
+            return setup["hooks"].sample(model, {**request, "seed": seed}, self.eval_context(setup)).outputs["images"]
+
+        first = images(0)
+        assert torch.equal(first, images(0)), "the same seed gave different images"
+        assert not torch.equal(first, images(1)), "two seeds gave the same images"
 
     def sample_request(self, setup: dict[str, Any]) -> dict[str, Any]:
         """The request ``sample`` gets in the check: the tiny batch's inputs, or a small draw

@@ -319,16 +319,18 @@ def classification_splits(
     train_texts = [texts[i] for i in np.sort(train_idx)]
     tokenizer = _tokenizer_for(options, train_texts, default_kind, default_vocab)
     encoded = _encode(tokenizer, texts)
-    cut = sum(len(ids) > MAX_TOKENS for ids in encoded)
+    # A pretrained encoder's tokenizer says how much it reads (archzoo.encoders.EncoderTokenizer).
+    limit = getattr(tokenizer, "max_tokens", None) or MAX_TOKENS
+    cut = sum(len(ids) > limit for ids in encoded)
     if cut:
-        notes.append(f"cut {cut} text{'s' if cut > 1 else ''} longer than {MAX_TOKENS} tokens to {MAX_TOKENS}")
-    encoded = [ids[:MAX_TOKENS] or [tokenizer_unknown(tokenizer)] for ids in encoded]
+        notes.append(f"cut {cut} text{'s' if cut > 1 else ''} longer than {limit} tokens to {limit}")
+    encoded = [ids[:limit] or [tokenizer_unknown(tokenizer)] for ids in encoded]
 
     def part(idx: np.ndarray, source: list[list[int]] = encoded, y: np.ndarray = labels) -> TokenSequences | None:
         return TokenSequences([source[i] for i in idx], y[idx]) if len(idx) else None
 
     if test is not None:
-        test_encoded = [ids[:MAX_TOKENS] or [tokenizer_unknown(tokenizer)] for ids in _encode(tokenizer, test[0])]
+        test_encoded = [ids[:limit] or [tokenizer_unknown(tokenizer)] for ids in _encode(tokenizer, test[0])]
         test_part = part(np.arange(len(test_encoded)), test_encoded, test[1])
     else:
         test_part = part(test_idx)

@@ -18,4 +18,12 @@ BUILTIN = {
     "rnn": "archzoo.plugins.rnn",
     "transformer": "archzoo.plugins.transformer",
     "gpt": "archzoo.plugins.gpt",
+    # generative models (issue #6)
+    "autoencoder": "archzoo.plugins.autoencoder",
+    "vae": "archzoo.plugins.vae",
+    "dcgan": "archzoo.plugins.dcgan",
+    "ddpm": "archzoo.plugins.ddpm",
+    # pretrained encoders (issue #5)
+    "bert-features": "archzoo.plugins.bert_features",
+    "lora": "archzoo.plugins.lora",
 }
