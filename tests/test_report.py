@@ -97,11 +97,12 @@ def test_the_checkpoint_keeps_its_weights_and_gains_a_temperature_and_card(repor
     assert "![reliability](evaluation/reliability.png)" in card and f"**Verdict: {report.verdict['verdict']}**" in card
     assert card.startswith("---\nlibrary_name: archzoo")
     load(folder)  # still loads: the hash check passes
-    # The Hub copy of the card has the numbers but no links to figures that are not pushed.
+    # The Hub copy of the card has the numbers and the figure links (push uploads evaluation/).
     from archzoo.card import render_model_card
 
     hub_card = render_model_card(meta, repo_id="someone/model")
-    assert "ECE before / after temperature scaling" in hub_card and "evaluation/reliability.png" not in hub_card
+    # push uploads the evaluation/ folder beside the card, so the Hub card links the figures too
+    assert "ECE before / after temperature scaling" in hub_card and "](evaluation/reliability.png)" in hub_card
 
 
 def test_the_cli_report_and_calibrated_predict(reported, tmp_path, capsys, shared_data):
