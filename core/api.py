@@ -157,16 +157,14 @@ def evaluate_checkpoint(
     host: Host | None = None,
 ) -> dict[str, float]:
     """Evaluate a checkpoint on a split of its own dataset, or of another of the same task and shape."""
-    from torch.utils.data import DataLoader
-
     from .checkpoint import load
     from .context import EvalContext
 
     host = host or get_host()
     loaded = load(location, host=host)
-    chosen, splits = _evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)
+    loader = evaluation_loader(loaded, batch_size=batch_size, dataset=dataset, split=split, data_dir=data_dir,
+                               download=download, host=host)
     ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=loaded.tokenizer)
-    loader = DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate)
     return host.hooks(loaded.spec).evaluate(loaded.model, loader, ctx)
 
 

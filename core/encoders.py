@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EncoderError
-from .tokenization import PAD_ID, LibraryTokenizer
+from .tokenization import PAD_ID, LibraryTokenizer, check_texts
 
 #: The name of the offline default, and the package that ships it.
 MINILM = "all-MiniLM-L6-v2"
@@ -235,15 +235,7 @@ def text_ids(tokenizer: EncoderTokenizer, texts: Sequence[str]) -> tuple[list[li
     Empty or whitespace-only text is an error naming which one; a text longer
     than the encoder reads is cut to its maximum, and a note says so.
     """
-    if isinstance(texts, str):
-        texts = [texts]
-    texts = list(texts)
-    if not texts:
-        raise EncoderError("give at least one text")
-    for number, text in enumerate(texts, start=1):
-        if not isinstance(text, str) or not text.strip():
-            where = f"text {number} of {len(texts)}" if len(texts) > 1 else "the text"
-            raise EncoderError(f"{where} is empty (or only whitespace): give some words to read")
+    texts = check_texts(texts, EncoderError)
     encoded = tokenizer.encode_batch(texts)
     notes = []
     limit = tokenizer.max_tokens

@@ -114,6 +114,8 @@ def classify_image(
     _require_task(location, ("image-classification",), host)
     info = _data_info(location, host)
     notes: list[str] = []
+    from .inputs import open_image
+
     picture = open_image(image)
     if match_polarity:
         picture = match_background(picture, info, notes)
@@ -210,31 +212,6 @@ def extract_features(location: str | Path, texts: list[str] | str, *, host: Host
 # -- making a picture look like the training data ------------------------------------------
 
 
-def open_image(image: Any) -> Any:
-    """A path, PIL image or array -> a PIL image, or a clear error for anything else."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    if image is None:
-        raise ArchzooError("no image: upload one first")
-    if isinstance(image, (str, Path)):
-        path = Path(image)
-        if not path.is_file():
-            raise ArchzooError(f"{path}: no such file")
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                return opened.copy()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ArchzooError(f"{path.name} is not an image archzoo can read ({exc.__class__.__name__})") from None
-    if isinstance(image, np.ndarray):
-        array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
-        return Image.fromarray(array)
-    if isinstance(image, Image.Image):
-        return image
-    raise ArchzooError(f"expected an image, got {type(image).__name__}")
-
-
 def dark_background(info: Any) -> bool | None:
     """Were the model's training images light ink on a dark background?  Judged
     from the dataset's mean pixel (digits 0.31, MNIST 0.13, Fashion-MNIST 0.29);
@@ -278,6 +255,8 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
 
     if drawing is None:
         raise ArchzooError("the sketch is empty: draw something first")
+    from .inputs import open_image
+
     original = open_image(drawing)
     image = _opaque(original)
     if len(info.input_shape) != 3:

@@ -17,11 +17,12 @@ from .data import DataInfo
 from .errors import ArchzooError
 
 
-def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, label: str = "image") -> torch.Tensor:
-    """A PIL image, a path or an H x W (x C) array -> a normalised C x H x W tensor."""
+def open_image(image: Any) -> Any:
+    """A path, PIL image or array -> a PIL image, or a clear error for anything else."""
     from PIL import Image, UnidentifiedImageError
 
-    notes = notes if notes is not None else []
+    if image is None:
+        raise ArchzooError("no image: upload one first")
     if isinstance(image, (str, Path)):
         path = Path(image)
         if not path.is_file():
@@ -29,17 +30,25 @@ def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, la
         try:
             with Image.open(path) as opened:
                 opened.load()
-                image = opened.copy()
+                return opened.copy()
         except (UnidentifiedImageError, OSError) as exc:
-            raise ArchzooError(f"{path} is not an image archzoo can read ({exc.__class__.__name__})") from None
-        label = path.name
-    elif isinstance(image, np.ndarray):
-        array = image
-        if array.dtype != np.uint8:
-            array = np.clip(array, 0, 255).astype(np.uint8)
-        image = Image.fromarray(array)
-    elif not isinstance(image, Image.Image):
-        raise ArchzooError(f"{label}: expected an image, got {type(image).__name__}")
+            raise ArchzooError(f"{path.name} is not an image archzoo can read ({exc.__class__.__name__})") from None
+    if isinstance(image, np.ndarray):
+        array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
+        return Image.fromarray(array)
+    if isinstance(image, Image.Image):
+        return image
+    raise ArchzooError(f"expected an image, got {type(image).__name__}")
+
+
+def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, label: str = "image") -> torch.Tensor:
+    """A PIL image, a path or an H x W (x C) array -> a normalised C x H x W tensor."""
+    from PIL import Image
+
+    notes = notes if notes is not None else []
+    if isinstance(image, (str, Path)):
+        label = Path(image).name
+    image = open_image(image)
 
     if len(info.input_shape) != 3:
         raise ArchzooError(f"this model takes inputs of shape {info.input_shape}, not images")

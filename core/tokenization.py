@@ -277,6 +277,19 @@ def load_tokenizer(path: str | Path) -> TextTokenizer:
     return tokenizer_from_json(path.read_text(encoding="utf-8"), str(path))
 
 
+def check_texts(texts: Sequence[str] | str, error: type[ArchzooError] = ArchzooError) -> list[str]:
+    """The texts a person handed in, as a list; no texts at all, or an empty
+    (or whitespace-only) one, is an ``error`` that says which."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts:
+        raise error("give at least one text")
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str) or not text.strip():
+            where = f"text {number} of {len(texts)}" if len(texts) > 1 else "the text"
+            raise error(f"{where} is empty (or only whitespace): give some words to read")
+    return texts
+
+
 def encode_texts(tokenizer: TextTokenizer | None, texts: Sequence[str], *, max_tokens: int = 0) -> tuple[list[list[int]], list[str]]:
     """Token ids for texts a person typed, and notes on what was changed.
 
@@ -285,15 +298,8 @@ def encode_texts(tokenizer: TextTokenizer | None, texts: Sequence[str], *, max_t
     """
     if tokenizer is None:
         raise ArchzooError("this model has no tokenizer, so it cannot read text (its checkpoint lacks tokenizer.json)")
-    if isinstance(texts, str):
-        texts = [texts]
-    if not texts:
-        raise ArchzooError("give at least one text")
-    for number, text in enumerate(texts, start=1):
-        if not isinstance(text, str) or not text.strip():
-            where = f"text {number} of {len(texts)}" if len(texts) > 1 else "the text"
-            raise ArchzooError(f"{where} is empty: give some words to read")
-    encoded = tokenizer.encode_batch(list(texts))
+    texts = check_texts(texts)
+    encoded = tokenizer.encode_batch(texts)
     notes = []
     for number, ids in enumerate(encoded, start=1):
         if not ids:
