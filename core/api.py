@@ -100,9 +100,7 @@ def train(
         plan.train_config,
         data_dir=Path(data_dir).expanduser() if data_dir else None,
         download=download,
-        # A resumed text run reads its data with the tokenizer it started with; a model on a
-        # pretrained encoder reads it with the encoder's own (the text_tokenizer hook).
-        trained_tokenizer=_saved_tokenizer(out_dir / "last") if resume else host.hooks(plan.spec).text_tokenizer(plan.config, download),
+        trained_tokenizer=run_tokenizer(plan, out_dir, resume=resume, download=download, host=host),
     )
     splits = load_dataset(plan.dataset, options, host=host)
     if plan.spec.task == "image-generation" and splits.info.task != plan.spec.task:
@@ -117,6 +115,20 @@ def train(
         host=host, on_event=on_event, stop=stop, resume=resume,
     )
     return trainer.run()
+
+
+def run_tokenizer(plan: RunPlan, out_dir: Path, *, resume: bool, download: bool = False, host: Host) -> Any:
+    """The tokenizer a run reads its text with, or None for the data layer to build one.
+
+    A model on a pretrained encoder reads text with the encoder's own
+    tokenizer (the ``text_tokenizer`` hook), also when resumed: that keeps the
+    encoder's length limit, which the checkpoint's tokenizer.json does not
+    record.  Any other resumed text run reads with the vocabulary it started
+    with, saved in its last checkpoint."""
+    own = host.hooks(plan.spec).text_tokenizer(plan.config, download)
+    if own is not None or not resume:
+        return own
+    return _saved_tokenizer(out_dir / "last")
 
 
 def _saved_tokenizer(folder: Path) -> Any:

@@ -148,6 +148,19 @@ def test_texts_longer_than_the_encoder_are_cut_with_a_note(store, reviews):
     assert max(len(splits.train[i][0]) for i in range(len(splits.train))) <= MAX_POSITIONS - 2
 
 
+
+def test_a_resumed_run_reads_text_with_the_encoders_tokenizer_and_its_limit(store, reviews):
+    from archzoo.api import plan_run, run_tokenizer, train
+    from archzoo.host import get_host
+
+    first = train_tiny(store, reviews, out="resumed", epochs=1)
+    plan = plan_run("bert-features", overrides={"encoder": str(tiny_bert())})
+    tokenizer = run_tokenizer(plan, first.best_dir.parent, resume=True, host=get_host())
+    # the encoder's tokenizer (two positions kept for [CLS] and [SEP]), not tokenizer.json's plain 512 cap
+    assert tokenizer.max_tokens == MAX_POSITIONS - 2 and "WordPiece" in tokenizer.describe()
+    again = train("bert-features", resume=True, out="resumed", overrides={"epochs": 2})
+    assert again.status == "finished" and [h["epoch"] for h in again.history] == [1, 2]
+
 def test_labels_the_model_never_saw_are_an_error_at_evaluation(store, reviews, tmp_path):
     import archzoo
 
