@@ -268,6 +268,33 @@ def test_ddpm_learns_to_predict_the_noise(fashion):
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses
 
 
+
+def test_ddpm_weight_average_ramps_up_serves_eval_mode_and_is_saved(fashion, tmp_path):
+    spec, hooks, model, history = _train_steps("ddpm", {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, fashion, 3,
+                                               batch_size=16, lr=1e-3)
+    d = model
+    assert int(d.ema_updates) == 3 and not any(p.requires_grad for p in d.ema.parameters())
+    # three updates ramp the decay 0.1, 0.1818, 0.25: the average moved well away from the
+    # initial weights (a fixed 0.999 would have kept 99.7% of them) without equalling the last
+    first_a, first_w = next(d.ema.parameters()), next(d.denoiser.parameters())
+    assert not torch.equal(first_a, first_w)
+    x, t = torch.randn(2, 1, 28, 28), torch.tensor([3, 40])
+    with torch.no_grad():
+        trained, averaged = d.denoiser(x, t), d.ema(x, t)
+        assert torch.equal(d.train()(x, t), trained) and torch.equal(d.eval()(x, t), averaged)
+    # the average and its update count travel with the checkpoint
+    config = config_module.build_config(spec.config, {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, owner="ddpm")
+    config = fill_from_data(config, fashion.info)
+    meta = ckpt.build_meta(spec=spec, config=config, train_config=TrainConfig(), info=fashion.info, dataset="fashion-mnist",
+                           metrics={}, parameters=count(d))
+    loaded = ckpt.load(ckpt.write_checkpoint(tmp_path / "ema", d, meta)).model
+    assert int(loaded.ema_updates) == 3
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x, t), averaged)
+    # off (the notes' recipe): no copy, eval mode uses the trained weights
+    plain = build("ddpm", {"channels": (8, 16), "timesteps": 50})[3]
+    assert not hasattr(plain, "ema") and count(plain) == count(d.denoiser)
+
 # -- trained through the trainer, sampled through the CLI and the UI ----------------------------------
 
 

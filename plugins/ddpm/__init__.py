@@ -11,6 +11,9 @@ or DDIM (eta = 0) with any number of steps, from a seed.
 On a 2-D dataset (``spirals``) the same diffusion runs with a small MLP
 denoiser instead of the U-Net: the notes' spiral toy, preset ``ddpm-spirals``.
 
+``ema_decay`` adds what Ho et al. sample from and the notes leave out: an
+exponential moving average of the weights (preset ``ddpm-fashion-ema``).
+
 No torch here: this module runs whenever archzoo lists what is installed.
 The networks, the step, the evaluation and both samplers are in
 :mod:`archzoo.plugins.ddpm.model`.
@@ -36,6 +39,7 @@ class DDPMConfig:
     beta_start: float = param(1e-4, "linear schedule: beta_1", min=1e-8, max=0.5)
     beta_end: float = param(0.02, "linear schedule: beta_T", min=1e-8, max=0.999)
     cosine_s: float = param(0.008, "cosine schedule: the offset s", min=0.0, max=1.0)
+    ema_decay: float = param(0.0, "keep an exponential moving average of the weights with this decay and sample and evaluate with it (0: off; Ho et al. use 0.9999)", min=0.0, max=0.99999)
     toy_hidden: int = param(128, "2-D data: width of the MLP denoiser's three hidden layers", min=1, max=65536)
     toy_fourier: int = param(64, "2-D data: Gaussian Fourier features of the coordinates fed to the MLP (0: the raw coordinates only)", min=0, max=4096)
     toy_fourier_scale: float = param(4.0, "2-D data: standard deviation of the Fourier features' frequencies", min=0.0, max=1000.0)
