@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import metadata
@@ -245,11 +246,30 @@ class ArchHooks:
     def _call(self, hook: str, required: bool, **kwargs: Any) -> Any:
         result = self._host.subset_caller(self.spec, hook)(spec=self.spec, **kwargs)
         if result is None and required:
-            raise NotImplementedError(
-                f"plugin '{self.spec.plugin}' implements no '{hook}' for architecture '{self.spec.name}' "
-                f"(task {self.spec.task}) and archzoo has no default for that task"
-            )
+            raise self._missing(hook)
         return result
+
+    def _missing(self, hook: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"plugin '{self.spec.plugin}' implements no '{hook}' for architecture '{self.spec.name}' "
+            f"(task {self.spec.task}) and archzoo has no default for that task"
+        )
+
+    def train_step_caller(self) -> Callable[[Any, Any, Any], dict[str, float]]:
+        """``train_step`` looked up once, for a training loop.
+
+        ``train_step`` below checks on every call whether plugins were added
+        since the caller was made; within one run they are not, and a loop of
+        short steps should not pay for the check thousands of times."""
+        caller, spec = self._host.subset_caller(self.spec, "train_step"), self.spec
+
+        def train_step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+            result = caller(spec=spec, model=model, batch=batch, ctx=ctx)
+            if result is None:
+                raise self._missing("train_step")
+            return result
+
+        return train_step
 
     def build_model(self, config: Any) -> Any:
         return self._call("build_model", True, config=config)

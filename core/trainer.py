@@ -220,6 +220,8 @@ class Trainer:
         if self.tc.max_steps:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
+        self.train_step = self.hooks.train_step_caller()
+        self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
             device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
             optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
@@ -244,20 +246,21 @@ class Trainer:
                 state.epoch, state.batch = epoch, batch_index
                 return None
             self.ctx.global_step = state.global_step
-            metrics = self.hooks.train_step(self.model, batch, self.ctx)
+            metrics = self.train_step(self.model, batch, self.ctx)
             state.global_step += 1
             count += 1
             for key, value in metrics.items():
                 sums[key] = sums.get(key, 0.0) + value
             if "loss" in metrics:
                 state.step_losses.append(metrics["loss"])
-            now = time.perf_counter()
-            examples = _batch_length(batch) * self.accelerator.num_processes
-            self._emit(events.StepEnded(
-                epoch=epoch, step=state.global_step, total_steps=self.total_steps, metrics=metrics,
-                examples_per_second=examples / max(now - tick, 1e-9), lr=self.ctx.optimizer.param_groups[0]["lr"],
-            ))
-            tick = now
+            if self.listening:
+                now = time.perf_counter()
+                examples = _batch_length(batch) * self.accelerator.num_processes
+                self.on_event(events.StepEnded(
+                    epoch=epoch, step=state.global_step, total_steps=self.total_steps, metrics=metrics,
+                    examples_per_second=examples / max(now - tick, 1e-9), lr=self.ctx.optimizer.param_groups[0]["lr"],
+                ))
+                tick = now
             if self.tc.max_steps and state.global_step >= self.tc.max_steps:
                 break
         state.epoch, state.batch = epoch + 1, 0
@@ -346,7 +349,7 @@ class Trainer:
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def _emit(self, event: Any) -> None:
-        if self.on_event is not None and self.accelerator.is_main_process:
+        if self.listening:
             self.on_event(event)
 
     def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:

@@ -449,6 +449,19 @@ def test_hooks_reach_only_the_chosen_architecture_and_wrappers_see_all(registry_
     assert host.hooks("b").build_model(ToyConfig()) == {"model-of": "plugin-b", "width": 4}
 
 
+
+def test_the_training_loops_bound_caller_dispatches_like_the_hook(registry_file):
+    """The trainer looks train_step up once per run: the same plugin answers, wrappers still run."""
+    a, b, recorder = TrainingPlugin("a", label="plugin-a"), TrainingPlugin("b", label="plugin-b"), Recorder()
+    host = quiet_host(entry_points=False, extra_plugins={"plugin-a": a, "plugin-b": b, "recorder": recorder})
+    step = host.hooks("b").train_step_caller()
+    assert step("m", [5], None) == step("m", [5], None) == {"loss": 8.0, "by": "plugin-b", "batch": [5], "wrapped": True}
+    assert b.calls == [("train_step", "b")] * 2 and a.calls == []
+    assert recorder.calls == [("before", "b"), ("after", "b", "plugin-b")] * 2
+    bare = quiet_host(entry_points=False, extra_plugins={"bare": ArchPlugin("bare")})
+    with pytest.raises(NotImplementedError, match="plugin 'bare' implements no 'train_step' for architecture 'bare'"):
+        bare.hooks("bare").train_step_caller()("m", [1], None)
+
 def test_plain_pluggy_call_would_reach_both(registry_file):
     """The reason for subset calls: pluggy's own hook caller asks every plugin (last registered first)."""
     a, b = TrainingPlugin("a"), TrainingPlugin("b")
