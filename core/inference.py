@@ -150,17 +150,34 @@ def classify_texts(location: str | Path, texts: list[str] | str, *, top_k: int =
 # -- generation and features --------------------------------------------------------------
 
 
-def generate_images(location: str | Path, *, n: int = 4, seed: int = 0, steps: int = 0, host: Host | None = None) -> list[Any]:
-    """``n`` generated images as PIL images."""
-    from .api import sample_checkpoint
-    from .checkpoint import load
+def generate_images(
+    location: str | Path, *, n: int = 4, seed: int = 0, steps: int = 0, mode: str = "sample", sampler: str | None = None,
+    host: Host | None = None,
+) -> list[Any]:
+    """``n`` generated images as PIL images (see :func:`draw_images` for the notes)."""
+    return draw_images(location, n=n, seed=seed, steps=steps, mode=mode, sampler=sampler, host=host)[0]
+
+
+def draw_images(
+    location: str | Path, *, n: int = 4, seed: int = 0, steps: int = 0, mode: str = "sample", sampler: str | None = None,
+    host: Host | None = None,
+) -> tuple[list[Any], list[str]]:
+    """Images from a generator as ``archzoo sample`` draws them, and the notes on them.
+
+    ``mode`` is one of the generator's sampling modes (``sample``, and e.g.
+    ``reconstruct``, ``interpolate``, ``traverse``, ``grid``, ``walk``); the
+    modes that start from real images pick them from the checkpoint's test
+    split with ``seed``.  ``sampler`` picks a diffusion model's sampler
+    (``ddim`` or ``ddpm``; empty for its default)."""
+    from .generative import sample_checkpoint_images
 
     host = host or get_host()
     _require_task(location, ("image-generation",), host)
     n, seed, steps = _whole(n, "count", 1, 64), _whole(seed, "seed", 0, 2**32 - 1), _whole(steps, "steps", 0, 10_000)
-    result = sample_checkpoint(load(location, host=host), {"n": n, "seed": seed, "steps": steps}, host=host)
+    result = sample_checkpoint_images(location, n=n, seed=seed, steps=steps, mode=str(mode or "sample"),
+                                      sampler=str(sampler or "") or None, host=host)
     _expect(result, "images")
-    return [tensor_to_image(image) for image in result.outputs["images"]]
+    return [tensor_to_image(image) for image in result.outputs["images"]], list(result.outputs.get("notes", []))
 
 
 def generate_text(

@@ -422,6 +422,14 @@ def test_ddpm_requests_out_of_range_are_clear_errors(tmp_path):
     with pytest.raises(SampleError, match="eta"):
         sample_checkpoint(loaded, {"n": 1, "eta": 2})
     result = sample_checkpoint_images(folder, n=2, seed=0, steps=12, sampler="ddpm")
+    # what the UI's gallery calls: the same sampler, the same images
+    from archzoo.inference import draw_images, tensor_to_image
+
+    pictures, notes = draw_images(folder, n=2, seed=0, steps=12, sampler="ddpm")
+    assert len(pictures) == 2 and notes == [] and pictures[0].size == (28, 28)
+    assert [p.tobytes() for p in pictures] == [tensor_to_image(i).tobytes() for i in result.outputs["images"]]
+    with pytest.raises(SampleError, match="unknown sampler"):
+        draw_images(folder, n=1, sampler="euler")
     written = write_images(result, tmp_path / "out")
     assert [p.name for p in written] == ["grid.png", "000.png", "001.png"]
 

@@ -427,15 +427,19 @@ def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):
     best = train("vae", dataset="digits", overrides={"epochs": 1}, out=str(ui.files / "vae")).best_dir
     about = client.predict(str(best), api_name="/checkpoint_info")
     assert "image-generation" in about[0]
-    first, notes = client.predict(str(best), 4, 7, 0, api_name="/generate_images")
-    again, _ = client.predict(str(best), 4, 7, 0, api_name="/generate_images")
-    other, _ = client.predict(str(best), 4, 8, 0, api_name="/generate_images")
+    first, notes = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
+    again, _ = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
+    other, _ = client.predict(str(best), 4, 8, 0, "sample", "model's default", api_name="/generate_images")
     pixels = lambda gallery: [np.asarray(Image.open(item["image"]["path"] if isinstance(item["image"], dict) else item["image"])) for item in gallery]
     assert len(first) == 4 and pixels(first)[0].shape[:2] == (8, 8)
     assert all((a == b).all() for a, b in zip(pixels(first), pixels(again)))
     assert any((a != b).any() for a, b in zip(pixels(first), pixels(other)))
     assert "seed 7" in notes
-    assert "steps must be a whole number" in client.predict(str(best), 2, 7, -1, api_name="/generate_images")[1]
+    assert "steps must be a whole number" in client.predict(str(best), 2, 7, -1, "sample", "model's default", api_name="/generate_images")[1]
+    # the VAE's other modes: reconstructions of test images (originals beside them), and a mode it lacks
+    pairs, notes = client.predict(str(best), 3, 7, 0, "reconstruct", "model's default", api_name="/generate_images")
+    assert len(pairs) == 6 and "3 test images of digits picked with seed 7" in notes
+    assert "unknown sampling mode 'walk'" in client.predict(str(best), 2, 7, 0, "walk", "model's default", api_name="/generate_images")[1]
 
 
 def test_a_feature_extractor_shows_embeddings_and_similarities(ui, client, tmp_path, monkeypatch):

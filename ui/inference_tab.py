@@ -6,7 +6,7 @@ task                       input widgets                                 output
 image-classification       sketchpad, image upload, top-k                class probabilities
 tabular-classification     rows of numbers                               class probabilities
 text-classification        text box                                      class probabilities
-image-generation           count, seed, steps                            gallery
+image-generation           count, seed, steps, mode, sampler             gallery
 text-generation            prompt, temperature, length                   text
 feature-extraction         texts, one per line                           embeddings, similarities
 =========================  ============================================  ==========================
@@ -36,6 +36,9 @@ TASK_WIDGETS: dict[str, str] = {
     "feature-extraction": "features",
 }
 GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features")
+#: Every generator's sampling modes; a generator refuses the ones it lacks by name (archzoo.generative).
+IMAGE_MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid", "walk")
+SAMPLER_DEFAULT = "model's default"
 
 
 def widget_group(task: str) -> str | None:
@@ -118,13 +121,15 @@ def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float
     return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
 
 
-def generate_images(ctx: AppContext, location: str | None, count: float, seed: float, steps: float):
+def generate_images(ctx: AppContext, location: str | None, count: float, seed: float, steps: float,
+                    mode: str = "sample", sampler: str = SAMPLER_DEFAULT):
     try:
         _need(location)
-        images = inference.generate_images(location, n=count, seed=seed, steps=steps, host=ctx.host)
+        images, notes = inference.draw_images(location, n=count, seed=seed, steps=steps, mode=mode,
+                                              sampler=None if sampler == SAMPLER_DEFAULT else sampler, host=ctx.host)
     except Exception as exc:
         return None, error_message(exc)
-    return images, ok(f"{len(images)} image(s), seed {int(seed)}.")
+    return images, ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}.") + "".join(info(n) for n in notes)
 
 
 def generate_text(ctx: AppContext, location: str | None, prompt: str, temperature: float, length: float):
@@ -224,6 +229,11 @@ def build(ctx: AppContext) -> dict:
             count = gr.Slider(1, 16, value=4, step=1, label="how many")
             seed = gr.Number(0, label="seed", info="the same seed gives the same images")
             steps = gr.Number(0, label="steps", info="sampling steps; 0 is the model's default")
+        with gr.Row():
+            mode = gr.Dropdown(list(IMAGE_MODES), value="sample", label="mode", elem_id="az-gen-mode",
+                               info="sample: from noise; reconstruct, interpolate: from test images; traverse, grid, walk: through the code")
+            sampler = gr.Dropdown([SAMPLER_DEFAULT, "ddim", "ddpm"], value=SAMPLER_DEFAULT, label="sampler (diffusion models)",
+                                  elem_id="az-gen-sampler", info="ddim: 'steps' steps (50 by default); ddpm: all T steps, slow")
         generate_images_button = gr.Button("Generate", variant="primary")
         gallery = gr.Gallery(label="Generated images", columns=4, height="auto")
         gallery_notes = gr.HTML()
@@ -261,8 +271,8 @@ def build(ctx: AppContext) -> dict:
                                [rows_label, rows_table, rows_notes], api_name="classify_rows")
     classify_text_button.click(bind(classify_text, ctx, ["checkpoint", "text", "top_k"]), [checkpoint, text_in, top_k],
                                [text_label, text_table, text_notes], api_name="classify_text")
-    generate_images_button.click(bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps"]), [checkpoint, count, seed, steps],
-                                 [gallery, gallery_notes], api_name="generate_images")
+    generate_images_button.click(bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps", "mode", "sampler"]),
+                                 [checkpoint, count, seed, steps, mode, sampler], [gallery, gallery_notes], api_name="generate_images")
     generate_text_button.click(bind(generate_text, ctx, ["checkpoint", "prompt", "temperature", "length"]), [checkpoint, prompt, temperature, length],
                                [generated, generated_notes], api_name="generate_text")
     extract_button.click(bind(extract_features, ctx, ["checkpoint", "texts"]), [checkpoint, texts_in],
