@@ -1,6 +1,6 @@
 """Issue #6: the generative plugins on Fashion-MNIST.
 
-    python benchmarks/generative.py [--steps 1000] [--fid-samples 1000] [--compare-samples 128]
+    python benchmarks/generative.py [--steps 1000] [--fid-samples 1000] [--compare-samples 128] [--ddpm-preset P]
                                     [--sweep-epochs 3] [--threads 2] [--retrain] [--skip-sweep]
 
 What it measures, in one run:
@@ -45,7 +45,9 @@ RUNS = HERE / "results" / "generative"
 FIGURES = HERE / "figures" / "generative"
 DATASET = "fashion-mnist"
 METRIC = fid.metric_name(DATASET)
-MODELS = {"vae": "vae-notes", "dcgan": "dcgan-fashion", "ddpm": "ddpm-fashion"}
+#: The preset trained for each model; ``--ddpm-preset`` picks the DDPM's
+#: (``ddpm-fashion``: the notes' recipe; ``ddpm-fashion-ema``: plus the weight average Ho et al. sample from).
+MODELS = {"vae": "vae-notes", "dcgan": "dcgan-fashion", "ddpm": "ddpm-fashion-ema"}
 
 
 def table(header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -86,7 +88,7 @@ def parameter_counts() -> None:
 
 def trained(name: str, steps: int, retrain: bool) -> tuple[Path, float]:
     """The last checkpoint of ``name``'s preset after ``steps`` optimizer steps, and the training seconds."""
-    out = RUNS / f"{name}-{steps}"
+    out = run_folder(name, steps)
     record = out / "benchmark.json"
     if not retrain and is_checkpoint(out / "last") and record.is_file():
         return out / "last", json.loads(record.read_text())["seconds"]
@@ -95,6 +97,10 @@ def trained(name: str, steps: int, retrain: bool) -> tuple[Path, float]:
     seconds = time.perf_counter() - started
     record.write_text(json.dumps({"seconds": seconds, "steps": steps, "val": result.val_metrics, "test": result.test_metrics}))
     return out / "last", seconds
+
+
+def run_folder(name: str, steps: int) -> Path:
+    return RUNS / f"{MODELS[name]}-{steps}"
 
 
 def draw(location: Path, n: int, seed: int, chunk: int = 250, **request) -> tuple[torch.Tensor, float]:
@@ -124,7 +130,7 @@ def quality(steps: int, n: int, retrain: bool) -> dict[str, float]:
         images, sample_seconds = draw(location, n, seed=1000, **request)
         save_grid(images, f"{name}" + ("-ddim50" if name == "ddpm" else ""))
         scores[name] = fid.frechet_distance(real_stats, fid.statistics(fid.features(images)))
-        what = {"vae": "VAE prior samples", "dcgan": "DCGAN", "ddpm": "DDPM, DDIM 50 steps"}[name]
+        what = {"vae": "VAE prior samples", "dcgan": "DCGAN", "ddpm": "DDPM, DDIM 50 steps"}[name] + f" ({MODELS[name]})"
         rows.append((what, f"{seconds / 60:.1f}", f"{1000 * seconds / steps:.0f}", f"{sample_seconds:.1f}", f"{scores[name]:.2f}"))
     noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     save_grid(noise, "noise")
@@ -139,7 +145,7 @@ def quality(steps: int, n: int, retrain: bool) -> dict[str, float]:
 
 def samplers(steps: int, n: int) -> None:
     print(f"### DDIM (50 steps, eta 0) against DDPM's ancestral sampler (1,000 steps), the same {n} starting noises\n")
-    location = RUNS / f"ddpm-{steps}" / "last"
+    location = run_folder("ddpm", steps) / "last"
     loaded = load(location)
     real_stats = fid.statistics(fid.features(fid.real_images(DATASET, "test")))
     rows, results = [], {}
@@ -162,7 +168,7 @@ def samplers(steps: int, n: int) -> None:
 def sampler_timing(steps: int, batch: int = 16, repeats: int = 3) -> None:
     """DDIM-50 and DDPM-1000 on the same batch, alternated ``repeats`` times, so a
     change in the machine's load hits both alike; the median ratio is the speed-up."""
-    loaded = load(RUNS / f"ddpm-{steps}" / "last")
+    loaded = load(run_folder("ddpm", steps) / "last")
     times: dict[str, list[float]] = {"ddim": [], "ddpm": []}
     for _ in range(repeats):
         for sampler, request in (("ddim", {"steps": 50}), ("ddpm", {"sampler": "ddpm"})):
@@ -238,6 +244,8 @@ def main() -> int:
     parser.add_argument("--compare-samples", type=int, default=128, help="images for the DDIM / DDPM comparison")
     parser.add_argument("--sweep-epochs", type=int, default=3, help="epochs for each VAE of the latent / beta sweep")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ddpm-preset", default=MODELS["ddpm"], choices=("ddpm-fashion", "ddpm-fashion-ema", "ddpm-cosine"),
+                        help="the DDPM recipe to train (default: the notes' plus a weight average)")
     parser.add_argument("--retrain", action="store_true", help="train again even when a run is kept")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-samplers", action="store_true")
@@ -246,6 +254,7 @@ def main() -> int:
     parser.add_argument("--skip-quality", action="store_true", help="skip the FID comparison (it trains the three models)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    MODELS["ddpm"] = args.ddpm_preset
     RUNS.mkdir(parents=True, exist_ok=True)
     print(f"## Generative models (issue #6), torch {torch.__version__}, {args.threads} threads\n", flush=True)
     parameter_counts()
