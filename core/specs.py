@@ -36,6 +36,10 @@ class ArchSpec:
     the real model by the contract suite.  ``implementation`` optionally names
     a module (``"package.module"``) that holds the model hooks; the host
     imports and registers it only when the architecture is used.
+    ``single_process`` marks a model whose step the trainer cannot spread
+    over several processes (a GAN: two networks, several forward passes per
+    step, which one DistributedDataParallel wrapper cannot synchronise); such
+    a run is refused with a clear error instead of failing inside PyTorch.
     """
 
     name: str
@@ -47,6 +51,7 @@ class ArchSpec:
     parameters: int | None = None
     implementation: str | None = None
     extra_tasks: tuple[str, ...] = ()
+    single_process: bool = False
     # Filled in by the registry: which plugin and distribution provided it.
     plugin: str = field(default="", compare=False)
     distribution: str = field(default="", compare=False)

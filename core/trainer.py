@@ -192,6 +192,12 @@ class Trainer:
         # Without an accelerator Accelerate must be told it is on CPUs, or it
         # ignores torchrun's environment and every process trains alone.
         self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
+        if self.spec.single_process and self.accelerator.num_processes > 1:
+            raise ArchzooError(
+                f"architecture '{self.spec.name}' trains in one process only (its step runs several networks "
+                f"separately, which one DistributedDataParallel wrapper cannot synchronise); "
+                f"this run has {self.accelerator.num_processes}: start it without torchrun or accelerate launch"
+            )
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)

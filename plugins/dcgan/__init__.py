@@ -62,5 +62,8 @@ def archzoo_register(registry):
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.dcgan.model",
             extra_tasks=("image-classification",),  # trains on any 28x28 image dataset; the labels are not used
+            # G and D run separately in one step (and WGAN-GP back-propagates twice): one
+            # DistributedDataParallel around both cannot synchronise that, so one process only.
+            single_process=True,
         )
     )
