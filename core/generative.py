@@ -183,6 +183,23 @@ def images_result(images: torch.Tensor, draw: Draw, *, columns: int | None = Non
     return SampleResult(kind="images", outputs=outputs)
 
 
+def relu_layers(width: int, hidden: Any) -> tuple[list[torch.nn.Module], int]:
+    """Linear -> ReLU for each width in ``hidden``, starting from ``width``
+    inputs: the layers, and the width they end with."""
+    layers: list[torch.nn.Module] = []
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    return layers, width
+
+
+def mlp_decoder(latent_dim: int, hidden: Any, image_shape: tuple[int, ...]) -> torch.nn.Sequential:
+    """The MLP decoder the autoencoder and the VAE share: ``hidden`` in reverse,
+    then one Linear to the pixels, reshaped to ``image_shape`` (logits)."""
+    layers, width = relu_layers(latent_dim, reversed(tuple(hidden)))
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, math.prod(image_shape)), torch.nn.Unflatten(1, tuple(image_shape)))
+
+
 def latent_line(start: torch.Tensor, end: torch.Tensor, n: int) -> torch.Tensor:
     """``n`` evenly spaced points from ``start`` to ``end`` (both ends included)."""
     weights = torch.linspace(0.0, 1.0, n, device=start.device).view(-1, *([1] * start.ndim))

@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import hookimpl
-from archzoo.generative import images_result, latent_grid, latent_line, parse_request, to_unit
+from archzoo.generative import images_result, latent_grid, latent_line, mlp_decoder, parse_request, relu_layers, to_unit
 
 MODES = ("sample", "grid", "interpolate", "reconstruct")
 #: How fast the running code statistics follow the training codes.
@@ -48,21 +48,9 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
-        pixels = math.prod(image_shape)
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = pixels
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        layers.append(nn.Linear(width, latent_dim))
-        self.encoder = nn.Sequential(*layers)
-        layers = []
-        width = latent_dim
-        for h in reversed(hidden):
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        layers += [nn.Linear(width, pixels), nn.Unflatten(1, self.image_shape)]
-        self.decoder = nn.Sequential(*layers)
+        layers, width = relu_layers(math.prod(image_shape), hidden)
+        self.encoder = nn.Sequential(nn.Flatten(), *layers, nn.Linear(width, latent_dim))
+        self.decoder = mlp_decoder(latent_dim, hidden, self.image_shape)
         self.register_buffer("code_mean", torch.zeros(latent_dim))
         self.register_buffer("code_std", torch.ones(latent_dim))
 

@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
-from archzoo.generative import images_result, latent_grid, latent_line, parse_request, to_unit, traversal
+from archzoo.generative import images_result, latent_grid, latent_line, mlp_decoder, parse_request, relu_layers, to_unit, traversal
 
 MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid")
 
@@ -57,21 +57,11 @@ class VAE(nn.Module):
         self.variant = variant
         pixels = math.prod(image_shape)
         if variant == "mlp":
-            layers: list[nn.Module] = [nn.Flatten()]
-            width = pixels
-            for h in hidden:
-                layers += [nn.Linear(width, h), nn.ReLU()]
-                width = h
-            self.encoder = nn.Sequential(*layers)
+            layers, width = relu_layers(pixels, hidden)
+            self.encoder = nn.Sequential(nn.Flatten(), *layers)
             self.to_mu = nn.Linear(width, latent_dim)
             self.to_logvar = nn.Linear(width, latent_dim)
-            layers = []
-            width = latent_dim
-            for h in reversed(hidden):
-                layers += [nn.Linear(width, h), nn.ReLU()]
-                width = h
-            layers += [nn.Linear(width, pixels), nn.Unflatten(1, self.image_shape)]
-            self.decoder = nn.Sequential(*layers)
+            self.decoder = mlp_decoder(latent_dim, hidden, self.image_shape)
         else:
             channels, height, width_px = image_shape
             h4, w4 = height // 4, width_px // 4
