@@ -23,6 +23,19 @@ from .specs import CLASSIFICATION_TASKS, SampleResult
 def train_step(spec, model, batch, ctx):
     if spec.task not in CLASSIFICATION_TASKS:
         return None
+    return classification_step(model, batch, ctx)
+
+
+@hookimpl(trylast=True)
+def evaluate(spec, model, loader, ctx):
+    if spec.task not in CLASSIFICATION_TASKS:
+        return None
+    return classification_metrics(model, loader, ctx)
+
+
+def classification_step(model, batch, ctx) -> dict[str, float]:
+    """Cross-entropy on ``(inputs, labels)``, one optimizer step; loss and accuracy.
+    Also for plugins of other tasks that train a classifier (``bert-features``)."""
     inputs, labels = batch
     logits = model(inputs)
     loss = F.cross_entropy(logits, labels)
@@ -32,10 +45,8 @@ def train_step(spec, model, batch, ctx):
     return {"loss": loss.item(), "accuracy": hits / len(labels)}
 
 
-@hookimpl(trylast=True)
-def evaluate(spec, model, loader, ctx):
-    if spec.task not in CLASSIFICATION_TASKS:
-        return None
+def classification_metrics(model, loader, ctx) -> dict[str, float]:
+    """Accuracy and mean cross-entropy over every example of ``loader`` (gathered across processes)."""
     losses, hits = [], []
     with torch.no_grad():
         for inputs, labels in loader:

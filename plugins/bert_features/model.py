@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import SampleResult, hookimpl
+from archzoo.defaults import classification_metrics, classification_step
 from archzoo.encoders import (
     EncoderSource,
     LearnedStateModule,
@@ -98,28 +99,18 @@ def text_tokenizer(spec, config, download):
 
 @hookimpl
 def train_step(spec, model, batch, ctx):
-    ids, labels = batch
-    logits = model(ids)
-    loss = F.cross_entropy(logits, labels)
-    ctx.backward(loss)
-    ctx.step()
-    return {"loss": loss.item(), "accuracy": (logits.detach().argmax(dim=1) == labels).float().mean().item()}
+    # a feature extractor trained as a classifier: archzoo's classification step
+    return classification_step(model, batch, ctx)
 
 
 @hookimpl
 def evaluate(spec, model, loader, ctx):
-    losses, hits = [], []
-    with torch.no_grad():
-        for ids, labels in loader:
-            logits = model(ids)
-            losses.append(ctx.gather(F.cross_entropy(logits, labels, reduction="none")))
-            hits.append(ctx.gather((logits.argmax(dim=1) == labels).float()))
-    cache = _unwrap(model).cache
-    if cache is not None:
-        cache.flush()  # keep what this pass computed, even if the run stops here
-    if not losses:
-        raise ValueError("cannot evaluate on an empty data split")
-    return {"accuracy": torch.cat(hits).mean().item(), "loss": torch.cat(losses).mean().item()}
+    try:
+        return classification_metrics(model, loader, ctx)
+    finally:
+        cache = _unwrap(model).cache
+        if cache is not None:
+            cache.flush()  # keep what this pass computed, even if the run stops here
 
 
 @hookimpl
