@@ -245,6 +245,7 @@ class TrainConfig:
     eval_batch_size: int = param(512, "examples per evaluation batch", min=1, max=65536)
     num_workers: int = param(0, "data-loading worker processes", min=0, max=64)
     max_steps: int = param(0, "stop after this many steps in all; 0 means no limit", min=0, max=10**9)
+    mixed_precision: Literal["no", "bf16"] = param("no", "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs are about twice as fast); weights, evaluation and checkpoints stay float32")
     # How text datasets are read (archzoo.text_data); other datasets ignore these.
     text_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...")
     label_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the label; empty: 'label'")

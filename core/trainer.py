@@ -227,6 +227,8 @@ class Trainer:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
         self.train_step = self.hooks.train_step_caller()
+        if self.tc.mixed_precision != "no":
+            self.train_step = _under_autocast(self.train_step, self.accelerator.device)
         self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
             device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
@@ -447,6 +449,24 @@ def build_optimizers(hooks: Any, model: torch.nn.Module, tc: TrainConfig) -> dic
     if isinstance(supplied, torch.optim.Optimizer):
         return {"main": supplied}
     return dict(supplied)
+
+
+def _under_autocast(train_step: Callable, device: torch.device) -> Callable:
+    """``train_step`` with its forward passes in bfloat16 (``mixed_precision = "bf16"``).
+
+    The whole step is wrapped, not the model's ``forward``, so a plugin whose
+    step calls its parts directly (the GAN's generator and discriminator) is
+    covered the same way; the backward pass inside reuses the dtypes the
+    forward pass chose, as it would outside.  bfloat16 keeps float32's range,
+    so no loss scaling is needed.  This is ``torch.autocast`` rather than
+    Accelerate's ``mixed_precision``: that one is fixed once per process, and
+    the UI trains many runs with different settings in one process."""
+
+    def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            return train_step(model, batch, ctx)
+
+    return step
 
 
 def plain_steps(accelerator: Accelerator) -> bool:

@@ -7,6 +7,7 @@ import json
 import threading
 
 import pytest
+import torch
 
 import archzoo
 from archzoo import events
@@ -140,3 +141,21 @@ def test_resume_names_an_optimizer_state_of_another_shape(store):
     with pytest.raises(archzoo.ArchzooError, match="2 parameter group.*has 1"):
         train(overrides={"epochs": "3"}, out="groups", resume=True)
     assert sha256_file(first.last_dir / "model.safetensors") == before
+
+
+def test_bfloat16_steps_train_in_lower_precision_and_save_float32_weights(store):
+    """``mixed_precision=bf16`` puts the training steps under autocast: the
+    losses differ from a float32 run's (so the setting reaches the step), the
+    model still learns, and the checkpoint keeps float32 weights."""
+    from safetensors.torch import load_file
+
+    overrides = {"epochs": "6", "lr": "3e-3"}
+    full = train("mlp", dataset="digits", overrides=overrides, out="fp32")
+    half = train("mlp", dataset="digits", overrides={**overrides, "mixed_precision": "bf16"}, out="bf16")
+    assert half.step_losses != full.step_losses
+    assert abs(half.step_losses[0] - full.step_losses[0]) < 0.05  # same start, bf16 rounding only
+    assert half.test_metrics["accuracy"] > 0.9, half.test_metrics
+    assert {t.dtype for t in load_file(half.last_dir / "model.safetensors").values()} == {torch.float32}
+    assert json.loads((half.last_dir / "config.json").read_text())["train"]["mixed_precision"] == "bf16"
+    with pytest.raises(archzoo.ArchzooError, match="mixed_precision"):
+        train("mlp", dataset="digits", overrides={"mixed_precision": "fp16"}, out="fp16")
