@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -48,6 +50,8 @@ METRIC = fid.metric_name(DATASET)
 #: The preset trained for each model; ``--ddpm-preset`` picks the DDPM's
 #: (``ddpm-fashion``: the notes' recipe; ``ddpm-fashion-ema``: plus the weight average Ho et al. sample from).
 MODELS = {"vae": "vae-notes", "dcgan": "dcgan-fashion", "ddpm": "ddpm-fashion-ema"}
+#: ``--mixed-precision``: the training steps' precision for all three models ("no": float32).
+PRECISION = "no"
 
 
 def table(header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -87,20 +91,52 @@ def parameter_counts() -> None:
 
 
 def trained(name: str, steps: int, retrain: bool) -> tuple[Path, float]:
-    """The last checkpoint of ``name``'s preset after ``steps`` optimizer steps, and the training seconds."""
+    """The last checkpoint of ``name``'s preset after ``steps`` optimizer steps, and the training seconds.
+
+    A finished run is reused.  A run cut off (its folder has a resumable
+    checkpoint but no record) is resumed, and so is the longest finished
+    shorter run of the same preset and precision, copied first: continuing
+    from a whole number of epochs with a constant learning rate is the same
+    run as one started with the larger budget, so a 20-epoch comparison can
+    build on the 10-epoch one across sessions."""
     out = run_folder(name, steps)
     record = out / "benchmark.json"
     if not retrain and is_checkpoint(out / "last") and record.is_file():
         return out / "last", json.loads(record.read_text())["seconds"]
+    overrides = {"max_steps": steps}
+    earlier_seconds = 0.0
+    shorter = [] if retrain else [(n, d) for n, d in finished_runs(name) if n < steps]
+    if not retrain and not is_checkpoint(out / "last") and shorter:
+        start, source = shorter[-1]
+        shutil.copytree(source, out, ignore=shutil.ignore_patterns("benchmark.json"))
+        (out / "continued.json").write_text(json.dumps(json.loads((source / "benchmark.json").read_text())))
+        print(f"(continuing {source.name} from {start:,} to {steps:,} steps)", flush=True)
+    continued = out / "continued.json"
+    if continued.is_file():
+        earlier_seconds = json.loads(continued.read_text())["seconds"]
+    resume = not retrain and is_checkpoint(out / "last")
     started = time.perf_counter()
-    result = train(MODELS[name], overrides={"max_steps": steps, "seed": 0}, out=out, overwrite=True)
-    seconds = time.perf_counter() - started
-    record.write_text(json.dumps({"seconds": seconds, "steps": steps, "val": result.val_metrics, "test": result.test_metrics}))
+    if resume:
+        result = train(MODELS[name], overrides=overrides, out=out, resume=True)
+    else:
+        overrides.update(seed=0, mixed_precision=PRECISION)
+        result = train(MODELS[name], overrides=overrides, out=out, overwrite=True)
+    seconds = earlier_seconds + time.perf_counter() - started
+    record.write_text(json.dumps({"seconds": seconds, "steps": steps, "precision": PRECISION,
+                                  "val": result.val_metrics, "test": result.test_metrics}))
     return out / "last", seconds
 
 
+def finished_runs(name: str) -> list[tuple[int, Path]]:
+    """(steps, folder) of ``name``'s finished runs at this precision, fewest steps first."""
+    suffix = f"-{PRECISION}" if PRECISION != "no" else ""
+    pattern = re.compile(re.escape(MODELS[name]) + r"-(\d+)" + re.escape(suffix))
+    found = [(int(m.group(1)), d) for d in RUNS.iterdir() if (m := pattern.fullmatch(d.name))]
+    return sorted((n, d) for n, d in found if (d / "benchmark.json").is_file())
+
+
 def run_folder(name: str, steps: int) -> Path:
-    return RUNS / f"{MODELS[name]}-{steps}"
+    return RUNS / (f"{MODELS[name]}-{steps}" + (f"-{PRECISION}" if PRECISION != "no" else ""))
 
 
 def draw(location: Path, n: int, seed: int, chunk: int = 250, **request) -> tuple[torch.Tensor, float]:
@@ -246,6 +282,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ddpm-preset", default=MODELS["ddpm"], choices=("ddpm-fashion", "ddpm-fashion-ema", "ddpm-cosine"),
                         help="the DDPM recipe to train (default: the notes' plus a weight average)")
+    parser.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
+                        help="train all three models' steps in bfloat16 (about twice as fast on CPUs with bf16 instructions)")
     parser.add_argument("--retrain", action="store_true", help="train again even when a run is kept")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-samplers", action="store_true")
@@ -255,6 +293,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     MODELS["ddpm"] = args.ddpm_preset
+    global PRECISION
+    PRECISION = args.mixed_precision
     RUNS.mkdir(parents=True, exist_ok=True)
     print(f"## Generative models (issue #6), torch {torch.__version__}, {args.threads} threads\n", flush=True)
     parameter_counts()
