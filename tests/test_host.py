@@ -462,6 +462,24 @@ def test_the_training_loops_bound_caller_dispatches_like_the_hook(registry_file)
     with pytest.raises(NotImplementedError, match="plugin 'bare' implements no 'train_step' for architecture 'bare'"):
         bare.hooks("bare").train_step_caller()("m", [1], None)
 
+class ShortStepPlugin(ArchPlugin):
+    """A train_step that declares only some of the hook's arguments, in its own order."""
+
+    @hookimpl
+    def train_step(self, batch, spec):
+        return {"loss": float(sum(batch)), "by": spec.name}
+
+
+def test_the_bound_caller_without_wrappers_calls_the_one_implementation_with_its_own_arguments(registry_file):
+    """With one implementation and no wrapper the caller skips pluggy's dispatch:
+    same answers as the hook, arguments chosen by name as pluggy would."""
+    a, short = TrainingPlugin("a", label="plugin-a"), ShortStepPlugin("short")
+    host = quiet_host(entry_points=False, extra_plugins={"plugin-a": a, "short": short})
+    assert host.hooks("a").train_step_caller()("m", [5], None) == host.hooks("a").train_step(model="m", batch=[5], ctx=None)
+    assert a.calls == [("train_step", "a")] * 2
+    assert host.hooks("short").train_step_caller()("m", [2, 3], None) == {"loss": 5.0, "by": "short"}
+
+
 def test_plain_pluggy_call_would_reach_both(registry_file):
     """The reason for subset calls: pluggy's own hook caller asks every plugin (last registered first)."""
     a, b = TrainingPlugin("a"), TrainingPlugin("b")
