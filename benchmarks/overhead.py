@@ -38,12 +38,13 @@ from archzoo.host import get_host
 OVERRIDES = {"grad_clip": "0", "val_fraction": "0.1", "weight_decay": "0", "schedule": "constant"}
 
 
-def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False):
+def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False,
+               max_steps: int = 0):
     """The loop a PyTorch user writes by hand; with ``count_hits`` it also counts correct predictions."""
     torch.manual_seed(seed)
     model = get_host().hooks("mlp").build_model(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, examples, seconds, hits = [], 0, 0.0, 0
+    losses, examples, step_seconds, hits = [], 0, [], 0
     for epoch in range(epochs):
         order = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
         loader = DataLoader(splits.train, batch_size=batch_size, sampler=order)
@@ -58,10 +59,12 @@ def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: floa
             if count_hits:
                 hits += (logits.argmax(dim=1) == labels).sum().item()
             now = time.perf_counter()
-            seconds += now - tick
+            step_seconds.append(now - tick)
             examples += len(inputs)
             tick = now
-    return losses, examples / seconds
+            if max_steps and len(losses) == max_steps:
+                break
+    return losses, examples / sum(step_seconds), step_seconds
 
 
 def main() -> None:
@@ -69,6 +72,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--max-steps", type=int, default=0,
+                        help="stop each loop after this many steps (0: whole epochs); short runs and many repeats "
+                             "put the loops' paired runs closer in time, for a host whose speed drifts")
     args = parser.parse_args()
 
     plan = plan_run("mlp-fashion-deep", overrides=OVERRIDES)
@@ -78,6 +84,7 @@ def main() -> None:
     n = len(splits.train)
 
     rates: dict[str, list[float]] = {"plain": [], "plain + accuracy": [], "archzoo": []}
+    steps: dict[str, list[float]] = {name: [] for name in rates}  # every step's seconds, all repeats
     identical = []
     with tempfile.TemporaryDirectory() as store:
         for repeat in range(args.repeats):
@@ -91,15 +98,17 @@ def main() -> None:
             def run(name, repeat=repeat, on_event=on_event, seen=seen, results=results):
                 if name == "archzoo":
                     results[name] = train(
-                        "mlp-fashion-deep", overrides={**OVERRIDES, "epochs": str(args.epochs)},
+                        "mlp-fashion-deep", overrides={**OVERRIDES, "epochs": str(args.epochs), "max_steps": str(args.max_steps)},
                         out=f"{store}/run{repeat}", data_dir=args.data_dir, on_event=on_event,
                     )
                     # examples_per_second of each step = batch length / (time since the previous step ended)
-                    step_sizes = _step_sizes(n, tc.batch_size, args.epochs)
-                    seconds = sum(size / e.examples_per_second for size, e in zip(step_sizes, seen))
-                    return sum(step_sizes) / seconds
-                losses, rate = plain_loop(splits, config, args.epochs, tc.seed, tc.batch_size, tc.lr,
-                                          count_hits=name == "plain + accuracy")
+                    step_sizes = _step_sizes(n, tc.batch_size, args.epochs)[: args.max_steps or None]
+                    step_seconds = [size / e.examples_per_second for size, e in zip(step_sizes, seen)]
+                    steps[name].extend(step_seconds)
+                    return sum(step_sizes) / sum(step_seconds)
+                losses, rate, step_seconds = plain_loop(splits, config, args.epochs, tc.seed, tc.batch_size, tc.lr,
+                                                        count_hits=name == "plain + accuracy", max_steps=args.max_steps)
+                steps[name].extend(step_seconds)
                 results[name] = losses
                 return rate
 
@@ -114,17 +123,19 @@ def main() -> None:
                   + f", identical losses: {identical[-1]}", flush=True)
 
     print()
-    print("| loop | median examples/s | steps | loss sequence |")
-    print("|---|---|---|---|")
+    print("| loop | median examples/s of the repeats | median step (us) | steps | loss sequence |")
+    print("|---|---|---|---|---|")
     for name, values in rates.items():
         same = "reference" if name == "plain" else "identical" if all(identical) else "DIFFERENT"
-        print(f"| {name} | {statistics.median(values):,.0f} | {len(archzoo_losses)} | {same} |")
+        print(f"| {name} | {statistics.median(values):,.0f} | {1e6 * statistics.median(steps[name]):,.0f} "
+              f"| {len(archzoo_losses)} | {same} |")
     print()
     for baseline, what in (("plain + accuracy", "the same work (framework overhead)"), ("plain", "loss only")):
         paired = statistics.median(a / b for a, b in zip(rates["archzoo"], rates[baseline]))
         medians = statistics.median(rates["archzoo"]) / statistics.median(rates[baseline])
+        per_step = statistics.median(steps[baseline]) / statistics.median(steps["archzoo"])
         print(f"archzoo / {baseline} ({what}): median of the {args.repeats} paired ratios {paired:.3f}, "
-              f"ratio of medians {medians:.3f}")
+              f"ratio of medians {medians:.3f}, ratio of median step times {per_step:.3f}")
     print("target: archzoo >= 0.97 of the plain loop")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {n:,} training images, batch {tc.batch_size}")
 
