@@ -14,9 +14,12 @@ adds the cost of the accuracy itself.  Both ratios are printed.
 
 Prints whether the loss sequences are identical and the median throughput of
 each loop over repetitions (each repeat runs all three, the order rotating
-from one repeat to the next), and the medians of the paired ratios.
+from one repeat to the next), the medians of the paired ratios, and the
+ratio of the loops' median step times over all repeats (bursts of a busy
+host slow some steps of every loop; the median step ignores them).
 
     python benchmarks/overhead.py [--epochs 1] [--repeats 5] [--data-dir DIR]
+    python benchmarks/overhead.py --repeats 120 --max-steps 100   # a host whose speed drifts
 """
 
 from __future__ import annotations
