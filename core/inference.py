@@ -59,6 +59,23 @@ class Features:
     similarity: list[list[float]]
 
 
+@dataclass
+class NodePredictions:
+    """Predicted classes of some nodes of a graph, beside their true classes and
+    the split each node belonged to in training (a prediction for a training
+    node is no test of the model)."""
+
+    nodes: list[int]
+    splits: list[str]
+    true_classes: list[str]
+    predicted: list[str]
+    probabilities: list[float]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(t == p for t, p in zip(self.true_classes, self.predicted)) / len(self.nodes)
+
+
 # -- what a checkpoint is ------------------------------------------------------------
 
 
@@ -145,6 +162,43 @@ def classify_texts(location: str | Path, texts: list[str] | str, *, top_k: int =
     _require_task(location, ("text-classification",), host)
     results, notes = predict(location, _texts(texts), top_k=top_k, host=host)
     return Prediction(top_k=results, notes=notes)
+
+
+def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *, host: Host | None = None) -> NodePredictions:
+    """Classes of nodes of the graph the checkpoint was trained on.
+
+    ``nodes``: indices (a list, or text such as ``"3, 17 42"``); empty: every
+    node of the test split, so the accuracy shown is the model's test
+    accuracy.  The graph is rebuilt as in training (same split, features
+    standardised with the training nodes' statistics)."""
+    from .api import _evaluation_data, sample_checkpoint
+    from .checkpoint import load
+
+    host = host or get_host()
+    _require_task(location, ("node-classification",), host)
+    loaded = load(location, host=host)
+    test, splits = _evaluation_data(loaded, split="test", host=host)
+    split_of = {node: name for name in ("train", "val", "test") if getattr(splits, name) is not None
+                for node in getattr(splits, name)}
+    wanted = _node_indices(nodes, len(split_of)) or list(test)
+    batch = splits.collate(wanted)
+    result = sample_checkpoint(loaded, {"inputs": batch["inputs"], "nodes": wanted}, host=host)
+    _expect(result, "class-probabilities")
+    names = result.outputs["class_names"]
+    best, classes = result.outputs["probabilities"].max(dim=1)
+    return NodePredictions(
+        nodes=wanted, splits=[split_of[n] for n in wanted],
+        true_classes=[names[int(c)] for c in batch["labels"][batch["nodes"]]],
+        predicted=[names[int(c)] for c in classes], probabilities=best.tolist(),
+    )
+
+
+def _node_indices(nodes: list[int] | str | None, count: int) -> list[int]:
+    """Node indices from a list or from text (commas or spaces between them), each checked."""
+    if isinstance(nodes, str):
+        nodes = [part for part in nodes.replace(",", " ").split()]
+    indices = [_whole(node, "a node index", 0, count - 1) for node in nodes or []]
+    return list(dict.fromkeys(indices))  # each node once, in the order given
 
 
 # -- generation and features --------------------------------------------------------------

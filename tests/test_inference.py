@@ -254,6 +254,36 @@ def test_text_classification(fakes):
         inference.classify_texts(checkpoints["fake-sentiment"], "", host=host)
 
 
+@pytest.fixture(scope="module")
+def graph_model(tmp_path_factory):
+    from archzoo.api import train
+
+    out = tmp_path_factory.mktemp("graph") / "run"
+    return train("gnn-sbm", overrides={"epochs": 20}, out=str(out)).best_dir
+
+
+def test_nodes_of_the_checkpoints_own_graph_are_classified(graph_model, digits_model):
+    from archzoo.api import evaluate_checkpoint
+
+    everyone = inference.classify_nodes(graph_model)
+    assert set(everyone.splits) == {"test"} and len(everyone.nodes) == 200  # 20% of the 1,000 nodes
+    assert everyone.accuracy == pytest.approx(evaluate_checkpoint(graph_model)["accuracy"], abs=1e-6)
+    assert everyone.accuracy > 0.6  # four communities: chance is 0.25
+
+    chosen = inference.classify_nodes(graph_model, "7, 3 7")
+    assert chosen.nodes == [7, 3] and len(chosen.predicted) == 2
+    assert all(split in ("train", "val", "test") for split in chosen.splits)
+    assert all(name.startswith("community ") for name in chosen.true_classes + chosen.predicted)
+    assert inference.classify_nodes(graph_model, [3]).predicted == [chosen.predicted[1]]
+
+    for bad, message in [("abc", "a node index must be a whole number, not 'abc'"),
+                         ("1000", "between 0 and 999, not '1000'"), ("-1", "not '-1'")]:
+        with pytest.raises(ArchzooError, match=message):
+            inference.classify_nodes(graph_model, bad)
+    with pytest.raises(ArchzooError, match="image-classification model; this needs a node-classification model"):
+        inference.classify_nodes(digits_model)
+
+
 def test_the_request_table_covers_every_task():
     from archzoo.specs import TASKS
 

@@ -279,8 +279,10 @@ def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_pa
     paths = {name: str(write_fake_checkpoint(host, name, tmp_path / name)) for name in FAKE_TASKS}
     groups = {name: inference_tab.describe(ctx, path)[1] for name, path in paths.items()}
     assert groups == {"fake-gen": "image-generation", "fake-writer": "text-generation", "fake-embed": "features",
-                      "fake-sentiment": "text", "fake-graph": None}
-    assert "no widgets for node-classification yet" in inference_tab.describe(ctx, paths["fake-graph"])[0]
+                      "fake-sentiment": "text", "fake-graph": "graph"}
+    from archzoo.specs import TASKS
+
+    assert {task: inference_tab.widget_group(task) in inference_tab.GROUPS for task in TASKS} == dict.fromkeys(TASKS, True)
     assert inference_tab.widget_group("image-classification") == "image"
     assert inference_tab.widget_group("tabular-classification") == "tabular"
 
@@ -297,6 +299,22 @@ def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_pa
 
 
 # -- Evaluate and Checkpoints ----------------------------------------------------------------
+
+
+def test_nodes_of_a_graph_checkpoint_are_classified(ui, client):
+    """The node-classification widgets: every test node by default (its accuracy is the
+    checkpoint's test accuracy), chosen nodes with the split each was in, bad indices named."""
+    from archzoo.api import evaluate_checkpoint, train
+
+    best = train("gnn-sbm", overrides={"epochs": 20}, out=str(ui.files / "graph")).best_dir
+    assert "node-classification" in client.predict(str(best), api_name="/checkpoint_info")[0]
+    table, notes = client.predict(str(best), "", api_name="/classify_nodes")
+    accuracy = evaluate_checkpoint(best)["accuracy"]
+    assert f"every test node ({len(table['data'])})" in notes and f"accuracy {accuracy:.4f}" in notes
+    assert {row[1] for row in table["data"]} == {"test"}
+    table, notes = client.predict(str(best), "3, 7", api_name="/classify_nodes")
+    assert [row[0] for row in table["data"]] == [3, 7] and all(row[1] in ("train", "val", "test") for row in table["data"])
+    assert "between 0 and 999, not '5000'" in client.predict(str(best), "3 5000", api_name="/classify_nodes")[1]
 
 
 def test_evaluate_shows_metrics_and_a_confusion_matrix(client, trained):

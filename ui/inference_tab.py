@@ -9,10 +9,12 @@ text-classification        text box                                      class p
 image-generation           count, seed, steps, mode, sampler             gallery
 text-generation            prompt, temperature, length                   text
 feature-extraction         texts, one per line                           embeddings, similarities
+node-classification        node indices of the checkpoint's own graph    classes, accuracy
 =========================  ============================================  ==========================
 
-Each button calls one function of :mod:`archzoo.inference`.  A task without
-widgets yet (node classification) is named as such in the page.
+Each button calls one function of :mod:`archzoo.inference`.  Every task of
+:data:`archzoo.specs.TASKS` has its group (a test checks); a task added later
+without one is named as such in the page.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ TASK_WIDGETS: dict[str, str] = {
     "image-generation": "image-generation",
     "text-generation": "text-generation",
     "feature-extraction": "features",
+    "node-classification": "graph",
 }
-GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features")
+GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features", "graph")
+NODE_COLUMNS = ["node", "split in training", "true class", "prediction", "probability"]
 #: Every generator's sampling modes; a generator refuses the ones it lacks by name (archzoo.generative).
 IMAGE_MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid", "walk")
 SAMPLER_DEFAULT = "model's default"
@@ -157,6 +161,19 @@ def extract_features(ctx: AppContext, location: str | None, text: str):
                                    "similarity is the cosine of the angle between two embeddings.")
 
 
+def classify_nodes(ctx: AppContext, location: str | None, nodes: str):
+    try:
+        _need(location)
+        found = inference.classify_nodes(location, nodes, host=ctx.host)
+    except Exception as exc:
+        return table([], NODE_COLUMNS), error_message(exc)
+    rows = [[n, s, t, p, round(q, 4)] for n, s, t, p, q in
+            zip(found.nodes, found.splits, found.true_classes, found.predicted, found.probabilities)]
+    which = f"{len(found.nodes):,} node(s)" if (nodes or "").strip() else f"every test node ({len(found.nodes):,})"
+    return table(rows, NODE_COLUMNS), ok(f"{which}: accuracy {found.accuracy:.4f}. Nodes that were in the training "
+                                         "split say little about the model; the test split is its honest score.")
+
+
 def _need(location: str | None) -> None:
     if not location:
         raise ArchzooError("choose a checkpoint first (train one in the Train tab)")
@@ -254,6 +271,13 @@ def build(ctx: AppContext) -> dict:
         similarity = gr.Dataframe(table([], ["text"]), label="Pairwise cosine similarity", interactive=False)
         features_notes = gr.HTML()
 
+    with gr.Column(visible=first_group == "graph") as groups["graph"]:
+        nodes_in = gr.Textbox(label="Node indices, separated by commas or spaces", placeholder="empty: every test node",
+                              info="nodes of the graph the checkpoint was trained on", elem_id="az-nodes")
+        classify_nodes_button = gr.Button("Classify nodes", variant="primary")
+        nodes_table = gr.Dataframe(table([], NODE_COLUMNS), label="Nodes", interactive=False)
+        nodes_notes = gr.HTML()
+
     group_blocks = [groups[g] for g in GROUPS]
     sketch.clear(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
 
@@ -277,6 +301,8 @@ def build(ctx: AppContext) -> dict:
                                [generated, generated_notes], api_name="generate_text")
     extract_button.click(bind(extract_features, ctx, ["checkpoint", "texts"]), [checkpoint, texts_in],
                          [vectors, similarity, features_notes], api_name="extract_features")
+    classify_nodes_button.click(bind(classify_nodes, ctx, ["checkpoint", "nodes"]), [checkpoint, nodes_in],
+                                [nodes_table, nodes_notes], api_name="classify_nodes")
 
     def refresh(current):
         options = checkpoint_choices(ctx)
