@@ -83,10 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_arguments(p)
     p.add_argument("--json", action="store_true", help="print report.json's summary and verdict")
 
-    p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers or texts")
+    p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers, texts or graph nodes")
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
     p.add_argument("inputs", nargs="*", metavar="FILE",
-                   help="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line ('-': standard input)")
+                   help="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line ('-': standard input); "
+                        "for graph models, node indices of the training graph (none: every test node)")
     p.add_argument("--text", dest="texts", action="append", default=[], metavar="TEXT",
                    help="a text to classify (text models; repeatable)")
     p.add_argument("--top-k", type=int, default=3)
@@ -367,7 +368,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .api import predict
     from .inference import checkpoint_task
 
-    if checkpoint_task(args.checkpoint) == "text-classification":
+    task = checkpoint_task(args.checkpoint)
+    if task == "node-classification":
+        return _predict_nodes(args)
+    if task == "text-classification":
         inputs = [*args.texts, *_text_lines(args.inputs)]
         if not inputs:
             raise ArchzooError("give texts to classify: --text TEXT, or files with one text per line")
@@ -386,6 +390,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for item, ranked in zip(inputs, results):
         shown = item if len(item) <= 60 else item[:57] + "..."
         print(f"{shown}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def _predict_nodes(args: argparse.Namespace) -> int:
+    """Classes of nodes of a graph checkpoint's own graph (FILE arguments are node indices)."""
+    from .inference import classify_nodes
+
+    if args.texts:
+        raise ArchzooError("--text is for text classifiers; a node-classification checkpoint takes node indices")
+    found = classify_nodes(args.checkpoint, args.inputs)
+    rows = list(zip(found.nodes, found.splits, found.true_classes, found.predicted, found.probabilities))
+    if args.json:
+        print(json.dumps([{"node": n, "split": s, "true": t, "label": p, "probability": q} for n, s, t, p, q in rows]))
+        return 0
+    for node, split, true, predicted, probability in rows:
+        print(f"node {node} ({split}): {predicted} {probability:.3f}, true {true}")
+    which = f"{len(rows)} node(s)" if args.inputs else f"every test node ({len(rows)})"
+    print(f"{which}: accuracy {found.accuracy:.4f}")
     return 0
 
 

@@ -109,6 +109,17 @@ def test_predict_converts_and_resizes_and_says_so(run_dir, tmp_path):
     assert "is not an image" in bad.stderr
 
 
+def test_predict_classifies_nodes_of_a_graph_checkpoint(env):
+    run("train", "gnn-sbm", "--set", "epochs=20", "--out", "graph", env=env)
+    chosen = run("predict", "graph", "3", "7", env=env).stdout.splitlines()
+    assert chosen[0].startswith("node 3 (") and chosen[1].startswith("node 7 (") and "2 node(s): accuracy" in chosen[2]
+    everyone = json.loads(run("predict", "graph", "--json", env=env).stdout)
+    assert len(everyone) == 200 and {row["split"] for row in everyone} == {"test"}
+    accuracy = sum(row["label"] == row["true"] for row in everyone) / len(everyone)
+    assert f"every test node (200): accuracy {accuracy:.4f}" in run("predict", "graph", env=env).stdout
+    assert "between 0 and 999, not '1000'" in run("predict", "graph", "1000", env=env, check_rc=2).stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
