@@ -367,6 +367,31 @@ def test_push_and_pull_from_the_checkpoints_tab(ui, client, trained, monkeypatch
 # -- archzoo ui --------------------------------------------------------------------------------
 
 
+def test_a_lora_adapter_is_merged_from_the_checkpoints_tab(ui, client, trained):
+    """Merged beside the checkpoint into a folder transformers loads; a second merge
+    into the same folder is refused and leaves the first intact; other models are refused."""
+    from tiny_bert import sst2_rows, tiny_bert, write_csv
+    from transformers import AutoModel
+
+    from archzoo.api import train
+    from archzoo.checkpoint import sha256_file
+
+    reviews = write_csv(ui.files / "reviews.csv", sst2_rows(96, start=2000))
+    overrides = {"encoder": str(tiny_bert()), "epochs": 1, "batch_size": 32, "r": 4,
+                 "text_column": "review", "label_column": "sentiment"}
+    best = train("lora", dataset=str(reviews), overrides=overrides, out=str(ui.files / "lora")).best_dir
+    message = client.predict(str(best), "", api_name="/merge_adapter")
+    merged = best.parent / "merged"
+    assert f"Merged into {merged}" in message
+    assert AutoModel.from_pretrained(merged, use_safetensors=True).config.model_type == "bert"
+    assert (merged / "head.safetensors").is_file() and (merged / "tokenizer.json").is_file()
+    before = sha256_file(merged / "model.safetensors")
+    assert "already exists" in client.predict(str(best), "", api_name="/merge_adapter")
+    assert sha256_file(merged / "model.safetensors") == before
+    assert "nothing to merge" in client.predict(trained.best, "", api_name="/merge_adapter")
+    assert "outside the checkpoint store" in client.predict(str(best), "../elsewhere", api_name="/merge_adapter")
+
+
 def test_archzoo_ui_binds_to_loopback_and_asks_for_the_password(tmp_path):
     port = free_port()
     env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(tmp_path)}

@@ -1,8 +1,11 @@
 """Checkpoints tab: the local store with metrics and model cards; push one to
 the Hugging Face Hub, pull one from it (:mod:`archzoo.hub`, as ``archzoo push``
-and ``archzoo pull`` do)."""
+and ``archzoo pull`` do); fold a LoRA checkpoint's adapter into a plain
+transformers model (as ``archzoo train lora --merge`` does)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -84,6 +87,32 @@ def pull(ctx: AppContext, reference: str, token: str):
     return ok(f"Pulled {reference} into {path}."), checkpoints_table(ctx), gr.update(choices=options, value=pick(options, str(path)))
 
 
+def merge(ctx: AppContext, location: str | None, destination: str):
+    """Write a LoRA checkpoint's encoder with its adapter merged in; -> message.
+
+    The default folder sits beside the checkpoint (``RUN/merged`` for
+    ``RUN/best``), as the command line's ``--merge`` writes it; a name typed
+    here lives in the checkpoint store.  An existing folder is never overwritten."""
+    try:
+        if not location:
+            raise ArchzooError("choose a LoRA checkpoint to merge")
+        from archzoo.checkpoint import output_dir
+        from archzoo.encoders import merge_adapter
+
+        source = Path(location)
+        if (destination or "").strip():
+            target = output_dir(destination.strip(), ctx.host.settings.checkpoint_dir)
+        elif source.name in ("best", "last"):
+            target = source.parent / "merged"
+        else:
+            target = source.parent / f"{source.name}-merged"
+        written = merge_adapter(location, target, host=ctx.host)
+    except Exception as exc:
+        return error_message(exc)
+    return ok(f"Merged into {written}: a plain transformers model (AutoModel.from_pretrained loads it) "
+              "with its tokenizer and the classification head beside it.")
+
+
 def hub_available() -> bool:
     try:
         import archzoo.hub  # noqa: F401
@@ -118,6 +147,11 @@ def build(ctx: AppContext) -> dict:
                                    elem_id="az-pull-ref")
             pull_button = gr.Button("Pull", elem_id="az-pull")
             hub_status = gr.HTML(elem_id="az-hub-status")
+            gr.Markdown("### LoRA: merge the adapter")
+            merge_to = gr.Textbox(label="Into folder", placeholder="empty: beside the checkpoint (RUN/merged)",
+                                  info="a new folder; the checkpoint itself is left as it is")
+            merge_button = gr.Button("Merge the adapter into the encoder", elem_id="az-merge")
+            merge_status = gr.HTML(elem_id="az-merge-status")
 
     def refresh_all(current):
         choices = all_choices(ctx)
@@ -130,5 +164,7 @@ def build(ctx: AppContext) -> dict:
                       hub_status, api_name="push", concurrency_limit=1)
     pull_button.click(bind(pull, ctx, ["reference", "token"]), [reference, token], [hub_status, listing, chosen],
                       api_name="pull", concurrency_limit=1)
+    merge_button.click(bind(merge, ctx, ["checkpoint", "destination"]), [chosen, merge_to], merge_status,
+                       api_name="merge_adapter", concurrency_limit=1)
     return {"checkpoint": chosen, "refresh": (refresh_all, [chosen], [listing, chosen, model_card])}
 
