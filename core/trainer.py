@@ -277,6 +277,11 @@ class Trainer:
                 ))
                 tick = now
             if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                if batch_index + 1 < self.steps_per_epoch:
+                    # Stopped inside the epoch: a run resumed with a larger max_steps
+                    # continues from the next batch, as if it had never stopped.
+                    state.epoch, state.batch = epoch, batch_index + 1
+                    return {k: v / max(count, 1) for k, v in sums.items()}
                 break
         state.epoch, state.batch = epoch + 1, 0
         return {k: v / max(count, 1) for k, v in sums.items()}
@@ -291,6 +296,8 @@ class Trainer:
             state.best, state.best_metric, state.best_val, state.stale = judged[headline], headline, val_metrics, 0
         else:
             state.stale += 1
+        # An epoch cut by max_steps and finished after a resume is reported once, by its end.
+        state.history = [h for h in state.history if h["epoch"] != epoch + 1]
         state.history.append({"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": seconds})
         metrics = {"validation": val_metrics} if val_metrics else {}
         self._save("last", metrics, state, resumable=True)
@@ -444,6 +451,11 @@ class Trainer:
             raise ArchzooError(
                 f"the run in {self.out_dir} already finished {state.epoch} of {self.tc.epochs} epochs; "
                 f"raise epochs (--set epochs=N) to train further"
+            )
+        if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+            raise ArchzooError(
+                f"the run in {self.out_dir} already took {state.global_step:,} steps and max_steps is "
+                f"{self.tc.max_steps:,}; raise it (--set max_steps=N, or 0 for no limit) to train further"
             )
         return state
 

@@ -75,6 +75,21 @@ def test_a_finished_run_can_be_extended_with_more_epochs(store):
     assert [h["epoch"] for h in grown.history] == [1, 2, 3]
 
 
+def test_a_run_cut_by_max_steps_inside_an_epoch_continues_there_when_resumed_with_more(store):
+    """max_steps stops a run mid-epoch; resumed with a larger (or no) limit it takes
+    the rest of that epoch's batches, so the whole equals a run that never stopped."""
+    settings = {**FAST, "batch_size": "64", "schedule": "constant"}
+    straight = train("mlp", overrides=settings, out="straight")
+    cut = train("mlp", overrides={**settings, "max_steps": "5"}, out="cut")
+    assert cut.status == "finished" and len(cut.step_losses) == 5 and [h["epoch"] for h in cut.history] == [1]
+    with pytest.raises(archzoo.ArchzooError, match="already took 5 steps and max_steps is 5"):
+        train(out="cut", resume=True)
+    resumed = train(overrides={"max_steps": "0"}, out="cut", resume=True)
+    assert cut.step_losses + resumed.step_losses == straight.step_losses
+    assert sha256_file(straight.last_dir / "model.safetensors") == sha256_file(resumed.last_dir / "model.safetensors")
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+
+
 def test_cancelling_mid_epoch_keeps_a_resumable_checkpoint_and_resume_matches(store):
     straight = train("mlp", overrides={**FAST, "batch_size": "64"}, out="straight")
     stop = threading.Event()
