@@ -41,33 +41,52 @@ from archzoo.host import get_host
 OVERRIDES = {"grad_clip": "0", "val_fraction": "0.1", "weight_decay": "0", "schedule": "constant"}
 
 
-def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False,
-               max_steps: int = 0):
-    """The loop a PyTorch user writes by hand; with ``count_hits`` it also counts correct predictions."""
-    torch.manual_seed(seed)
-    model = get_host().hooks("mlp").build_model(config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, examples, step_seconds, hits = [], 0, [], 0
+class PlainLoop:
+    """The loop a PyTorch user writes by hand, a step at a time; with ``count_hits``
+    it also counts correct predictions."""
+
+    def __init__(self, config, seed: int, lr: float, count_hits: bool = False) -> None:
+        torch.manual_seed(seed)
+        self.model = get_host().hooks("mlp").build_model(config)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.count_hits = count_hits
+        self.losses: list[float] = []
+        self.hits = 0
+
+    def step(self, inputs: torch.Tensor, labels: torch.Tensor) -> None:
+        logits = self.model(inputs)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.losses.append(loss.item())
+        if self.count_hits:
+            self.hits += (logits.argmax(dim=1) == labels).sum().item()
+
+
+def epoch_batches(splits, seed: int, batch_size: int, epochs: int):
+    """The batches in archzoo's order (shuffled by seed + epoch); the shuffle happens
+    when an epoch's first batch is asked for, as in the trainer."""
     for epoch in range(epochs):
         order = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
-        loader = DataLoader(splits.train, batch_size=batch_size, sampler=order)
-        tick = time.perf_counter()
-        for inputs, labels in loader:
-            logits = model(inputs)
-            loss = F.cross_entropy(logits, labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            if count_hits:
-                hits += (logits.argmax(dim=1) == labels).sum().item()
-            now = time.perf_counter()
-            step_seconds.append(now - tick)
-            examples += len(inputs)
-            tick = now
-            if max_steps and len(losses) == max_steps:
-                break
-    return losses, examples / sum(step_seconds), step_seconds
+        yield from DataLoader(splits.train, batch_size=batch_size, sampler=order)
+
+
+def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False,
+               max_steps: int = 0):
+    """The plain loop on its own: (losses, examples per second, each step's seconds)."""
+    loop = PlainLoop(config, seed, lr, count_hits)
+    examples, step_seconds = 0, []
+    tick = time.perf_counter()
+    for inputs, labels in epoch_batches(splits, seed, batch_size, epochs):
+        loop.step(inputs, labels)
+        now = time.perf_counter()
+        step_seconds.append(now - tick)
+        examples += len(inputs)
+        tick = now
+        if max_steps and len(loop.losses) == max_steps:
+            break
+    return loop.losses, examples / sum(step_seconds), step_seconds
 
 
 def main() -> None:
