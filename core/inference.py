@@ -196,7 +196,7 @@ def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *
 def _node_indices(nodes: list[int] | str | None, count: int) -> list[int]:
     """Node indices from a list or from text (commas or spaces between them), each checked."""
     if isinstance(nodes, str):
-        nodes = [part for part in nodes.replace(",", " ").split()]
+        nodes = nodes.replace(",", " ").split()
     indices = [_whole(node, "a node index", 0, count - 1) for node in nodes or []]
     return list(dict.fromkeys(indices))  # each node once, in the order given
 

@@ -471,8 +471,8 @@ class ShortStepPlugin(ArchPlugin):
 
 
 def test_the_bound_caller_without_wrappers_calls_the_one_implementation_with_its_own_arguments(registry_file):
-    """With one implementation and no wrapper the caller skips pluggy's dispatch:
-    same answers as the hook, arguments chosen by name as pluggy would."""
+    """With one implementation and no wrapper the caller may skip pluggy's dispatch:
+    same answers as the hook; one that declares fewer arguments still gets them by name."""
     a, short = TrainingPlugin("a", label="plugin-a"), ShortStepPlugin("short")
     host = quiet_host(entry_points=False, extra_plugins={"plugin-a": a, "short": short})
     assert host.hooks("a").train_step_caller()("m", [5], None) == host.hooks("a").train_step(model="m", batch=[5], ctx=None)
