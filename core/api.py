@@ -191,7 +191,7 @@ def evaluation_split(
 ) -> Any:
     """The split a loaded checkpoint is judged on: of its own dataset (split the
     way it was split for training), or of another with the same input shape."""
-    return _evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)[0]
+    return evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)[0]
 
 
 def evaluation_loader(loaded: Any, *, batch_size: int = 512, **where: Any) -> Any:
@@ -199,11 +199,11 @@ def evaluation_loader(loaded: Any, *, batch_size: int = 512, **where: Any) -> An
     arguments), batching the way the dataset needs (text is padded)."""
     from torch.utils.data import DataLoader
 
-    chosen, splits = _evaluation_data(loaded, **where)
+    chosen, splits = evaluation_data(loaded, **where)
     return DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate)
 
 
-def _evaluation_data(
+def evaluation_data(
     loaded: Any,
     *,
     dataset: str | None = None,
@@ -212,8 +212,11 @@ def _evaluation_data(
     download: bool = False,
     host: Host | None = None,
 ) -> tuple[Any, Any]:
-    """(the chosen split, all the splits).  Text is read as in training: with
-    the checkpoint's tokenizer, its column settings and its class names."""
+    """(the chosen split, all the splits): :func:`evaluation_split` with the
+    splits beside it, for callers that need their ``collate`` or the other
+    splits (node classification rebuilds its graph from all three).  Text is
+    read as in training: with the checkpoint's tokenizer, its column settings
+    and its class names."""
     from .data import data_options, load_dataset
 
     host = host or get_host()

@@ -171,13 +171,13 @@ def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *
     node of the test split, so the accuracy shown is the model's test
     accuracy.  The graph is rebuilt as in training (same split, features
     standardised with the training nodes' statistics)."""
-    from .api import _evaluation_data, sample_checkpoint
+    from .api import evaluation_data, sample_checkpoint
     from .checkpoint import load
 
     host = host or get_host()
     _require_task(location, ("node-classification",), host)
     loaded = load(location, host=host)
-    test, splits = _evaluation_data(loaded, split="test", host=host)
+    test, splits = evaluation_data(loaded, split="test", host=host)
     split_of = {node: name for name in ("train", "val", "test") if getattr(splits, name) is not None
                 for node in getattr(splits, name)}
     wanted = _node_indices(nodes, len(split_of)) or list(test)

@@ -143,7 +143,7 @@ def assess(
     ``shift_examples`` / ``train_examples``: caps on the examples used for the
     shift curves and the training accuracy (``None``: all).
     """
-    from .api import _evaluation_data
+    from .api import evaluation_data
     from .calibration import CalibrationError, fit_temperature, negative_log_likelihood, reliability
     from .checkpoint import load
     from .logits import collect, require_classifier, subset
@@ -156,7 +156,7 @@ def assess(
     name = dataset or own
     notes: list[str] = []
     # Read the data once, as evaluation reads it (same split, tokenizer, shape check).
-    chosen, splits = _evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, host=host)
+    chosen, splits = evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, host=host)
 
     def loader(part: Any) -> Any:
         from torch.utils.data import DataLoader
@@ -333,7 +333,7 @@ def calibrate_checkpoint(
     from torch.utils.data import DataLoader
 
     from .amend import amend_checkpoint, local_folder
-    from .api import _evaluation_data
+    from .api import evaluation_data
     from .calibration import fit_temperature
     from .checkpoint import load
     from .logits import collect, require_classifier
@@ -347,7 +347,7 @@ def calibrate_checkpoint(
     from .errors import ArchzooError
 
     try:
-        chosen, splits = _evaluation_data(loaded, split="validation", data_dir=data_dir, host=host)
+        chosen, splits = evaluation_data(loaded, split="validation", data_dir=data_dir, host=host)
     except ArchzooError as exc:
         raise CalibrationError(f"no validation split to fit a temperature on: {exc}") from None
     val = collect(loaded, DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate), host=host)
