@@ -4,6 +4,7 @@ determinism, resuming, cancelling, early stopping, and never overwriting."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 
 import pytest
@@ -174,3 +175,17 @@ def test_bfloat16_steps_train_in_lower_precision_and_save_float32_weights(store)
     assert json.loads((half.last_dir / "config.json").read_text())["train"]["mixed_precision"] == "bf16"
     with pytest.raises(archzoo.ArchzooError, match="mixed_precision"):
         train("mlp", dataset="digits", overrides={"mixed_precision": "fp16"}, out="fp16")
+
+
+def test_a_float32_run_can_go_on_in_bfloat16(store):
+    """Precision is how fast the same steps run, not the recipe, so a resumed
+    run may change it; the continuation is recorded as bf16 and differs from
+    one that stays float32."""
+    first = train("mlp", dataset="digits", overrides={"epochs": "1", "lr": "3e-3"}, out="switch")
+    assert json.loads((first.last_dir / "config.json").read_text())["train"]["mixed_precision"] == "no"
+    shutil.copytree(first.last_dir.parent, first.last_dir.parent.parent / "stay")
+    half = train(overrides={"epochs": "2", "mixed_precision": "bf16"}, out="switch", resume=True)
+    full = train(overrides={"epochs": "2"}, out="stay", resume=True)
+    assert half.status == full.status == "finished"
+    assert json.loads((half.last_dir / "config.json").read_text())["train"]["mixed_precision"] == "bf16"
+    assert half.step_losses != full.step_losses
