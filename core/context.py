@@ -15,6 +15,7 @@ import torch
 
 from .config import TrainConfig
 from .data import DataInfo
+from .synchronise import average_gradients
 
 
 @dataclass
@@ -53,6 +54,10 @@ class StepContext(EvalContext):
     #: Set by the trainer when Accelerate's backward would only call
     #: ``loss.backward()`` (no loss scaling or accumulation): then it is called directly.
     plain_backward: bool = False
+    #: Set by the trainer for a model it could not wrap in DistributedDataParallel
+    #: (``ArchSpec.separate_steps``) on several processes: ``step(name)`` then
+    #: averages that optimizer's gradients over the processes itself.
+    average_by_hand: bool = False
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -74,6 +79,8 @@ class StepContext(EvalContext):
         """
         name = name or next(iter(self.optimizers))
         optimizer = self.optimizers[name]
+        if self.average_by_hand:
+            average_gradients(p for group in optimizer.param_groups for p in group["params"])
         clip = self.train_config.grad_clip
         if clip > 0:
             params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]

@@ -36,10 +36,12 @@ class ArchSpec:
     the real model by the contract suite.  ``implementation`` optionally names
     a module (``"package.module"``) that holds the model hooks; the host
     imports and registers it only when the architecture is used.
-    ``single_process`` marks a model whose step the trainer cannot spread
-    over several processes (a GAN: two networks, several forward passes per
-    step, which one DistributedDataParallel wrapper cannot synchronise); such
-    a run is refused with a clear error instead of failing inside PyTorch.
+    ``separate_steps`` marks a model whose step runs and steps its parts
+    separately (a GAN: several forward passes and two backward passes, each
+    into its own optimizer), which one DistributedDataParallel wrapper cannot
+    synchronise.  On several processes the trainer leaves such a model
+    unwrapped and synchronises it by hand (:mod:`archzoo.synchronise`):
+    gradients averaged in ``ctx.step(name)``, buffers shared after each step.
     """
 
     name: str
@@ -51,7 +53,7 @@ class ArchSpec:
     parameters: int | None = None
     implementation: str | None = None
     extra_tasks: tuple[str, ...] = ()
-    single_process: bool = False
+    separate_steps: bool = False
     # Filled in by the registry: which plugin and distribution provided it.
     plugin: str = field(default="", compare=False)
     distribution: str = field(default="", compare=False)

@@ -40,6 +40,7 @@ from .data import DatasetSplits
 from .errors import ArchzooError, DataError
 from .host import Host
 from .specs import ArchSpec
+from .synchronise import broadcast_from_main
 
 
 class TrainingInterrupted(ArchzooError):
@@ -161,6 +162,7 @@ class Trainer:
         started = time.perf_counter()
         self._prepare()
         state = self._restore() if self.resume else LoopState()
+        self._give_each_process_its_own_randomness()
         total_params, trainable = ckpt.parameter_count(self.model)
         self._emit(events.RunStarted(
             architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
@@ -192,11 +194,15 @@ class Trainer:
         # Without an accelerator Accelerate must be told it is on CPUs, or it
         # ignores torchrun's environment and every process trains alone.
         self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
-        if self.spec.single_process and self.accelerator.num_processes > 1:
+        plain = plain_steps(self.accelerator)
+        # A model that steps its parts separately is synchronised by hand, not by DDP.
+        by_hand = self.spec.separate_steps and self.accelerator.num_processes > 1
+        if by_hand and not plain:
             raise ArchzooError(
-                f"architecture '{self.spec.name}' trains in one process only (its step runs several networks "
-                f"separately, which one DistributedDataParallel wrapper cannot synchronise); "
-                f"this run has {self.accelerator.num_processes}: start it without torchrun or accelerate launch"
+                f"architecture '{self.spec.name}' steps its networks separately, which archzoo synchronises "
+                f"across processes only for plain data parallelism; this run uses "
+                f"{self.accelerator.distributed_type.value} with gradient accumulation "
+                f"{self.accelerator.gradient_accumulation_steps}: start it with torchrun or a plain multi-GPU launch"
             )
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
@@ -211,7 +217,6 @@ class Trainer:
         # Accelerate's optimizer wrapper exists for loss scaling, gradient
         # accumulation and sharded (FSDP, DeepSpeed, XLA) setups; where none
         # applies it only adds work to every step, so the plain optimizers are used.
-        plain = plain_steps(self.accelerator)
         names = list(optimizers) if not plain else []
         wrapped = [] if plain else list(optimizers.values())
         # In one CPU process Accelerate's loader wrapper has nothing to shard or
@@ -219,14 +224,21 @@ class Trainer:
         # so the training loader is used as it is.
         bare_loader = plain and self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
         loaders = [] if bare_loader else [train_loader]
-        prepared = self.accelerator.prepare(model, *wrapped, *loaders, *([val_loader] if val_loader else []))
+        if by_hand:
+            model = model.to(self.accelerator.device)
+            broadcast_from_main([*model.parameters(), *model.buffers()])
+        prepared = self.accelerator.prepare(
+            *([] if by_hand else [model]), *wrapped, *loaders, *([val_loader] if val_loader else [])
+        )
         if not isinstance(prepared, tuple):  # prepare() hands back a lone object bare
             prepared = (prepared,)
-        self.model = prepared[0]
+        if not by_hand:
+            model, prepared = prepared[0], prepared[1:]
+        self.model = model
         if not plain:
-            optimizers = dict(zip(names, prepared[1 : 1 + len(names)]))
-        self.train_loader = train_loader if bare_loader else prepared[1 + len(names)]
-        self.val_loader = prepared[1 + len(names) + len(loaders)] if val_loader else None
+            optimizers = dict(zip(names, prepared[: len(names)]))
+        self.train_loader = train_loader if bare_loader else prepared[len(names)]
+        self.val_loader = prepared[len(names) + len(loaders)] if val_loader else None
 
         self.steps_per_epoch = len(self.train_loader)
         self.total_steps = self.steps_per_epoch * self.tc.epochs
@@ -236,12 +248,24 @@ class Trainer:
         self.train_step = self.hooks.train_step_caller()
         if self.tc.mixed_precision != "no":
             self.train_step = _under_autocast(self.train_step, self.accelerator.device)
+        if by_hand:
+            self.train_step = _sharing_buffers(self.train_step, model)
         self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
             device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
             optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
-            train_config=self.tc, tokenizer=self.splits.tokenizer, plain_backward=plain,
+            train_config=self.tc, tokenizer=self.splits.tokenizer, plain_backward=plain, average_by_hand=by_hand,
         )
+
+    def _give_each_process_its_own_randomness(self) -> None:
+        """Every process starts from the run's seed, so all build the same
+        model; from then on each needs a random stream of its own, or they
+        would draw the same noise, dropout masks and diffusion steps for
+        different data.  The streams are derived from the shared one, so a
+        run, and a resumed run, is still reproducible.  One process: unchanged."""
+        if self.accelerator.num_processes > 1:
+            shared = int(torch.randint(0, 2**31 - 1, ()))  # the same draw on every process
+            set_seed(shared + self.accelerator.process_index)
 
     def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
         """One pass over the training shard; the mean step metrics, or None if stopped midway."""
@@ -484,6 +508,20 @@ def _under_autocast(train_step: Callable, device: torch.device) -> Callable:
     def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
             return train_step(model, batch, ctx)
+
+    return step
+
+
+def _sharing_buffers(train_step: Callable, model: torch.nn.Module) -> Callable:
+    """``train_step`` followed by copying the main process's buffers (BatchNorm
+    running statistics) to the others, as DistributedDataParallel would: for a
+    model synchronised by hand (``ArchSpec.separate_steps``)."""
+    buffers = list(model.buffers())
+
+    def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+        metrics = train_step(model, batch, ctx)
+        broadcast_from_main(buffers)
+        return metrics
 
     return step
 

@@ -62,8 +62,8 @@ def archzoo_register(registry):
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.dcgan.model",
             extra_tasks=("image-classification",),  # trains on any 28x28 image dataset; the labels are not used
-            # G and D run separately in one step (and WGAN-GP back-propagates twice): one
-            # DistributedDataParallel around both cannot synchronise that, so one process only.
-            single_process=True,
+            # G and D run and step separately: one DistributedDataParallel around both
+            # cannot synchronise that, so on several processes the trainer does it by hand.
+            separate_steps=True,
         )
     )
