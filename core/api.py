@@ -20,9 +20,9 @@ from .errors import ArchzooError
 from .host import Host, Preset, get_host
 from .specs import ArchSpec, SampleResult
 
-#: Settings that may change when a run is resumed; everything else must stay as it was.
-# Settings a resumed run may change: when to stop, and how fast the same steps
-# run (a float32 run begun on a CPU can go on in bfloat16 on a GPU).
+#: Settings that may change when a run is resumed: when to stop, and how fast the
+#: same steps run (a float32 run begun on a CPU can go on in bfloat16 on a GPU).
+#: Everything else must stay as it was.
 RESUMABLE_OVERRIDES = ("epochs", "patience", "max_steps", "num_workers", "eval_batch_size", "mixed_precision")
 
 
