@@ -87,7 +87,7 @@ def train(
         if out is None:
             raise ArchzooError("--resume needs --out: the run folder to continue")
         out_dir = ckpt.output_dir(out, store)
-        plan = _resumed_plan(out_dir, name, overrides or {}, host)
+        plan = resumed_plan(out_dir, name, overrides or {}, host)
     else:
         plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -140,7 +140,10 @@ def _saved_tokenizer(folder: Path) -> Any:
     return load_tokenizer(path) if path.is_file() else None
 
 
-def _resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], host: Host) -> RunPlan:
+def resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], host: Host) -> RunPlan:
+    """The plan of the run in ``out_dir`` continued with ``overrides``, checked:
+    a resumable checkpoint is there, ``name`` (if given) is its architecture or
+    one of its presets, and only :data:`RESUMABLE_OVERRIDES` change."""
     from . import checkpoint as ckpt
 
     last = out_dir / "last"

@@ -291,7 +291,8 @@ class RunManager:
     ) -> Run:
         """Validate a request and put it in the queue; raises ``ArchzooError`` (a
         bad setting, an unknown name, a dataset of the wrong task) at once."""
-        from .api import RESUMABLE_OVERRIDES, plan_run
+        from .api import plan_run, resumed_plan
+        from .checkpoint import output_dir
 
         request = RunRequest(name=name or None, dataset=dataset or None, overrides=dict(overrides or {}), out=out or None,
                              resume=resume, overwrite=overwrite, data_dir=data_dir or None, download=download)
@@ -299,21 +300,12 @@ class RunManager:
         if resume:
             if not out:
                 raise ArchzooError("resuming needs the run folder to continue")
-            from .checkpoint import output_dir, read_meta
-
-            last = output_dir(out, host.settings.checkpoint_dir) / "last"
-            meta = read_meta(last)
-            blocked = [k for k in request.overrides if k not in RESUMABLE_OVERRIDES]
-            if blocked:
-                raise ArchzooError(f"cannot change {', '.join(blocked)} when resuming; only {', '.join(RESUMABLE_OVERRIDES)} may change")
-            architecture, chosen = meta["architecture"], meta["dataset"]["name"]
+            plan = resumed_plan(output_dir(out, host.settings.checkpoint_dir), request.name, request.overrides, host)
         else:
             plan = plan_run(request.name, dataset=request.dataset, overrides=request.overrides, host=host)
-            architecture, chosen = plan.spec.name, plan.dataset
             if out:
-                from .checkpoint import output_dir
-
                 output_dir(out, host.settings.checkpoint_dir)  # refuses names that climb out of the store
+        architecture, chosen = plan.spec.name, plan.dataset
         with self._lock:
             if self._closed:
                 raise ArchzooError("the run manager is shut down")
