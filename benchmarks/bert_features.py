@@ -36,7 +36,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "sst2"
 
 
 def cached_runs(data_dir: Path, cache: Path, store: Path) -> list[dict]:
-    from archzoo import feature_cache
+    from archzoo.toolkit import feature_cache
     from archzoo.api import train
 
     os.environ["ARCHZOO_FEATURE_CACHE"] = str(cache)
@@ -59,10 +59,10 @@ def throughput(data_dir: Path, repeats: int, batch_size: int, copies: int) -> di
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from archzoo.config import build_config
-    from archzoo.host import get_host
+    from archzoo.data.text import read_table
     from archzoo.plugins.bert_features.model import embed
-    from archzoo.text_data import read_table
+    from archzoo.registry.config import build_config
+    from archzoo.registry.host import get_host
 
     texts = list(read_table(data_dir / "dev.tsv").texts) * copies
     spec = get_host().architecture("bert-features")

@@ -22,10 +22,12 @@ import time
 
 import torch
 
-from archzoo import events
-from archzoo.api import fill_from_data, plan_run, train
-from archzoo.checkpoint import load, parameter_count
-from archzoo.host import get_host
+from archzoo.checkpoints.io import load
+from archzoo.registry.host import get_host
+from archzoo.registry.plans import fill_from_data, plan_run
+from archzoo.runs import events
+from archzoo.toolkit.models import parameter_count
+from archzoo.training.launch import train
 
 ARCHITECTURES = ("perceptron", "logistic", "linear-svm", "resnet", "vit", "gnn")
 PRESETS = (

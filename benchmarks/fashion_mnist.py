@@ -21,8 +21,8 @@ import tempfile
 
 import torch
 
-from archzoo import events
 from archzoo.api import train
+from archzoo.runs import events
 
 TARGETS = {"mlp-fashion-deep": 0.885, "cnn-fashion": 0.92}
 

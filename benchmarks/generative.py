@@ -37,11 +37,15 @@ from pathlib import Path
 
 import torch
 
-from archzoo import fid
-from archzoo.api import fill_from_data, plan_run, sample_checkpoint, train
-from archzoo.checkpoint import is_checkpoint, load, parameter_count
-from archzoo.generative import image_grid
-from archzoo.host import get_host
+from archzoo.checkpoints.io import load
+from archzoo.checkpoints.layout import is_checkpoint
+from archzoo.evaluation import fid
+from archzoo.inference.generation import image_grid
+from archzoo.inference.sampling import sample_checkpoint
+from archzoo.registry.host import get_host
+from archzoo.registry.plans import fill_from_data, plan_run
+from archzoo.toolkit.models import parameter_count
+from archzoo.training.launch import train
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "results" / "generative"

@@ -52,12 +52,18 @@ def variant(kind: str, data_dir: Path, steps: int, out: Path) -> dict:
     import torch.nn.functional as F
     from safetensors.torch import save_file
 
-    from archzoo.checkpoint import build_meta, write_checkpoint
-    from archzoo.config import TrainConfig, build_config
+    from archzoo.checkpoints.io import write_checkpoint
+    from archzoo.checkpoints.meta import build_meta
     from archzoo.data import DataInfo
-    from archzoo.encoders import load_tokenizer, pool, resolve_encoder, with_special_tokens
-    from archzoo.host import get_host
-    from archzoo.text_data import pad_ids, read_table
+    from archzoo.data.text import pad_ids, read_table
+    from archzoo.registry.config import TrainConfig, build_config
+    from archzoo.registry.host import get_host
+    from archzoo.toolkit.encoders import (
+        load_tokenizer,
+        pool,
+        resolve_encoder,
+        with_special_tokens,
+    )
 
     torch.manual_seed(0)
     spec = get_host().architecture("lora")

@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from archzoo import events
 from archzoo.api import fill_from_data, plan_run, train
 from archzoo.data import DataOptions, load_dataset
-from archzoo.host import get_host
+from archzoo.registry.host import get_host
+from archzoo.runs import events
 
 OVERRIDES = {"grad_clip": "0", "val_fraction": "0.1", "weight_decay": "0", "schedule": "constant"}
 

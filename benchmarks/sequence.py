@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 
 import torch
-from archzoo import events
+
 from archzoo.api import train
+from archzoo.runs import events
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SST2 = HERE.parent.parent / "shared" / "data" / "sst2"
@@ -66,9 +67,10 @@ def run(preset: str, store: str, overrides: dict, data_dir: Path | None = None) 
 def linear_ceiling() -> float:
     """Logistic regression on each sequence's token frequencies, on the same split."""
     import numpy as np
-    from archzoo.image_datasets import split_indices
-    from archzoo.text_data import synthetic_sentiment
     from sklearn.linear_model import LogisticRegression
+
+    from archzoo.data.images import split_indices
+    from archzoo.data.text import synthetic_sentiment
 
     sequences, labels = synthetic_sentiment()
     counts = np.zeros((len(sequences), 1000))
@@ -137,7 +139,7 @@ def main() -> None:
 
 
 def samples(checkpoint: Path) -> list[tuple[float, list[str]]]:
-    from archzoo.inference import generate_text
+    from archzoo.inference.generation import generate_text
 
     return [
         (t, generate_text(checkpoint, "the movie", temperature=t, max_length=120, n=2, seed=0))

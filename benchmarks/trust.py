@@ -3,7 +3,7 @@ rotation robustness of the lecture notes' Fashion-MNIST MLP and CNN.
 
     OMP_NUM_THREADS=1 python benchmarks/trust.py [--mlp-epochs 10] [--cnn-epochs 3] [--shift-examples 2000]
 
-What it does, all through archzoo's own functions (``archzoo.trust.assess``,
+What it does, all through archzoo's own functions (``archzoo.evaluation.trust.assess``,
 the same code ``archzoo report`` runs):
 
 1. trains ``mlp-fashion`` (784-256-10) and ``cnn-fashion`` (16/32/64 channels)
@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from archzoo import plots
+from archzoo.evaluation import plots
 from archzoo.api import train
-from archzoo.trust import assess
+from archzoo.evaluation.trust import assess
 
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures"
@@ -54,7 +54,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 def mnist_split_folder(source: Path, folder: Path, n_test: int = 2000, seed: int = 0) -> Path:
     """MNIST's test file cut into train-* (8,000) and t10k-* (2,000) IDX files."""
-    from archzoo.image_datasets import read_idx
+    from archzoo.data.images import read_idx
 
     images = read_idx(source / "t10k-images-idx3-ubyte.gz")
     labels = read_idx(source / "t10k-labels-idx1-ubyte.gz")

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import TrainConfig, param
-from .errors import (
+from archzoo.errors import (
     ArchzooError,
     CheckpointError,
     ConfigError,
@@ -21,8 +20,9 @@ from .errors import (
     PluginMissingError,
     UnknownNameError,
 )
-from .hookspecs import hookimpl, hookspec
-from .specs import ArchSpec, DatasetSpec, SampleResult
+from archzoo.registry.config import TrainConfig, param
+from archzoo.registry.hookspecs import hookimpl, hookspec
+from archzoo.registry.specs import ArchSpec, DatasetSpec, SampleResult
 
 __all__ = [
     "ArchSpec",
@@ -49,12 +49,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "load": "archzoo.checkpoint",
+    "load": "archzoo.checkpoints.io",
     "train": "archzoo.api",
     "predict": "archzoo.api",
     "evaluate_checkpoint": "archzoo.api",
-    "push_to_hub": "archzoo.hub",
-    "pull": "archzoo.hub",
+    "push_to_hub": "archzoo.checkpoints.hub",
+    "pull": "archzoo.checkpoints.hub",
 }
 
 
@@ -64,13 +64,19 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "__version__":
-        from .host import archzoo_version
+        from archzoo.registry.host import archzoo_version
 
         return archzoo_version()
     raise AttributeError(f"module 'archzoo' has no attribute {name!r}")
 
 
+from archzoo import legacy as _legacy  # noqa: E402
+
+_legacy.install()
+
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import evaluate_checkpoint, predict, train
-    from .checkpoint import load
-    from .hub import pull, push_to_hub
+    from archzoo.checkpoints.hub import pull, push_to_hub
+    from archzoo.checkpoints.io import load
+    from archzoo.evaluation.evaluate import evaluate_checkpoint
+    from archzoo.inference.classify import predict
+    from archzoo.training.launch import train

@@ -28,12 +28,12 @@ from typing import Any, Literal
 
 import pytest
 
-from . import config as config_module
-from .errors import ConfigError
+from archzoo.errors import ConfigError
+from archzoo.registry import config as config_module
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    from .host import archzoo_version
+    from archzoo.registry.host import archzoo_version
 
     return f"archzoo {archzoo_version()} (contract suite: archzoo.testing.ContractSuite)"
 
@@ -73,8 +73,8 @@ class ContractSuite:
     def make_splits(self, spec: Any) -> Any:
         """The data to check on: by default the architecture's default dataset (text read
         with the architecture's own tokenizer when it has one: the ``text_tokenizer`` hook)."""
-        from .data import DataOptions, load_dataset
-        from .host import get_host
+        from archzoo.data import DataOptions, load_dataset
+        from archzoo.registry.host import get_host
 
         config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
         tokenizer = get_host().hooks(spec).text_tokenizer(config)
@@ -93,8 +93,8 @@ class ContractSuite:
         from accelerate import Accelerator
         from torch.utils.data import DataLoader
 
-        from .api import fill_from_data
-        from .host import get_host
+        from archzoo.registry.host import get_host
+        from archzoo.registry.plans import fill_from_data
 
         if not self.architecture:
             pytest.fail(f"{type(self).__name__} must set the 'architecture' attribute")
@@ -114,9 +114,9 @@ class ContractSuite:
         return setup["hooks"].build_model(setup["config"])
 
     def step_context(self, setup: dict[str, Any], model: Any) -> Any:
-        from .config import TrainConfig
-        from .context import StepContext
-        from .trainer import build_optimizers
+        from archzoo.registry.config import TrainConfig
+        from archzoo.training.context import StepContext
+        from archzoo.training.trainer import build_optimizers
 
         train_config = TrainConfig(lr=self.lr, schedule="constant", weight_decay=0.0, seed=self.seed)
         optimizers = build_optimizers(setup["hooks"], model, train_config)
@@ -135,7 +135,7 @@ class ContractSuite:
         return history
 
     def eval_context(self, setup: dict[str, Any]) -> Any:
-        from .context import EvalContext
+        from archzoo.training.context import EvalContext
 
         return EvalContext(device=setup["accelerator"].device, info=setup["splits"].info, tokenizer=setup["splits"].tokenizer)
 
@@ -162,7 +162,7 @@ class ContractSuite:
         assert not clashes, f"config fields {clashes} clash with training settings of the same name"
 
     def test_forward_shape(self, setup):
-        from .specs import CLASSIFICATION_TASKS
+        from archzoo.registry.specs import CLASSIFICATION_TASKS
 
         spec = setup["spec"]
         if spec.task not in CLASSIFICATION_TASKS:
@@ -197,7 +197,7 @@ class ContractSuite:
                 assert value >= 0.0, f"{name} = {value} is negative"
 
     def test_sample_returns_the_task_output(self, setup):
-        from .specs import CLASSIFICATION_TASKS, SampleResult
+        from archzoo.registry.specs import CLASSIFICATION_TASKS, SampleResult
 
         spec, torch = setup["spec"], setup["torch"]
         model = self.build(setup).eval()
@@ -245,20 +245,22 @@ class ContractSuite:
         return request
 
     def test_checkpoint_round_trip_gives_identical_outputs(self, setup, tmp_path):
-        from . import checkpoint as ckpt
-        from .config import TrainConfig
+        from archzoo.checkpoints.io import load, write_checkpoint
+        from archzoo.checkpoints.meta import build_meta
+        from archzoo.registry.config import TrainConfig
+        from archzoo.toolkit.models import parameter_count
 
         torch = setup["torch"]
         model = self.build(setup)
         self.train_a_little(setup, model)
         model.eval()
-        meta = ckpt.build_meta(
+        meta = build_meta(
             spec=setup["spec"], config=setup["config"], train_config=TrainConfig(), info=setup["splits"].info,
-            dataset=setup["splits"].info.name, metrics={}, parameters=ckpt.parameter_count(model)[0],
+            dataset=setup["splits"].info.name, metrics={}, parameters=parameter_count(model)[0],
         )
         splits = setup["splits"]
-        folder = ckpt.write_checkpoint(tmp_path / "ckpt", model, meta, extra_files=splits.checkpoint_files())
-        loaded = ckpt.load(folder, host=setup["host"])
+        folder = write_checkpoint(tmp_path / "ckpt", model, meta, extra_files=splits.checkpoint_files())
+        loaded = load(folder, host=setup["host"])
         if splits.tokenizer is not None:  # text: the tokenizer must come back with the weights
             assert loaded.tokenizer is not None, "the checkpoint lost the dataset's tokenizer"
             assert loaded.tokenizer.to_json() == splits.tokenizer.to_json(), "the tokenizer changed in the round trip"
@@ -334,7 +336,7 @@ def _bad_values(config_class: type) -> list[tuple[str, Any]]:
 
 def run_contract_suite(name: str, pytest_args: list[str] | None = None) -> int:
     """Run the suite on one installed architecture in a fresh pytest process; returns its exit code."""
-    from .host import get_host
+    from archzoo.registry.host import get_host
 
     get_host().architecture(name)  # a clear error for unknown names, before pytest starts
     with tempfile.TemporaryDirectory(prefix="archzoo-check-") as folder:

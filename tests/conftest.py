@@ -37,7 +37,7 @@ def store(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "checkpoints"
     path.mkdir()
     monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(path))
-    from archzoo.host import reset_host
+    from archzoo.registry.host import reset_host
 
     reset_host()
     yield path

@@ -70,7 +70,7 @@ def test_a_checkpoint_keeps_the_head_and_the_encoders_tokenizer_not_the_encoder(
 
 
 def test_the_second_run_reads_every_feature_from_the_cache(store, reviews, feature_cache_dir, monkeypatch):
-    from archzoo import feature_cache
+    from archzoo.toolkit import feature_cache
     from archzoo.plugins.bert_features.model import BertFeatures
 
     first = train_tiny(store, reviews)
@@ -93,7 +93,7 @@ def test_sample_returns_features_and_embed_writes_them(store, reviews, tmp_path,
     from safetensors import safe_open
 
     from archzoo.cli import main
-    from archzoo.inference import extract_features
+    from archzoo.inference.features import extract_features
 
     best = train_tiny(store, reviews).best_dir
     texts = tmp_path / "texts.txt"
@@ -142,7 +142,7 @@ def test_texts_longer_than_the_encoder_are_cut_with_a_note(store, reviews):
     assert note.startswith("text 2:") and f"cut to its first {MAX_POSITIONS - 2}" in note
     # a training set with such a text says so too
     rows = sst2_rows(60) + [(long_text, "1")]
-    splits = tiny_splits(archzoo.host.get_host().architecture("bert-features"), {"encoder": str(tiny_bert())},
+    splits = tiny_splits(archzoo.registry.host.get_host().architecture("bert-features"), {"encoder": str(tiny_bert())},
                          write_csv(store / "long.csv", rows))
     assert any(f"longer than {MAX_POSITIONS - 2} tokens" in n for n in splits.notes)
     assert max(len(splits.train[i][0]) for i in range(len(splits.train))) <= MAX_POSITIONS - 2
@@ -151,7 +151,7 @@ def test_texts_longer_than_the_encoder_are_cut_with_a_note(store, reviews):
 
 def test_a_resumed_run_reads_text_with_the_encoders_tokenizer_and_its_limit(store, reviews):
     from archzoo.api import plan_run, run_tokenizer, train
-    from archzoo.host import get_host
+    from archzoo.registry.host import get_host
 
     first = train_tiny(store, reviews, out="resumed", epochs=1)
     plan = plan_run("bert-features", overrides={"encoder": str(tiny_bert())})
@@ -171,7 +171,7 @@ def test_labels_the_model_never_saw_are_an_error_at_evaluation(store, reviews, t
 
 
 def test_an_encoder_that_is_not_bert_family_is_refused_by_name(tmp_path):
-    from archzoo.encoders import resolve_encoder
+    from archzoo.toolkit.encoders import resolve_encoder
 
     gpt = tmp_path / "gpt"
     gpt.mkdir()
@@ -194,8 +194,9 @@ def test_a_hub_encoder_that_is_not_cached_fails_at_once_without_download(tmp_pat
     """The bert-base-uncased preset offline: a clear error, no network, no hang."""
     import time
 
-    from archzoo.api import train
     from huggingface_hub import constants
+
+    from archzoo.api import train
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     started = time.perf_counter()

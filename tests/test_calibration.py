@@ -10,8 +10,8 @@ import math
 import pytest
 import torch
 
-from archzoo.accuracy import class_report, f1, wilson_interval
-from archzoo.calibration import (
+from archzoo.evaluation.accuracy import class_report, f1, wilson_interval
+from archzoo.evaluation.calibration import (
     CalibrationError,
     bin_index,
     expected_calibration_error,
@@ -19,7 +19,7 @@ from archzoo.calibration import (
     negative_log_likelihood,
     reliability,
 )
-from archzoo.metrics import ConfusionMatrix
+from archzoo.evaluation.metrics import ConfusionMatrix
 
 
 def two_class(confidences: list[float], correct: list[bool]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -146,8 +146,9 @@ def digits_model(tmp_path_factory):
 def test_the_fitted_temperature_is_stored_without_touching_the_weights(digits_model, tmp_path):
     import shutil
 
-    from archzoo.checkpoint import load, sha256_file
-    from archzoo.trust import calibrate_checkpoint
+    from archzoo.checkpoints.io import load
+    from archzoo.evaluation.trust import calibrate_checkpoint
+    from archzoo.files import sha256_file
 
     folder = tmp_path / "ckpt"
     shutil.copytree(digits_model, folder)
@@ -173,10 +174,10 @@ def test_predict_uses_the_stored_temperature(digits_model, tmp_path):
     from PIL import Image
 
     from archzoo.api import predict
-    from archzoo.checkpoint import load
+    from archzoo.checkpoints.io import load
     from archzoo.errors import ArchzooError
-    from archzoo.inputs import prepare_image
-    from archzoo.trust import calibrate_checkpoint
+    from archzoo.evaluation.trust import calibrate_checkpoint
+    from archzoo.inference.inputs import prepare_image
 
     folder = tmp_path / "ckpt"
     shutil.copytree(digits_model, folder)
@@ -197,7 +198,7 @@ def test_predict_uses_the_stored_temperature(digits_model, tmp_path):
     for label, p in calibrated[0]:
         assert p == pytest.approx(float(expected[int(label)]), abs=1e-5)
     assert calibrated[0][0][1] != pytest.approx(plain[0][0][1], abs=1e-3)
-    from archzoo.inference import classify_image
+    from archzoo.inference.classify import classify_image
 
     shown = classify_image(folder, str(path), top_k=10, match_polarity=False, calibrated=True)
     assert [label for label, _ in shown.top_k[0]] == [label for label, _ in calibrated[0]]
@@ -208,7 +209,7 @@ def test_predict_uses_the_stored_temperature(digits_model, tmp_path):
 
 def test_a_validation_split_too_small_is_a_clear_error(tmp_path, digits_model):
     from archzoo.api import train
-    from archzoo.trust import calibrate_checkpoint
+    from archzoo.evaluation.trust import calibrate_checkpoint
 
     small = train("mlp", dataset="digits", overrides={"epochs": 1, "val_fraction": 0.03}, out=str(tmp_path / "small")).best_dir
     config = (small / "config.json").read_bytes()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from archzoo import catalog
 from archzoo.errors import ConfigError
-from archzoo.host import Host
+from archzoo.registry import catalog
+from archzoo.registry.host import Host
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_overrides_keep_only_what_the_form_changed(host):
 
 
 def test_form_values_are_validated_like_the_command_line(host):
-    from archzoo.api import plan_run
+    from archzoo.registry.plans import plan_run
 
     overrides = catalog.overrides_from_form({"epochs": 0}, "mlp", host)
     with pytest.raises(ConfigError, match=r"invalid value 0 for 'epochs': between 1 and 100000"):
@@ -85,5 +85,8 @@ def test_form_values_are_validated_like_the_command_line(host):
 def test_a_parameter_count_is_computed_when_a_plugin_declares_none(host):
     from dataclasses import replace
 
-    spec = replace(host.architectures["mlp"], parameters=None)
-    assert catalog.parameter_count(spec, host) == 19210
+    from archzoo.api import planned_parameters
+
+    host.architectures["mlp"] = replace(host.architectures["mlp"], parameters=None)
+    assert planned_parameters("mlp", host) == 19210
+    assert planned_parameters("mlp-moons", host) == 1218  # a preset is built with its own config

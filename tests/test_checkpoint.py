@@ -11,15 +11,16 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import archzoo
-from archzoo.checkpoint import output_dir, resolve_checkpoint, sha256_file
+from archzoo.checkpoints.locate import output_dir, resolve_checkpoint
+from archzoo.files import sha256_file
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One small MLP trained on digits, copied fresh for each test that edits it."""
     from archzoo.api import train
-    from archzoo.host import Host
-    from archzoo.settings import load_settings
+    from archzoo.registry.host import Host
+    from archzoo.registry.settings import load_settings
 
     store = tmp_path_factory.mktemp("store")
     host = Host(settings=load_settings())
@@ -116,7 +117,8 @@ def test_output_names_cannot_climb_out_of_the_store(tmp_path):
 
 
 def test_writes_are_atomic_and_leave_no_temporary_folders(ckpt):
-    from archzoo.checkpoint import read_meta, write_checkpoint
+    from archzoo.checkpoints.io import write_checkpoint
+    from archzoo.checkpoints.meta import read_meta
 
     loaded = archzoo.load(ckpt)
     meta = {k: v for k, v in read_meta(ckpt).items() if k != "weights_sha256"}

@@ -16,7 +16,7 @@ from typing import Literal
 import pytest
 
 from archzoo import ConfigError, TrainConfig, param
-from archzoo.config import (
+from archzoo.registry.config import (
     TRAIN_FIELDS,
     FieldInfo,
     build_config,

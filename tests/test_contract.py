@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archzoo.host import Host
+from archzoo.registry.host import Host
 from archzoo.testing import ContractSuite
 
 BUILTIN = sorted(name for name, spec in Host(entry_points=False).architectures.items() if spec.distribution == "archzoo")

@@ -18,7 +18,7 @@ from PIL import Image
 
 from archzoo import DataError
 from archzoo.data import DataOptions, load_dataset
-from archzoo.datasets import CATALOGUE, clear_caches
+from archzoo.data.catalogue import CATALOGUE, clear_caches
 
 TOY_SETS = ("moons", "spirals", "xor")
 
@@ -37,7 +37,7 @@ def assert_item_types(dataset, shape: tuple[int, ...]) -> None:
 
 
 def test_catalogue_is_registered_and_every_loader_resolves():
-    from archzoo.host import get_host
+    from archzoo.registry.host import get_host
 
     datasets = get_host().datasets
     assert {"digits", "fashion-mnist", "mnist", "moons", "spirals", "xor"} <= set(datasets)
@@ -150,7 +150,7 @@ def test_corrupt_idx_file_is_named(tmp_path):
 
 
 def test_not_found_anywhere_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
-    from archzoo import image_datasets
+    from archzoo.data import images as image_datasets
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     nowhere = tmp_path / "system"

@@ -67,7 +67,7 @@ GAN_PROBE = """
 import hashlib, json, os, sys
 import torch
 from archzoo.api import train
-from archzoo.trainer import Trainer
+from archzoo.training.trainer import Trainer
 
 seen = {}
 finish = Trainer._finish

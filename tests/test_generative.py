@@ -18,16 +18,20 @@ import pytest
 import torch
 import torch.nn as nn
 
-from archzoo import ArchzooError, ConfigError
-from archzoo import checkpoint as ckpt
-from archzoo import config as config_module
-from archzoo.api import fill_from_data, sample_checkpoint, train
-from archzoo.config import TrainConfig
-from archzoo.context import EvalContext, StepContext
+from archzoo import ConfigError
+from archzoo.checkpoints.io import load, write_checkpoint
+from archzoo.checkpoints.meta import build_meta, read_meta
 from archzoo.data import DataOptions, load_dataset
-from archzoo.generative import SampleError, sample_checkpoint_images, write_images
-from archzoo.host import get_host
-from archzoo.trainer import build_optimizers
+from archzoo.inference.generation import sample_checkpoint_images, write_images
+from archzoo.inference.sampling import sample_checkpoint
+from archzoo.registry import config as config_module
+from archzoo.registry.config import TrainConfig
+from archzoo.registry.host import get_host
+from archzoo.registry.plans import fill_from_data
+from archzoo.toolkit.generative import SampleError
+from archzoo.training.context import EvalContext, StepContext
+from archzoo.training.launch import train
+from archzoo.training.trainer import build_optimizers
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +143,12 @@ class OracleDenoiser(nn.Module):
 
 
 def test_ddim_and_ddpm_recover_the_data_with_a_perfect_denoiser():
-    from archzoo.plugins.ddpm.model import Diffusion, ddim_sample, ddpm_sample, linear_betas
+    from archzoo.plugins.ddpm.model import (
+        Diffusion,
+        ddim_sample,
+        ddpm_sample,
+        linear_betas,
+    )
 
     target = torch.tensor([0.7, -0.3])
     betas = linear_betas(1000)
@@ -285,9 +294,9 @@ def test_ddpm_weight_average_ramps_up_serves_eval_mode_and_is_saved(fashion, tmp
     # the average and its update count travel with the checkpoint
     config = config_module.build_config(spec.config, {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, owner="ddpm")
     config = fill_from_data(config, fashion.info)
-    meta = ckpt.build_meta(spec=spec, config=config, train_config=TrainConfig(), info=fashion.info, dataset="fashion-mnist",
+    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=fashion.info, dataset="fashion-mnist",
                            metrics={}, parameters=count(d))
-    loaded = ckpt.load(ckpt.write_checkpoint(tmp_path / "ema", d, meta)).model
+    loaded = load(write_checkpoint(tmp_path / "ema", d, meta)).model
     assert int(loaded.ema_updates) == 3
     with torch.no_grad():
         assert torch.equal(loaded.eval()(x, t), averaged)
@@ -307,10 +316,11 @@ def vae_run(tmp_path_factory, fashion_mnist_dir):
 
 
 def test_a_trained_generator_checkpoint_is_an_image_generator(vae_run):
-    meta = ckpt.read_meta(vae_run.last_dir)
+    meta = read_meta(vae_run.last_dir)
     assert meta["task"] == "image-generation" and meta["dataset"]["info"]["task"] == "image-generation"
     assert set(vae_run.test_metrics) == {"loss", "reconstruction", "kl"}
-    from archzoo.inference import checkpoint_task, generate_images
+    from archzoo.inference.generation import generate_images
+    from archzoo.inference.sampling import checkpoint_task
 
     assert checkpoint_task(vae_run.last_dir) == "image-generation"
     images = generate_images(vae_run.last_dir, n=4, seed=3, steps=0)  # what the UI's gallery shows
@@ -318,7 +328,7 @@ def test_a_trained_generator_checkpoint_is_an_image_generator(vae_run):
 
 
 def test_vae_sampling_modes(vae_run):
-    loaded = ckpt.load(vae_run.last_dir)
+    loaded = load(vae_run.last_dir)
     traverse = sample_checkpoint(loaded, {"n": 5, "mode": "traverse"}).outputs
     assert traverse["images"].shape == (10, 1, 28, 28) and traverse["columns"] == 5  # 2 latent dimensions x 5 values
     grid = sample_checkpoint(loaded, {"n": 4, "mode": "grid"}).outputs
@@ -397,22 +407,22 @@ def test_archzoo_sample_refuses_a_classifier(tmp_path, capsys):
 
     spec, hooks, config, model = build("mlp", {"hidden": (4,)})
     info = dataclasses.replace(_info((1, 8, 8)), name="digits", task="image-classification")
-    meta = ckpt.build_meta(spec=spec, config=config, train_config=TrainConfig(), info=info, dataset="digits", metrics={}, parameters=count(model))
-    folder = ckpt.write_checkpoint(tmp_path / "mlp", model, meta)
+    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=info, dataset="digits", metrics={}, parameters=count(model))
+    folder = write_checkpoint(tmp_path / "mlp", model, meta)
     assert main(["sample", str(folder), "--out", str(tmp_path / "out")]) == 2
     assert "needs an image-generation model" in capsys.readouterr().err
 
 
 def _ddpm_checkpoint(tmp_path, values=None):
     spec, hooks, config, model = build("ddpm", {"channels": (8, 16), "timesteps": 12, **(values or {})})
-    meta = ckpt.build_meta(spec=spec, config=config, train_config=TrainConfig(), info=_info(), dataset="fashion-mnist",
+    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=_info(), dataset="fashion-mnist",
                            metrics={}, parameters=count(model))
-    return ckpt.write_checkpoint(tmp_path / "ddpm", model.eval(), meta)
+    return write_checkpoint(tmp_path / "ddpm", model.eval(), meta)
 
 
 def test_ddpm_requests_out_of_range_are_clear_errors(tmp_path):
     folder = _ddpm_checkpoint(tmp_path)
-    loaded = ckpt.load(folder)
+    loaded = load(folder)
     with pytest.raises(SampleError, match="between 0 and 12"):
         sample_checkpoint(loaded, {"n": 1, "steps": 13})
     with pytest.raises(SampleError, match="all T = 12 steps, not 5"):
@@ -423,7 +433,7 @@ def test_ddpm_requests_out_of_range_are_clear_errors(tmp_path):
         sample_checkpoint(loaded, {"n": 1, "eta": 2})
     result = sample_checkpoint_images(folder, n=2, seed=0, steps=12, sampler="ddpm")
     # what the UI's gallery calls: the same sampler, the same images
-    from archzoo.inference import draw_images, tensor_to_image
+    from archzoo.inference.generation import draw_images, tensor_to_image
 
     pictures, notes = draw_images(folder, n=2, seed=0, steps=12, sampler="ddpm")
     assert len(pictures) == 2 and notes == [] and pictures[0].size == (28, 28)
@@ -435,7 +445,7 @@ def test_ddpm_requests_out_of_range_are_clear_errors(tmp_path):
 
 
 def test_inputs_of_the_wrong_shape_are_refused(vae_run):
-    loaded = ckpt.load(vae_run.last_dir)
+    loaded = load(vae_run.last_dir)
     with pytest.raises(SampleError, match=r"N x 1 x 28 x 28"):
         sample_checkpoint(loaded, {"mode": "reconstruct", "inputs": torch.zeros(2, 3, 32, 32)})
     with pytest.raises(SampleError, match="at least 2 input images"):
@@ -476,7 +486,7 @@ def test_spirals_toy_samples_points_and_a_picture():
 
 
 def test_fid_is_zero_for_identical_sets_and_orders_noise_above_real(fashion):
-    from archzoo import fid
+    from archzoo.evaluation import fid
 
     real = fid.real_images("fashion-mnist", "test", limit=1000)
     assert fid.fid(real[:500], real[:500]) == pytest.approx(0.0, abs=1e-6)
@@ -493,7 +503,7 @@ def test_fid_is_zero_for_identical_sets_and_orders_noise_above_real(fashion):
 
 
 def test_frechet_distance_of_known_gaussians():
-    from archzoo.fid import frechet_distance
+    from archzoo.evaluation.fid import frechet_distance
 
     mu_a, mu_b = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64), torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64)
     sd_a, sd_b = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64), torch.tensor([3.0, 2.0, 1.5], dtype=torch.float64)

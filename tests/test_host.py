@@ -1,4 +1,4 @@
-"""The plugin host (archzoo.host.Host) with real pluggy plugins.
+"""The plugin host (archzoo.registry.host.Host) with real pluggy plugins.
 
 Most tests switch the built-in plugins off (an ``ARCHZOO_REGISTRY`` file, as a
 team or a CI would) and hand the host small plugin objects through
@@ -29,9 +29,16 @@ from archzoo import (
     hookimpl,
     param,
 )
-from archzoo.host import CORE_PLUGINS, BrokenPlugin, Host, Preset, get_host, reset_host
 from archzoo.plugins import BUILTIN
-from archzoo.settings import load_settings
+from archzoo.registry.host import (
+    CORE_PLUGINS,
+    BrokenPlugin,
+    Host,
+    Preset,
+    get_host,
+    reset_host,
+)
+from archzoo.registry.settings import load_settings
 
 BUILT_IN_PLUGINS = [*CORE_PLUGINS, *BUILTIN]
 
@@ -606,8 +613,8 @@ def run_python(code: str, **env_changes: str | None) -> subprocess.CompletedProc
 def test_import_and_listing_do_not_import_torch():
     """`import archzoo` and building the host with the shipped plugins stay torch-free."""
     code = (
-        "import sys, archzoo, archzoo.host\n"
-        "host = archzoo.host.get_host()\n"
+        "import sys, archzoo, archzoo.registry.host\n"
+        "host = archzoo.registry.host.get_host()\n"
         "print('architectures:', sorted(host.architectures), 'broken:', host.broken)\n"
         "loaded = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "assert not loaded, loaded[:5]\n"
@@ -620,7 +627,7 @@ def test_using_a_model_hook_is_what_imports_torch(tmp_path):
     registry = tmp_path / "registry.toml"
     registry.write_text(f"[plugins]\ndisabled = {BUILT_IN_PLUGINS!r}\n", encoding="utf-8")
     code = (
-        "import sys, archzoo.host\n"
+        "import sys, archzoo.registry.host\n"
         "from archzoo import ArchSpec, hookimpl\n"
         "from dataclasses import dataclass\n"
         "@dataclass\n"
@@ -629,7 +636,7 @@ def test_using_a_model_hook_is_what_imports_torch(tmp_path):
         "    @hookimpl\n"
         "    def archzoo_register(self, registry):\n"
         "        registry.add_architecture(ArchSpec('t', 'image-classification', 's', C, 'digits'))\n"
-        "host = archzoo.host.Host(entry_points=False, extra_plugins={'p': P()})\n"
+        "host = archzoo.registry.host.Host(entry_points=False, extra_plugins={'p': P()})\n"
         "assert 'torch' not in sys.modules\n"
         "host.hooks('t')\n"
         "assert 'torch' in sys.modules\n"
@@ -661,8 +668,8 @@ def test_example_plugin_is_found_through_its_entry_point_without_torch(tmp_path)
     registry = tmp_path / "registry.toml"
     registry.write_text(f"[plugins]\ndisabled = {BUILT_IN_PLUGINS!r}\n", encoding="utf-8")
     code = (
-        "import sys, archzoo.host\n"
-        "host = archzoo.host.Host()\n"
+        "import sys, archzoo.registry.host\n"
+        "host = archzoo.registry.host.Host()\n"
         "spec = host.architecture('softmax-regression')\n"
         f"assert (spec.plugin, spec.distribution, spec.version) == ('softmax-regression', {project['name']!r}, {project['version']!r}), spec\n"
         "assert (spec.task, spec.default_dataset, spec.parameters) == ('image-classification', 'digits', 650), spec\n"

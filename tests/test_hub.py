@@ -28,8 +28,8 @@ import pytest
 import torch
 
 import archzoo
-from archzoo import hub
-from archzoo.hub import HubError, parse_reference
+from archzoo.checkpoints import hub
+from archzoo.checkpoints.hub import HubError, parse_reference
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_server import HubServer
@@ -455,18 +455,17 @@ def test_bad_references_say_what_is_expected(text):
         parse_reference(text)
 
 
-def test_hub_names_agree_with_the_checkpoint_format():
-    from archzoo import checkpoint
+def test_push_and_pull_carry_the_checkpoint_files_but_not_the_training_state():
+    from archzoo.checkpoints import layout
 
-    assert (hub.FORMAT, hub.CONFIG, hub.WEIGHTS, hub.CARD) == (
-        checkpoint.FORMAT, checkpoint.CONFIG, checkpoint.WEIGHTS, checkpoint.CARD)
-    assert checkpoint.STATE_TENSORS not in hub.CHECKPOINT_FILES and checkpoint.STATE_JSON not in hub.CHECKPOINT_FILES
+    assert set(layout.SHARED_FILES) <= set(hub.HUB_PATTERNS)
+    assert layout.STATE_TENSORS not in hub.HUB_PATTERNS and layout.STATE_JSON not in hub.HUB_PATTERNS
 
 
 def test_a_card_names_a_local_dataset_folder_by_its_last_part_only(runs):
     from huggingface_hub import ModelCard
 
-    from archzoo.card import render_model_card
+    from archzoo.checkpoints.card import render_model_card
 
     meta = json.loads((runs[0] / "best" / "config.json").read_text())
     meta["dataset"]["name"] = "/home/someone/private/pets"
@@ -494,7 +493,7 @@ def test_a_report_travels_with_its_checkpoint(hf, runs, tmp_path):
     card links them by relative path, so push uploads them and pull brings them back."""
     import shutil
 
-    from archzoo.report import write_report
+    from archzoo.evaluation.report import write_report
 
     folder = tmp_path / "judged"
     shutil.copytree(runs[1] / "best", folder)

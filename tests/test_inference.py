@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from archzoo import ArchSpec, SampleResult, hookimpl, inference, param
 from archzoo.errors import ArchzooError
-from archzoo.host import Host
+from archzoo.registry.host import Host
 
 # -- a fake plugin for the tasks without a built-in architecture ---------------------------
 
@@ -64,16 +64,18 @@ class FakeTasks:
 
 
 def fake_host(store) -> Host:
-    from archzoo.settings import Settings
+    from archzoo.registry.settings import Settings
 
     return Host(Settings(checkpoint_dir=store), entry_points=False, extra_plugins={"fake": FakeTasks()})
 
 
 def write_fake_checkpoint(host: Host, name: str, folder):
     """A checkpoint of a fake architecture, written as the trainer writes one."""
-    from archzoo.checkpoint import build_meta, parameter_count, write_checkpoint
-    from archzoo.config import TrainConfig
+    from archzoo.checkpoints.io import write_checkpoint
+    from archzoo.checkpoints.meta import build_meta
     from archzoo.data import DataInfo
+    from archzoo.registry.config import TrainConfig
+    from archzoo.toolkit.models import parameter_count
 
     spec = host.architectures[name]
     config = TinyConfig()
@@ -96,7 +98,7 @@ def fakes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def digits_model(tmp_path_factory):
-    from archzoo.api import train
+    from archzoo.training.launch import train
 
     out = tmp_path_factory.mktemp("digits") / "run"
     return train("mlp", dataset="digits", overrides={"epochs": 8, "lr": 3e-3}, out=str(out)).best_dir
@@ -104,7 +106,7 @@ def digits_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def moons_model(tmp_path_factory):
-    from archzoo.api import train
+    from archzoo.training.launch import train
 
     out = tmp_path_factory.mktemp("moons") / "run"
     return train("mlp-moons", overrides={"epochs": 20}, out=str(out)).best_dir
@@ -145,7 +147,8 @@ def test_a_sketch_drawn_dark_on_light_is_recognised(digits_model, digit):
 
 
 def test_prepare_drawing_centres_and_fills_an_8x8_frame_like_the_digits_data(digits_model):
-    from archzoo.inference import _data_info, prepare_drawing
+    from archzoo.inference.sampling import data_info as _data_info
+    from archzoo.inference.sketch import prepare_drawing
 
     image, draw = canvas()
     draw.line((20, 20, 20, 120), fill=(0, 0, 0, 255), width=10)  # a small stroke in a corner
@@ -256,14 +259,14 @@ def test_text_classification(fakes):
 
 @pytest.fixture(scope="module")
 def graph_model(tmp_path_factory):
-    from archzoo.api import train
+    from archzoo.training.launch import train
 
     out = tmp_path_factory.mktemp("graph") / "run"
     return train("gnn-sbm", overrides={"epochs": 20}, out=str(out)).best_dir
 
 
 def test_nodes_of_the_checkpoints_own_graph_are_classified(graph_model, digits_model):
-    from archzoo.api import evaluate_checkpoint
+    from archzoo.evaluation.evaluate import evaluate_checkpoint
 
     everyone = inference.classify_nodes(graph_model)
     assert set(everyone.splits) == {"test"} and len(everyone.nodes) == 200  # 20% of the 1,000 nodes
@@ -285,6 +288,6 @@ def test_nodes_of_the_checkpoints_own_graph_are_classified(graph_model, digits_m
 
 
 def test_the_request_table_covers_every_task():
-    from archzoo.specs import TASKS
+    from archzoo.registry.specs import TASKS
 
     assert set(inference.REQUESTS) == set(TASKS)

@@ -41,15 +41,15 @@ def lora_run(reviews, tmp_path_factory):
 
 def raw_ids(loaded, texts):
     """A padded batch as archzoo's data layer makes it (no [CLS]/[SEP])."""
-    from archzoo.encoders import text_ids
-    from archzoo.text_data import pad_ids
+    from archzoo.data.text import pad_ids
+    from archzoo.toolkit.encoders import text_ids
 
     return pad_ids(text_ids(loaded.model.tokenizer, texts)[0])
 
 
 def ids_batch(loaded, texts):
     """The same batch as the encoder sees it: [CLS] ids [SEP], and the attention mask."""
-    from archzoo.encoders import with_special_tokens
+    from archzoo.toolkit.encoders import with_special_tokens
 
     tokenizer = loaded.model.tokenizer
     return with_special_tokens(raw_ids(loaded, texts), tokenizer.cls_id, tokenizer.sep_id, tokenizer.max_tokens)
@@ -97,7 +97,8 @@ def test_merge_writes_a_plain_transformers_model_with_the_same_outputs(lora_run,
     from transformers import AutoModel
 
     import archzoo
-    from archzoo.encoders import merge_adapter, pool
+    from archzoo.checkpoints.merge import merge_adapter
+    from archzoo.toolkit.encoders import pool
 
     loaded = archzoo.load(lora_run.best_dir)
     merged_dir = merge_adapter(lora_run.best_dir, tmp_path / "merged")
@@ -132,8 +133,8 @@ def test_train_merge_on_the_command_line_and_refused_for_other_architectures(rev
 
 
 def test_a_target_module_that_matches_nothing_lists_the_layers_there_are():
-    from archzoo.config import build_config
-    from archzoo.host import get_host
+    from archzoo.registry.config import build_config
+    from archzoo.registry.host import get_host
 
     spec = get_host().architecture("lora")
     config = build_config(spec.config, {"encoder": str(tiny_bert()), "target_modules": "query,valeu"})
@@ -161,8 +162,8 @@ def test_an_edited_adapter_file_is_refused_on_load(lora_run, tmp_path):
 
 def test_push_and_pull_carry_the_adapter(lora_run, tmp_path, monkeypatch):
     """Through the Hub issue's push and pull, against the local Hub-compatible server."""
-    from test_hub import ALICE, TOKENS, HubEnv
     from hub_server import HubServer
+    from test_hub import ALICE, TOKENS, HubEnv
 
     import archzoo
 

@@ -6,7 +6,7 @@ import pytest
 
 from archzoo.api import evaluate_checkpoint
 from archzoo.errors import ArchzooError
-from archzoo.metrics import ConfusionMatrix, confusion_matrix
+from archzoo.evaluation.metrics import ConfusionMatrix, confusion_matrix
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from archzoo.config import TRAIN_FIELDS, TrainConfig, build_config
 from archzoo.plugins import cnn, mlp
 from archzoo.plugins.cnn import model as cnn_model
 from archzoo.plugins.mlp import model as mlp_model
+from archzoo.registry.config import TRAIN_FIELDS, TrainConfig, build_config
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = tomllib.loads((REPO / "registry.toml").read_text(encoding="utf-8")).get("presets", {})
@@ -237,8 +237,8 @@ def test_cnn_fashion_is_cheap():
 
 
 def test_host_registers_both_and_dispatches_build_model():
-    from archzoo.host import Host
-    from archzoo.settings import load_settings
+    from archzoo.registry.host import Host
+    from archzoo.registry.settings import load_settings
 
     host = Host(load_settings(REPO / "registry.toml"), entry_points=False)
     assert {"mlp", "cnn"} <= set(host.architectures)

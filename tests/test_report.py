@@ -28,7 +28,7 @@ def fashion_model(tmp_path_factory, fashion_mnist_dir):
 @pytest.fixture(scope="module")
 def reported(fashion_model, tmp_path_factory, shared_data):
     """A copy of the checkpoint, reported on into an --out folder that already holds a file of the user's."""
-    from archzoo.report import write_report
+    from archzoo.evaluation.report import write_report
 
     base = tmp_path_factory.mktemp("reported")
     folder = base / "ckpt"
@@ -82,7 +82,8 @@ def test_the_page_and_every_figure_are_written_without_clobbering(reported):
 
 
 def test_the_checkpoint_keeps_its_weights_and_gains_a_temperature_and_card(reported):
-    from archzoo.checkpoint import load, sha256_file
+    from archzoo.checkpoints.io import load
+    from archzoo.files import sha256_file
 
     report, folder, _, original = reported
     assert (folder / "model.safetensors").read_bytes() == original["model.safetensors"]
@@ -98,7 +99,7 @@ def test_the_checkpoint_keeps_its_weights_and_gains_a_temperature_and_card(repor
     assert card.startswith("---\nlibrary_name: archzoo")
     load(folder)  # still loads: the hash check passes
     # The Hub copy of the card has the numbers and the figure links (push uploads evaluation/).
-    from archzoo.card import render_model_card
+    from archzoo.checkpoints.card import render_model_card
 
     hub_card = render_model_card(meta, repo_id="someone/model")
     # push uploads the evaluation/ folder beside the card, so the Hub card links the figures too
@@ -117,7 +118,7 @@ def test_the_cli_report_and_calibrated_predict(reported, tmp_path, capsys, share
     assert main(["report", str(folder), "--out", str(out), "--no-save", "--no-shift", "--ood", "digits"]) == 0
     assert "resized its images from 8x8 to the model's 28x28" in capsys.readouterr().err
     # predict --calibrated on a real Fashion-MNIST image, saved as a PNG.
-    from archzoo.image_datasets import FASHION_MNIST, _read_pair, _scan
+    from archzoo.data.images import FASHION_MNIST, _read_pair, _scan
 
     images, _ = _read_pair(_scan(FASHION_MNIST.system_dirs[0], FASHION_MNIST).test)
     path = tmp_path / "item.png"
@@ -138,7 +139,7 @@ def test_eval_trust_prints_the_tables(fashion_model, capsys, shared_data):
 
 
 def test_an_out_folder_with_a_foreign_report_is_left_alone(fashion_model, tmp_path):
-    from archzoo.report import ReportOutputError, write_report
+    from archzoo.evaluation.report import ReportOutputError, write_report
 
     out = tmp_path / "taken"
     out.mkdir()
@@ -157,8 +158,8 @@ def test_non_classifiers_are_told_what_these_metrics_are_for(tmp_path):
     sys.path.insert(0, str(Path(__file__).parent))
     from test_inference import fake_host, write_fake_checkpoint
 
-    from archzoo.logits import NotAClassifierError
-    from archzoo.report import write_report
+    from archzoo.evaluation.logits import NotAClassifierError
+    from archzoo.evaluation.report import write_report
 
     host = fake_host(tmp_path)
     folder = write_fake_checkpoint(host, "fake-gen", tmp_path / "gen")
@@ -169,7 +170,7 @@ def test_non_classifiers_are_told_what_these_metrics_are_for(tmp_path):
 
 def test_a_too_small_validation_split_is_a_note_and_keeps_an_earlier_temperature(tmp_path):
     from archzoo.api import train
-    from archzoo.report import write_report
+    from archzoo.evaluation.report import write_report
 
     small = train("mlp", dataset="digits", overrides={"epochs": 2, "val_fraction": 0.03}, out=str(tmp_path / "small")).best_dir
     meta = json.loads((small / "config.json").read_text())
@@ -186,8 +187,8 @@ def test_a_too_small_validation_split_is_a_note_and_keeps_an_earlier_temperature
 
 
 def test_a_failure_half_way_leaves_the_checkpoint_as_it_was(fashion_model, tmp_path, monkeypatch):
-    import archzoo.card
-    from archzoo.amend import amend_checkpoint
+    from archzoo.checkpoints import amend
+    from archzoo.checkpoints.amend import amend_checkpoint
 
     folder = tmp_path / "ckpt"
     shutil.copytree(fashion_model, folder)
@@ -196,7 +197,7 @@ def test_a_failure_half_way_leaves_the_checkpoint_as_it_was(fashion_model, tmp_p
     def broken(meta, **_):
         raise OSError("disk full")
 
-    monkeypatch.setattr(archzoo.card, "render_model_card", broken)
+    monkeypatch.setattr(amend, "render_model_card", broken)
     with pytest.raises(OSError, match="disk full"):
         amend_checkpoint(folder, meta_updates={"calibration": {"temperature": 2.0}}, evaluation_files={"x.json": b"{}"})
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
@@ -209,8 +210,8 @@ def test_a_failure_half_way_leaves_the_checkpoint_as_it_was(fashion_model, tmp_p
 
 
 def test_a_folder_of_links_into_a_cache_is_not_changed(fashion_model, tmp_path):
-    from archzoo.amend import NotAmendableError
-    from archzoo.report import write_report
+    from archzoo.checkpoints.amend import NotAmendableError
+    from archzoo.evaluation.report import write_report
 
     linked = tmp_path / "snapshot"
     linked.mkdir()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archzoo import events
 from archzoo.errors import ArchzooError, ConfigError
-from archzoo.runs import RunManager, RunProgress, describe_event
+from archzoo.runs import events
+from archzoo.runs.progress import RunProgress, describe_event
+from archzoo.training.queue import RunManager
 
 
 def started(**kw):
@@ -100,8 +101,8 @@ class FakeHost:
     """A host whose plan checks pass for the names the fake trainer knows."""
 
     def __init__(self, store):
-        from archzoo.host import Host
-        from archzoo.settings import Settings
+        from archzoo.registry.host import Host
+        from archzoo.registry.settings import Settings
 
         self.real = Host(Settings(checkpoint_dir=store), entry_points=False)
         self.settings = self.real.settings
@@ -112,15 +113,15 @@ class FakeHost:
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    import archzoo.api as api
+    from archzoo.training import queue
 
     trainer = FakeTrainer()
-    real_plan = api.plan_run
+    real_plan = queue.plan_run
 
     def plan(name=None, **kwargs):  # 'broken' and 'bad-data' stand for the default architecture
         return real_plan(None if name in ("broken", "bad-data") else name, **kwargs)
 
-    monkeypatch.setattr(api, "plan_run", plan)
+    monkeypatch.setattr(queue, "plan_run", plan)
     manager = RunManager(FakeHost(tmp_path), train=trainer)
     yield manager, trainer
     trainer.release.set()

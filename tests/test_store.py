@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from archzoo import store as store_module
+from archzoo.checkpoints import store as store_module
 from archzoo.errors import CheckpointError
 
 

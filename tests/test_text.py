@@ -12,19 +12,18 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from archzoo import CheckpointError, DataError
-from archzoo.api import evaluate_checkpoint, predict, sample_checkpoint, train
-from archzoo.checkpoint import load
+from archzoo.checkpoints.io import load
 from archzoo.data import DataOptions, data_options, load_dataset
-from archzoo.errors import ArchzooError
-from archzoo.text_data import (
+from archzoo.data.text import (
     TokenWindows,
     clear_caches,
     lengths,
     pad_batch,
     padding_mask,
 )
-from archzoo.tokenization import (
+from archzoo.data.tokenizers import (
     PAD_ID,
     CharTokenizer,
     IdTokenizer,
@@ -32,6 +31,11 @@ from archzoo.tokenization import (
     encode_texts,
     tokenizer_from_json,
 )
+from archzoo.errors import ArchzooError
+from archzoo.evaluation.evaluate import evaluate_checkpoint
+from archzoo.inference.classify import predict
+from archzoo.inference.sampling import sample_checkpoint
+from archzoo.training.launch import train
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -104,7 +108,7 @@ def test_padding_collate_pads_with_zero_and_keeps_lengths():
 
 
 def test_training_batches_are_bucketed_by_length():
-    from archzoo.trainer import EpochSampler
+    from archzoo.training.trainer import EpochSampler
 
     splits = load_dataset("sentiment-synthetic", DataOptions())
     assert torch.equal(splits.lengths, splits.train.lengths())
@@ -279,7 +283,7 @@ def test_archzoo_info_shows_the_preset_counts(capsys):
 def store(tmp_path_factory):
     import os
 
-    from archzoo.host import reset_host
+    from archzoo.registry.host import reset_host
 
     path = tmp_path_factory.mktemp("store")
     old = os.environ.get("ARCHZOO_CHECKPOINTS")
@@ -381,7 +385,7 @@ def test_gpt_learns_and_reports_perplexity(gpt_run):
 
 
 def test_gpt_generates_from_its_checkpoint(gpt_run):
-    from archzoo.inference import generate_text
+    from archzoo.inference.generation import generate_text
 
     where = gpt_run.best_dir
     first = generate_text(where, "the clever ", temperature=0.8, top_k=5, max_length=40, n=2, seed=3)
@@ -412,7 +416,7 @@ def test_gpt_evaluates_from_its_checkpoint(gpt_run):
 
 
 def test_confusion_matrix_of_a_text_model(rnn_run):
-    from archzoo.metrics import confusion_matrix
+    from archzoo.evaluation.metrics import confusion_matrix
 
     matrix = confusion_matrix(rnn_run)
     assert matrix.class_names == ["negative", "positive"] and sum(map(sum, matrix.counts)) == 1000

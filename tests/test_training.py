@@ -11,9 +11,10 @@ import pytest
 import torch
 
 import archzoo
-from archzoo import events
 from archzoo.api import train
-from archzoo.checkpoint import STATE_JSON, STATE_TENSORS, sha256_file
+from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS
+from archzoo.files import sha256_file
+from archzoo.runs import events
 
 FAST = {"epochs": "2", "batch_size": "128"}
 

@@ -23,10 +23,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from ui_server import free_port, served_app
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
+from ui_server import free_port, served_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -97,8 +96,8 @@ def test_the_models_table_lists_every_installed_architecture(client):
 
 def test_a_broken_plugin_is_shown_with_its_error():
     from archzoo import hookimpl
-    from archzoo.host import Host
-    from archzoo.runs import RunManager
+    from archzoo.registry.host import Host
+    from archzoo.training.queue import RunManager
     from archzoo.ui import models_tab
     from archzoo.ui.common import AppContext
 
@@ -270,7 +269,7 @@ def test_rows_of_numbers_for_a_tabular_checkpoint(ui, client):
 def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_path):
     from test_inference import FAKE_TASKS, fake_host, write_fake_checkpoint
 
-    from archzoo.runs import RunManager
+    from archzoo.training.queue import RunManager
     from archzoo.ui import inference_tab
     from archzoo.ui.common import AppContext
 
@@ -280,7 +279,7 @@ def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_pa
     groups = {name: inference_tab.describe(ctx, path)[1] for name, path in paths.items()}
     assert groups == {"fake-gen": "image-generation", "fake-writer": "text-generation", "fake-embed": "features",
                       "fake-sentiment": "text", "fake-graph": "graph"}
-    from archzoo.specs import TASKS
+    from archzoo.registry.specs import TASKS
 
     assert {task: inference_tab.widget_group(task) in inference_tab.GROUPS for task in TASKS} == dict.fromkeys(TASKS, True)
     assert inference_tab.widget_group("image-classification") == "image"
@@ -374,7 +373,7 @@ def test_a_lora_adapter_is_merged_from_the_checkpoints_tab(ui, client, trained):
     from transformers import AutoModel
 
     from archzoo.api import train
-    from archzoo.checkpoint import sha256_file
+    from archzoo.files import sha256_file
 
     reviews = write_csv(ui.files / "reviews.csv", sst2_rows(96, start=2000))
     overrides = {"encoder": str(tiny_bert()), "epochs": 1, "batch_size": 32, "r": 4,

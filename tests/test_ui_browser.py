@@ -18,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from ui_server import served_app
 from PIL import Image
-
 from playwright.sync_api import expect, sync_playwright
+from ui_server import served_app
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "ui"

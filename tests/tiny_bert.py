@@ -41,7 +41,14 @@ def write_csv(path: Path, rows: list[tuple[str, str]], text_column: str = "revie
 
 def build(folder: Path, texts: list[str]) -> Path:
     import torch
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from transformers import BertConfig, BertModel
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,9 +91,9 @@ def tiny_bert() -> Path:
 def tiny_splits(spec, overrides: dict, path: Path | None = None):
     """Real SST-2 rows (a CSV by path) read with the architecture's own tokenizer (the
     ``text_tokenizer`` hook), as ``archzoo train`` reads them."""
-    from archzoo.config import build_config
     from archzoo.data import DataOptions, load_dataset
-    from archzoo.host import get_host
+    from archzoo.registry.config import build_config
+    from archzoo.registry.host import get_host
 
     if path is None:
         path = write_csv(Path(tiny_bert()).parent / "contract.csv", sst2_rows(200, start=1000))

@@ -19,7 +19,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def served_app(tmp_path_factory, name: str):
     """The browser app on 127.0.0.1 with an empty checkpoint store of its own."""
-    from archzoo.host import reset_host
+    from archzoo.registry.host import reset_host
     from archzoo.ui.app import build_app, serve
 
     store = tmp_path_factory.mktemp(f"{name}-store")

@@ -19,8 +19,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from archzoo.errors import ArchzooError  # noqa: E402
-from archzoo.host import Host, get_host  # noqa: E402
-from archzoo.runs import RunManager  # noqa: E402
+from archzoo.registry.host import Host, get_host  # noqa: E402
+from archzoo.training.queue import RunManager  # noqa: E402
 
 from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, train_tab  # noqa: E402
 from .common import PICK_BRUSH_JS, AppContext  # noqa: E402

@@ -1,5 +1,5 @@
 """Checkpoints tab: the local store with metrics and model cards; push one to
-the Hugging Face Hub, pull one from it (:mod:`archzoo.hub`, as ``archzoo push``
+the Hugging Face Hub, pull one from it (:mod:`archzoo.checkpoints.hub`, as ``archzoo push``
 and ``archzoo pull`` do); fold a LoRA checkpoint's adapter into a plain
 transformers model (as ``archzoo train lora --merge`` does)."""
 
@@ -10,10 +10,19 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from archzoo.checkpoints.store import card_body, list_checkpoints, read_card
 from archzoo.errors import ArchzooError
-from archzoo.store import card_body, list_checkpoints, read_card
 
-from .common import AppContext, bind, count_text, error_message, ok, pick, problem, table
+from .common import (
+    AppContext,
+    bind,
+    count_text,
+    error_message,
+    ok,
+    pick,
+    problem,
+    table,
+)
 
 HEADERS = ["checkpoint", "architecture", "task", "dataset", "result", "parameters", "created", "plugin", "notes"]
 HUB_MISSING = ("Hub support (archzoo.hub) is not part of this installation yet, so push and pull are not available. "
@@ -57,7 +66,7 @@ def push(ctx: AppContext, location: str | None, repo_id: str, private: bool, tok
         if not repo_id or "/" not in repo_id.strip("/"):
             raise ArchzooError("give the Hub repository as user/name (for example alice/mlp-digits)")
         try:
-            from archzoo.hub import push_to_hub
+            from archzoo.checkpoints.hub import push_to_hub
         except ImportError:
             return problem(HUB_MISSING)
         url = push_to_hub(location, repo_id, private=bool(private), token=(token or "").strip() or None)
@@ -73,8 +82,8 @@ def pull(ctx: AppContext, reference: str, token: str):
         if not reference:
             raise ArchzooError("give a Hub reference: user/name, user/name@revision or hf://user/name")
         try:
-            from archzoo.hub import parse_reference
-            from archzoo.hub import pull as hub_pull
+            from archzoo.checkpoints.hub import parse_reference
+            from archzoo.checkpoints.hub import pull as hub_pull
         except ImportError:
             return problem(HUB_MISSING), gr.skip(), gr.skip()
         ref = parse_reference(reference)
@@ -96,8 +105,8 @@ def merge(ctx: AppContext, location: str | None, destination: str):
     try:
         if not location:
             raise ArchzooError("choose a LoRA checkpoint to merge")
-        from archzoo.checkpoint import output_dir
-        from archzoo.encoders import merge_adapter
+        from archzoo.checkpoints.locate import output_dir
+        from archzoo.checkpoints.merge import merge_adapter
 
         source = Path(location)
         if (destination or "").strip():
@@ -115,7 +124,7 @@ def merge(ctx: AppContext, location: str | None, destination: str):
 
 def hub_available() -> bool:
     try:
-        import archzoo.hub  # noqa: F401
+        import archzoo.checkpoints.hub  # noqa: F401
     except ImportError:
         return False
     return True

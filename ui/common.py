@@ -1,9 +1,9 @@
 """Pieces every tab uses: messages in the page, checkpoint choices, tables.
 
 The UI never decides anything a CLI user could not: every button calls a
-function of :mod:`archzoo.api`, :mod:`archzoo.inference`, :mod:`archzoo.metrics`,
-:mod:`archzoo.store`, :mod:`archzoo.runs`, :mod:`archzoo.catalog` or
-:mod:`archzoo.hub`.  What is here is only how the answers are shown.
+function of :mod:`archzoo.api`, :mod:`archzoo.inference.tasks`, :mod:`archzoo.evaluation.metrics`,
+:mod:`archzoo.checkpoints.store`, :mod:`archzoo.training.queue`, :mod:`archzoo.registry.catalog` or
+:mod:`archzoo.checkpoints.hub`.  What is here is only how the answers are shown.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from archzoo.errors import ArchzooError
-from archzoo.host import Host
-from archzoo.runs import RunManager
+from archzoo.registry.host import Host
+from archzoo.training.queue import RunManager
 
 log = logging.getLogger("archzoo.ui")
 
@@ -99,7 +99,7 @@ def count_text(n: int | None) -> str:
 def checkpoint_choices(ctx: AppContext, tasks: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(label, path) pairs for every checkpoint in the store, newest first; the
     ``last`` copies of finished runs are left out when a ``best`` exists beside them."""
-    from archzoo.store import list_checkpoints
+    from archzoo.checkpoints.store import list_checkpoints
 
     entries = [e for e in list_checkpoints(host=ctx.host) if not e.error]
     bests = {str(e.path.parent) for e in entries if e.path.name == "best"}

@@ -2,7 +2,7 @@
 numbers) and, for classifiers, a confusion matrix and per-class precision and recall.
 
 Below them, for classifiers, "Should it ship?" runs ``archzoo report``
-(:func:`archzoo.report.write_report`): accuracy interval, calibration before
+(:func:`archzoo.evaluation.report.write_report`): accuracy interval, calibration before
 and after temperature scaling, out-of-distribution scores, rotation and noise
 curves, and the ship / collect more data / redesign verdict with its reasons."""
 
@@ -12,8 +12,8 @@ import gradio as gr
 
 from archzoo.api import evaluate_checkpoint
 from archzoo.errors import ArchzooError
-from archzoo.metrics import confusion_matrix
-from archzoo.specs import CLASSIFICATION_TASKS
+from archzoo.evaluation.metrics import confusion_matrix
+from archzoo.registry.specs import CLASSIFICATION_TASKS
 
 from .common import AppContext, bind, checkpoint_choices, error_message, ok, pick, table
 
@@ -22,7 +22,7 @@ OWN = "its own dataset"
 
 def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], str]:
     """The checkpoint's own dataset first, then others of its task with the same input shape."""
-    from archzoo.inference import checkpoint_meta
+    from archzoo.inference.sampling import checkpoint_meta
 
     if not location:
         return [OWN], OWN
@@ -48,7 +48,7 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
         return error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")), empty, per_class, None
     chosen = None if dataset in (None, "", OWN) else dataset
     try:
-        from archzoo.inference import checkpoint_task
+        from archzoo.inference.sampling import checkpoint_task
 
         metrics = evaluate_checkpoint(location, dataset=chosen, split=split or "test", host=ctx.host)
         task = checkpoint_task(location, host=ctx.host)
@@ -98,7 +98,7 @@ def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str
     import tempfile
     from pathlib import Path
 
-    from archzoo.report import write_report
+    from archzoo.evaluation.report import write_report
 
     empty = table([], TRUST_HEADERS)
     nothing = (empty, None, None, None)

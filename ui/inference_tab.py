@@ -12,8 +12,8 @@ feature-extraction         texts, one per line                           embeddi
 node-classification        node indices of the checkpoint's own graph    classes, accuracy
 =========================  ============================================  ==========================
 
-Each button calls one function of :mod:`archzoo.inference`.  Every task of
-:data:`archzoo.specs.TASKS` has its group (a test checks); a task added later
+Each button calls one function of :mod:`archzoo.inference.tasks`.  Every task of
+:data:`archzoo.registry.specs.TASKS` has its group (a test checks); a task added later
 without one is named as such in the page.
 """
 
@@ -26,7 +26,19 @@ import gradio as gr
 from archzoo import inference
 from archzoo.errors import ArchzooError
 
-from .common import PICK_BRUSH_JS, AppContext, bind, checkpoint_choices, error_message, info, notes_html, ok, pick, problem, table
+from .common import (
+    PICK_BRUSH_JS,
+    AppContext,
+    bind,
+    checkpoint_choices,
+    error_message,
+    info,
+    notes_html,
+    ok,
+    pick,
+    problem,
+    table,
+)
 
 #: task -> the group of widgets that serves it.
 TASK_WIDGETS: dict[str, str] = {
@@ -52,7 +64,7 @@ def widget_group(task: str) -> str | None:
 
 def describe(ctx: AppContext, location: str | None) -> tuple[str, str | None]:
     """(what the page says about the checkpoint, the widget group to show)."""
-    from archzoo.store import describe as describe_entry
+    from archzoo.checkpoints.store import describe as describe_entry
 
     if not location:
         return info("No checkpoint yet: train one in the Train tab (the defaults take seconds), then come back."), None

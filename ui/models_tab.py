@@ -6,7 +6,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from archzoo import catalog
+from archzoo.api import planned_parameters
+from archzoo.registry import catalog
 
 from .common import AppContext, count_text, table
 
@@ -19,7 +20,7 @@ def architectures_table(ctx: AppContext) -> pd.DataFrame:
     for a in data["architectures"]:
         spec = ctx.host.architectures[a["name"]]
         tasks = ", ".join(a["tasks"])
-        rows.append([a["name"], tasks, count_text(catalog.parameter_count(spec, ctx.host)),
+        rows.append([a["name"], tasks, count_text(planned_parameters(spec.name, ctx.host)),
                      a["distribution"], a["version"], a["summary"]])
     return table(rows, ARCH_HEADERS)
 

@@ -2,7 +2,7 @@
 from its typed config and the training config, and a run streamed live.
 
 Validation is :func:`archzoo.api.plan_run`'s (through
-:meth:`archzoo.runs.RunManager.submit`), so a bad value gets the CLI's message:
+:meth:`archzoo.training.queue.RunManager.submit`), so a bad value gets the CLI's message:
 the field, the value, what is allowed.  Runs go through the one
 :class:`~archzoo.runs.RunManager` of the server: one trains, the others wait
 in the visible queue.
@@ -17,8 +17,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from archzoo import catalog
-from archzoo.runs import Run
+from archzoo.registry import catalog
+from archzoo.training.queue import Run
 
 from .common import AppContext, error_message, info, ok, problem, table, with_parameters
 

@@ -21,7 +21,7 @@ Fixes and adaptations to the recipe as written:
 
 - archzoo serves standardised pixels; a sigmoid decoder can only produce
   [0, 1], so the loss compares it with the input mapped back to [0, 1]
-  (:func:`archzoo.generative.to_unit`), not with the standardised tensor.
+  (:func:`archzoo.toolkit.generative.to_unit`), not with the standardised tensor.
 - Sampling from a plain autoencoder needs the codes' spread; it is tracked
   during training rather than assumed to be N(0, I), which an unregularised
   code space is not.
@@ -36,7 +36,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import hookimpl
-from archzoo.generative import images_result, latent_grid, latent_line, mlp_decoder, parse_request, relu_layers, to_unit
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.generative import (
+    images_result,
+    latent_grid,
+    latent_line,
+    mlp_decoder,
+    parse_request,
+    relu_layers,
+    to_unit,
+)
 
 MODES = ("sample", "grid", "interpolate", "reconstruct")
 #: How fast the running code statistics follow the training codes.
@@ -81,9 +90,6 @@ def reconstruction_loss(kind: str, logits: torch.Tensor, x01: torch.Tensor) -> t
     return (torch.sigmoid(logits) - x01).pow(2).flatten(1).mean(dim=1)
 
 
-def _owned(model: nn.Module) -> Autoencoder:
-    return getattr(model, "module", model)
-
 
 @hookimpl
 def build_model(spec, config):
@@ -96,17 +102,17 @@ def build_model(spec, config):
 def train_step(spec, model, batch, ctx):
     x01 = to_unit(batch[0], ctx.info)
     logits, z = model(x01)
-    loss = reconstruction_loss(_owned(model).reconstruction, logits, x01).mean()
+    loss = reconstruction_loss(unwrap(model).reconstruction, logits, x01).mean()
     ctx.backward(loss)
     ctx.step()
-    _owned(model).track(z.detach())
+    unwrap(model).track(z.detach())
     return {"loss": loss.item()}
 
 
 @hookimpl
 def evaluate(spec, model, loader, ctx):
     """The reconstruction loss per image (averaged over pixels), and the mean squared error whatever the loss."""
-    kind = _owned(model).reconstruction
+    kind = unwrap(model).reconstruction
     losses, errors = [], []
     with torch.no_grad():
         for batch in loader:
@@ -121,7 +127,7 @@ def evaluate(spec, model, loader, ctx):
 
 @hookimpl
 def sample(spec, model, request, ctx):
-    ae = _owned(model)
+    ae = unwrap(model)
     draw = parse_request(request, modes=MODES, image_shape=ae.image_shape, max_steps=0, owner=spec.name)
     device = next(ae.parameters()).device
     mean, std = ae.code_mean.cpu(), ae.code_std.cpu()

@@ -12,7 +12,7 @@ sentence vectors are the mean over the tokens, which ``pooling="auto"``
 follows).  ``bert-base-uncased`` is a preset for users online.
 
 Because the encoder never changes, each text's features are computed once and
-cached on disk (:mod:`archzoo.feature_cache`), so every epoch after the first,
+cached on disk (:mod:`archzoo.toolkit.feature_cache`), so every epoch after the first,
 and every rerun, trains the head in seconds.  ``sample`` returns the features
 themselves: this is a feature extractor (``archzoo embed``), with a classifier
 head that shows how much the features know.

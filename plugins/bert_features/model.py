@@ -8,7 +8,7 @@ The figure::
 
 Training is plain cross-entropy on the head.  The encoder runs without
 gradients, and each text's ``h`` is computed once and read from the feature
-cache after that (:mod:`archzoo.feature_cache`): the first epoch costs one
+cache after that (:mod:`archzoo.toolkit.feature_cache`): the first epoch costs one
 encoder pass over the data, later epochs and reruns cost a table lookup.
 
 ``sample`` returns ``h`` for texts or id batches (``features``, N x d):
@@ -25,8 +25,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import SampleResult, hookimpl
-from archzoo.defaults import classification_metrics, classification_step
-from archzoo.encoders import (
+from archzoo.data.text import pad_ids
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.classification import classification_metrics, classification_step
+from archzoo.toolkit.encoders import (
     EncoderSource,
     LearnedStateModule,
     encoder_fingerprint,
@@ -38,8 +40,7 @@ from archzoo.encoders import (
     text_ids,
     with_special_tokens,
 )
-from archzoo.feature_cache import FeatureCache, feature_cache, row_keys
-from archzoo.text_data import pad_ids
+from archzoo.toolkit.feature_cache import FeatureCache, feature_cache, row_keys
 
 
 class BertFeatures(LearnedStateModule):
@@ -108,14 +109,14 @@ def evaluate(spec, model, loader, ctx):
     try:
         return classification_metrics(model, loader, ctx)
     finally:
-        cache = _unwrap(model).cache
+        cache = unwrap(model).cache
         if cache is not None:
             cache.flush()  # keep what this pass computed, even if the run stops here
 
 
 @hookimpl
 def sample(spec, model, request, ctx):
-    model = _unwrap(model)
+    model = unwrap(model)
     features, notes = embed(model, request, ctx.device)
     outputs = {"features": features}
     if notes:
@@ -146,7 +147,3 @@ def embed(model: BertFeatures, request: dict, device: torch.device) -> tuple[tor
     if request.get("normalize"):
         out = F.normalize(out, dim=1)
     return out, notes
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return getattr(model, "module", model)

@@ -26,12 +26,12 @@ Evaluation (on real validation images and as many fixed-seed fakes) reports
 the generator and discriminator losses and the mean D(x) and D(G(z)).  The
 first, the headline that picks the ``best`` checkpoint, is the generator's
 loss; no GAN loss measures sample quality, so judge checkpoints by
-FID-<dataset> (:mod:`archzoo.fid`) and prefer a run's ``last`` checkpoint.
+FID-<dataset> (:mod:`archzoo.evaluation.fid`) and prefer a run's ``last`` checkpoint.
 
 Fixes and adaptations to the recipe as written:
 
 - Tanh produces [-1, 1]; archzoo serves standardised pixels, so real images
-  are mapped to [-1, 1] first (:func:`archzoo.generative.to_signed`), or D
+  are mapped to [-1, 1] first (:func:`archzoo.toolkit.generative.to_signed`), or D
   tells real from fake by their range alone.
 - The generator's backward pass runs through D and leaves gradients on D's
   weights.  They are cleared after the generator's step; left there, the next
@@ -50,7 +50,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
-from archzoo.generative import from_signed, images_result, latent_line, parse_request, to_signed
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.generative import (
+    from_signed,
+    images_result,
+    latent_line,
+    parse_request,
+    to_signed,
+)
 
 MODES = ("sample", "walk")
 
@@ -120,9 +127,6 @@ def _init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _owned(model: nn.Module) -> DCGAN:
-    return getattr(model, "module", model)
-
 
 @hookimpl
 def build_model(spec, config):
@@ -140,7 +144,7 @@ def build_model(spec, config):
 @hookimpl
 def configure_optimizers(spec, model, train_config):
     """Two Adams: the generator at the run's ``lr``, the discriminator at ``lr x d_lr_ratio``."""
-    gan = _owned(model)
+    gan = unwrap(model)
     lr, decay = train_config.lr, train_config.weight_decay
     return {
         "generator": torch.optim.Adam(gan.generator.parameters(), lr=lr, betas=gan.betas, weight_decay=decay),
@@ -159,7 +163,7 @@ def gradient_penalty(model: nn.Module, real: torch.Tensor, fake: torch.Tensor) -
 
 @hookimpl
 def train_step(spec, model, batch, ctx):
-    gan = _owned(model)
+    gan = unwrap(model)
     real = to_signed(batch[0], ctx.info)
     fake = model(gan.noise(len(real), device=real.device), "generator")
 
@@ -190,7 +194,7 @@ def train_step(spec, model, batch, ctx):
 def evaluate(spec, model, loader, ctx):
     """Real validation images against as many fakes from a fixed seed: the
     losses of both players and the mean scores D(x) and D(G(z))."""
-    gan = _owned(model)
+    gan = unwrap(model)
     generator = torch.Generator().manual_seed(0)
     reals, fakes = [], []
     with torch.no_grad():
@@ -214,7 +218,7 @@ def evaluate(spec, model, loader, ctx):
 @hookimpl
 def sample(spec, model, request, ctx):
     """``sample``: G(z) for n noise vectors; ``walk``: n images along the line between two noise vectors."""
-    gan = _owned(model)
+    gan = unwrap(model)
     draw = parse_request(request, modes=MODES, image_shape=None, max_steps=0, owner=spec.name)
     device = next(gan.parameters()).device
     generator = draw.generator()

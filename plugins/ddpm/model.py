@@ -37,7 +37,7 @@ Fixes and adaptations to the recipe as written:
   so every GroupNorm sees a multiple of 8 channels.
 - Images are modelled in [-1, 1], the scale the schedule assumes (unit
   variance of x_T); archzoo serves standardised pixels, so they are mapped
-  first (:func:`archzoo.generative.to_signed`).
+  first (:func:`archzoo.toolkit.generative.to_signed`).
 - Both samplers clip each predicted x_0 to [-1, 1] (``clip``, on for
   images), as Ho et al.'s and Song et al.'s released code do: the bare
   formulas let one poor noise prediction of a young model throw pixels far
@@ -74,7 +74,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
-from archzoo.generative import SampleError, from_signed, images_result, parse_request, to_signed
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.generative import (
+    SampleError,
+    from_signed,
+    images_result,
+    parse_request,
+    to_signed,
+)
 
 DEFAULT_DDIM_STEPS = 50
 SAMPLERS = ("ddim", "ddpm")
@@ -248,9 +255,6 @@ class Diffusion(nn.Module):
         return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
 
 
-def _owned(model: nn.Module) -> Diffusion:
-    return getattr(model, "module", model)
-
 
 def _data(batch, info, diffusion: Diffusion) -> torch.Tensor:
     """The training examples on the scale the schedule assumes: images in [-1, 1], points standardised."""
@@ -290,13 +294,13 @@ def build_model(spec, config):
 
 def noise_losses(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """Per-example mean squared error between the true and the predicted noise."""
-    predicted = model(_owned(model).noised(x0, t, eps), t)
+    predicted = model(unwrap(model).noised(x0, t, eps), t)
     return (predicted - eps).pow(2).flatten(1).mean(dim=1)
 
 
 @hookimpl
 def train_step(spec, model, batch, ctx):
-    diffusion = _owned(model)
+    diffusion = unwrap(model)
     x0 = _data(batch, ctx.info, diffusion)
     t = torch.randint(0, diffusion.timesteps, (len(x0),), device=x0.device)
     eps = torch.randn_like(x0)
@@ -310,7 +314,7 @@ def train_step(spec, model, batch, ctx):
 @hookimpl
 def evaluate(spec, model, loader, ctx):
     """The noise-prediction MSE, with steps and noise drawn from a fixed seed."""
-    diffusion = _owned(model)
+    diffusion = unwrap(model)
     generator = torch.Generator().manual_seed(0)
     losses = []
     with torch.no_grad():
@@ -334,7 +338,7 @@ def ddpm_sample(model: nn.Module, x: torch.Tensor, generator: torch.Generator, c
     With ``clip`` the mean is computed, as in Ho et al.'s released code, from the
     predicted x_0 clipped to [-1, 1] (the posterior mean of q(x_{t-1} | x_t, x_0));
     without clipping that is exactly Algorithm 2's (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t)."""
-    d = _owned(model)
+    d = unwrap(model)
     for step in reversed(range(d.timesteps)):
         t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
         eps = model(x, t)
@@ -362,7 +366,7 @@ def ddim_sample(
     """Song et al.'s DDIM from x_T = ``x`` in ``steps`` steps (eta = 0: deterministic).
     With ``clip`` the predicted x_0 is clipped to [-1, 1] and the noise direction
     recomputed from it, so that one bad prediction cannot throw the image out of range."""
-    d = _owned(model)
+    d = unwrap(model)
     sequence = ddim_steps(d.timesteps, steps)
     for i in reversed(range(len(sequence))):
         step = sequence[i]
@@ -398,7 +402,7 @@ def sample(spec, model, request, ctx):
     from 1 to T, 0 for 50) or ddpm (all T steps; ``steps`` 0 or T).
     ``eta`` (DDIM only, default 0) adds DDPM-like noise between 0 and 1.
     ``clip`` (default: on for images) clips each predicted x_0 to [-1, 1]."""
-    d = _owned(model)
+    d = unwrap(model)
     draw = parse_request(request, modes=("sample",), image_shape=d.data_shape, max_steps=d.timesteps, owner=spec.name)
     sampler = str(request.get("sampler") or "ddim")
     if sampler not in SAMPLERS:

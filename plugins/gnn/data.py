@@ -40,7 +40,7 @@ import torch
 from torch.utils.data import Dataset
 
 from archzoo.data import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits
-from archzoo.image_datasets import split_indices
+from archzoo.data.splitting import split_indices
 
 N_NODES = 1000
 N_BLOCKS = 4

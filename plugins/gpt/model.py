@@ -34,8 +34,10 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
 from archzoo import ArchzooError, ConfigError, SampleResult, hookimpl
-from archzoo.tokenization import PAD_ID
+from archzoo.data.tokenizers import PAD_ID
+from archzoo.toolkit import unwrap
 
 
 class CausalSelfAttention(nn.Module):
@@ -128,14 +130,11 @@ class GPT(nn.Module):
         return self.lm_head(x) if self.lm_head is not None else F.linear(x, self.wte.weight)
 
 
-def _unwrap(model: nn.Module) -> GPT:
-    return getattr(model, "module", model)  # Accelerate may wrap it (DistributedDataParallel)
-
 
 def next_token_losses(model: nn.Module, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of every next-token prediction in ``tokens`` (B, L + 1), and
     which of them count (not padding); both (B, min(L, block_size))."""
-    tokens = tokens[:, : _unwrap(model).block_size + 1]
+    tokens = tokens[:, : unwrap(model).block_size + 1]
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
     logits = model(inputs)
     losses = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
@@ -210,7 +209,7 @@ def generate(
 ) -> torch.Tensor:
     """Append ``max_length`` sampled tokens to each row of ``ids`` (B, T); the
     ``never`` ids (padding, unknown) are not drawn."""
-    block_size = _unwrap(model).block_size
+    block_size = unwrap(model).block_size
     for _ in range(max_length):
         logits = model(ids[:, -block_size:])[:, -1, :].float()  # the prediction after the last token
         logits[:, list(never)] = float("-inf")  # padding and "unknown" are not text

@@ -31,6 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import SampleResult, hookimpl
+from archzoo.toolkit import unwrap
 
 
 class LinearSVM(nn.Module):
@@ -53,14 +54,11 @@ class LinearSVM(nn.Module):
         return torch.cat([torch.zeros_like(f), f], dim=1) if self.binary else f
 
 
-def _net(model: nn.Module) -> LinearSVM:
-    return getattr(model, "module", model)
-
 
 def hinge_loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """max(0, 1 - y f(x)) with y in {-1, +1}; summed over the one-vs-rest margins."""
     f = model(inputs)
-    if _net(model).binary:
+    if unwrap(model).binary:
         f = f[:, 1:]  # the margin itself
         signs = (2 * labels - 1).float().unsqueeze(1)
     else:
@@ -83,7 +81,7 @@ def configure_optimizers(spec, model, train_config):
 @hookimpl
 def train_step(spec, model, batch, ctx):
     inputs, labels = batch
-    net = _net(model)
+    net = unwrap(model)
     hinge = hinge_loss(model, inputs, labels)
     loss = hinge + net.regularization / 2 * net.linear.weight.pow(2).sum()
     ctx.backward(loss)

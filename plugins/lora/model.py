@@ -12,7 +12,7 @@ and for the whole model::
 Only A, B and the head are trained (0.3% of all-MiniLM-L6-v2 at r = 8).  The
 checkpoint keeps exactly those in ``model.safetensors``, plus the adapter in
 PEFT's layout (``adapter_config.json`` + ``adapter_model.safetensors``) so
-that plain ``peft`` can load it; :func:`archzoo.encoders.merge_adapter`
+that plain ``peft`` can load it; :func:`archzoo.toolkit.encoders.merge_adapter`
 (``archzoo train lora --merge``) folds ``B A`` into ``W`` and writes an
 ordinary transformers model.
 
@@ -31,7 +31,9 @@ import torch
 import torch.nn as nn
 
 from archzoo import ConfigError, SampleResult, hookimpl
-from archzoo.encoders import (
+from archzoo.data.text import pad_ids
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.encoders import (
     EncoderSource,
     LearnedStateModule,
     load_base_model,
@@ -42,7 +44,6 @@ from archzoo.encoders import (
     text_ids,
     with_special_tokens,
 )
-from archzoo.text_data import pad_ids
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -121,7 +122,7 @@ def text_tokenizer(spec, config, download):
 
 @hookimpl
 def sample(spec, model, request, ctx):
-    inner = getattr(model, "module", model)
+    inner = unwrap(model)
     notes: list[str] = []
     if "texts" in request and "inputs" not in request:
         ids, notes = text_ids(inner.tokenizer, request["texts"])

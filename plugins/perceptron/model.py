@@ -60,6 +60,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, SampleResult, hookimpl
+from archzoo.toolkit import unwrap
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,6 @@ class Perceptron(nn.Module):
         return torch.stack([torch.zeros_like(z), z], dim=1)  # (B, 2)
 
 
-def _net(model: nn.Module) -> Perceptron:
-    return getattr(model, "module", model)  # under DistributedDataParallel the network is .module
-
 
 @hookimpl
 def build_model(spec, config):
@@ -111,7 +109,7 @@ def configure_optimizers(spec, model, train_config):
 @hookimpl
 def train_step(spec, model, batch, ctx):
     """One application of Rosenblatt's rule to each example of the batch, in order."""
-    net = _net(model)
+    net = unwrap(model)
     inputs, labels = batch
     if net.epoch_seen.item() != ctx.epoch:  # a new epoch: start counting its mistakes afresh
         net.epoch_seen.fill_(ctx.epoch)
@@ -135,7 +133,7 @@ def train_step(spec, model, batch, ctx):
 
 @hookimpl
 def evaluate(spec, model, loader, ctx):
-    net = _net(model)
+    net = unwrap(model)
     hits = []
     with torch.no_grad():
         for inputs, labels in loader:
@@ -158,7 +156,7 @@ def sample(spec, model, request, ctx):
     """The step's decision as one-hot probabilities (a perceptron has no confidence to report)."""
     inputs = request["inputs"].to(ctx.device)
     with torch.no_grad():
-        decision = _net(model).decide(inputs)
+        decision = unwrap(model).decide(inputs)
     return SampleResult(
         kind="class-probabilities",
         outputs={"probabilities": F.one_hot(decision, 2).float().cpu(), "class_names": list(ctx.info.class_names)},

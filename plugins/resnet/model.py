@@ -66,6 +66,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ArchzooError, ConfigError, hookimpl
+from archzoo.toolkit import unwrap
 
 
 class ResidualBlock(nn.Module):
@@ -168,9 +169,6 @@ class TransferResNet18(nn.Module):
         self.train(self.training)
 
 
-def _net(model: nn.Module) -> nn.Module:
-    return getattr(model, "module", model)  # under DistributedDataParallel the network is .module
-
 
 @hookimpl
 def build_model(spec, config):
@@ -237,7 +235,7 @@ def configure_optimizers(spec, model, train_config):
 def train_step(spec, model, batch, ctx):
     """The transfer recipe's step: cross-entropy, with layer3/layer4 held still in phase 1.
     Every other ResNet uses archzoo's standard classification step."""
-    net = _net(model)
+    net = unwrap(model)
     if not (isinstance(net, TransferResNet18) and net.pretrained):
         return None
     phase = 1 if ctx.epoch < net.freeze_epochs else 2

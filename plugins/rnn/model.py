@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from archzoo import hookimpl
-from archzoo.tokenization import PAD_ID
 from torch.nn.utils.rnn import pack_padded_sequence
+
+from archzoo import hookimpl
+from archzoo.data.tokenizers import PAD_ID
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 

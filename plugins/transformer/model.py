@@ -35,8 +35,9 @@ import math
 
 import torch
 import torch.nn as nn
+
 from archzoo import ConfigError, hookimpl
-from archzoo.tokenization import PAD_ID
+from archzoo.data.tokenizers import PAD_ID
 
 
 def sinusoidal_positions(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:

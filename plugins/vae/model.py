@@ -20,7 +20,7 @@ Fixes and adaptations to the recipe as written:
 - archzoo serves images standardised with the dataset's mean and standard
   deviation; binary cross-entropy needs targets in [0, 1] (a standardised
   pixel of -0.81 makes ``F.binary_cross_entropy`` raise).  The step undoes the
-  standardisation first (:func:`archzoo.generative.to_unit`).
+  standardisation first (:func:`archzoo.toolkit.generative.to_unit`).
 - The loss is summed over pixels *and averaged over the batch* before the
   step, so the gradient scale (and so Adam's effective step) does not change
   with the batch size, and the reported numbers are per image, comparable to
@@ -42,7 +42,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
-from archzoo.generative import images_result, latent_grid, latent_line, mlp_decoder, parse_request, relu_layers, to_unit, traversal
+from archzoo.toolkit import unwrap
+from archzoo.toolkit.generative import (
+    images_result,
+    latent_grid,
+    latent_line,
+    mlp_decoder,
+    parse_request,
+    relu_layers,
+    to_unit,
+    traversal,
+)
 
 MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid")
 
@@ -107,9 +117,6 @@ def vae_terms(model: nn.Module, x01: torch.Tensor, noise: torch.Tensor | None = 
     return reconstruction, kl
 
 
-def _owned(model: nn.Module) -> "VAE":
-    return getattr(model, "module", model)
-
 
 @hookimpl
 def build_model(spec, config):
@@ -126,7 +133,7 @@ def build_model(spec, config):
 def train_step(spec, model, batch, ctx):
     x01 = to_unit(batch[0], ctx.info)
     reconstruction, kl = vae_terms(model, x01)
-    beta = _owned(model).beta
+    beta = unwrap(model).beta
     loss = (reconstruction + beta * kl).mean()
     ctx.backward(loss)
     ctx.step()
@@ -139,12 +146,12 @@ def evaluate(spec, model, loader, ctx):
     over pixels) and KL.  The noise is drawn from a fixed seed, so two
     evaluations of the same weights agree and epochs compare fairly."""
     generator = torch.Generator().manual_seed(0)
-    beta = _owned(model).beta
+    beta = unwrap(model).beta
     recs, kls = [], []
     with torch.no_grad():
         for batch in loader:
             x01 = to_unit(batch[0], ctx.info)
-            noise = torch.randn(len(x01), _owned(model).latent_dim, generator=generator).to(x01.device)
+            noise = torch.randn(len(x01), unwrap(model).latent_dim, generator=generator).to(x01.device)
             reconstruction, kl = vae_terms(model, x01, noise)
             recs.append(ctx.gather(reconstruction))
             kls.append(ctx.gather(kl))
@@ -156,7 +163,7 @@ def evaluate(spec, model, loader, ctx):
 
 @hookimpl
 def sample(spec, model, request, ctx):
-    vae = _owned(model)
+    vae = unwrap(model)
     draw = parse_request(request, modes=MODES, image_shape=vae.image_shape, max_steps=0, owner=spec.name)
     device = next(vae.parameters()).device
     columns = None

@@ -1,0 +1,399 @@
+"""Share checkpoints on the Hugging Face Hub: push a checkpoint folder, pull one back.
+
+A checkpoint folder is already what a Hub model repo should hold
+(``model.safetensors``, ``config.json``, a ``README.md`` model card), so a push
+is one ``upload_folder`` commit and a pull is one ``snapshot_download``.
+Everything goes through ``huggingface_hub`` as its documentation intends, so
+its settings apply unchanged: ``HF_ENDPOINT`` (another Hub or a mirror),
+``HF_TOKEN`` or the login saved by ``hf auth login``, the standard cache
+(``HF_HOME`` / ``HF_HUB_CACHE``) and ``HF_HUB_OFFLINE=1``.
+
+Safety: a pull downloads only the checkpoint files (JSON, safetensors and the
+card), and archzoo reads nothing but JSON and safetensors from them: no
+pickle, no code, no module named by the repo is ever imported.  The
+architecture a pulled config names is looked up among the plugins already
+installed; when it is missing the error says which distribution to install.
+
+The token is handed to ``huggingface_hub`` and nowhere else: it is never
+printed, logged, or written into a checkpoint, a card or an error message.
+
+Pulling does not import torch (``archzoo pull`` answers quickly); loading a
+pulled checkpoint is :func:`archzoo.load`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from archzoo.checkpoints.card import render_model_card
+from archzoo.checkpoints.layout import (
+    CARD,
+    CONFIG,
+    EVALUATION_DIR,
+    FORMAT,
+    SHARED_FILES,
+    WEIGHTS,
+    find_local,
+)
+from archzoo.checkpoints.meta import read_meta
+from archzoo.errors import ArchzooError, PluginMissingError
+from archzoo.files import sha256_file
+from archzoo.registry.host import archzoo_version, get_host
+
+#: What push uploads and pull downloads: the shared files and the evaluation folder.
+HUB_PATTERNS = (*SHARED_FILES, f"{EVALUATION_DIR}/*")
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a config.json this big is not an archzoo config
+
+HF_PREFIX = "hf://"
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
+LOGIN_HINT = "log in with `hf auth login`, or set HF_TOKEN to an access token"
+
+
+class HubError(ArchzooError):
+    """Pushing to or pulling from the Hub failed; the message says why and what to do."""
+
+
+class HubReference(NamedTuple):
+    """A repository on the Hub and, optionally, a revision in it (branch, tag or commit sha)."""
+
+    repo_id: str
+    revision: str | None = None
+
+    def __str__(self) -> str:
+        return self.repo_id + (f"@{self.revision}" if self.revision else "")
+
+
+# -- references ----------------------------------------------------------------------
+
+
+def parse_reference(reference: str) -> HubReference:
+    """``hf://user/repo@rev``, ``hf://user/repo``, ``user/repo@rev`` or ``user/repo``."""
+    text = str(reference).strip().removeprefix(HF_PREFIX)
+    repo_id, sep, revision = text.partition("@")
+    if not _REPO_ID.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id:
+        raise HubError(
+            f"'{reference}' is not a Hub repository: expected NAMESPACE/NAME[@REVISION], "
+            "for example alice/mlp-digits or hf://alice/mlp-digits@v1"
+        )
+    if sep and not revision:
+        raise HubError(f"'{reference}' has an empty revision after '@': give a branch, a tag or a commit sha")
+    return HubReference(repo_id, revision or None)
+
+
+# -- push ------------------------------------------------------------------------------
+
+
+def push_to_hub(
+    checkpoint: str | os.PathLike,
+    repo_id: str,
+    *,
+    private: bool = False,
+    branch: str | None = None,
+    message: str | None = None,
+    token: str | None = None,
+) -> str:
+    """Upload a checkpoint (folder, run folder or store name) to ``repo_id`` as one commit.
+
+    Creates the repository if needed (``private`` applies only then; pushing
+    ``private=True`` into an existing public repository is refused rather than
+    published), and ``branch`` if it does not exist yet.  The card is rendered
+    afresh so its usage snippet names ``repo_id``.  ``token=None`` lets
+    huggingface_hub find one (``HF_TOKEN``, then the saved login).
+
+    Returns the commit URL: a ``huggingface_hub.CommitInfo``, which is a
+    ``str`` whose ``.oid`` is the commit sha.
+    """
+    reference = parse_reference(repo_id)
+    if reference.revision:
+        raise HubError(f"push to '{reference.repo_id}' and choose the branch with --branch, not '@{reference.revision}'")
+    repo_id = reference.repo_id
+    folder = find_local(checkpoint)
+    meta = read_meta(folder)
+    weights = folder / WEIGHTS
+    if not weights.is_file() or sha256_file(weights) != meta["weights_sha256"]:
+        raise HubError(f"{folder} is damaged ({WEIGHTS} missing or not matching its sha256 in {CONFIG}); not pushing it")
+
+    api = _api(token)
+    with _translate_errors(HubReference(repo_id, branch), writing=True), _staged(folder, meta, repo_id) as staging:
+        api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        if private and not api.repo_info(repo_id).private:
+            raise HubError(
+                f"{repo_id} already exists and is public, so --private cannot apply; "
+                "make it private in its settings on the Hub first, or push without --private"
+            )
+        if branch:
+            api.create_branch(repo_id, branch=branch, exist_ok=True)
+        return api.upload_folder(
+            repo_id=repo_id,
+            folder_path=staging,
+            revision=branch,
+            commit_message=message or _default_message(meta),
+            allow_patterns=list(HUB_PATTERNS),
+        )
+
+
+def _default_message(meta: dict) -> str:
+    return f"Upload {meta['architecture']} ({meta.get('task', 'model')}) trained on {meta['dataset']['name']} with archzoo"
+
+
+@contextmanager
+def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
+    """A temporary folder holding the checkpoint's files (linked, not copied, where the
+    filesystem allows) and a card rendered for ``repo_id``, so pushing never edits
+    the user's checkpoint."""
+    staging = Path(tempfile.mkdtemp(prefix="archzoo-push-"))
+    try:
+        for name in SHARED_FILES:
+            if name != CARD and (folder / name).is_file():
+                _link_or_copy(folder / name, staging / name)
+        evaluation = folder / EVALUATION_DIR
+        if evaluation.is_dir():
+            (staging / EVALUATION_DIR).mkdir()
+            for figure in evaluation.iterdir():
+                if figure.is_file():
+                    _link_or_copy(figure, staging / EVALUATION_DIR / figure.name)
+        (staging / CARD).write_text(render_model_card(meta, repo_id=repo_id), encoding="utf-8")
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    for link in (os.link, os.symlink):
+        try:
+            link(source.resolve(), dest)
+            return
+        except OSError:
+            continue
+    shutil.copy2(source, dest)
+
+
+# -- pull ------------------------------------------------------------------------------
+
+
+def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | None = None) -> Path:
+    """Download a checkpoint from the Hub; returns the local checkpoint folder.
+
+    ``reference`` is ``user/repo`` or ``user/repo@revision`` (branch, tag or
+    commit sha; ``hf://`` in front is accepted).  Files land in the standard
+    Hugging Face cache, or in ``to`` when given.  A revision already cached is
+    not downloaded again; with ``HF_HUB_OFFLINE=1`` only the cache is used.
+
+    ``config.json`` is fetched first and must be an archzoo checkpoint config
+    before the weights are downloaded; then the weights' sha256 is checked.
+    """
+    ref = parse_reference(reference)
+    with _translate_errors(ref, writing=False):
+        config_folder = _download(ref.repo_id, ref.revision, [CONFIG], token=token)
+        meta = _archzoo_config(config_folder / CONFIG, ref)
+        # Pin the rest to the commit config.json came from, so a push in between cannot mix revisions.
+        commit = config_folder.name if _COMMIT_SHA.fullmatch(config_folder.name) else ref.revision
+        folder = _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token, local_dir=to)
+    _check_weights(folder, meta, ref)
+    return folder
+
+
+def _download(repo_id: str, revision: str | None, files: list[str], *, token: str | None, local_dir=None) -> Path:
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(
+        repo_id,
+        revision=revision,
+        allow_patterns=files,
+        local_dir=local_dir,
+        token=token,
+        library_name="archzoo",
+        library_version=archzoo_version(),
+    ))
+
+
+def _archzoo_config(path: Path, ref: HubReference) -> dict:
+    """Read a pulled ``config.json`` (JSON only) and make sure it describes an archzoo checkpoint."""
+    what = f"{ref} is not an archzoo checkpoint"
+    if not path.is_file():
+        raise HubError(f"{what}: it has no {CONFIG} (archzoo pushes model.safetensors + {CONFIG} + README.md)")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise HubError(f"{what}: its {CONFIG} is larger than {MAX_CONFIG_BYTES // 2**20} MiB")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise HubError(f"{what}: its {CONFIG} is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise HubError(
+            f"{what}: its {CONFIG} has no \"format\": \"{FORMAT}\" "
+            "(a transformers, diffusers or timm model is loaded with that library, not archzoo)"
+        )
+    architecture = meta.get("architecture")
+    if not isinstance(architecture, str) or not architecture.isprintable() or not 0 < len(architecture) <= 200:
+        raise HubError(f"{ref} has a damaged archzoo {CONFIG}: 'architecture' is missing or not a name")
+    if not isinstance(meta.get("weights_sha256"), str):
+        raise HubError(f"{ref} has a damaged archzoo {CONFIG}: it lacks 'weights_sha256'")
+    return meta
+
+
+def _check_weights(folder: Path, meta: dict, ref: HubReference) -> None:
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise HubError(f"{ref} has an archzoo {CONFIG} but no {WEIGHTS}; the repository is incomplete")
+    if sha256_file(weights) != meta["weights_sha256"]:
+        raise HubError(
+            f"{WEIGHTS} of {ref} does not match the sha256 in its {CONFIG}: the repository's files were "
+            "changed separately, or the download is damaged (delete it from the cache and pull again)"
+        )
+
+
+def describe(meta: dict) -> str:
+    """One line about a pulled checkpoint, e.g. ``mlp (image-classification), trained on digits``.
+
+    The words come from a downloaded file, so anything that is not printable
+    (terminal escape sequences included) is shown as ``?``."""
+    dataset = meta.get("dataset")
+    parts = (meta.get("architecture"), meta.get("task"), dataset.get("name") if isinstance(dataset, dict) else None)
+    arch, task, data = ("".join(c if c.isprintable() else "?" for c in str(p or "?"))[:200] for p in parts)
+    return f"{arch} ({task}), trained on {data}"
+
+
+def installed_hint(meta: dict) -> str | None:
+    """None when the checkpoint's architecture is installed, else what to install."""
+    if meta.get("architecture") in get_host().architectures:
+        return None
+    return str(PluginMissingError.for_checkpoint(meta))
+
+
+# -- talking to the Hub ----------------------------------------------------------------
+
+
+def _api(token: str | None):
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token, library_name="archzoo", library_version=archzoo_version())
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+@contextmanager
+def _translate_errors(ref: HubReference, *, writing: bool) -> Iterator[None]:
+    """Turn huggingface_hub's exceptions into a :class:`HubError` that says what to do.
+
+    The original exception is kept as ``__cause__`` for debugging; none of
+    these messages can contain the token (huggingface_hub never puts it in its
+    own messages, and ours name only the repo, the revision and the endpoint).
+    """
+    from huggingface_hub import errors as hf
+
+    try:
+        yield
+    except ArchzooError:
+        raise
+    except hf.OfflineModeIsEnabled as exc:
+        raise HubError(f"HF_HUB_OFFLINE=1 is set, so {ref} cannot be reached: unset it to push or pull") from exc
+    except hf.RevisionNotFoundError as exc:
+        raise HubError(
+            f"revision '{ref.revision}' not found in {ref.repo_id}: give an existing branch, tag or full commit sha"
+        ) from exc
+    except hf.GatedRepoError as exc:
+        raise HubError(f"{ref.repo_id} is gated: accept its conditions on the Hub, then {LOGIN_HINT}") from exc
+    except hf.RepositoryNotFoundError as exc:
+        raise HubError(
+            f"repository {ref.repo_id} not found on {_endpoint()}: check the name; if it is private, "
+            f"{LOGIN_HINT} that can read it"
+        ) from exc
+    except hf.HFValidationError as exc:
+        raise HubError(f"{ref}: {exc}") from exc
+    except hf.LocalEntryNotFoundError as exc:  # includes IncompleteSnapshotError
+        raise _not_cached(ref, exc) from exc
+    except hf.HfHubHTTPError as exc:
+        raise _http_error(ref, exc, writing) from exc
+    except ValueError as exc:
+        if "Invalid metadata in README.md" in str(exc):
+            raise HubError(f"the Hub rejected the model card's metadata: {exc}") from exc
+        raise
+    except Exception as exc:
+        if _network_error(exc) is not None:
+            raise HubError(_unreachable(ref)) from exc
+        raise
+
+
+def _http_error(ref: HubReference, exc, writing: bool) -> HubError:
+    status = exc.response.status_code if exc.response is not None else None
+    if status in (401, 403):
+        from huggingface_hub import get_token
+
+        found = "" if get_token() else " (no token found)"
+        if writing:
+            namespace = ref.repo_id.split("/")[0]
+            return HubError(
+                f"no write access to {ref.repo_id} (HTTP {status}){found}: {LOGIN_HINT} that has write "
+                f"permission for '{namespace}'"
+            )
+        return HubError(f"not allowed to read {ref.repo_id} (HTTP {status}){found}: {LOGIN_HINT} that can read it")
+    server = (exc.server_message or "").strip()
+    return HubError(f"the Hub at {_endpoint()} answered HTTP {status} for {ref}" + (f": {server}" if server else ""))
+
+
+def _not_cached(ref: HubReference, exc: Exception) -> HubError:
+    from huggingface_hub import errors as hf
+
+    if isinstance(exc, hf.IncompleteSnapshotError):
+        return HubError(f"the cached copy of {ref} is incomplete and the Hub cannot be reached: pull it again while online")
+    if _offline():
+        return HubError(
+            f"{ref} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 is set: "
+            f"pull it once while online (archzoo pull {ref}), or unset HF_HUB_OFFLINE"
+        )
+    if _network_error(exc) is not None:
+        return HubError(_unreachable(ref))
+    return HubError(f"{ref} could not be downloaded and is not in the local cache: {exc}")
+
+
+def _unreachable(ref: HubReference) -> str:
+    return (
+        f"cannot reach the Hub at {_endpoint()} to get {ref}: check your network connection and HF_ENDPOINT "
+        "(unset it for huggingface.co); to use checkpoints already in the cache without the network, set HF_HUB_OFFLINE=1"
+    )
+
+
+def _network_error(exc: BaseException | None) -> BaseException | None:
+    """The connection or timeout error in ``exc``'s chain, if any."""
+    kinds = _network_error_types()
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, kinds):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _network_error_types() -> tuple[type[BaseException], ...]:
+    """Transport errors of the HTTP library huggingface_hub uses: httpx in 1.x, httpx2 in 2.x
+    (``huggingface_hub.utils.httpx`` names whichever it is from 1.30 on)."""
+    import importlib
+
+    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        kinds += [module.ConnectError, module.TimeoutException, module.NetworkError]
+    return tuple(kinds)

@@ -1,0 +1,193 @@
+"""Checkpoint folders: write them atomically, find them, load them safely.
+
+A checkpoint is a folder holding ``model.safetensors`` (weights; never pickle),
+``config.json`` (what built them and how well they did) and ``README.md`` (the
+model card); a model trained on text also holds its ``tokenizer.json``.  A training run's ``last`` checkpoint also holds
+``training_state.safetensors`` + ``training_state.json`` so it can be resumed.
+
+Loading checks, in order: the folder and its files exist, the config is valid
+JSON of the right format, the architecture's plugin is installed (else: which
+distribution to install), the weights' sha256 matches the config (else: the
+file was truncated or edited), and every tensor has the shape the model
+expects.  Each failure is a :class:`CheckpointError` saying which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from archzoo.checkpoints.card import render_model_card
+from archzoo.checkpoints.layout import (
+    CARD,
+    CONFIG,
+    RESERVED,
+    STATE_JSON,
+    STATE_TENSORS,
+    TOKENIZER,
+    WEIGHTS,
+)
+from archzoo.checkpoints.locate import resolve_checkpoint
+from archzoo.checkpoints.meta import read_meta
+from archzoo.data.types import DataInfo
+from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
+from archzoo.files import sha256_file, staged_folder
+from archzoo.registry import config as config_module
+from archzoo.registry.host import Host, get_host
+from archzoo.registry.specs import ArchSpec
+from archzoo.toolkit.models import unwrap
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A model ready for use, and everything recorded about it."""
+
+    model: torch.nn.Module
+    spec: ArchSpec
+    config: Any
+    info: DataInfo
+    meta: dict[str, Any]
+    path: Path
+    #: The tokenizer saved with a text model (archzoo.tokenization), else None.
+    tokenizer: Any = None
+
+
+def write_checkpoint(
+    dest: Path,
+    model: torch.nn.Module,
+    meta: dict[str, Any],
+    *,
+    training_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+    extra_files: dict[str, str | bytes] | None = None,
+) -> Path:
+    """Write a checkpoint folder atomically: build it under a temporary name
+    beside ``dest``, then swap it in, so a crash never leaves half a checkpoint
+    where a whole one was.
+
+    ``extra_files`` (name -> text, or bytes for a binary file) are written beside
+    the weights, their sha256 recorded in ``config.json`` under ``files``: a text
+    model's ``tokenizer.json`` (``DatasetSplits.checkpoint_files()``).  A model may
+    add files of its own with a ``checkpoint_files()`` method returning the same
+    kind of dict: a LoRA model's ``adapter_config.json`` and
+    ``adapter_model.safetensors`` in PEFT's layout."""
+    dest = Path(dest)
+    with staged_folder(dest) as staging:
+        state = {name: tensor.detach().contiguous().cpu() for name, tensor in unwrap(model).state_dict().items()}
+        save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
+        meta = {**meta, "weights_sha256": sha256_file(staging / WEIGHTS)}
+        files = dict(extra_files or {})
+        model_files = getattr(unwrap(model), "checkpoint_files", None)
+        if callable(model_files):
+            files.update(model_files())
+        reserved = set(RESERVED) & set(files)
+        if reserved:
+            raise ArchzooError(f"extra checkpoint files may not replace archzoo's own: {', '.join(sorted(reserved))}")
+        if files:
+            for name, content in files.items():
+                if isinstance(content, bytes):
+                    (staging / name).write_bytes(content)
+                else:
+                    (staging / name).write_text(content, encoding="utf-8")
+            meta["files"] = {name: sha256_file(staging / name) for name in files}
+        (staging / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (staging / CARD).write_text(render_model_card(meta), encoding="utf-8")
+        if training_state is not None:
+            tensors, extra = training_state
+            save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, staging / STATE_TENSORS)
+            (staging / STATE_JSON).write_text(json.dumps(extra) + "\n", encoding="utf-8")
+    return dest
+
+
+def load(location: str | os.PathLike, *, device: str | torch.device = "cpu", host: Host | None = None) -> LoadedCheckpoint:
+    """Load a checkpoint (path or store name) as a ready model in eval mode."""
+    host = host or get_host()
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
+    meta = read_meta(folder)
+    spec = _installed_spec(meta, host)
+    info = DataInfo.from_dict(meta["dataset"]["info"])
+    config = config_module.build_config(spec.config, meta["config"], owner=f"{folder / CONFIG}")
+
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{folder} has no {WEIGHTS}")
+    actual = sha256_file(weights)
+    if actual != meta["weights_sha256"]:
+        raise CheckpointError(
+            f"{weights} does not match the sha256 recorded in {CONFIG} (file truncated or edited?): "
+            f"expected {meta['weights_sha256'][:12]}..., found {actual[:12]}..."
+        )
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
+
+    _check_recorded_files(folder, meta)
+    model = host.hooks(spec).build_model(config)
+    check_state_matches(model, state, weights)
+    model.load_state_dict(state, strict=True)
+    model.to(device).eval()
+    tokenizer = _load_tokenizer(folder, meta)
+    return LoadedCheckpoint(model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer)
+
+
+def _check_recorded_files(folder: Path, meta: dict[str, Any]) -> None:
+    """Every file ``config.json`` lists under ``files`` is there with its recorded sha256."""
+    recorded = meta.get("files") or {}
+    for name, digest in recorded.items():
+        if name == TOKENIZER:
+            continue  # checked, with a message of its own, where the tokenizer is read
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"{folder} has no {name}, which its {CONFIG} lists")
+        if sha256_file(path) != digest:
+            raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
+
+
+def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
+    """The checkpoint's ``tokenizer.json``, checked against its recorded sha256; None if it has none."""
+    path = folder / TOKENIZER
+    recorded = meta.get("files", {}).get(TOKENIZER)
+    if not path.is_file():
+        if recorded:
+            raise CheckpointError(f"{folder} has no {TOKENIZER}, which its {CONFIG} lists: the model cannot read text without it")
+        return None
+    if recorded and sha256_file(path) != recorded:
+        raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
+    from archzoo.data.tokenizers import load_tokenizer
+
+    try:
+        return load_tokenizer(path)
+    except ArchzooError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def _installed_spec(meta: dict[str, Any], host: Host) -> ArchSpec:
+    name = meta["architecture"]
+    if name in host.architectures:
+        return host.architectures[name]
+    raise PluginMissingError.for_checkpoint(meta)
+
+
+def check_state_matches(model: torch.nn.Module, state: dict[str, torch.Tensor], source: Path | str) -> None:
+    """Every expected tensor present with the right shape, and nothing extra."""
+    expected = {k: tuple(v.shape) for k, v in unwrap(model).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = [f"{k}: expected {expected[k]}, found {found[k]}" for k in expected if k in found and expected[k] != found[k]]
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {', '.join(missing[:5])}")
+    if unexpected:
+        problems.append(f"unexpected tensors {', '.join(unexpected[:5])}")
+    if wrong:
+        problems.append("wrong shapes " + "; ".join(wrong[:5]))
+    if problems:
+        raise CheckpointError(f"{source} does not fit the model its config describes: " + "; ".join(problems))

@@ -1,0 +1,34 @@
+"""Where a checkpoint is: a path, a name in the store, or ``hf://user/repo@rev``.
+
+A training run's folder stands for its ``best`` checkpoint (or ``last`` when
+there is no best yet).  Torch-free.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from archzoo.checkpoints.hub import pull
+from archzoo.checkpoints.layout import find_local
+from archzoo.errors import ArchzooError
+
+
+def resolve_checkpoint(location: str | os.PathLike, store: Path | None = None) -> Path:
+    """Any checkpoint location -> a local folder; ``hf://`` references are pulled
+    (or found in the Hugging Face cache) first, JSON and safetensors files only."""
+    if str(location).startswith("hf://"):
+        return pull(str(location))
+    return find_local(location, store)
+
+
+def output_dir(out: str | os.PathLike, store: Path) -> Path:
+    """Where a run writes: relative names live inside the checkpoint store and
+    must not climb out of it with ``..``; absolute paths are taken as given."""
+    path = Path(out).expanduser()
+    if path.is_absolute():
+        return path
+    resolved = (store / path).resolve()
+    if not resolved.is_relative_to(store.resolve()):
+        raise ArchzooError(f"output '{out}' would be outside the checkpoint store {store}; choose a name inside it")
+    return store / path

@@ -1,0 +1,344 @@
+"""``archzoo report``: one HTML page that judges a classifier checkpoint, and
+the same figures and verdict added to its model card.
+
+The page (``report.html``) shows the verdict and its reasons, the thresholds
+they come from, accuracy with its interval, per-class precision / recall /
+F1, the confusion matrix, the reliability diagrams before and after
+temperature scaling, the out-of-distribution score histograms and ROC curves,
+and the shift curves.  Every figure is a PNG beside the page and the same
+numbers as JSON (``NAME.json``); ``report.json`` holds everything.
+
+Where it goes:
+
+- into the checkpoint's ``evaluation/`` folder, with the fitted temperature
+  and a summary in ``config.json`` and the model card
+  (:func:`archzoo.checkpoints.amend.amend_checkpoint`: atomic, weights untouched), unless
+  ``save=False``;
+- into ``out`` too, when given.  A folder that already holds other files keeps
+  them: only the report's own file names are written, and if one of them is
+  there but not from an earlier archzoo report, nothing is written and the
+  error names it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archzoo.errors import ArchzooError
+from archzoo.evaluation.trust import Assessment, assess, calibration_entry
+from archzoo.evaluation.verdict import RULES
+from archzoo.registry.host import Host, get_host
+
+REPORT_FORMAT = "archzoo-report"
+PAGE = "report.html"
+DATA = "report.json"
+
+
+class ReportOutputError(ArchzooError):
+    """The report's output folder holds files the report would overwrite."""
+
+
+@dataclass
+class Report:
+    """What :func:`write_report` made."""
+
+    assessment: Assessment
+    page: Path  # report.html (in the checkpoint's evaluation/ folder, or in out)
+    files: list[str]
+    checkpoint_updated: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> dict[str, Any]:
+        return self.assessment.verdict()
+
+
+def write_report(
+    location: str | Path,
+    *,
+    out: str | Path | None = None,
+    save: bool = True,
+    host: Host | None = None,
+    **assess_options: Any,
+) -> Report:
+    """Assess ``location`` (:func:`archzoo.evaluation.trust.assess` takes ``assess_options``),
+    draw the figures, write the page; store it all in the checkpoint (``save``)
+    and/or in ``out``."""
+    from archzoo.checkpoints.amend import (
+        NotAmendableError,
+        amend_checkpoint,
+        local_folder,
+    )
+    from archzoo.checkpoints.layout import EVALUATION_DIR
+
+    host = host or get_host()
+    notes: list[str] = []
+    if save:
+        try:
+            local_folder(location, host=host)
+        except NotAmendableError as exc:
+            if out is None:
+                raise NotAmendableError(f"{exc}; or write the report elsewhere only: --out DIR --no-save") from None
+            notes.append(f"the checkpoint was left as it is: {exc}")
+            save = False
+    if not save and out is None:
+        raise ArchzooError("with --no-save, say where the report goes: --out DIR")
+    out_dir = Path(out).expanduser() if out is not None else None
+    if out_dir is not None:
+        _check_output(out_dir)  # fail before the work, not after
+
+    assessment = assess(location, host=host, **assess_options)
+    staging = Path(tempfile.mkdtemp(prefix="archzoo-report-"))
+    try:
+        figures = render_figures(assessment, staging)
+        data = assessment.to_dict()
+        data["figures"] = figures
+        (staging / DATA).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        (staging / PAGE).write_text(render_html(assessment, figures), encoding="utf-8")
+        files = sorted(p.name for p in staging.iterdir())
+        page = None
+        updated = False
+        if save:
+            updates: dict[str, Any] = {"trust": card_summary(assessment, figures)}
+            if assessment.temperature is not None:
+                updates["calibration"] = calibration_entry(assessment.calibration["fit"])
+            folder = amend_checkpoint(
+                assessment.checkpoint, meta_updates=updates,
+                evaluation_files={name: (staging / name).read_bytes() for name in files}, host=host,
+            )
+            page, updated = folder / EVALUATION_DIR / PAGE, True
+        if out_dir is not None:
+            _place(staging, out_dir, files)
+            page = out_dir / PAGE
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Report(assessment=assessment, page=page, files=files, checkpoint_updated=updated, notes=notes + assessment.notes)
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, str]]:
+    """Draw every figure into ``folder`` (PNG + JSON each); returns name -> file names."""
+    from archzoo.evaluation import plots
+    label = f"{assessment.architecture} on {assessment.dataset} ({assessment.split})"
+    figures: dict[str, dict[str, str]] = {}
+    matrix = assessment.classes["confusion_matrix"]
+    figures["confusion"] = plots.save(
+        plots.confusion_figure(matrix["class_names"], matrix["counts"], f"confusion matrix: {label}"),
+        {"class_names": matrix["class_names"], "counts": matrix["counts"], "rows": "true class", "columns": "predicted class"},
+        folder, "confusion",
+    )
+    cal = assessment.calibration
+    figures["reliability"] = plots.save(
+        plots.reliability_diagram(cal["test_before"], cal.get("test_after"), cal.get("temperature"), f"reliability: {label}"),
+        {"before": cal["test_before"], "after": cal.get("test_after"), "temperature": cal.get("temperature"),
+         "bin_width": 0.1, "fitted_on": "validation split", "measured_on": assessment.split},
+        folder, "reliability",
+    )
+    if assessment.ood:
+        ood = assessment.ood
+        figures["ood"] = plots.save(
+            plots.ood_figure(ood["in_dataset"], ood["dataset"], ood["scores"], f"out-of-distribution: {ood['in_dataset']} (in) vs {ood['dataset']} (out)"),
+            ood, folder, "ood",
+        )
+    if assessment.shift:
+        figures["shift"] = plots.save(
+            plots.shift_figure({assessment.architecture: assessment.shift}, title=f"accuracy under shift: {label}"),
+            {"models": {assessment.architecture: assessment.shift}}, folder, "shift",
+        )
+    return figures
+
+
+def card_summary(assessment: Assessment, figures: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """What ``config.json`` keeps under ``trust`` for the model card: headline numbers, verdict, figure paths."""
+    from archzoo.checkpoints.layout import EVALUATION_DIR
+
+    verdict = assessment.verdict()
+    return {
+        **assessment.summary(),
+        "created": assessment.created,
+        "verdict": verdict["verdict"],
+        "reasons": verdict["reasons"],
+        "thresholds": verdict["thresholds"],
+        "figures": {name: f"{EVALUATION_DIR}/{files['png']}" for name, files in figures.items()},
+        "report": f"{EVALUATION_DIR}/{PAGE}",
+        "notes": assessment.notes,
+    }
+
+
+# -- the page -------------------------------------------------------------------------------
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .6em 0; } td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+.verdict { padding: .8em 1.2em; border-radius: 6px; font-size: 1.1em; margin: 1em 0; }
+.ship { background: #e6f4ea; border: 1px solid #2ca02c; } .collect { background: #fff4e0; border: 1px solid #ff7f0e; }
+.redesign { background: #fde8e8; border: 1px solid #d62728; }
+img { max-width: 100%; border: 1px solid #eee; } .note { color: #555; font-size: .92em; }
+"""
+
+
+def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> str:
+    """The report page; figures are referenced by file name (they sit beside it)."""
+    e = html.escape
+    s = assessment.summary()
+    v = assessment.verdict()
+    css = {"ship": "ship", "collect more data": "collect", "redesign": "redesign"}[v["verdict"]]
+    low, high = s["accuracy_ci95"]
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>archzoo report: {e(assessment.architecture)} on {e(assessment.dataset)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Should this model ship? {e(assessment.architecture)} on {e(assessment.dataset)}</h1>",
+        f'<p class="note">Checkpoint <code>{e(assessment.checkpoint)}</code>, measured on the {e(assessment.split)} split '
+        f"({s['test_examples']:,} examples), {e(assessment.created)}.</p>",
+        f'<div class="verdict {css}"><strong>Verdict: {e(v["verdict"])}</strong><ul>'
+        + "".join(f"<li>{e(r)}</li>" for r in v["reasons"]) + "</ul></div>",
+    ]
+    if v["verdict"] != "ship" and v["passed"]:
+        parts.append("<p>What it does pass:</p><ul>" + "".join(f"<li>{e(r)}</li>" for r in v["passed"]) + "</ul>")
+
+    # headline numbers
+    rows = [("test accuracy", f"{s['accuracy']:.4f}"), ("95% interval (Wilson)", f"{low:.4f} – {high:.4f}"),
+            ("macro F1", _f(s["macro_f1"])), ("training accuracy (sample)", _f(s["train_accuracy"]))]
+    if s["worst_class"]:
+        rows.append((f"lowest class recall ('{s['worst_class'][0]}')", _f(s["worst_class"][1])))
+    cal = s["calibration"]
+    if cal.get("temperature") is not None:
+        rows += [("fitted temperature", f"{cal['temperature']:.4f}"),
+                 ("ECE before / after scaling", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
+                 ("NLL before / after scaling", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}")]
+    else:
+        rows.append(("ECE (no temperature fitted)", _f(cal.get("ece_before"))))
+    if s["ood"]:
+        o = s["ood"]
+        for score in ("msp", "energy"):
+            if f"{score}_auroc" in o:
+                rows.append((f"{score.upper()} vs {o['dataset']}: AUROC / FPR at 95% TPR", f"{o[f'{score}_auroc']:.4f} / {o[f'{score}_fpr95']:.4f}"))
+    for key, label in (("rotation_retention", "accuracy kept at 15° rotation"), ("noise_retention", "accuracy kept at noise σ 0.1")):
+        if s[key] is not None:
+            rows.append((label, f"{s[key]:.1%}"))
+    parts += ["<h2>Numbers</h2>", _table(("measure", "value"), rows)]
+
+    # classes
+    per_class = [(r["class"], str(r["support"]), _f(r["precision"]), _f(r["recall"]), _f(r["f1"])) for r in assessment.classes["per_class"]]
+    parts += ["<h2>Per class</h2>", _table(("class", "support", "precision", "recall", "F1"), per_class),
+              _figure(figures, "confusion", "Confusion matrix: rows are true classes, columns predictions; colour is the share of the true class.")]
+
+    # calibration
+    parts.append("<h2>Calibration</h2>")
+    parts.append("<p>Confidences fall into bins of width 0.1; ECE is the sum over bins of |B|/N × |accuracy − confidence|. "
+                 "The temperature is one scalar dividing the logits, fitted by negative log-likelihood on the validation split "
+                 "(no retraining, predictions unchanged); ECE and NLL are then measured on the test split.</p>")
+    if assessment.calibration.get("error"):
+        parts.append(f'<p class="note">No temperature: {e(assessment.calibration["error"])}</p>')
+    parts.append(_figure(figures, "reliability", "Reliability diagrams: bars are the accuracy in each confidence bin, hatched the gap to its mean confidence; the dashed diagonal is perfect calibration."))
+
+    # OOD
+    parts.append("<h2>Out-of-distribution inputs</h2>")
+    if assessment.ood:
+        o = assessment.ood
+        parts.append(f"<p>In-distribution: the {e(o['in_dataset'])} {e(assessment.split)} split ({o['in_examples']:,}); "
+                     f"out-of-distribution: {e(o['dataset'])} ({o['examples']:,}). Scores: maximum softmax probability (MSP) "
+                     "and negative energy (log-sum-exp of the logits); higher means more in-distribution. "
+                     "AUROC: chance an in-distribution input outscores a foreign one. FPR at 95% TPR: the share of foreign "
+                     "inputs accepted at the threshold that keeps 95% of in-distribution ones.</p>")
+        parts.append(_table(("score", "AUROC", "FPR at 95% TPR", "threshold"),
+                            [(k, f"{r['auroc']:.4f}", f"{r['fpr_at_95_tpr']:.4f}", f"{r['threshold']:.4f}") for k, r in o["scores"].items()]))
+        parts.append(_figure(figures, "ood", "Score histograms (dotted: the 95% TPR threshold) and ROC curves."))
+    else:
+        parts.append('<p class="note">Not measured: no out-of-distribution set was given.</p>')
+
+    # shift
+    parts.append("<h2>Distribution shift</h2>")
+    if assessment.shift:
+        for kind, curve in assessment.shift.items():
+            parts.append(f"<p>{e(kind)} ({e(curve['unit'])}), {curve['examples']:,} examples:</p>")
+            parts.append(_table((kind, "accuracy"), [(f"{x:g}", f"{a:.4f}") for x, a in zip(curve["strengths"], curve["accuracy"])]))
+        parts.append(_figure(figures, "shift", "Accuracy against rotation angle and against additive Gaussian noise."))
+    else:
+        parts.append('<p class="note">Not measured for this model.</p>')
+
+    # thresholds and rules
+    t = v["thresholds"]
+    parts += ["<h2>How the verdict is decided</h2>",
+              "<p>Rules are checked in this order; the first group with a hit decides (redesign before collect more data before ship). "
+              "The thresholds are archzoo's defaults for a demo or course model (see docs/evaluation.md); stricter uses need stricter ones.</p>",
+              _table(("verdict", "rule"), [tuple(rule) for rule in RULES]),
+              _table(("threshold", "value"), [(k, f"{val:g}") for k, val in t.items()])]
+    if assessment.notes:
+        parts += ["<h2>Notes</h2>", "<ul>" + "".join(f'<li class="note">{e(n)}</li>' for n in assessment.notes) + "</ul>"]
+    parts.append("<p class=\"note\">Every figure's numbers are in the JSON file of the same name; all numbers in report.json.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(figures: dict[str, dict[str, str]], name: str, caption: str) -> str:
+    if name not in figures:
+        return ""
+    png, data = figures[name]["png"], figures[name]["json"]
+    return (f'<figure><img src="{html.escape(png)}" alt="{html.escape(caption)}">'
+            f'<figcaption class="note">{html.escape(caption)} Data: <a href="{html.escape(data)}">{html.escape(data)}</a>.</figcaption></figure>')
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+# -- output folder ----------------------------------------------------------------------------
+
+#: Every file name a report may write (figures that a model lacks are simply absent).
+REPORT_FILES = (PAGE, DATA, *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift") for x in ("png", "json")))
+
+
+def _is_earlier_report(folder: Path) -> bool:
+    try:
+        return json.loads((folder / DATA).read_text(encoding="utf-8")).get("format") == REPORT_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _check_output(folder: Path) -> None:
+    """Refuse a folder holding files the report would overwrite, unless an earlier archzoo report wrote them."""
+    if folder.exists() and not folder.is_dir():
+        raise ReportOutputError(f"--out {folder} is a file, not a folder")
+    if not folder.is_dir() or _is_earlier_report(folder):
+        return
+    taken = [name for name in REPORT_FILES if (folder / name).exists()]
+    if taken:
+        raise ReportOutputError(
+            f"{folder} already holds {', '.join(taken)}, not from an archzoo report; nothing was written. "
+            "Choose another --out folder (other files in a folder are left alone)"
+        )
+
+
+def _place(staging: Path, folder: Path, files: list[str]) -> None:
+    """Move the report's files into ``folder``, each by an atomic rename; other files stay.
+    A figure an earlier report had but this one lacks is removed, so the folder never mixes two reports."""
+    _check_output(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    earlier = _is_earlier_report(folder)
+    for name in files:
+        temporary = folder / f".{name}.tmp"
+        shutil.copyfile(staging / name, temporary)
+        os.replace(temporary, folder / name)
+    if earlier:
+        for name in set(REPORT_FILES) - set(files):
+            (folder / name).unlink(missing_ok=True)

@@ -1,0 +1,221 @@
+"""Classification by task: images, sketches, rows of numbers, texts, graph nodes.
+
+:func:`predict` is what ``archzoo predict`` runs and what every classifying
+widget of the app calls: it reads the checkpoint's task and turns each input
+into what the model was trained on (images converted and resized, rows
+normalised, texts tokenized), saying what it changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from archzoo.checkpoints.io import load
+from archzoo.checkpoints.meta import stored_temperature
+from archzoo.errors import ArchzooError
+from archzoo.inference.data import evaluation_data
+from archzoo.inference.inputs import open_image, prepare_image, prepare_row
+from archzoo.inference.sampling import (
+    data_info,
+    expect,
+    require_task,
+    sample_checkpoint,
+    whole,
+)
+from archzoo.inference.sketch import input_preview, match_background, prepare_drawing
+from archzoo.registry.host import Host, get_host
+
+
+@dataclass
+class Prediction:
+    """Top-k classes for each input, what was changed to make the input fit, and
+    (for images) the picture the model was actually given."""
+
+    top_k: list[list[tuple[str, float]]]
+    notes: list[str] = field(default_factory=list)
+    seen: Any = None  # PIL image of the model's input, scaled up for display, or None
+
+
+@dataclass
+class NodePredictions:
+    """Predicted classes of some nodes of a graph, beside their true classes and
+    the split each node belonged to in training (a prediction for a training
+    node is no test of the model)."""
+
+    nodes: list[int]
+    splits: list[str]
+    true_classes: list[str]
+    predicted: list[str]
+    probabilities: list[float]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(t == p for t, p in zip(self.true_classes, self.predicted)) / len(self.nodes)
+
+
+def predict(
+    location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, calibrated: bool = False,
+    temperature: float | None = None, host: Host | None = None,
+) -> tuple[list[list[tuple[str, float]]], list[str]]:
+    """Class predictions for image files / images / rows of numbers, or for
+    texts (strings) when the checkpoint is a text classifier.
+
+    ``calibrated``: divide the logits by the temperature stored in the
+    checkpoint (``archzoo report`` fits it); ``temperature``: by this one.
+    Either changes the probabilities, never the ranking.
+
+    Returns (top-k (label, probability) pairs per input, notes on conversions made).
+    """
+    if not inputs:
+        raise ArchzooError("give at least one input to predict")
+    host = host or get_host()
+    loaded = load(location, host=host)
+    if loaded.spec.task == "feature-extraction":
+        raise ArchzooError(
+            f"{loaded.path} is a feature extractor ({loaded.spec.name}): get its vectors with 'archzoo embed' "
+            "(archzoo.inference.extract_features); 'archzoo eval' reports its head's accuracy"
+        )
+    scaling = _prediction_temperature(loaded, calibrated, temperature)
+    if "text-classification" in (loaded.info.task, loaded.spec.task):
+        # The model's own tokenizer reads the texts; empty ones are an error.
+        result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs], **scaling}, host=host)
+        return result.top_k(top_k), list(result.outputs.get("notes", []))
+    if loaded.spec.task not in ("image-classification", "tabular-classification"):
+        raise ArchzooError(f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model")
+    notes: list[str] = []
+    if len(loaded.info.input_shape) == 3:
+        tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
+    else:
+        tensors = [prepare_row(item, loaded.info) for item in inputs]
+    batch = torch.stack(tensors)
+    result = sample_checkpoint(loaded, {"inputs": batch, **scaling}, host=host)
+    return result.top_k(top_k), notes
+
+
+def _prediction_temperature(loaded: Any, calibrated: bool, temperature: float | None) -> dict[str, float]:
+    """The ``temperature`` entry of a sample request: the stored one (``calibrated``), a given one, or none."""
+    if calibrated and temperature is not None:
+        raise ArchzooError("give either --calibrated (the stored temperature) or --temperature T, not both")
+    if calibrated:
+        stored = stored_temperature(loaded.meta)
+        if stored is None:
+            raise ArchzooError(
+                f"{loaded.path} has no fitted temperature: run 'archzoo report {loaded.path}' first "
+                "(it fits one on the validation split and stores it), or give --temperature T"
+            )
+        return {"temperature": stored}
+    if temperature is not None:
+        try:
+            value = float(temperature)
+        except (TypeError, ValueError):
+            raise ArchzooError(f"temperature must be a number, not {temperature!r}") from None
+        if math.isnan(value) or not (0.0 < value <= 100.0):
+            raise ArchzooError(f"temperature must be above 0 and at most 100, not {temperature}")
+        return {"temperature": value}
+    return {}
+
+
+def classify_drawing(location: str | Path, drawing: Any, *, top_k: int = 3, calibrated: bool = False, host: Host | None = None) -> Prediction:
+    """Top-k classes for a sketch (a PIL image, array or file; transparent or not);
+    ``calibrated``: with the checkpoint's fitted temperature (``archzoo report``)."""
+    host = host or get_host()
+    require_task(location, ("image-classification",), host)
+    info = data_info(location, host)
+    notes: list[str] = []
+    image = prepare_drawing(drawing, info, notes)
+    return _predict_image(location, image, info, notes, top_k, host, calibrated)
+
+
+def classify_image(
+    location: str | Path, image: Any, *, top_k: int = 3, match_polarity: bool = True, calibrated: bool = False, host: Host | None = None,
+) -> Prediction:
+    """Top-k classes for an uploaded image (a file path, PIL image or array).
+
+    The colour mode and size are converted to what the model takes, and said
+    so; with ``match_polarity`` a light-background picture is inverted for a
+    model trained on light-on-dark images (and the other way round).
+    """
+    host = host or get_host()
+    require_task(location, ("image-classification",), host)
+    info = data_info(location, host)
+    notes: list[str] = []
+
+    picture = open_image(image)
+    if match_polarity:
+        picture = match_background(picture, info, notes)
+    return _predict_image(location, picture, info, notes, top_k, host, calibrated)
+
+
+def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
+    """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``)."""
+    host = host or get_host()
+    require_task(location, ("tabular-classification",), host)
+    rows = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not rows:
+        info = data_info(location, host)
+        raise ArchzooError(f"type {info.input_shape[0]} numbers separated by commas, one row per line")
+    results, notes = predict(location, rows, top_k=top_k, host=host)
+    return Prediction(top_k=results, notes=notes)
+
+
+def classify_texts(location: str | Path, texts: list[str] | str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
+    """Top-k classes for each text (one per line when given a single string),
+    through :func:`archzoo.api.predict` as ``archzoo predict`` does."""
+    host = host or get_host()
+    require_task(location, ("text-classification",), host)
+    results, notes = predict(location, _texts(texts), top_k=top_k, host=host)
+    return Prediction(top_k=results, notes=notes)
+
+
+def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *, host: Host | None = None) -> NodePredictions:
+    """Classes of nodes of the graph the checkpoint was trained on.
+
+    ``nodes``: indices (a list, or text such as ``"3, 17 42"``); empty: every
+    node of the test split, so the accuracy shown is the model's test
+    accuracy.  The graph is rebuilt as in training (same split, features
+    standardised with the training nodes' statistics)."""
+    host = host or get_host()
+    require_task(location, ("node-classification",), host)
+    loaded = load(location, host=host)
+    test, splits = evaluation_data(loaded, split="test", host=host)
+    split_of = {node: name for name in ("train", "val", "test") if getattr(splits, name) is not None
+                for node in getattr(splits, name)}
+    wanted = _node_indices(nodes, len(split_of)) or list(test)
+    batch = splits.collate(wanted)
+    result = sample_checkpoint(loaded, {"inputs": batch["inputs"], "nodes": wanted}, host=host)
+    expect(result, "class-probabilities")
+    names = result.outputs["class_names"]
+    best, classes = result.outputs["probabilities"].max(dim=1)
+    return NodePredictions(
+        nodes=wanted, splits=[split_of[n] for n in wanted],
+        true_classes=[names[int(c)] for c in batch["labels"][batch["nodes"]]],
+        predicted=[names[int(c)] for c in classes], probabilities=best.tolist(),
+    )
+
+
+def _node_indices(nodes: list[int] | str | None, count: int) -> list[int]:
+    """Node indices from a list or from text (commas or spaces between them), each checked."""
+    if isinstance(nodes, str):
+        nodes = nodes.replace(",", " ").split()
+    indices = [whole(node, "a node index", 0, count - 1) for node in nodes or []]
+    return list(dict.fromkeys(indices))  # each node once, in the order given
+
+
+def _predict_image(location, image, info, notes, top_k, host, calibrated=False) -> Prediction:
+    results, more = predict(location, [image], top_k=top_k, calibrated=calibrated, host=host)
+    return Prediction(top_k=results, notes=notes + more, seen=input_preview(image, info))
+
+
+def _texts(texts: list[str] | str | None) -> list[str]:
+    if isinstance(texts, str):
+        texts = texts.splitlines()
+    texts = [t.strip() for t in (texts or []) if t and t.strip()]
+    if not texts:
+        raise ArchzooError("the text is empty: type some text first (one text per line)")
+    return texts

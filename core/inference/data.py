@@ -1,0 +1,74 @@
+"""The data a checkpoint is judged on and reads: its own dataset, split as in training.
+
+Evaluation, trust reports, node inference and the generators' reconstruct
+mode all need a checkpoint's test (or validation) split, read exactly as the
+run read it: with the checkpoint's tokenizer, column settings and class
+names, or another dataset of the same input shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import DataLoader
+
+from archzoo.data.loading import load_dataset
+from archzoo.data.types import data_options
+from archzoo.errors import ArchzooError
+from archzoo.registry.host import Host, get_host
+
+
+def evaluation_split(
+    loaded: Any,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    host: Host | None = None,
+) -> Any:
+    """The split a loaded checkpoint is judged on: of its own dataset (split the
+    way it was split for training), or of another with the same input shape."""
+    return evaluation_data(loaded, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)[0]
+
+
+def evaluation_loader(loaded: Any, *, batch_size: int = 512, **where: Any) -> Any:
+    """A data loader over :func:`evaluation_split` (``where``: its keyword
+    arguments), batching the way the dataset needs (text is padded)."""
+    chosen, splits = evaluation_data(loaded, **where)
+    return DataLoader(chosen, batch_size=batch_size, collate_fn=splits.collate)
+
+
+def evaluation_data(
+    loaded: Any,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    host: Host | None = None,
+) -> tuple[Any, Any]:
+    """(the chosen split, all the splits): :func:`evaluation_split` with the
+    splits beside it, for callers that need their ``collate`` or the other
+    splits (node classification rebuilds its graph from all three).  Text is
+    read as in training: with the checkpoint's tokenizer, its column settings
+    and its class names."""
+    host = host or get_host()
+    name = dataset or loaded.meta["dataset"]["name"]
+    options = data_options(
+        loaded.meta.get("train", {}), data_dir=Path(data_dir) if data_dir else None, download=download,
+        trained_tokenizer=getattr(loaded, "tokenizer", None), class_names=tuple(loaded.info.class_names) or None,
+    )
+    splits = load_dataset(name, options, host=host)
+    if tuple(splits.info.input_shape) != tuple(loaded.info.input_shape):
+        raise ArchzooError(
+            f"dataset '{name}' has inputs of shape {splits.info.input_shape}, "
+            f"but the checkpoint expects {loaded.info.input_shape}"
+        )
+    chosen = {"train": splits.train, "validation": splits.val, "val": splits.val, "test": splits.test}.get(split, "unknown")
+    if chosen == "unknown":
+        raise ArchzooError(f"unknown split '{split}'; choose train, validation or test")
+    if chosen is None or len(chosen) == 0:
+        raise ArchzooError(f"dataset '{name}' has no {split} split. {' '.join(splits.notes)}".strip())
+    return chosen, splits

@@ -1,0 +1,98 @@
+"""Turn what a user hands in (image files, PIL images, arrays, rows of numbers)
+into the tensor a checkpoint's model expects, the way its dataset was prepared.
+
+Every conversion that changes the input (colour mode, size) is reported, so
+the CLI and UI can say what they did rather than silently guessing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archzoo.data.types import DataInfo
+from archzoo.errors import ArchzooError
+
+
+def open_image(image: Any) -> Any:
+    """A path, PIL image or array -> a PIL image, or a clear error for anything else."""
+    from PIL import Image, UnidentifiedImageError
+
+    if image is None:
+        raise ArchzooError("no image: upload one first")
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise ArchzooError(f"{path}: no such file")
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                return opened.copy()
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ArchzooError(f"{path.name} is not an image archzoo can read ({exc.__class__.__name__})") from None
+    if isinstance(image, np.ndarray):
+        array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
+        return Image.fromarray(array)
+    if isinstance(image, Image.Image):
+        return image
+    raise ArchzooError(f"expected an image, got {type(image).__name__}")
+
+
+def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, label: str = "image") -> torch.Tensor:
+    """A PIL image, a path or an H x W (x C) array -> a normalised C x H x W tensor."""
+    from PIL import Image
+
+    notes = notes if notes is not None else []
+    if isinstance(image, (str, Path)):
+        label = Path(image).name
+    image = open_image(image)
+
+    if len(info.input_shape) != 3:
+        raise ArchzooError(f"this model takes inputs of shape {info.input_shape}, not images")
+    channels, height, width = info.input_shape
+    mode = "L" if channels == 1 else "RGB"
+    if image.mode in ("RGBA", "LA", "P"):
+        image = flatten_alpha(image)
+    if image.mode != mode:
+        notes.append(f"{label}: converted from {image.mode} to {'grayscale' if mode == 'L' else 'RGB'}")
+        image = image.convert(mode)
+    if image.size != (width, height):
+        notes.append(f"{label}: resized from {image.size[0]}x{image.size[1]} to {width}x{height}")
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+    pixels = pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1)
+    return normalise(pixels, info)
+
+
+def prepare_row(values: Any, info: DataInfo, label: str = "row") -> torch.Tensor:
+    """A row of numbers (``"0.5,-1.2"`` or a sequence) -> a normalised feature vector."""
+    if isinstance(values, str):
+        try:
+            values = [float(v) for v in values.replace(";", ",").split(",") if v.strip()]
+        except ValueError:
+            raise ArchzooError(f"{label}: write the features as numbers separated by commas") from None
+    row = torch.tensor(values, dtype=torch.float32).flatten()
+    if tuple(row.shape) != tuple(info.input_shape):
+        raise ArchzooError(f"{label}: expected {info.input_shape[0]} numbers, got {row.numel()}")
+    return normalise(row, info)
+
+
+def normalise(tensor: torch.Tensor, info: DataInfo) -> torch.Tensor:
+    if not info.mean:
+        return tensor
+    shape = (-1,) + (1,) * (tensor.ndim - 1)
+    mean = torch.tensor(info.mean, dtype=torch.float32).view(shape)
+    std = torch.tensor(info.std, dtype=torch.float32).view(shape)
+    return (tensor - mean) / std
+
+
+def flatten_alpha(image: Any) -> Any:
+    """Composite a transparent image onto white, as image viewers show it."""
+    from PIL import Image
+
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")

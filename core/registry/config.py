@@ -1,0 +1,287 @@
+"""Typed configuration: one dataclass per architecture, validated everywhere.
+
+An architecture's config is a dataclass whose fields are made with
+:func:`param`, which records the help text and what values are allowed.  The
+CLI's ``--set key=value``, ``registry.toml`` presets, checkpoints' ``config.json``
+and the UI's forms all go through :func:`build_config`, so a bad value gives the
+same message wherever it comes from: the field, the value, what is allowed.
+
+Supported field types: ``int``, ``float``, ``bool``, ``str``, ``tuple[int, ...]``
+(written ``256,128`` on the command line), ``tuple[int, ...] | None`` and
+``Literal[...]`` choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from archzoo.errors import ConfigError
+
+_MISSING = dataclasses.MISSING
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    choices: tuple | None = None,
+    from_data: str | None = None,
+) -> Any:
+    """A config field with help text and bounds.
+
+    ``from_data`` names a dataset property (``input_shape``, ``num_classes``)
+    that the host fills in from the dataset before building the model, so one
+    config serves any dataset of the right task.
+    """
+    metadata = {"help": help, "min": min, "max": max, "choices": choices, "from_data": from_data}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use a tuple, not a mutable default, for config fields")
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A config field as the CLI, the UI and the docs describe it."""
+
+    name: str
+    type_name: str
+    default: Any
+    help: str
+    allowed: str
+    from_data: str | None
+
+
+def fields(config_class: type) -> list[FieldInfo]:
+    """Describe every field of a config class."""
+    hints = typing.get_type_hints(config_class)
+    described = []
+    for f in dataclasses.fields(config_class):
+        kind = hints[f.name]
+        described.append(
+            FieldInfo(
+                name=f.name,
+                type_name=_type_name(kind),
+                default=f.default,
+                help=f.metadata.get("help", ""),
+                allowed=_allowed(kind, f.metadata),
+                from_data=f.metadata.get("from_data"),
+            )
+        )
+    return described
+
+
+def build_config(config_class: type, values: dict[str, Any] | None = None, *, owner: str = "") -> Any:
+    """Make a config from a dict of values (typed or strings); validate every field.
+
+    Unknown keys are an error that lists the known ones.
+    """
+    values = dict(values or {})
+    hints = typing.get_type_hints(config_class)
+    known = {f.name: f for f in dataclasses.fields(config_class)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(key, values[key], f"no such field; fields are {', '.join(known)}", owner=owner)
+    kwargs = {}
+    for name, f in known.items():
+        raw = values.get(name, f.default)
+        if raw is _MISSING:
+            raise ConfigError(name, None, "a value is required", owner=owner)
+        kwargs[name] = coerce(name, raw, hints[name], f.metadata, owner=owner)
+    return config_class(**kwargs)
+
+
+def replace(config: Any, values: dict[str, Any], *, owner: str = "") -> Any:
+    """A copy of ``config`` with ``values`` applied and validated."""
+    return build_config(type(config), {**to_dict(config), **values}, owner=owner)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Plain JSON-friendly values (tuples become lists)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def coerce(name: str, raw: Any, kind: Any, metadata: dict, *, owner: str = "") -> Any:
+    """Turn ``raw`` (a typed value or a command-line string) into ``kind``, checking bounds."""
+    value = _convert(name, raw, kind, owner)
+    _check_bounds(name, value, metadata, owner, shown=raw)
+    return value
+
+
+def _convert(name: str, raw: Any, kind: Any, owner: str) -> Any:
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "")):
+            return None
+        return _convert(name, raw, non_none[0], owner)
+    if origin is Literal:
+        choices = args
+        text = raw if not isinstance(raw, str) else raw.strip()
+        for choice in choices:
+            if text == choice or (isinstance(text, str) and str(choice) == text):
+                return choice
+        raise ConfigError(name, raw, f"one of {', '.join(repr(c) for c in choices)}", owner=owner)
+    if origin is tuple:
+        item = args[0]
+        if isinstance(raw, str):
+            parts = [p for p in raw.replace("[", "").replace("]", "").split(",") if p.strip()]
+        elif isinstance(raw, (list, tuple)):
+            parts = list(raw)
+        else:
+            raise ConfigError(name, raw, f"a comma-separated list of {item.__name__}", owner=owner)
+        try:
+            return tuple(_convert(name, p, item, owner) for p in parts)
+        except ConfigError:
+            raise ConfigError(name, raw, f"a comma-separated list of {item.__name__}", owner=owner) from None
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(name, raw, "true or false", owner=owner)
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ConfigError(name, raw, "an integer", owner=owner)
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(name, raw, "an integer", owner=owner) from None
+    if kind is float:
+        if isinstance(raw, bool):
+            raise ConfigError(name, raw, "a number", owner=owner)
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(name, raw, "a number", owner=owner) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(name, raw, "a finite number", owner=owner)
+        return value
+    if kind is str:
+        if not isinstance(raw, str):
+            raise ConfigError(name, raw, "a string", owner=owner)
+        return raw
+    raise TypeError(f"config field '{name}' has unsupported type {kind!r}")
+
+
+def _check_bounds(name: str, value: Any, metadata: dict, owner: str, shown: Any) -> None:
+    """Check choices and min/max; the error quotes the value as the user wrote it (``shown``)."""
+    if value is None:
+        return
+    items = value if isinstance(value, tuple) else (value,)
+    low, high, choices = metadata.get("min"), metadata.get("max"), metadata.get("choices")
+    for item in items:
+        if choices is not None and item not in choices:
+            raise ConfigError(name, shown, f"one of {', '.join(repr(c) for c in choices)}", owner=owner)
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            if (low is not None and item < low) or (high is not None and item > high):
+                raise ConfigError(name, shown, _range_text(low, high, isinstance(value, tuple)), owner=owner)
+
+
+def _range_text(low: float | None, high: float | None, each: bool) -> str:
+    prefix = "each value " if each else ""
+    if low is not None and high is not None:
+        return f"{prefix}between {low} and {high}"
+    if low is not None:
+        return f"{prefix}at least {low}"
+    return f"{prefix}at most {high}"
+
+
+def _type_name(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return "choice"
+    if origin is tuple:
+        return f"list[{args[0].__name__}]"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _allowed(kind: Any, metadata: dict) -> str:
+    if typing.get_origin(kind) is Literal:
+        return ", ".join(str(c) for c in typing.get_args(kind))
+    if metadata.get("choices"):
+        return ", ".join(str(c) for c in metadata["choices"])
+    low, high = metadata.get("min"), metadata.get("max")
+    if low is None and high is None:
+        return ""
+    return _range_text(low, high, typing.get_origin(kind) is tuple)
+
+
+@dataclass
+class TrainConfig:
+    """How to train, shared by every architecture; presets and ``--set`` override it."""
+
+    epochs: int = param(5, "passes over the training set", min=1, max=100000)
+    batch_size: int = param(64, "examples per optimisation step (per process)", min=1, max=65536)
+    optimizer: Literal["adamw", "adam", "sgd"] = param("adamw", "the default optimizer, unless the plugin supplies its own")
+    lr: float = param(1e-3, "peak learning rate", min=0.0, max=10.0)
+    weight_decay: float = param(0.01, "decoupled weight decay (AdamW) or L2 (Adam, SGD)", min=0.0, max=1.0)
+    momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
+    schedule: Literal["warmup-cosine", "constant"] = param("warmup-cosine", "learning-rate schedule")
+    warmup_fraction: float = param(0.05, "share of all steps spent warming up (warmup-cosine)", min=0.0, max=0.5)
+    grad_clip: float = param(1.0, "clip the gradient norm to this; 0 turns clipping off", min=0.0, max=1e6)
+    seed: int = param(0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1)
+    val_fraction: float = param(0.1, "share of the training data held out for validation", min=0.0, max=0.5)
+    patience: int = param(0, "stop after this many epochs without a better validation metric; 0 never stops early", min=0, max=1000)
+    eval_batch_size: int = param(512, "examples per evaluation batch", min=1, max=65536)
+    num_workers: int = param(0, "data-loading worker processes", min=0, max=64)
+    max_steps: int = param(0, "stop after this many steps in all; 0 means no limit", min=0, max=10**9)
+    mixed_precision: Literal["no", "bf16"] = param("no", "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs are about twice as fast); weights, evaluation and checkpoints stay float32")
+    # How text datasets are read (archzoo.text_data); other datasets ignore these.
+    text_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...")
+    label_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the label; empty: 'label'")
+    tokenizer: Literal["auto", "char", "word", "bpe"] = param("auto", "text datasets: the tokenizer trained on the training split and saved in the checkpoint; auto: the dataset's own choice")
+    tokenizer_vocab: int = param(0, "text datasets: vocabulary size of a trained word or BPE tokenizer; 0: the dataset's default (10,000 words for sst2)", min=0, max=1_000_000)
+    bucket_batches: bool = param(True, "text datasets: batch sequences of similar length together (less padding, faster epochs); false: plain shuffled batches")
+
+
+TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def split_overrides(values: dict[str, Any], config_class: type, *, owner: str = "") -> tuple[dict, dict]:
+    """Split flat ``key=value`` overrides into (model config, training config) parts.
+
+    Architecture configs must not reuse training field names (the contract
+    suite checks), so every key belongs to exactly one of them.
+    """
+    model_names = {f.name for f in dataclasses.fields(config_class)}
+    model_values, train_values = {}, {}
+    for key, value in values.items():
+        if key in model_names:
+            model_values[key] = value
+        elif key in TRAIN_FIELDS:
+            train_values[key] = value
+        else:
+            allowed = ", ".join(sorted(model_names)) + "; training: " + ", ".join(TRAIN_FIELDS)
+            raise ConfigError(key, value, f"no such setting; model settings are {allowed}", owner=owner)
+    return model_values, train_values
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["a=1", "b=2,3"]`` -> ``{"a": "1", "b": "2,3"}``, with a clear error for a missing '='."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, item, "write settings as key=value")
+        out[key.strip()] = value.strip()
+    return out

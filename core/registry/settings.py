@@ -1,0 +1,56 @@
+"""Reads ``registry.toml``: which plugins are off, named presets, defaults.
+
+The file shipped inside the package is the default.  ``ARCHZOO_REGISTRY`` names
+another file to use instead (a team's own presets, a CI that disables a
+plugin).  ``ARCHZOO_CHECKPOINTS`` moves the local checkpoint store.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from archzoo.errors import ArchzooError
+
+
+@dataclass(frozen=True)
+class Settings:
+    disabled_plugins: frozenset[str] = frozenset()
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_architecture: str = "mlp"
+    default_dataset: str = "digits"
+    checkpoint_dir: Path = Path("checkpoints")
+    source: str = ""
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    path = path or os.environ.get("ARCHZOO_REGISTRY")
+    if path:
+        source = Path(path)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ArchzooError(f"cannot read registry file {source} (from ARCHZOO_REGISTRY): {exc.strerror}") from None
+    else:
+        source = resources.files("archzoo") / "registry.toml"
+        text = source.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ArchzooError(f"registry file {source} is not valid TOML: {exc}") from None
+
+    plugins = data.get("plugins", {})
+    defaults = data.get("defaults", {})
+    store = os.environ.get("ARCHZOO_CHECKPOINTS") or defaults.get("checkpoint_dir", "checkpoints")
+    return Settings(
+        disabled_plugins=frozenset(plugins.get("disabled", [])),
+        presets=dict(data.get("presets", {})),
+        default_architecture=defaults.get("architecture", "mlp"),
+        default_dataset=defaults.get("dataset", "digits"),
+        checkpoint_dir=Path(store).expanduser(),
+        source=str(source),
+    )

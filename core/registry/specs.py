@@ -1,0 +1,120 @@
+"""What plugins declare: architectures, datasets, and what `sample` returns.
+
+These are plain dataclasses with no torch import, so listing what is installed
+stays fast.  A plugin hands them to the registry in its ``archzoo_register``
+hook; the host never has to import a model to describe it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The tasks an architecture can serve.  A task names what data it consumes and
+#: what ``sample`` returns, so the CLI and UI can pair datasets with models.
+TASKS = (
+    "image-classification",
+    "text-classification",
+    "image-generation",
+    "text-generation",
+    "feature-extraction",
+    "node-classification",
+    "tabular-classification",
+)
+
+CLASSIFICATION_TASKS = ("image-classification", "text-classification", "tabular-classification", "node-classification")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One architecture a plugin provides.
+
+    ``config`` is a dataclass built with :func:`archzoo.registry.config.param` fields.
+    ``default_dataset`` is the dataset its default config is sized for, and
+    ``parameters`` the parameter count at that default: declared here so that
+    ``archzoo list`` can show it without importing torch, and checked against
+    the real model by the contract suite.  ``implementation`` optionally names
+    a module (``"package.module"``) that holds the model hooks; the host
+    imports and registers it only when the architecture is used.
+    ``separate_steps`` marks a model whose step runs and steps its parts
+    separately (a GAN: several forward passes and two backward passes, each
+    into its own optimizer), which one DistributedDataParallel wrapper cannot
+    synchronise.  On several processes the trainer leaves such a model
+    unwrapped and synchronises it by hand (:mod:`archzoo.training.synchronise`):
+    gradients averaged in ``ctx.step(name)``, buffers shared after each step.
+    """
+
+    name: str
+    task: str
+    summary: str
+    config: type
+    default_dataset: str
+    citation: str = ""
+    parameters: int | None = None
+    implementation: str | None = None
+    extra_tasks: tuple[str, ...] = ()
+    separate_steps: bool = False
+    # Filled in by the registry: which plugin and distribution provided it.
+    plugin: str = field(default="", compare=False)
+    distribution: str = field(default="", compare=False)
+    version: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for task in (self.task, *self.extra_tasks):
+            if task not in TASKS:
+                raise ValueError(f"architecture '{self.name}': unknown task {task!r}; tasks are {', '.join(TASKS)}")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task whose datasets this architecture can train on (the first is its own)."""
+        return (self.task, *self.extra_tasks)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset the host can load by name.
+
+    ``loader`` is ``"module:function"``; the function takes a
+    :class:`archzoo.data.types.DataOptions` and returns :class:`archzoo.data.types.DatasetSplits`.
+    It is imported only when the dataset is loaded.
+    """
+
+    name: str
+    task: str
+    summary: str
+    loader: str
+    source: str = ""
+    #: Known without loading the data, so model sizes can be shown without it.
+    input_shape: tuple[int, ...] = ()
+    num_classes: int = 0
+    plugin: str = field(default="", compare=False)
+
+
+@dataclass
+class SampleResult:
+    """What ``sample`` returns: a kind that tells the UI which widget to use,
+    and the outputs themselves.
+
+    kinds and their outputs:
+
+    - ``"class-probabilities"``: ``probabilities`` (N x C tensor), ``class_names``
+    - ``"images"``: ``images`` (N x C x H x W tensor in [0, 1])
+    - ``"text"``: ``texts`` (list of str)
+    - ``"features"``: ``features`` (N x D tensor)
+    """
+
+    kind: str
+    outputs: dict[str, Any]
+
+    def top_k(self, k: int = 3) -> list[list[tuple[str, float]]]:
+        """For class probabilities: the k most likely (label, probability) pairs per input."""
+        if self.kind != "class-probabilities":
+            raise ValueError(f"top_k needs class probabilities, not {self.kind}")
+        probabilities = self.outputs["probabilities"]
+        names = self.outputs["class_names"]
+        k = min(k, probabilities.shape[1])
+        values, indices = probabilities.topk(k, dim=1)
+        return [
+            [(names[i], float(v)) for v, i in zip(row_values.tolist(), row_indices.tolist())]
+            for row_values, row_indices in zip(values, indices)
+        ]

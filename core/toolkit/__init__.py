@@ -1,0 +1,50 @@
+"""What plugins import: the building blocks archzoo's own architectures share.
+
+A plugin's card module (its ``__init__``) imports only ``archzoo``; its model
+module imports ``archzoo`` and this package, and nothing else of archzoo's::
+
+    from archzoo.toolkit import classification_step, parse_request, to_unit, unwrap
+
+- data: ``DataInfo``, ``DataOptions``, ``DatasetSplits``, ``SPLIT_SEED``,
+  ``split_indices``, ``pad_ids``, ``PAD_ID`` (a dataset of one's own, text batches)
+- models: ``unwrap``, ``param_groups_weight_decay``
+- classification (:mod:`~archzoo.toolkit.classification`): ``classification_step``,
+  ``classification_metrics`` (the defaults every classifier gets)
+- generation (:mod:`~archzoo.toolkit.generative`): ``parse_request``, ``Draw``,
+  ``SampleError``, ``images_result``, pixel scales, MLP stacks, latent codes
+- pretrained encoders (:mod:`~archzoo.toolkit.encoders`) and their feature
+  cache (:mod:`~archzoo.toolkit.feature_cache`): import those modules by name
+
+Importing it imports torch.  docs/plugins.md lists each helper with its arguments.
+"""
+
+from archzoo.data.splitting import split_indices
+from archzoo.data.text import pad_ids
+from archzoo.data.tokenizers import PAD_ID
+from archzoo.data.types import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits
+from archzoo.toolkit.classification import classification_metrics, classification_step
+from archzoo.toolkit.generative import (
+    INPUT_MODES,
+    MAX_SEED,
+    Draw,
+    SampleError,
+    check_inputs,
+    from_signed,
+    images_result,
+    latent_grid,
+    latent_line,
+    mlp_decoder,
+    parse_request,
+    relu_layers,
+    to_signed,
+    to_unit,
+    traversal,
+)
+from archzoo.toolkit.models import param_groups_weight_decay, unwrap
+
+__all__ = [
+    "INPUT_MODES", "MAX_SEED", "PAD_ID", "SPLIT_SEED", "DataInfo", "DataOptions", "DatasetSplits", "Draw",
+    "SampleError", "check_inputs", "classification_metrics", "classification_step", "from_signed", "images_result",
+    "latent_grid", "latent_line", "mlp_decoder", "pad_ids", "param_groups_weight_decay", "parse_request",
+    "relu_layers", "split_indices", "to_signed", "to_unit", "traversal", "unwrap",
+]

@@ -1,0 +1,328 @@
+"""Training runs one at a time, in a worker thread, with a visible queue.
+
+:class:`RunManager` takes training requests (validated at once with
+:func:`archzoo.registry.plans.plan_run`, so a bad setting is refused before it
+waits in the queue), runs them one after another through
+:func:`archzoo.training.launch.train` in a single worker thread, records every
+event each run emits (folded by :class:`archzoo.runs.progress.RunProgress`),
+and stops a run on request by setting its ``stop`` event: the trainer then
+saves a resumable ``last`` checkpoint and ends with status ``"cancelled"``.  A
+run still waiting in the queue is simply taken out of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from archzoo.checkpoints.locate import output_dir
+from archzoo.errors import ArchzooError
+from archzoo.registry.host import Host, get_host
+from archzoo.registry.plans import plan_run
+from archzoo.runs.progress import RunProgress
+from archzoo.training.launch import train
+from archzoo.training.resume import resumed_plan
+
+log = logging.getLogger(__name__)
+
+#: Run states.  The last four are final.
+QUEUED, RUNNING = "queued", "running"
+FINAL_STATES = ("finished", "stopped-early", "cancelled", "failed")
+
+
+
+
+
+
+
+
+
+
+
+
+# -- runs and the queue ------------------------------------------------------------------
+
+
+@dataclass
+class RunRequest:
+    """What to train: the arguments of :func:`archzoo.api.train`."""
+
+    name: str | None = None
+    dataset: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    data_dir: str | None = None
+    download: bool = False
+
+
+class Run:
+    """One training run: its request, state, events and result."""
+
+    def __init__(self, run_id: str, request: RunRequest, architecture: str, dataset: str) -> None:
+        self.id = run_id
+        self.request = request
+        self.architecture = architecture
+        self.dataset = dataset
+        self.state = QUEUED
+        self.error = ""
+        self.result: Any = None
+        self.out_dir: Path | None = None
+        self.submitted = time.time()
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.stop = threading.Event()
+        self.progress = RunProgress()
+        self._events: list[Any] = []
+        self._changed = threading.Condition()
+
+    @property
+    def label(self) -> str:
+        name = self.request.name or self.architecture
+        text = f"{name} on {self.dataset}"
+        return text + (" (resumed)" if self.request.resume else "")
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def events_since(self, index: int, timeout: float | None = None) -> list[Any]:
+        """Events from ``index`` on; waits up to ``timeout`` seconds for one if
+        there are none yet and the run is not done."""
+        with self._changed:
+            if len(self._events) <= index and not self.done and timeout:
+                self._changed.wait(timeout)
+            return self._events[index:]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the run is over; True if it is."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while not self.done:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def _record(self, event: Any) -> None:
+        with self._changed:
+            self._events.append(event)
+            self.progress.add(event)
+            self._changed.notify_all()
+
+    def _set(self, state: str, error: str = "") -> None:
+        with self._changed:
+            self.state = state
+            if error:
+                self.error = error
+                self.progress.log.append(f"error: {error}")
+            if state in FINAL_STATES:
+                self.ended_at = time.time()
+            self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the visible queue."""
+
+    id: str
+    label: str
+    state: str
+    position: int  # 0 = running, 1.. = waiting in that place, -1 = over
+    submitted: str
+    detail: str
+
+
+class RunManager:
+    """Runs training requests one at a time in a worker thread."""
+
+    def __init__(self, host: Host | None = None, *, train: Callable[..., Any] | None = None, keep: int = 20) -> None:
+        self._host = host
+        self._train = train
+        self._keep = keep
+        self._lock = threading.Condition()
+        self._queue: deque[Run] = deque()
+        self._current: Run | None = None
+        self._history: deque[Run] = deque(maxlen=keep)
+        self._runs: dict[str, Run] = {}
+        self._ids = itertools.count(1)
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def host(self) -> Host:
+        return self._host or get_host()
+
+    # -- asking ----------------------------------------------------------------------
+
+    def submit(
+        self,
+        name: str | None = None,
+        *,
+        dataset: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        out: str | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        data_dir: str | None = None,
+        download: bool = False,
+    ) -> Run:
+        """Validate a request and put it in the queue; raises ``ArchzooError`` (a
+        bad setting, an unknown name, a dataset of the wrong task) at once."""
+        request = RunRequest(name=name or None, dataset=dataset or None, overrides=dict(overrides or {}), out=out or None,
+                             resume=resume, overwrite=overwrite, data_dir=data_dir or None, download=download)
+        host = self.host
+        if resume:
+            if not out:
+                raise ArchzooError("resuming needs the run folder to continue")
+            plan = resumed_plan(output_dir(out, host.settings.checkpoint_dir), request.name, request.overrides, host)
+        else:
+            plan = plan_run(request.name, dataset=request.dataset, overrides=request.overrides, host=host)
+            if out:
+                output_dir(out, host.settings.checkpoint_dir)  # refuses names that climb out of the store
+        architecture, chosen = plan.spec.name, plan.dataset
+        with self._lock:
+            if self._closed:
+                raise ArchzooError("the run manager is shut down")
+            run = Run(f"run-{next(self._ids)}", request, architecture, chosen)
+            self._runs[run.id] = run
+            self._queue.append(run)
+            self._ensure_worker()
+            self._lock.notify_all()
+        return run
+
+    def stop(self, run_id: str) -> str:
+        """Stop a run: a waiting one leaves the queue; a running one stops at the
+        next step and keeps a resumable checkpoint.  Returns what happened."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return f"no run {run_id}"
+            if run in self._queue:
+                self._queue.remove(run)
+                self._history.append(run)
+                run._set("cancelled")
+                run.progress.log.append("cancelled before it started; nothing was written")
+                return f"{run.label}: taken out of the queue before it started"
+        if run.done:
+            return f"{run.label} is already {run.state}"
+        run.stop.set()
+        return f"{run.label}: stopping after the current step; a resumable checkpoint will be kept"
+
+    def get(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def position(self, run: Run) -> int:
+        """0 while running, 1.. while waiting (1 = next), -1 when over."""
+        with self._lock:
+            if run is self._current:
+                return 0
+            try:
+                return list(self._queue).index(run) + 1
+            except ValueError:
+                return -1
+
+    def rows(self) -> list[QueueRow]:
+        """The running run, the waiting ones in order, then recent finished ones."""
+        with self._lock:
+            active = ([self._current] if self._current else []) + list(self._queue)
+            over = [r for r in reversed(self._history) if r not in active]
+        rows = []
+        for run in active + over:
+            position = self.position(run)
+            if run.state == RUNNING:
+                p = run.progress
+                detail = f"step {p.step}/{p.total_steps}, epoch {p.epoch}/{p.epochs}" if p.total_steps else "starting"
+            elif run.state == QUEUED:
+                detail = f"waiting: {position - 1} run(s) ahead" if position > 1 else "next"
+            elif run.state == "failed":
+                detail = run.error
+            else:
+                detail = str(run.out_dir or "")
+            rows.append(QueueRow(run.id, run.label, run.state, position,
+                                 datetime.fromtimestamp(run.submitted).strftime("%H:%M:%S"), detail))
+        return rows
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Cancel everything waiting, stop the running run, and wait for the worker."""
+        with self._lock:
+            self._closed = True
+            waiting = list(self._queue)
+            self._queue.clear()
+            current = self._current
+            self._lock.notify_all()
+        for run in waiting:
+            run._set("cancelled")
+        if current is not None:
+            current.stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    # -- the worker ------------------------------------------------------------------
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="archzoo-runs", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._lock.wait()
+                if self._closed and not self._queue:
+                    return
+                run = self._queue.popleft()
+                self._current = run
+            try:
+                self._execute(run)
+            finally:
+                with self._lock:
+                    self._current = None
+                    self._history.append(run)
+                    self._lock.notify_all()
+
+    def _execute(self, run: Run) -> None:
+        run.started_at = time.time()
+        run._set(RUNNING)
+        request = run.request
+        host = self.host
+        try:
+            out = request.out or self._fresh_name(run, host)
+            run.out_dir = output_dir(out, host.settings.checkpoint_dir)
+            result = (self._train or train)(
+                request.name, dataset=request.dataset, overrides=request.overrides, out=out, resume=request.resume,
+                overwrite=request.overwrite, data_dir=request.data_dir, download=request.download,
+                on_event=run._record, stop=run.stop, host=host,
+            )
+        except ArchzooError as exc:
+            run._set("failed", str(exc))
+            return
+        except Exception as exc:  # a bug in a plugin or in archzoo: report it, keep the worker alive
+            log.error("training run %s failed:\n%s", run.id, traceback.format_exc())
+            run._set("failed", f"{type(exc).__name__}: {exc} (a bug: the server log has the traceback)")
+            return
+        run.result = result
+        run._set(getattr(result, "status", "finished"))
+
+    @staticmethod
+    def _fresh_name(run: Run, host: Host) -> str:
+        """``ARCH-DATASET-YYYYmmdd-HHMMSS`` (as ``archzoo train`` names runs), made unique in the store."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{run.architecture}-{Path(run.dataset).name}-{stamp}"
+        name, n = base, 2
+        while (host.settings.checkpoint_dir / name).exists():
+            name, n = f"{base}-{n}", n + 1
+        return name

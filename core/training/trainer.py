@@ -1,0 +1,606 @@
+"""The one training loop every plugin shares, on Hugging Face Accelerate.
+
+The loop owns what should be the same for every architecture: seeding, the
+default optimizer and schedule, data order, evaluation each epoch, early
+stopping, ``best`` and ``last`` checkpoints, resuming, and cancellation.  The
+plugin owns one step (``train_step``) and its metrics (``evaluate``).
+
+The same code runs on a CPU, one GPU, or several processes started by
+``torchrun`` / ``accelerate launch``: Accelerate shards the training batches
+across processes, every process evaluates its shard, and only the main process
+writes checkpoints and emits events.
+
+Data order is a function of (seed, epoch) alone, so a run resumed from an
+epoch boundary continues with exactly the numbers it would have produced.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader, Sampler
+
+from archzoo.checkpoints.io import check_state_matches, write_checkpoint
+from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_checkpoint
+from archzoo.checkpoints.meta import build_meta
+from archzoo.data.types import DatasetSplits
+from archzoo.errors import ArchzooError, DataError
+from archzoo.registry.config import TrainConfig
+from archzoo.registry.host import Host
+from archzoo.registry.specs import ArchSpec
+from archzoo.runs import events
+from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, unwrap
+from archzoo.training.context import EvalContext, StepContext
+from archzoo.training.synchronise import broadcast_from_main
+
+
+class TrainingInterrupted(ArchzooError):
+    """Ctrl-C stopped the run; a resumable ``last`` checkpoint was saved."""
+
+
+@dataclass
+class RunResult:
+    status: str
+    out_dir: Path
+    best_dir: Path | None
+    last_dir: Path | None
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    is_main_process: bool = True  # False in the other processes of a multi-process run
+
+
+@dataclass
+class LoopState:
+    """Where the loop is, and what it has seen: all a resumed run needs besides
+    the weights, optimizers and random generators."""
+
+    epoch: int = 0  # the epoch in progress (or the next one, between epochs)
+    batch: int = 0  # batches of that epoch already trained
+    global_step: int = 0
+    best: float | None = None  # the best value of the headline validation metric
+    best_metric: str = ""
+    best_val: dict[str, float] = field(default_factory=dict)
+    stale: int = 0  # epochs since the best one
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)  # this session's steps only; not saved
+
+    SAVED = ("epoch", "batch", "global_step", "best", "best_metric", "best_val", "stale", "history")
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.SAVED}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "LoopState":
+        return cls(**{name: data[name] for name in cls.SAVED if name in data})
+
+
+class EpochSampler(Sampler[int]):
+    """A shuffled order that depends only on (seed, epoch): the same in every
+    process, the same when a run is resumed.
+
+    Given the examples' ``lengths`` (text), the order is bucketed: shuffled,
+    then sorted by length within pools of 50 batches, cut into batches, and the
+    batches shuffled, so that a batch holds examples of about one length and
+    needs little padding."""
+
+    def __init__(self, size: int, seed: int, lengths: Any = None, batch_size: int = 1) -> None:
+        self.size = size
+        self.seed = seed
+        self.epoch = 0
+        self.lengths = lengths
+        self.batch_size = batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.size, generator=generator)
+        if self.lengths is not None:
+            from archzoo.data.text import bucket_by_length
+
+            order = bucket_by_length(order, self.lengths, self.batch_size, generator)
+        return iter(order.tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def better(metric: str, new: float, old: float | None) -> bool:
+    """Is ``new`` an improvement?  Losses fall, everything else rises."""
+    if old is None:
+        return True
+    return new < old if metric.endswith("loss") else new > old
+
+
+class Trainer:
+    """Trains one architecture on one dataset into ``out_dir``."""
+
+    def __init__(
+        self,
+        spec: ArchSpec,
+        config: Any,
+        train_config: TrainConfig,
+        splits: DatasetSplits,
+        dataset_name: str,
+        out_dir: Path,
+        *,
+        host: Host,
+        on_event: Callable[[Any], None] | None = None,
+        stop: threading.Event | None = None,
+        resume: bool = False,
+    ) -> None:
+        if splits.train is None or len(splits.train) == 0:
+            notes = " ".join(splits.notes)
+            raise DataError(f"dataset '{dataset_name}' has no training split to train on. {notes}".strip())
+        self.spec = spec
+        self.config = config
+        self.tc = train_config
+        self.splits = splits
+        self.dataset_name = dataset_name
+        self.out_dir = Path(out_dir)
+        self.hooks = host.hooks(spec)
+        self.on_event = on_event
+        self.stop = stop or threading.Event()
+        self.resume = resume
+
+    # -- the run -------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        started = time.perf_counter()
+        self._prepare()
+        state = self._restore() if self.resume else LoopState()
+        self._give_each_process_its_own_randomness()
+        total_params, trainable = parameter_count(self.model)
+        self._emit(events.RunStarted(
+            architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
+            steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps, parameters=total_params,
+            trainable_parameters=trainable, device=str(self.accelerator.device),
+            num_processes=self.accelerator.num_processes, out_dir=self.out_dir, resumed_from_step=state.global_step,
+        ))
+        for note in self.splits.notes:
+            self._emit(events.Message(note))
+
+        status = "finished"
+        with _graceful_interrupt(self.stop) as interrupted:
+            for epoch in range(state.epoch, self.tc.epochs):
+                epoch_start = time.perf_counter()
+                train_metrics = self._train_epoch(epoch, state)
+                if train_metrics is None:  # stopped between two steps
+                    status = "interrupted" if interrupted() else "cancelled"
+                    self._save("last", {}, state, resumable=True)
+                    break
+                if self._close_epoch(epoch, train_metrics, state, time.perf_counter() - epoch_start):
+                    status = "stopped-early"
+                    break
+                if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                    break
+        return self._finish(status, state, time.perf_counter() - started)
+
+    def _prepare(self) -> None:
+        """Seed, build the model and optimizers, make the loaders and hand them to Accelerate."""
+        # Without an accelerator Accelerate must be told it is on CPUs, or it
+        # ignores torchrun's environment and every process trains alone.
+        self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
+        plain = plain_steps(self.accelerator)
+        # A model that steps its parts separately is synchronised by hand, not by DDP.
+        by_hand = self.spec.separate_steps and self.accelerator.num_processes > 1
+        if by_hand and not plain:
+            raise ArchzooError(
+                f"architecture '{self.spec.name}' steps its networks separately, which archzoo synchronises "
+                f"across processes only for plain data parallelism; this run uses "
+                f"{self.accelerator.distributed_type.value} with gradient accumulation "
+                f"{self.accelerator.gradient_accumulation_steps}: start it with torchrun or a plain multi-GPU launch"
+            )
+        set_seed(self.tc.seed)
+        model = self.hooks.build_model(self.config)
+        optimizers = build_optimizers(self.hooks, model, self.tc)
+        lengths = self.splits.lengths if self.tc.bucket_batches else None
+        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
+        train_loader = DataLoader(
+            self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers,
+            collate_fn=self.splits.collate,
+        )
+        val_loader = self._eval_loader(self.splits.val)
+        # Accelerate's optimizer wrapper exists for loss scaling, gradient
+        # accumulation and sharded (FSDP, DeepSpeed, XLA) setups; where none
+        # applies it only adds work to every step, so the plain optimizers are used.
+        names = list(optimizers) if not plain else []
+        wrapped = [] if plain else list(optimizers.values())
+        # In one CPU process Accelerate's loader wrapper has nothing to shard or
+        # move, yet costs every batch (about 18 us, ~1% of a small MLP's step),
+        # so the training loader is used as it is.
+        bare_loader = plain and self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
+        loaders = [] if bare_loader else [train_loader]
+        if by_hand:
+            model = model.to(self.accelerator.device)
+            broadcast_from_main([*model.parameters(), *model.buffers()])
+        prepared = self.accelerator.prepare(
+            *([] if by_hand else [model]), *wrapped, *loaders, *([val_loader] if val_loader else [])
+        )
+        if not isinstance(prepared, tuple):  # prepare() hands back a lone object bare
+            prepared = (prepared,)
+        if not by_hand:
+            model, prepared = prepared[0], prepared[1:]
+        self.model = model
+        if not plain:
+            optimizers = dict(zip(names, prepared[: len(names)]))
+        self.train_loader = train_loader if bare_loader else prepared[len(names)]
+        self.val_loader = prepared[len(names) + len(loaders)] if val_loader else None
+
+        self.steps_per_epoch = len(self.train_loader)
+        self.total_steps = self.steps_per_epoch * self.tc.epochs
+        if self.tc.max_steps:
+            self.total_steps = min(self.total_steps, self.tc.max_steps)
+        schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
+        self.train_step = self.hooks.train_step_caller()
+        if self.tc.mixed_precision != "no":
+            self.train_step = _under_autocast(self.train_step, self.accelerator.device)
+        if by_hand:
+            self.train_step = _sharing_buffers(self.train_step, model)
+        self.listening = self.on_event is not None and self.accelerator.is_main_process
+        self.ctx = StepContext(
+            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
+            optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
+            train_config=self.tc, tokenizer=self.splits.tokenizer, plain_backward=plain, average_by_hand=by_hand,
+        )
+
+    def _give_each_process_its_own_randomness(self) -> None:
+        """Every process starts from the run's seed, so all build the same
+        model; from then on each needs a random stream of its own, or they
+        would draw the same noise, dropout masks and diffusion steps for
+        different data.  The streams are derived from the shared one, so a
+        run, and a resumed run, is still reproducible.  One process: unchanged."""
+        if self.accelerator.num_processes > 1:
+            shared = int(torch.randint(0, 2**31 - 1, ()))  # the same draw on every process
+            set_seed(shared + self.accelerator.process_index)
+
+    def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
+        """One pass over the training shard; the mean step metrics, or None if stopped midway."""
+        self.model.train()
+        self.ctx.epoch = epoch
+        loader = self.train_loader
+        if state.batch:
+            loader = self.accelerator.skip_first_batches(self.train_loader, state.batch)
+        # Accelerate's loaders set their sampler's epoch from their own
+        # iteration count on every pass; set it so a resumed run agrees.
+        _set_epoch(loader, self.sampler, epoch)
+        sums: dict[str, float] = {}
+        count = 0
+        tick = time.perf_counter()
+        for batch_index, batch in enumerate(loader, start=state.batch):
+            if self.stop.is_set():
+                state.epoch, state.batch = epoch, batch_index
+                return None
+            self.ctx.global_step = state.global_step
+            metrics = self.train_step(self.model, batch, self.ctx)
+            state.global_step += 1
+            count += 1
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + value
+            if "loss" in metrics:
+                state.step_losses.append(metrics["loss"])
+            if self.listening:
+                now = time.perf_counter()
+                examples = _batch_length(batch) * self.accelerator.num_processes
+                self.on_event(events.StepEnded(
+                    epoch=epoch, step=state.global_step, total_steps=self.total_steps, metrics=metrics,
+                    examples_per_second=examples / max(now - tick, 1e-9), lr=self.ctx.optimizer.param_groups[0]["lr"],
+                ))
+                tick = now
+            if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                if batch_index + 1 < self.steps_per_epoch:
+                    # Stopped inside the epoch: a run resumed with a larger max_steps
+                    # continues from the next batch, as if it had never stopped.
+                    state.epoch, state.batch = epoch, batch_index + 1
+                    return {k: v / max(count, 1) for k, v in sums.items()}
+                break
+        state.epoch, state.batch = epoch + 1, 0
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def _close_epoch(self, epoch: int, train_metrics: dict[str, float], state: "LoopState", seconds: float) -> bool:
+        """Validate, keep the best and last checkpoints, report; True when early stopping says stop."""
+        val_metrics = self.evaluate(self.model, self.val_loader) if self.val_loader else {}
+        judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
+        headline = next(iter(judged))
+        is_best = better(headline, judged[headline], state.best)
+        if is_best:
+            state.best, state.best_metric, state.best_val, state.stale = judged[headline], headline, val_metrics, 0
+        else:
+            state.stale += 1
+        # An epoch cut by max_steps and finished after a resume is reported once, by its end.
+        state.history = [h for h in state.history if h["epoch"] != epoch + 1]
+        state.history.append({"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": seconds})
+        metrics = {"validation": val_metrics} if val_metrics else {}
+        self._save("last", metrics, state, resumable=True)
+        if is_best:
+            self._save("best", metrics, state)
+        self._emit(events.EpochEnded(
+            epoch=epoch + 1, train_metrics=train_metrics, val_metrics=val_metrics, is_best=is_best, seconds=seconds,
+        ))
+        if self.tc.patience and state.stale >= self.tc.patience:
+            self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
+            return True
+        return False
+
+    def _finish(self, status: str, state: "LoopState", seconds: float) -> RunResult:
+        """Test the best checkpoint (when the run ended normally), report, and return the result."""
+        best_dir, last_dir = self.out_dir / "best", self.out_dir / "last"
+        test_metrics: dict[str, float] = {}
+        test_loader = self._eval_loader(self.splits.test)
+        if status in ("finished", "stopped-early") and is_checkpoint(best_dir) and test_loader is not None:
+            from safetensors.torch import load_file
+
+            unwrap(self.model).load_state_dict(load_file(best_dir / WEIGHTS))
+            test_metrics = self.evaluate(self.model, self.accelerator.prepare(test_loader))
+            self._save("best", {**({"validation": state.best_val} if state.best_val else {}), "test": test_metrics}, state)
+        result = RunResult(
+            status=status, out_dir=self.out_dir,
+            best_dir=best_dir if best_dir.exists() else None, last_dir=last_dir if last_dir.exists() else None,
+            val_metrics=dict(state.best_val), test_metrics=test_metrics, history=state.history,
+            step_losses=state.step_losses, seconds=seconds, is_main_process=self.accelerator.is_main_process,
+        )
+        self._emit(events.RunEnded(
+            status=status, best_dir=result.best_dir, last_dir=result.last_dir, val_metrics=result.val_metrics,
+            test_metrics=test_metrics, seconds=seconds,
+        ))
+        if status == "interrupted":
+            raise TrainingInterrupted(
+                f"training interrupted; a resumable checkpoint is in {last_dir}: continue with --resume"
+            )
+        return result
+
+    def evaluate(self, model: torch.nn.Module, loader: Any) -> dict[str, float]:
+        model.eval()
+        ctx = EvalContext(
+            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, tokenizer=self.splits.tokenizer,
+        )
+        metrics = self.hooks.evaluate(model, loader, ctx)
+        model.train()
+        return metrics
+
+    # -- pieces --------------------------------------------------------------------
+
+    def _eval_loader(self, dataset: Any) -> DataLoader | None:
+        if dataset is None or len(dataset) == 0:
+            return None
+        return DataLoader(
+            dataset, batch_size=self.tc.eval_batch_size, shuffle=False, num_workers=self.tc.num_workers,
+            collate_fn=self.splits.collate,
+        )
+
+    def _schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+        if self.tc.schedule == "constant":
+            return None
+        warmup = int(self.tc.warmup_fraction * total_steps)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = (step - warmup) / max(total_steps - warmup, 1)
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def _emit(self, event: Any) -> None:
+        if self.listening:
+            self.on_event(event)
+
+    def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:
+        if self.accelerator.is_main_process:
+            meta = build_meta(
+                spec=self.spec, config=self.config, train_config=self.tc, info=self.splits.info,
+                dataset=self.dataset_name, metrics=metrics, parameters=parameter_count(self.model)[0],
+            )
+            training_state = self._training_state(state) if resumable else None
+            path = write_checkpoint(
+                self.out_dir / which, unwrap(self.model), meta, training_state=training_state,
+                extra_files=self.splits.checkpoint_files(),
+            )
+            self._emit(events.CheckpointSaved(path=path, which=which))
+        self.accelerator.wait_for_everyone()
+
+    # -- resumable state -----------------------------------------------------------
+
+    def _training_state(self, state: LoopState) -> tuple[dict[str, torch.Tensor], dict]:
+        """Optimizer, schedule, RNG and loop position as safetensors + JSON (never pickle)."""
+        tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+        extra: dict[str, Any] = {"loop": state.to_json()}
+        extra["rng"] = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
+        extra["optimizers"] = {}
+        for name, optimizer in self.ctx.optimizers.items():
+            sd = optimizer.state_dict()
+            scalars = {}
+            for pid, pstate in sd["state"].items():
+                for key, value in pstate.items():
+                    if torch.is_tensor(value):
+                        tensors[f"optim.{name}.{pid}.{key}"] = value
+                    else:
+                        scalars[f"{pid}.{key}"] = value
+            extra["optimizers"][name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+        extra["schedulers"] = {name: s.state_dict() for name, s in self.ctx.schedulers.items()}
+        return tensors, extra
+
+    def _restore(self) -> LoopState:
+        import json
+
+        from safetensors.torch import load_file
+
+        last = self.out_dir / "last"
+        if not (last / STATE_JSON).is_file():
+            raise ArchzooError(f"nothing to resume: {last} holds no resumable training state")
+        weights = load_file(last / WEIGHTS)
+        check_state_matches(unwrap(self.model), weights, last / WEIGHTS)
+        unwrap(self.model).load_state_dict(weights)
+        tensors = load_file(last / STATE_TENSORS)
+        extra = json.loads((last / STATE_JSON).read_text(encoding="utf-8"))
+        for name, optimizer in self.ctx.optimizers.items():
+            saved = extra["optimizers"][name]
+            if len(saved["param_groups"]) != len(optimizer.param_groups):
+                raise ArchzooError(
+                    f"cannot resume {last}: its '{name}' optimizer state has {len(saved['param_groups'])} parameter "
+                    f"group(s) and this run's optimizer has {len(optimizer.param_groups)} (was weight_decay changed, "
+                    f"or the run saved by another archzoo version?); start a new run with --overwrite"
+                )
+            per_param: dict[int, dict] = {}
+            prefix = f"optim.{name}."
+            for key, value in tensors.items():
+                if key.startswith(prefix):
+                    pid, _, field_name = key[len(prefix):].partition(".")
+                    per_param.setdefault(int(pid), {})[field_name] = value
+            for key, value in saved["scalars"].items():
+                pid, _, field_name = key.partition(".")
+                per_param.setdefault(int(pid), {})[field_name] = value
+            optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
+        for name, scheduler in self.ctx.schedulers.items():
+            scheduler.load_state_dict(extra["schedulers"][name])
+        torch.set_rng_state(tensors["rng.torch"])
+        random.setstate(_tuples(extra["rng"]["python"]))
+        numpy_state = extra["rng"]["numpy"]
+        np.random.set_state((numpy_state[0], np.array(numpy_state[1], dtype=np.uint32), *numpy_state[2:]))
+        state = LoopState.from_json(extra["loop"])
+        if state.epoch >= self.tc.epochs:
+            raise ArchzooError(
+                f"the run in {self.out_dir} already finished {state.epoch} of {self.tc.epochs} epochs; "
+                f"raise epochs (--set epochs=N) to train further"
+            )
+        if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+            raise ArchzooError(
+                f"the run in {self.out_dir} already took {state.global_step:,} steps and max_steps is "
+                f"{self.tc.max_steps:,}; raise it (--set max_steps=N, or 0 for no limit) to train further"
+            )
+        return state
+
+
+def build_optimizers(hooks: Any, model: torch.nn.Module, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """The plugin's own optimizers if it supplies them, else the default one, as ``{name: optimizer}``."""
+    supplied = hooks.configure_optimizers(model, tc)
+    if supplied is None:
+        return {"main": default_optimizer(model, tc)}
+    if isinstance(supplied, torch.optim.Optimizer):
+        return {"main": supplied}
+    return dict(supplied)
+
+
+def _under_autocast(train_step: Callable, device: torch.device) -> Callable:
+    """``train_step`` with its forward passes in bfloat16 (``mixed_precision = "bf16"``).
+
+    The whole step is wrapped, not the model's ``forward``, so a plugin whose
+    step calls its parts directly (the GAN's generator and discriminator) is
+    covered the same way; the backward pass inside reuses the dtypes the
+    forward pass chose, as it would outside.  bfloat16 keeps float32's range,
+    so no loss scaling is needed.  This is ``torch.autocast`` rather than
+    Accelerate's ``mixed_precision``: that one is fixed once per process, and
+    the UI trains many runs with different settings in one process."""
+
+    def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            return train_step(model, batch, ctx)
+
+    return step
+
+
+def _sharing_buffers(train_step: Callable, model: torch.nn.Module) -> Callable:
+    """``train_step`` followed by copying the main process's buffers (BatchNorm
+    running statistics) to the others, as DistributedDataParallel would: for a
+    model synchronised by hand (``ArchSpec.separate_steps``)."""
+    buffers = list(model.buffers())
+
+    def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+        metrics = train_step(model, batch, ctx)
+        broadcast_from_main(buffers)
+        return metrics
+
+    return step
+
+
+def plain_steps(accelerator: Accelerator) -> bool:
+    """True when ``loss.backward()`` and ``optimizer.step()`` are all Accelerate
+    would do: no loss scaling, no gradient accumulation, and either one process
+    or plain data parallelism (whose gradient all-reduce lives in the model
+    wrapper, not the optimizer)."""
+    from accelerate.utils import DistributedType
+
+    simple = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
+    return accelerator.scaler is None and accelerator.gradient_accumulation_steps == 1 and accelerator.distributed_type in simple
+
+
+def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms."""
+    groups = param_groups_weight_decay(model, tc.weight_decay)
+    if not groups:
+        raise ArchzooError("the model has no trainable parameters")
+    if tc.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=tc.lr)
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=tc.lr)
+    return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum)
+
+
+class _graceful_interrupt:
+    """The first Ctrl-C asks the loop to stop at the next step (so the saved
+    checkpoint is consistent); a second one stops at once.  Only the main
+    thread can take signals; elsewhere (the UI's worker) ``stop`` alone is used."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.hit = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                if self.hit:
+                    raise KeyboardInterrupt
+                self.hit = True
+                self.stop.set()
+
+            signal.signal(signal.SIGINT, handler)
+        return lambda: self.hit
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _set_epoch(loader: Any, sampler: EpochSampler, epoch: int) -> None:
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    sampler.set_epoch(epoch)
+
+
+def _batch_length(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (list, tuple)) else next(iter(batch.values())) if isinstance(batch, dict) else batch
+    return len(first)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
