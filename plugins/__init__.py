@@ -3,27 +3,20 @@
 Each package's ``__init__`` is the catalogue card (the architecture spec and
 its typed config, no torch import); its ``model`` module is the lecture-note
 figure: the model, and whichever hooks differ from the task defaults.
+
+The host finds them by listing this package (:func:`builtin`), so adding a
+plugin is adding a folder here and naming it in pyproject.toml's packages.
 """
 
-#: plugin name -> module, loaded by the host in this order.
-BUILTIN = {
-    "mlp": "archzoo.plugins.mlp",
-    "cnn": "archzoo.plugins.cnn",
-    "perceptron": "archzoo.plugins.perceptron",
-    "logistic": "archzoo.plugins.logistic",
-    "linear-svm": "archzoo.plugins.linear_svm",
-    "resnet": "archzoo.plugins.resnet",
-    "vit": "archzoo.plugins.vit",
-    "gnn": "archzoo.plugins.gnn",
-    "rnn": "archzoo.plugins.rnn",
-    "transformer": "archzoo.plugins.transformer",
-    "gpt": "archzoo.plugins.gpt",
-    # generative models (issue #6)
-    "autoencoder": "archzoo.plugins.autoencoder",
-    "vae": "archzoo.plugins.vae",
-    "dcgan": "archzoo.plugins.dcgan",
-    "ddpm": "archzoo.plugins.ddpm",
-    # pretrained encoders (issue #5)
-    "bert-features": "archzoo.plugins.bert_features",
-    "lora": "archzoo.plugins.lora",
-}
+from __future__ import annotations
+
+import pkgutil
+
+
+def builtin() -> dict[str, str]:
+    """Plugin name -> module of every built-in plugin (``linear_svm`` is named ``linear-svm``)."""
+    return {
+        info.name.replace("_", "-"): f"{__name__}.{info.name}"
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+        if info.ispkg
+    }

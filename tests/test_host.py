@@ -29,7 +29,7 @@ from archzoo import (
     hookimpl,
     param,
 )
-from archzoo.plugins import BUILTIN
+from archzoo.plugins import builtin
 from archzoo.registry.host import (
     CORE_PLUGINS,
     BrokenPlugin,
@@ -40,7 +40,7 @@ from archzoo.registry.host import (
 )
 from archzoo.registry.settings import load_settings
 
-BUILT_IN_PLUGINS = [*CORE_PLUGINS, *BUILTIN]
+BUILT_IN_PLUGINS = [*CORE_PLUGINS, *builtin()]
 
 
 @dataclass

@@ -10,6 +10,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from archzoo.checkpoints.hub import parse_reference, push_to_hub
+from archzoo.checkpoints.hub import pull as hub_pull
+from archzoo.checkpoints.locate import output_dir
+from archzoo.checkpoints.merge import merge_adapter
 from archzoo.checkpoints.store import card_body, list_checkpoints, read_card
 from archzoo.errors import ArchzooError
 
@@ -20,14 +24,10 @@ from .common import (
     error_message,
     ok,
     pick,
-    problem,
     table,
 )
 
 HEADERS = ["checkpoint", "architecture", "task", "dataset", "result", "parameters", "created", "plugin", "notes"]
-HUB_MISSING = ("Hub support (archzoo.hub) is not part of this installation yet, so push and pull are not available. "
-               "Local checkpoints work as usual.")
-
 
 def checkpoints_table(ctx: AppContext) -> pd.DataFrame:
     rows = []
@@ -65,10 +65,6 @@ def push(ctx: AppContext, location: str | None, repo_id: str, private: bool, tok
         repo_id = (repo_id or "").strip()
         if not repo_id or "/" not in repo_id.strip("/"):
             raise ArchzooError("give the Hub repository as user/name (for example alice/mlp-digits)")
-        try:
-            from archzoo.checkpoints.hub import push_to_hub
-        except ImportError:
-            return problem(HUB_MISSING)
         url = push_to_hub(location, repo_id, private=bool(private), token=(token or "").strip() or None)
     except Exception as exc:
         return error_message(exc)
@@ -81,11 +77,6 @@ def pull(ctx: AppContext, reference: str, token: str):
         reference = (reference or "").strip()
         if not reference:
             raise ArchzooError("give a Hub reference: user/name, user/name@revision or hf://user/name")
-        try:
-            from archzoo.checkpoints.hub import parse_reference
-            from archzoo.checkpoints.hub import pull as hub_pull
-        except ImportError:
-            return problem(HUB_MISSING), gr.skip(), gr.skip()
         ref = parse_reference(reference)
         # Into the store (not only the Hugging Face cache), so it is listed here and in the other tabs.
         folder = ctx.host.settings.checkpoint_dir / "hub" / (ref.repo_id + (f"@{ref.revision}" if ref.revision else ""))
@@ -105,8 +96,6 @@ def merge(ctx: AppContext, location: str | None, destination: str):
     try:
         if not location:
             raise ArchzooError("choose a LoRA checkpoint to merge")
-        from archzoo.checkpoints.locate import output_dir
-        from archzoo.checkpoints.merge import merge_adapter
 
         source = Path(location)
         if (destination or "").strip():
@@ -120,14 +109,6 @@ def merge(ctx: AppContext, location: str | None, destination: str):
         return error_message(exc)
     return ok(f"Merged into {written}: a plain transformers model (AutoModel.from_pretrained loads it) "
               "with its tokenizer and the classification head beside it.")
-
-
-def hub_available() -> bool:
-    try:
-        import archzoo.checkpoints.hub  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def build(ctx: AppContext) -> dict:
@@ -146,7 +127,7 @@ def build(ctx: AppContext) -> dict:
                                  elem_id="az-checkpoints-chosen")
             model_card = gr.Markdown(card(ctx, first), elem_id="az-card", container=True, max_height=520)
         with gr.Column(scale=2):
-            gr.Markdown("### Share on the Hugging Face Hub" + ("" if hub_available() else f"\n\n*{HUB_MISSING}*"))
+            gr.Markdown("### Share on the Hugging Face Hub")
             token = gr.Textbox(label="Hub token", type="password",
                                info="optional: HF_TOKEN or a saved login is used when empty; never stored")
             repo = gr.Textbox(label="Push to repository", placeholder="user/name", elem_id="az-push-repo")

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from archzoo.checkpoints.store import list_checkpoints
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host
 from archzoo.training.queue import RunManager
@@ -99,8 +100,6 @@ def count_text(n: int | None) -> str:
 def checkpoint_choices(ctx: AppContext, tasks: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(label, path) pairs for every checkpoint in the store, newest first; the
     ``last`` copies of finished runs are left out when a ``best`` exists beside them."""
-    from archzoo.checkpoints.store import list_checkpoints
-
     entries = [e for e in list_checkpoints(host=ctx.host) if not e.error]
     bests = {str(e.path.parent) for e in entries if e.path.name == "best"}
     chosen = [e for e in entries if not (e.path.name == "last" and str(e.path.parent) in bests)]

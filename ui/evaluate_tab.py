@@ -13,6 +13,8 @@ import gradio as gr
 from archzoo.api import evaluate_checkpoint
 from archzoo.errors import ArchzooError
 from archzoo.evaluation.metrics import confusion_matrix
+from archzoo.evaluation.report import write_report
+from archzoo.inference.sampling import checkpoint_meta, checkpoint_task
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
 from .common import AppContext, bind, checkpoint_choices, error_message, ok, pick, table
@@ -22,8 +24,6 @@ OWN = "its own dataset"
 
 def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], str]:
     """The checkpoint's own dataset first, then others of its task with the same input shape."""
-    from archzoo.inference.sampling import checkpoint_meta
-
     if not location:
         return [OWN], OWN
     try:
@@ -48,8 +48,6 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
         return error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")), empty, per_class, None
     chosen = None if dataset in (None, "", OWN) else dataset
     try:
-        from archzoo.inference.sampling import checkpoint_task
-
         metrics = evaluate_checkpoint(location, dataset=chosen, split=split or "test", host=ctx.host)
         task = checkpoint_task(location, host=ctx.host)
         rows = table([[k, round(v, 4)] for k, v in metrics.items()], ["metric", "value"])
@@ -97,8 +95,6 @@ def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str
     import shutil
     import tempfile
     from pathlib import Path
-
-    from archzoo.evaluation.report import write_report
 
     empty = table([], TRUST_HEADERS)
     nothing = (empty, None, None, None)

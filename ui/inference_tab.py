@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 
 from archzoo import inference
+from archzoo.checkpoints.store import describe as describe_entry
 from archzoo.errors import ArchzooError
 
 from .common import (
@@ -64,8 +65,6 @@ def widget_group(task: str) -> str | None:
 
 def describe(ctx: AppContext, location: str | None) -> tuple[str, str | None]:
     """(what the page says about the checkpoint, the widget group to show)."""
-    from archzoo.checkpoints.store import describe as describe_entry
-
     if not location:
         return info("No checkpoint yet: train one in the Train tab (the defaults take seconds), then come back."), None
     try:

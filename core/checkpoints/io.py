@@ -36,6 +36,7 @@ from archzoo.checkpoints.layout import (
 )
 from archzoo.checkpoints.locate import resolve_checkpoint
 from archzoo.checkpoints.meta import read_meta
+from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import DataInfo
 from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
 from archzoo.files import sha256_file, staged_folder
@@ -160,7 +161,6 @@ def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
         return None
     if recorded and sha256_file(path) != recorded:
         raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
-    from archzoo.data.tokenizers import load_tokenizer
 
     try:
         return load_tokenizer(path)

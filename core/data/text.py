@@ -59,6 +59,7 @@ from archzoo.data.tokenizers import (
 )
 from archzoo.data.types import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits
 from archzoo.errors import DataError
+from archzoo.files import staged_file
 
 #: Tokens a language model reads per training window (it predicts as many).
 WINDOW = 128
@@ -498,9 +499,8 @@ def download_sst2(cache: Path) -> Path:
             member = next((m for m in archive.namelist() if m.endswith(f"SST-2/{name}")), None)
             if member is None:
                 raise DataError(f"the SST-2 download has no {name}")
-            partial = cache / f".{name}.part"
-            partial.write_bytes(archive.read(member))
-            os.replace(partial, cache / name)
+            with staged_file(cache / name) as partial:
+                partial.write_bytes(archive.read(member))
     return cache
 
 

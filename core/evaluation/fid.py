@@ -41,7 +41,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.io import load
+from archzoo.checkpoints.layout import is_checkpoint
+from archzoo.data import DataOptions, load_dataset
 from archzoo.errors import ArchzooError
+from archzoo.toolkit.generative import to_unit
+from archzoo.training.launch import train
 
 #: dataset -> (preset, training overrides) of the shipped feature classifiers.
 RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -66,9 +71,6 @@ def model_dir(dataset: str) -> Path:
 @lru_cache(maxsize=4)
 def feature_model(dataset: str = "fashion-mnist") -> Any:
     """The shipped classifier for ``dataset``, loaded (and checked) as an archzoo checkpoint."""
-    from archzoo.checkpoints.io import load
-    from archzoo.checkpoints.layout import is_checkpoint
-
     folder = model_dir(dataset)
     if not is_checkpoint(folder):
         shipped = ", ".join(sorted(p.name for p in MODELS_DIR.iterdir() if is_checkpoint(p))) if MODELS_DIR.is_dir() else "none"
@@ -144,9 +146,6 @@ def real_images(dataset: str = "fashion-mnist", split: str = "test", limit: int 
     """A split of ``dataset`` as N x C x H x W images in [0, 1] (the first ``limit``)."""
     import torch
 
-    from archzoo.data import DataOptions, load_dataset
-    from archzoo.toolkit.generative import to_unit
-
     splits = load_dataset(dataset, DataOptions())
     chosen = {"train": splits.train, "validation": splits.val, "test": splits.test}[split]
     if chosen is None:
@@ -162,8 +161,6 @@ def real_images(dataset: str = "fashion-mnist", split: str = "test", limit: int 
 
 def build(dataset: str, out: Path | None = None) -> Path:
     """Train the feature classifier for ``dataset`` from its recipe and copy the best checkpoint to ``out``."""
-    from archzoo.training.launch import train
-
     if dataset not in RECIPES:
         raise FIDError(f"no recipe for a {metric_name(dataset)} feature model; recipes: {', '.join(RECIPES)}")
     preset, overrides = RECIPES[dataset]

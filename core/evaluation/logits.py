@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from archzoo.errors import ArchzooError
+from archzoo.inference.sampling import sample_checkpoint
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
@@ -76,8 +77,6 @@ def collect(
 ) -> Outputs:
     """Run ``loaded`` over ``loader`` (batches of inputs and labels), optionally
     changing each batch of inputs first (a rotation, noise); returns its scores."""
-    from archzoo.inference.sampling import sample_checkpoint
-
     host = host or get_host()
     require_classifier(loaded)
     scores, labels = [], []

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.io import load
 from archzoo.errors import ArchzooError
+from archzoo.inference.data import evaluation_loader
+from archzoo.inference.sampling import sample_checkpoint
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
@@ -121,10 +124,6 @@ def confusion_matrix(
 ) -> ConfusionMatrix:
     """The confusion matrix of a classifier checkpoint on a split (the same split ``evaluate_checkpoint`` uses)."""
     import torch
-
-    from archzoo.checkpoints.io import load
-    from archzoo.inference.data import evaluation_loader
-    from archzoo.inference.sampling import sample_checkpoint
 
     host = host or get_host()
     loaded = load(location, host=host)

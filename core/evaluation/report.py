@@ -24,16 +24,18 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.layout import EVALUATION_DIR
 from archzoo.errors import ArchzooError
+from archzoo.evaluation import plots
 from archzoo.evaluation.trust import Assessment, assess, calibration_entry
 from archzoo.evaluation.verdict import RULES
+from archzoo.files import staged_file
 from archzoo.registry.host import Host, get_host
 
 REPORT_FORMAT = "archzoo-report"
@@ -76,7 +78,6 @@ def write_report(
         amend_checkpoint,
         local_folder,
     )
-    from archzoo.checkpoints.layout import EVALUATION_DIR
 
     host = host or get_host()
     notes: list[str] = []
@@ -127,7 +128,6 @@ def write_report(
 
 def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, str]]:
     """Draw every figure into ``folder`` (PNG + JSON each); returns name -> file names."""
-    from archzoo.evaluation import plots
     label = f"{assessment.architecture} on {assessment.dataset} ({assessment.split})"
     figures: dict[str, dict[str, str]] = {}
     matrix = assessment.classes["confusion_matrix"]
@@ -159,8 +159,6 @@ def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, 
 
 def card_summary(assessment: Assessment, figures: dict[str, dict[str, str]]) -> dict[str, Any]:
     """What ``config.json`` keeps under ``trust`` for the model card: headline numbers, verdict, figure paths."""
-    from archzoo.checkpoints.layout import EVALUATION_DIR
-
     verdict = assessment.verdict()
     return {
         **assessment.summary(),
@@ -336,9 +334,8 @@ def _place(staging: Path, folder: Path, files: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     earlier = _is_earlier_report(folder)
     for name in files:
-        temporary = folder / f".{name}.tmp"
-        shutil.copyfile(staging / name, temporary)
-        os.replace(temporary, folder / name)
+        with staged_file(folder / name) as temporary:
+            shutil.copyfile(staging / name, temporary)
     if earlier:
         for name in set(REPORT_FILES) - set(files):
             (folder / name).unlink(missing_ok=True)

@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from archzoo.evaluation.logits import collect
+
 #: Rotation angles in degrees: 0 to 90 in steps of 15.
 ANGLES = (0, 15, 30, 45, 60, 75, 90)
 #: Standard deviations of the added noise, in pixel units (pixels in [0, 1]).
@@ -104,8 +106,6 @@ def is_image_model(info: Any) -> bool:
 
 def rotation_curve(loaded: Any, loader: Any, angles: tuple[float, ...] = ANGLES, *, host: Any = None) -> Curve:
     """Accuracy of ``loaded`` on ``loader``'s images rotated by each angle."""
-    from archzoo.evaluation.logits import collect
-
     accuracy = []
     for angle in angles:
         out = collect(loaded, loader, transform=lambda x, a=angle: rotate(x, a, loaded.info), host=host)
@@ -115,8 +115,6 @@ def rotation_curve(loaded: Any, loader: Any, angles: tuple[float, ...] = ANGLES,
 
 def noise_curve(loaded: Any, loader: Any, levels: tuple[float, ...] = NOISE_LEVELS, *, host: Any = None) -> Curve:
     """Accuracy of ``loaded`` on ``loader``'s inputs with Gaussian noise of each standard deviation."""
-    from archzoo.evaluation.logits import collect
-
     image = is_image_model(loaded.info)
     accuracy = []
     for sigma in levels:

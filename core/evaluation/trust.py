@@ -25,8 +25,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from archzoo.errors import DataError
+from archzoo.checkpoints.amend import amend_checkpoint, local_folder
+from archzoo.checkpoints.io import load
+from archzoo.data import DataOptions, load_dataset
+from archzoo.errors import ArchzooError, DataError
+from archzoo.evaluation.accuracy import class_report, confusion_from
+from archzoo.evaluation.calibration import CalibrationError, fit_temperature
+from archzoo.evaluation.logits import collect, require_classifier, subset
+from archzoo.evaluation.shift import is_image_model, noise_curve, rotation_curve
 from archzoo.evaluation.verdict import Thresholds, decide
+from archzoo.inference.data import evaluation_data, evaluation_loader
 from archzoo.registry.host import Host, get_host
 
 #: The out-of-distribution set used when none is named: each dataset's natural foil.
@@ -143,15 +151,12 @@ def assess(
     ``shift_examples`` / ``train_examples``: caps on the examples used for the
     shift curves and the training accuracy (``None``: all).
     """
-    from archzoo.checkpoints.io import load
     from archzoo.evaluation.calibration import (
         CalibrationError,
         fit_temperature,
         negative_log_likelihood,
         reliability,
     )
-    from archzoo.evaluation.logits import collect, require_classifier, subset
-    from archzoo.inference.data import evaluation_data
 
     host = host or get_host()
     thresholds = thresholds or Thresholds()
@@ -238,8 +243,6 @@ def _softmax(logits: Any, temperature: float) -> Any:
 
 
 def _classes(loaded: Any, outputs: Any, dataset: str, split: str) -> dict[str, Any]:
-    from archzoo.evaluation.accuracy import class_report, confusion_from
-
     names = list(loaded.info.class_names) or [str(i) for i in range(loaded.info.num_classes)]
     return class_report(confusion_from(outputs.predicted, outputs.labels, names, dataset, split))
 
@@ -249,8 +252,6 @@ def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from archzoo.data import DataOptions, load_dataset
-    from archzoo.evaluation.logits import collect
     from archzoo.evaluation.ood import (
         OODDataError,
         energy_score,
@@ -270,8 +271,6 @@ def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any
         converted = prepare_ood_inputs(images, splits.info, loaded.info, notes, name)
         loader = DataLoader(TensorDataset(converted, torch.zeros(len(converted), dtype=torch.long)), batch_size=batch_size)
     else:
-        from archzoo.inference.data import evaluation_loader
-
         loader = evaluation_loader(loaded, batch_size=batch_size, dataset=name, split="test", data_dir=data_dir, host=host)
     outside = collect(loaded, loader, host=host)
     results = {"msp": judge("msp", msp_score(test.logits), msp_score(outside.logits))}
@@ -287,9 +286,6 @@ def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any
 
 
 def _shift(loaded, chosen, split, limit, loader, notes, host) -> dict[str, Any]:
-    from archzoo.evaluation.logits import subset
-    from archzoo.evaluation.shift import is_image_model, noise_curve, rotation_curve
-
     task = loaded.meta.get("task") or loaded.spec.task
     if task == "text-classification":
         notes.append("shift: rotation and pixel noise apply to images (and noise to rows of numbers), not to text")
@@ -343,19 +339,11 @@ def calibrate_checkpoint(
     :class:`archzoo.evaluation.calibration.CalibrationError` when no temperature can be fitted."""
     from torch.utils.data import DataLoader
 
-    from archzoo.checkpoints.amend import amend_checkpoint, local_folder
-    from archzoo.checkpoints.io import load
-    from archzoo.evaluation.calibration import fit_temperature
-    from archzoo.evaluation.logits import collect, require_classifier
-    from archzoo.inference.data import evaluation_data
-
     host = host or get_host()
     if save:
         local_folder(location, host=host)  # refuse a cache folder before the work, not after
     loaded = load(location, host=host)
     require_classifier(loaded)
-    from archzoo.errors import ArchzooError
-    from archzoo.evaluation.calibration import CalibrationError
 
     try:
         chosen, splits = evaluation_data(loaded, split="validation", data_dir=data_dir, host=host)

@@ -14,6 +14,7 @@ from typing import Any
 
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.plans import plan_run
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,6 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
     """The settings form of an architecture or preset: every model and training
     field with the value the preset (or the defaults) gives it.  Fields filled
     from the dataset (input shape, class count) are left out."""
-    from archzoo.registry.plans import plan_run
-
     host = host or get_host()
     plan = plan_run(name or host.settings.default_architecture, host=host)
     fields: list[FormField] = []

@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 
 from archzoo.errors import DuplicateNameError, UnknownNameError
+from archzoo.plugins import builtin as builtin_plugins
 from archzoo.registry import hookspecs
 from archzoo.registry.settings import Settings, load_settings
 from archzoo.registry.specs import ArchSpec, DatasetSpec
@@ -99,11 +100,9 @@ class Host:
     # -- discovery -----------------------------------------------------------------
 
     def _load(self, entry_points: bool, extra_plugins: dict[str, object]) -> None:
-        from archzoo.plugins import BUILTIN
-
         version = archzoo_version()
         candidates: list[tuple[str, str, str, Any]] = []
-        for name, module in {**CORE_PLUGINS, **BUILTIN}.items():
+        for name, module in {**CORE_PLUGINS, **builtin_plugins()}.items():
             candidates.append((name, "archzoo", version, module))
         if entry_points:
             for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from archzoo.data.text import MAX_TOKENS, pad_ids
+from archzoo.data.tokenizers import encode_texts
 from archzoo.registry.hookspecs import hookimpl
 from archzoo.registry.specs import CLASSIFICATION_TASKS, SampleResult
 
@@ -66,8 +68,6 @@ def sample(spec, model, request, ctx):
     if "texts" in request and "inputs" not in request:
         # A text classifier given texts: encode them with the data's tokenizer
         # and pad them, as the training batches were (archzoo.text_data).
-        from archzoo.data.text import MAX_TOKENS, pad_ids
-        from archzoo.data.tokenizers import encode_texts
 
         ids, notes = encode_texts(ctx.tokenizer, request["texts"], max_tokens=MAX_TOKENS)
         inputs = pad_ids(ids).to(ctx.device)

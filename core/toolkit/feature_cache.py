@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from archzoo.data.tokenizers import PAD_ID
+from archzoo.files import staged_file
 
 KEY_BYTES = 16
 #: Write a shard once this many new vectors are waiting (and at the end of every evaluation).
@@ -154,10 +155,9 @@ class FeatureCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = hashlib.blake2b(b"".join(keys), digest_size=16).hexdigest()
         final = self.folder / f"{name}.safetensors"
-        partial = self.folder / f".{name}.{os.getpid()}.part"
         array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES)
-        save_file({"keys": array.copy(), "features": features.numpy()}, str(partial))
-        os.replace(partial, final)
+        with staged_file(final) as partial:
+            save_file({"keys": array.copy(), "features": features.numpy()}, str(partial))
 
 
 _CACHES: dict[Path, FeatureCache] = {}

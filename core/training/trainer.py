@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Sampler
 from archzoo.checkpoints.io import check_state_matches, write_checkpoint
 from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_checkpoint
 from archzoo.checkpoints.meta import build_meta
+from archzoo.data.text import bucket_by_length
 from archzoo.data.types import DatasetSplits
 from archzoo.errors import ArchzooError, DataError
 from archzoo.registry.config import TrainConfig
@@ -112,8 +113,6 @@ class EpochSampler(Sampler[int]):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(self.size, generator=generator)
         if self.lengths is not None:
-            from archzoo.data.text import bucket_by_length
-
             order = bucket_by_length(order, self.lengths, self.batch_size, generator)
         return iter(order.tolist())
 

@@ -25,8 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import SampleResult, hookimpl
-from archzoo.data.text import pad_ids
-from archzoo.toolkit import unwrap
+from archzoo.toolkit import pad_ids, unwrap
 from archzoo.toolkit.classification import classification_metrics, classification_step
 from archzoo.toolkit.encoders import (
     EncoderSource,

@@ -39,8 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from archzoo.data import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits
-from archzoo.data.splitting import split_indices
+from archzoo.toolkit import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits, split_indices
 
 N_NODES = 1000
 N_BLOCKS = 4

@@ -36,8 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ArchzooError, ConfigError, SampleResult, hookimpl
-from archzoo.data.tokenizers import PAD_ID
-from archzoo.toolkit import unwrap
+from archzoo.toolkit import PAD_ID, unwrap
 
 
 class CausalSelfAttention(nn.Module):

@@ -31,8 +31,7 @@ import torch
 import torch.nn as nn
 
 from archzoo import ConfigError, SampleResult, hookimpl
-from archzoo.data.text import pad_ids
-from archzoo.toolkit import unwrap
+from archzoo.toolkit import pad_ids, unwrap
 from archzoo.toolkit.encoders import (
     EncoderSource,
     LearnedStateModule,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
-from archzoo.data import DataInfo, DataOptions, DatasetSplits
+from archzoo.toolkit import DataInfo, DataOptions, DatasetSplits
 
 INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 GATES = {

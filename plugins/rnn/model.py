@@ -31,7 +31,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from archzoo import hookimpl
-from archzoo.data.tokenizers import PAD_ID
+from archzoo.toolkit import PAD_ID
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 

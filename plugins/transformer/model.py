@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 
 from archzoo import ConfigError, hookimpl
-from archzoo.data.tokenizers import PAD_ID
+from archzoo.toolkit import PAD_ID
 
 
 def sinusoidal_positions(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:

@@ -26,7 +26,7 @@ def _installed(names: set[str]) -> bool:
 
 @pytest.fixture(scope="module", autouse=True)
 def example_plugin_installed(tmp_path_factory):
-    from archzoo.registry.host import reset_host
+    from archzoo.host import reset_host
 
     project = tomllib.loads((HERE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     entry_points = project["entry-points"]["archzoo"]
