@@ -36,8 +36,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "sst2"
 
 
 def cached_runs(data_dir: Path, cache: Path, store: Path) -> list[dict]:
-    from archzoo.toolkit import feature_cache
     from archzoo.api import train
+    from archzoo.toolkit import feature_cache
 
     os.environ["ARCHZOO_FEATURE_CACHE"] = str(cache)
     rows = []
@@ -46,8 +46,15 @@ def cached_runs(data_dir: Path, cache: Path, store: Path) -> list[dict]:
         started = time.perf_counter()
         result = train("bert-features-sst2", data_dir=str(data_dir), out=str(store / run.split()[0]))
         seconds = time.perf_counter() - started
-        rows.append({"run": run, "seconds": seconds, "val": result.val_metrics.get("accuracy"),
-                     "test": result.test_metrics.get("accuracy"), "epochs": len(result.history)})
+        rows.append(
+            {
+                "run": run,
+                "seconds": seconds,
+                "val": result.val_metrics.get("accuracy"),
+                "test": result.test_metrics.get("accuracy"),
+                "epochs": len(result.history),
+            }
+        )
         print(f"{run}: {seconds:.1f} s, dev accuracy {result.test_metrics.get('accuracy'):.4f}", flush=True)
     shards = list(cache.rglob("*.safetensors"))
     rows[0]["cache_mb"] = sum(p.stat().st_size for p in shards) / 2**20
@@ -75,21 +82,34 @@ def throughput(data_dir: Path, repeats: int, batch_size: int, copies: int) -> di
         return embed(ours, request, device)[0]
 
     def run_theirs():
-        return torch.as_tensor(theirs.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True))
+        return torch.as_tensor(
+            theirs.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        )
 
     run_ours(), run_theirs()  # warm up both
     times = {"archzoo": [], "sentence-transformers": []}
     for repeat in range(repeats):
-        for name, fn in (("archzoo", run_ours), ("sentence-transformers", run_theirs)) if repeat % 2 == 0 else (
-                ("sentence-transformers", run_theirs), ("archzoo", run_ours)):
+        for name, fn in (
+            (("archzoo", run_ours), ("sentence-transformers", run_theirs))
+            if repeat % 2 == 0
+            else (("sentence-transformers", run_theirs), ("archzoo", run_ours))
+        ):
             started = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - started)
-        print(f"repeat {repeat + 1}: archzoo {len(texts) / times['archzoo'][-1]:,.0f} texts/s, "
-              f"sentence-transformers {len(texts) / times['sentence-transformers'][-1]:,.0f} texts/s", flush=True)
+        print(
+            f"repeat {repeat + 1}: archzoo {len(texts) / times['archzoo'][-1]:,.0f} texts/s, "
+            f"sentence-transformers {len(texts) / times['sentence-transformers'][-1]:,.0f} texts/s",
+            flush=True,
+        )
     difference = float((run_ours() - run_theirs()).abs().max())
-    return {"texts": len(texts), "batch_size": batch_size, "times": times, "max_abs_diff": difference,
-            "threads": torch.get_num_threads()}
+    return {
+        "texts": len(texts),
+        "batch_size": batch_size,
+        "times": times,
+        "max_abs_diff": difference,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> int:
@@ -100,12 +120,16 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=2, help="the dev sentences, this many times over")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--cache", type=Path, help="an empty folder for the feature cache, kept afterwards (default: a temporary one)")
+    parser.add_argument(
+        "--cache", type=Path, help="an empty folder for the feature cache, kept afterwards (default: a temporary one)"
+    )
     args = parser.parse_args()
     import torch
 
-    print(f"# bert-features benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print(
+        f"# bert-features benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+    )
     with tempfile.TemporaryDirectory(prefix="archzoo-bench-bert-") as folder:
         if not args.skip_train:
             cache = args.cache or Path(folder) / "cache"
@@ -116,19 +140,27 @@ def main() -> int:
             print("|---|---|---|---|")
             for row in rows:
                 print(f"| {row['run']} | {row['epochs']} | {row['seconds']:.1f} | {row['test']:.4f} |")
-            print(f"\nsecond / first: {rows[1]['seconds'] / rows[0]['seconds']:.3f} (target < 0.10); "
-                  f"feature cache on disk: {rows[0]['cache_mb']:.0f} MB; dev accuracy target >= 0.80\n")
+            print(
+                f"\nsecond / first: {rows[1]['seconds'] / rows[0]['seconds']:.3f} (target < 0.10); "
+                f"feature cache on disk: {rows[0]['cache_mb']:.0f} MB; dev accuracy target >= 0.80\n"
+            )
     if args.skip_throughput:
         return 0
     result = throughput(args.data_dir, args.repeats, args.batch_size, args.copies)
     ours = statistics.median(result["times"]["archzoo"])
     theirs = statistics.median(result["times"]["sentence-transformers"])
-    print(f"\n| extractor | median texts/s ({result['texts']:,} SST-2 dev texts, batch {result['batch_size']}, {result['threads']} threads) |")
+    print(
+        f"\n| extractor | median texts/s ({result['texts']:,} SST-2 dev texts, batch {result['batch_size']}, "
+        f"{result['threads']} threads) |"
+    )
     print("|---|---|")
     print(f"| archzoo bert-features (sample / archzoo embed) | {result['texts'] / ours:,.0f} |")
     print(f"| sentence_transformers.SentenceTransformer.encode | {result['texts'] / theirs:,.0f} |")
-    print(f"\nthroughput ratio archzoo / sentence-transformers (median of {args.repeats}): {theirs / ours:.3f} (target >= 1.0); "
-          f"max |difference| of the unit vectors: {result['max_abs_diff']:.2e}")
+    print(
+        f"\nthroughput ratio archzoo / sentence-transformers (median of {args.repeats}): {theirs / ours:.3f} (target "
+        ">= 1.0); "
+        f"max |difference| of the unit vectors: {result['max_abs_diff']:.2e}"
+    )
     return 0
 
 

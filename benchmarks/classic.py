@@ -31,8 +31,16 @@ from archzoo.training.launch import train
 
 ARCHITECTURES = ("perceptron", "logistic", "linear-svm", "resnet", "vit", "gnn")
 PRESETS = (
-    "perceptron-and", "perceptron-or", "perceptron-xor", "logistic-moons", "linear-svm-moons",
-    "resnet8-fashion", "resnet18-transfer-fashion", "vit-patch7-fashion", "gnn-sbm", "gnn-features-only",
+    "perceptron-and",
+    "perceptron-or",
+    "perceptron-xor",
+    "logistic-moons",
+    "linear-svm-moons",
+    "resnet8-fashion",
+    "resnet18-transfer-fashion",
+    "vit-patch7-fashion",
+    "gnn-sbm",
+    "gnn-features-only",
 )
 SEEDS = (0, 1, 2, 3, 4)
 RESNET18_PUBLIC = 0.949  # the Fashion-MNIST benchmark's ResNet18 entry
@@ -61,7 +69,9 @@ def parameter_counts() -> None:
     for name in ARCHITECTURES + PRESETS:
         dataset, n = counted(name)
         declared = host.architectures[name].parameters if name in host.architectures else None
-        rows.append((name, dataset, f"{n:,}", "-" if declared is None else ("yes" if declared == n else f"NO ({declared:,})")))
+        rows.append(
+            (name, dataset, f"{n:,}", "-" if declared is None else ("yes" if declared == n else f"NO ({declared:,})"))
+        )
     table(("architecture / preset", "dataset", "parameters", "matches ArchSpec.parameters"), rows)
 
 
@@ -74,12 +84,27 @@ def perceptron(store: str) -> None:
         w, b = model.linear.weight[0].tolist(), model.linear.bias.item()
         first = next((h["epoch"] for h in result.history if h["validation"]["converged"] == 1.0), None)
         mistakes = [round(h["train"]["mistakes"]) for h in result.history]
-        rows.append((
-            gate, "yes" if result.val_metrics["converged"] == 1.0 else "no (not linearly separable)",
-            first or "-", f"w = ({w[0]:.3g}, {w[1]:.3g}), b = {b:.3g}",
-            f"{result.test_metrics['accuracy']:.3f}", " ".join(map(str, mistakes[:10])) + (" ..." if len(mistakes) > 10 else ""),
-        ))
-    table(("dataset", "converged", "first clean epoch", "weights (best checkpoint)", "test accuracy", "mistakes per epoch"), rows)
+        rows.append(
+            (
+                gate,
+                "yes" if result.val_metrics["converged"] == 1.0 else "no (not linearly separable)",
+                first or "-",
+                f"w = ({w[0]:.3g}, {w[1]:.3g}), b = {b:.3g}",
+                f"{result.test_metrics['accuracy']:.3f}",
+                " ".join(map(str, mistakes[:10])) + (" ..." if len(mistakes) > 10 else ""),
+            )
+        )
+    table(
+        (
+            "dataset",
+            "converged",
+            "first clean epoch",
+            "weights (best checkpoint)",
+            "test accuracy",
+            "mistakes per epoch",
+        ),
+        rows,
+    )
 
 
 def linear_models(store: str) -> None:
@@ -93,7 +118,9 @@ def linear_models(store: str) -> None:
 
 
 def gnn(store: str) -> None:
-    print(f"### GNN vs features-only MLP on sbm ({len(SEEDS)} seeds; test accuracy of the best-validation checkpoint)\n")
+    print(
+        f"### GNN vs features-only MLP on sbm ({len(SEEDS)} seeds; test accuracy of the best-validation checkpoint)\n"
+    )
     variants = [
         ("gnn-features-only", {}, "features-only MLP"),
         ("gnn-sbm", {}, "GNN, mean aggregation"),
@@ -105,14 +132,23 @@ def gnn(store: str) -> None:
         accuracies, seconds = [], []
         for seed in SEEDS:
             started = time.perf_counter()
-            result = train(preset, overrides={**extra, "seed": seed}, out=f"{store}/{preset}-{label}-{seed}".replace(" ", "_").replace(",", ""))
+            result = train(
+                preset,
+                overrides={**extra, "seed": seed},
+                out=f"{store}/{preset}-{label}-{seed}".replace(" ", "_").replace(",", ""),
+            )
             accuracies.append(result.test_metrics["accuracy"])
             seconds.append(time.perf_counter() - started)
         _, n = counted(preset)
-        rows.append((
-            label, f"{n:,}", " ".join(f"{a:.3f}" for a in accuracies),
-            f"{statistics.mean(accuracies):.3f} +- {statistics.stdev(accuracies):.3f}", f"{statistics.mean(seconds):.1f}",
-        ))
+        rows.append(
+            (
+                label,
+                f"{n:,}",
+                " ".join(f"{a:.3f}" for a in accuracies),
+                f"{statistics.mean(accuracies):.3f} +- {statistics.stdev(accuracies):.3f}",
+                f"{statistics.mean(seconds):.1f}",
+            )
+        )
     table(("model", "parameters", "test accuracy per seed", "mean +- sd", "s / run"), rows)
 
 
@@ -133,17 +169,34 @@ def resnet(store: str, epochs: int | None, data_dir: str | None) -> None:
     print()
     table(
         ("model", "parameters", "epochs", "s / epoch", "test accuracy", "public ResNet18"),
-        [("resnet8-fashion", f"{started.parameters:,}", len(per_epoch), f"{statistics.mean(per_epoch):.1f}",
-          f"{result.test_metrics['accuracy']:.4f}", RESNET18_PUBLIC)],
+        [
+            (
+                "resnet8-fashion",
+                f"{started.parameters:,}",
+                len(per_epoch),
+                f"{statistics.mean(per_epoch):.1f}",
+                f"{result.test_metrics['accuracy']:.4f}",
+                RESNET18_PUBLIC,
+            )
+        ],
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resnet", action="store_true", help="also train resnet8-fashion on Fashion-MNIST (slow on a CPU)")
-    parser.add_argument("--resnet-epochs", type=int, default=None, help="epochs for --resnet (default: the preset's 10)")
+    parser.add_argument(
+        "--resnet", action="store_true", help="also train resnet8-fashion on Fashion-MNIST (slow on a CPU)"
+    )
+    parser.add_argument(
+        "--resnet-epochs", type=int, default=None, help="epochs for --resnet (default: the preset's 10)"
+    )
     parser.add_argument("--resnet-only", action="store_true", help="only the ResNet run")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for the ResNet run (the tiny models use one)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="torch threads for the ResNet run (the tiny models use one)",
+    )
     parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is, for --resnet")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "CPU"

@@ -20,7 +20,9 @@ COMMANDS = (["--help"], ["list"])
 
 def imported_modules(args: list[str]) -> list[str]:
     """Top-level packages that ``archzoo ARGS`` imports, read from ``-X importtime``."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "archzoo.cli", *args], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "archzoo.cli", *args], capture_output=True, text=True, check=True
+    )
     packages = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "cumulative" not in line:
@@ -43,8 +45,15 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "archzoo.cli", *command], capture_output=True, check=True)
             times.append(time.perf_counter() - start)
         packages = imported_modules(command)
-        third_party = [p for p in packages if p in ("torch", "numpy", "accelerate", "safetensors", "pluggy", "huggingface_hub", "sklearn", "tqdm")]
-        print(f"| archzoo {' '.join(command)} | {statistics.median(times):.3f} | {'YES' if 'torch' in packages else 'no'} | {', '.join(third_party) or '-'} |")
+        third_party = [
+            p
+            for p in packages
+            if p in ("torch", "numpy", "accelerate", "safetensors", "pluggy", "huggingface_hub", "sklearn", "tqdm")
+        ]
+        print(
+            f"| archzoo {' '.join(command)} | {statistics.median(times):.3f} | "
+            f"{'YES' if 'torch' in packages else 'no'} | {', '.join(third_party) or '-'} |"
+        )
     print("\ntarget: under 1 s each, and no torch import")
 
 

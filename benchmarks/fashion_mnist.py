@@ -41,7 +41,7 @@ def main() -> None:
             started: list = []
             epochs: list = []
 
-            def on_event(event, started=started, epochs=epochs):
+            def on_event(event, started=started, epochs=epochs, preset=preset):
                 if isinstance(event, events.RunStarted):
                     started.append(event)
                 elif isinstance(event, events.EpochEnded):
@@ -51,7 +51,16 @@ def main() -> None:
             result = train(preset, overrides=extra, out=f"{store}/{preset}", data_dir=args.data_dir, on_event=on_event)
             target = TARGETS.get(preset)
             accuracy = result.test_metrics["accuracy"]
-            rows.append((preset, started[0].parameters, len(epochs), statistics.mean(e.seconds for e in epochs), accuracy, target))
+            rows.append(
+                (
+                    preset,
+                    started[0].parameters,
+                    len(epochs),
+                    statistics.mean(e.seconds for e in epochs),
+                    accuracy,
+                    target,
+                )
+            )
 
     device = "cuda" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     print(f"\nFashion-MNIST test accuracy ({device}, torch {torch.__version__})\n")

@@ -128,8 +128,17 @@ def trained(name: str, steps: int, retrain: bool) -> tuple[Path, float]:
         overrides.update(seed=0, mixed_precision=PRECISION)
         result = train(MODELS[name], overrides=overrides, out=out, overwrite=True)
     seconds = earlier_seconds + time.perf_counter() - started
-    record.write_text(json.dumps({"seconds": seconds, "steps": steps, "precision": PRECISION,
-                                  "val": result.val_metrics, "test": result.test_metrics}))
+    record.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "steps": steps,
+                "precision": PRECISION,
+                "val": result.val_metrics,
+                "test": result.test_metrics,
+            }
+        )
+    )
     return out / "last", seconds
 
 
@@ -163,8 +172,10 @@ def draw(location: Path, n: int, seed: int, chunk: int = 250, **request) -> tupl
 
 def quality(steps: int, n: int, retrain: bool) -> dict[str, float]:
     print(f"### {METRIC} after an equal training budget: {steps:,} optimizer steps at batch 128\n")
-    print(f"{METRIC} is archzoo's Frechet distance in the 64 features of its shipped cnn-fashion classifier "
-          "(0.926 test accuracy), not the Inception FID: compare these numbers with each other only.\n")
+    print(
+        f"{METRIC} is archzoo's Frechet distance in the 64 features of its shipped cnn-fashion classifier "
+        "(0.926 test accuracy), not the Inception FID: compare these numbers with each other only.\n"
+    )
     real_test = fid.real_images(DATASET, "test")
     real_stats = fid.statistics(fid.features(real_test))
     real_train = fid.real_images(DATASET, "train", limit=n)
@@ -178,16 +189,28 @@ def quality(steps: int, n: int, retrain: bool) -> dict[str, float]:
         images, sample_seconds = draw(location, n, seed=1000, **request)
         save_grid(images, f"{name}" + ("-ddim50" if name == "ddpm" else ""))
         scores[name] = fid.frechet_distance(real_stats, fid.statistics(fid.features(images)))
-        what = {"vae": "VAE prior samples", "dcgan": "DCGAN", "ddpm": "DDPM, DDIM 50 steps"}[name] + f" ({MODELS[name]})"
-        rows.append((what, f"{seconds / 60:.1f}", f"{1000 * seconds / steps:.0f}", f"{sample_seconds:.1f}", f"{scores[name]:.2f}"))
+        what = {"vae": "VAE prior samples", "dcgan": "DCGAN", "ddpm": "DDPM, DDIM 50 steps"}[
+            name
+        ] + f" ({MODELS[name]})"
+        rows.append(
+            (
+                what,
+                f"{seconds / 60:.1f}",
+                f"{1000 * seconds / steps:.0f}",
+                f"{sample_seconds:.1f}",
+                f"{scores[name]:.2f}",
+            )
+        )
     noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     save_grid(noise, "noise")
     scores["noise"] = fid.frechet_distance(real_stats, fid.statistics(fid.features(noise)))
     rows.append(("uniform noise", "-", "-", "-", f"{scores['noise']:.2f}"))
     table(("images", "training minutes", "ms / step", f"sampling s ({n})", f"{METRIC} vs test (n={n:,})"), rows)
     order = scores["ddpm"] < scores["dcgan"] < scores["vae"] < scores["noise"]
-    print(f"target DDPM (DDIM 50) < DCGAN < VAE < noise: {'met' if order else '**not met**'} "
-          f"({scores['ddpm']:.2f} / {scores['dcgan']:.2f} / {scores['vae']:.2f} / {scores['noise']:.2f})\n")
+    print(
+        f"target DDPM (DDIM 50) < DCGAN < VAE < noise: {'met' if order else '**not met**'} "
+        f"({scores['ddpm']:.2f} / {scores['dcgan']:.2f} / {scores['vae']:.2f} / {scores['noise']:.2f})\n"
+    )
     return scores
 
 
@@ -208,9 +231,12 @@ def samplers(steps: int, n: int) -> None:
     table(("sampler", f"seconds for {n} images", "ms / image", f"{METRIC} (n={n})"), rows)
     (ddim_s, ddim_fid), (ddpm_s, ddpm_fid) = results.values()
     gap = abs(ddim_fid - ddpm_fid) / ddpm_fid
-    print(f"these two runs took {ddpm_s / ddim_s:.1f}x as long, one after the other (the machine's load may differ "
-          f"between them: the paired timing above is the speed-up); DDIM's {METRIC} is "
-          f"{100 * (ddim_fid / ddpm_fid - 1):+.1f}% of DDPM's (target within 20%: {'met' if gap <= 0.2 else '**not met**'})\n")
+    print(
+        f"these two runs took {ddpm_s / ddim_s:.1f}x as long, one after the other (the machine's load may differ "
+        f"between them: the paired timing above is the speed-up); DDIM's {METRIC} is "
+        f"{100 * (ddim_fid / ddpm_fid - 1):+.1f}% of DDPM's (target within 20%: "
+        f"{'met' if gap <= 0.2 else '**not met**'})\n"
+    )
 
 
 def sampler_timing(steps: int, batch: int = 16, repeats: int = 3) -> None:
@@ -226,16 +252,32 @@ def sampler_timing(steps: int, batch: int = 16, repeats: int = 3) -> None:
     ratios = [p / d for d, p in zip(times["ddim"], times["ddpm"])]
     ratio = sorted(ratios)[len(ratios) // 2]
     print(f"#### Timing, batch of {batch}, the two samplers alternated {repeats} times\n")
-    table(("sampler", "median seconds", "runs"), [
-        ("DDIM, 50 steps", f"{sorted(times['ddim'])[repeats // 2]:.2f}", ", ".join(f"{t:.2f}" for t in times["ddim"])),
-        ("DDPM, 1,000 steps", f"{sorted(times['ddpm'])[repeats // 2]:.2f}", ", ".join(f"{t:.2f}" for t in times["ddpm"])),
-    ])
-    print(f"DDIM is {ratio:.1f}x faster, median of the paired ratios {', '.join(f'{r:.1f}' for r in ratios)} "
-          f"(target >= 15x: {'met' if ratio >= 15 else '**not met**'}; 1000 / 50 = 20 network evaluations)\n")
+    table(
+        ("sampler", "median seconds", "runs"),
+        [
+            (
+                "DDIM, 50 steps",
+                f"{sorted(times['ddim'])[repeats // 2]:.2f}",
+                ", ".join(f"{t:.2f}" for t in times["ddim"]),
+            ),
+            (
+                "DDPM, 1,000 steps",
+                f"{sorted(times['ddpm'])[repeats // 2]:.2f}",
+                ", ".join(f"{t:.2f}" for t in times["ddpm"]),
+            ),
+        ],
+    )
+    print(
+        f"DDIM is {ratio:.1f}x faster, median of the paired ratios {', '.join(f'{r:.1f}' for r in ratios)} "
+        f"(target >= 15x: {'met' if ratio >= 15 else '**not met**'}; 1000 / 50 = 20 network evaluations)\n"
+    )
 
 
 def vae_sweep(epochs: int, retrain: bool) -> None:
-    print(f"### VAE on Fashion-MNIST: test reconstruction (BCE, summed over pixels) and KL per image, {epochs} epochs each\n")
+    print(
+        f"### VAE on Fashion-MNIST: test reconstruction (BCE, summed over pixels) and KL per image, {epochs} epochs "
+        "each\n"
+    )
     latents, betas = (2, 5, 10, 20, 50), (0.5, 1.0, 2.0, 4.0)
     cells: dict[tuple[int, float], dict] = {}
     for latent in latents:
@@ -243,25 +285,44 @@ def vae_sweep(epochs: int, retrain: bool) -> None:
             out = RUNS / f"vae-sweep-z{latent}-b{beta}-e{epochs}"
             record = out / "benchmark.json"
             if retrain or not record.is_file():
-                result = train("vae-notes", overrides={"latent_dim": latent, "beta": beta, "epochs": epochs, "seed": 0}, out=out, overwrite=True)
+                result = train(
+                    "vae-notes",
+                    overrides={"latent_dim": latent, "beta": beta, "epochs": epochs, "seed": 0},
+                    out=out,
+                    overwrite=True,
+                )
                 record.write_text(json.dumps({"test": result.test_metrics}))
             cells[(latent, beta)] = json.loads(record.read_text())["test"]
     rows = []
     for latent in latents:
-        rows.append((latent, *(f"{cells[(latent, b)]['reconstruction']:.1f} / {cells[(latent, b)]['kl']:.1f}" for b in betas)))
+        rows.append(
+            (latent, *(f"{cells[(latent, b)]['reconstruction']:.1f} / {cells[(latent, b)]['kl']:.1f}" for b in betas))
+        )
     table(("latent size", *(f"beta {b:g}: rec / KL" for b in betas)), rows)
     at_one = [(latent, cells[(latent, 1.0)]) for latent in latents]
-    table(("latent size (beta 1)", "reconstruction", "KL", "negative ELBO"),
-          [(latent, f"{c['reconstruction']:.1f}", f"{c['kl']:.1f}", f"{c['reconstruction'] + c['kl']:.1f}") for latent, c in at_one])
+    table(
+        ("latent size (beta 1)", "reconstruction", "KL", "negative ELBO"),
+        [
+            (latent, f"{c['reconstruction']:.1f}", f"{c['kl']:.1f}", f"{c['reconstruction'] + c['kl']:.1f}")
+            for latent, c in at_one
+        ],
+    )
     at_twenty = [(beta, cells[(20, beta)]) for beta in betas]
-    table(("beta (latent 20)", "reconstruction", "KL"), [(f"{b:g}", f"{c['reconstruction']:.1f}", f"{c['kl']:.1f}") for b, c in at_twenty])
+    table(
+        ("beta (latent 20)", "reconstruction", "KL"),
+        [(f"{b:g}", f"{c['reconstruction']:.1f}", f"{c['kl']:.1f}") for b, c in at_twenty],
+    )
     # the notes' pictures: the 2-D code's plane, and a traversal of the 20-D code
     FIGURES.mkdir(parents=True, exist_ok=True)
     plane = sample_checkpoint(load(RUNS / f"vae-sweep-z2-b1.0-e{epochs}" / "last"), {"n": 12, "mode": "grid"}).outputs
     image_grid(plane["images"], plane["columns"]).save(FIGURES / "vae-z2-grid.png", optimize=True)
-    walk = sample_checkpoint(load(RUNS / f"vae-sweep-z20-b1.0-e{epochs}" / "last"), {"n": 9, "mode": "traverse"}).outputs
+    walk = sample_checkpoint(
+        load(RUNS / f"vae-sweep-z20-b1.0-e{epochs}" / "last"), {"n": 9, "mode": "traverse"}
+    ).outputs
     image_grid(walk["images"], walk["columns"]).save(FIGURES / "vae-z20-traverse.png", optimize=True)
-    print("latent plane (latent 2) and traversal (latent 20): figures/generative/vae-z2-grid.png, vae-z20-traverse.png\n")
+    print(
+        "latent plane (latent 2) and traversal (latent 20): figures/generative/vae-z2-grid.png, vae-z20-traverse.png\n"
+    )
 
 
 def spirals(retrain: bool) -> None:
@@ -292,16 +353,30 @@ def main() -> int:
     parser.add_argument("--compare-samples", type=int, default=128, help="images for the DDIM / DDPM comparison")
     parser.add_argument("--sweep-epochs", type=int, default=3, help="epochs for each VAE of the latent / beta sweep")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ddpm-preset", default=MODELS["ddpm"], choices=("ddpm-fashion", "ddpm-fashion-ema", "ddpm-cosine"),
-                        help="the DDPM recipe to train (default: the notes' plus a weight average)")
-    parser.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
-                        help="train all three models' steps in bfloat16 (about twice as fast on CPUs with bf16 instructions)")
+    parser.add_argument(
+        "--ddpm-preset",
+        default=MODELS["ddpm"],
+        choices=("ddpm-fashion", "ddpm-fashion-ema", "ddpm-cosine"),
+        help="the DDPM recipe to train (default: the notes' plus a weight average)",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=("no", "bf16"),
+        default="no",
+        help="train all three models' steps in bfloat16 (about twice as fast on CPUs with bf16 instructions)",
+    )
     parser.add_argument("--retrain", action="store_true", help="train again even when a run is kept")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-samplers", action="store_true")
     parser.add_argument("--skip-spirals", action="store_true")
-    parser.add_argument("--skip-sampler-fid", action="store_true", help="time the samplers only (the FID comparison runs DDPM for minutes)")
-    parser.add_argument("--skip-quality", action="store_true", help="skip the FID comparison (it trains the three models)")
+    parser.add_argument(
+        "--skip-sampler-fid",
+        action="store_true",
+        help="time the samplers only (the FID comparison runs DDPM for minutes)",
+    )
+    parser.add_argument(
+        "--skip-quality", action="store_true", help="skip the FID comparison (it trains the three models)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     MODELS["ddpm"] = args.ddpm_preset

@@ -40,8 +40,13 @@ def train_preset(data_dir: Path, store: Path) -> dict:
     started = time.perf_counter()
     result = train("lora-sst2", data_dir=str(data_dir), out=str(store / "lora-sst2"))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "val": result.val_metrics.get("accuracy"), "test": result.test_metrics.get("accuracy"),
-            "steps": sum(1 for _ in result.step_losses), "best": str(result.best_dir)}
+    return {
+        "seconds": seconds,
+        "val": result.val_metrics.get("accuracy"),
+        "test": result.test_metrics.get("accuracy"),
+        "steps": sum(1 for _ in result.step_losses),
+        "best": str(result.best_dir),
+    }
 
 
 def variant(kind: str, data_dir: Path, steps: int, out: Path) -> dict:
@@ -77,17 +82,28 @@ def variant(kind: str, data_dir: Path, steps: int, out: Path) -> dict:
         class Full(torch.nn.Module):
             def __init__(self):
                 super().__init__()
-                self.encoder, self.head, self.tokenizer, self.pooling = encoder, model.head, model.tokenizer, model.pooling
+                self.encoder, self.head, self.tokenizer, self.pooling = (
+                    encoder,
+                    model.head,
+                    model.tokenizer,
+                    model.pooling,
+                )
 
             def forward(self, ids):
-                framed, mask = with_special_tokens(ids, self.tokenizer.cls_id, self.tokenizer.sep_id, self.tokenizer.max_tokens)
-                return self.head(pool(self.encoder(input_ids=framed, attention_mask=mask).last_hidden_state, mask, self.pooling))
+                framed, mask = with_special_tokens(
+                    ids, self.tokenizer.cls_id, self.tokenizer.sep_id, self.tokenizer.max_tokens
+                )
+                return self.head(
+                    pool(self.encoder(input_ids=framed, attention_mask=mask).last_hidden_state, mask, self.pooling)
+                )
 
         model = Full()
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4 if kind == "full" else 1e-3)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-4 if kind == "full" else 1e-3
+    )
     tokenizer = load_tokenizer(resolve_encoder(config.encoder))
     table = read_table(data_dir / "train.tsv")
     times = []
@@ -109,12 +125,28 @@ def variant(kind: str, data_dir: Path, steps: int, out: Path) -> dict:
         sizes = {"checkpoint": path.stat().st_size, "adapter": None}
     else:
         info = DataInfo("sst2", "text-classification", (), 2, ("negative", "positive"))
-        meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=info, dataset="sst2", metrics={}, parameters=total)
+        meta = build_meta(
+            spec=spec,
+            config=config,
+            train_config=TrainConfig(),
+            info=info,
+            dataset="sst2",
+            metrics={},
+            parameters=total,
+        )
         folder = write_checkpoint(out / "lora", model, meta)
-        sizes = {"checkpoint": sum(p.stat().st_size for p in folder.iterdir()),
-                 "adapter": (folder / "adapter_model.safetensors").stat().st_size}
-    return {"kind": kind, "trainable": trainable, "total": total, "step_ms": 1000 * statistics.median(times[2:] or times),
-            "peak_mb": peak_mb, **sizes}
+        sizes = {
+            "checkpoint": sum(p.stat().st_size for p in folder.iterdir()),
+            "adapter": (folder / "adapter_model.safetensors").stat().st_size,
+        }
+    return {
+        "kind": kind,
+        "trainable": trainable,
+        "total": total,
+        "step_ms": 1000 * statistics.median(times[2:] or times),
+        "peak_mb": peak_mb,
+        **sizes,
+    }
 
 
 def main() -> int:
@@ -122,7 +154,9 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--skip-train", action="store_true")
-    parser.add_argument("--variant", choices=["lora", "full"], help=argparse.SUPPRESS)  # one measurement, in a child process
+    parser.add_argument(
+        "--variant", choices=["lora", "full"], help=argparse.SUPPRESS
+    )  # one measurement, in a child process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -130,32 +164,60 @@ def main() -> int:
         return 0
     import torch
 
-    print(f"# lora benchmark: {platform.machine()}, {os.cpu_count()} CPUs (no GPU), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads\n")
+    print(
+        f"# lora benchmark: {platform.machine()}, {os.cpu_count()} CPUs (no GPU), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads\n"
+    )
     with tempfile.TemporaryDirectory(prefix="archzoo-bench-lora-") as folder:
         rows = []
         for kind in ("lora", "full"):
-            done = subprocess.run([sys.executable, __file__, "--variant", kind, "--steps", str(args.steps),
-                                   "--data-dir", str(args.data_dir), "--out", str(Path(folder) / kind)],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--variant",
+                    kind,
+                    "--steps",
+                    str(args.steps),
+                    "--data-dir",
+                    str(args.data_dir),
+                    "--out",
+                    str(Path(folder) / kind),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(f"{kind}: {rows[-1]}", flush=True)
         lora, full = rows
-        print("\n| all-MiniLM-L6-v2 + head, batch 32 | trainable parameters | step time (ms, median, CPU) | peak memory (MB RSS) | checkpoint size |")
+        print(
+            "\n| all-MiniLM-L6-v2 + head, batch 32 | trainable parameters | step time (ms, median, CPU) | peak memory "
+            "(MB RSS) | checkpoint size |"
+        )
         print("|---|---|---|---|---|")
         for row in rows:
-            size = f"{row['checkpoint'] / 2**20:.2f} MB" + (f" (adapter file {row['adapter'] / 2**10:.0f} KB)" if row["adapter"] else "")
+            size = f"{row['checkpoint'] / 2**20:.2f} MB" + (
+                f" (adapter file {row['adapter'] / 2**10:.0f} KB)" if row["adapter"] else ""
+            )
             name = "LoRA r=8 (query, value)" if row["kind"] == "lora" else "full fine-tuning"
-            print(f"| {name} | {row['trainable']:,} of {row['total']:,} ({100 * row['trainable'] / row['total']:.2f}%) | "
-                  f"{row['step_ms']:.0f} | {row['peak_mb']:.0f} | {size} |")
-        print(f"\nadapter file / full checkpoint: {100 * lora['adapter'] / full['checkpoint']:.2f}% (target < 2%); "
-              f"step time LoRA / full: {lora['step_ms'] / full['step_ms']:.2f}\n")
+            print(
+                f"| {name} | {row['trainable']:,} of {row['total']:,} ({100 * row['trainable'] / row['total']:.2f}%) | "
+                f"{row['step_ms']:.0f} | {row['peak_mb']:.0f} | {size} |"
+            )
+        print(
+            f"\nadapter file / full checkpoint: {100 * lora['adapter'] / full['checkpoint']:.2f}% (target < 2%); "
+            f"step time LoRA / full: {lora['step_ms'] / full['step_ms']:.2f}\n"
+        )
         if not args.skip_train:
             print("training lora-sst2 (one epoch on the full training set, CPU) ...", flush=True)
             result = train_preset(args.data_dir, Path(folder) / "runs")
             print("\n| preset | steps | wall time (CPU) | validation accuracy | dev accuracy (872) |")
             print("|---|---|---|---|---|")
-            print(f"| lora-sst2 | {result['steps']:,} | {result['seconds'] / 60:.1f} min | {result['val']:.4f} | {result['test']:.4f} |")
+            print(
+                f"| lora-sst2 | {result['steps']:,} | {result['seconds'] / 60:.1f} min | {result['val']:.4f} | "
+                f"{result['test']:.4f} |"
+            )
             print("\ntarget: dev accuracy >= 0.87")
     return 0
 

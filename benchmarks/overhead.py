@@ -75,8 +75,9 @@ def epoch_batches(splits, seed: int, batch_size: int, epochs: int):
         yield from DataLoader(splits.train, batch_size=batch_size, sampler=order)
 
 
-def plain_loop(splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False,
-               max_steps: int = 0):
+def plain_loop(
+    splits, config, epochs: int, seed: int, batch_size: int, lr: float, count_hits: bool = False, max_steps: int = 0
+):
     """The plain loop on its own: (losses, examples per second, each step's seconds)."""
     loop = PlainLoop(config, seed, lr, count_hits)
     examples, step_seconds = 0, []
@@ -97,9 +98,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--max-steps", type=int, default=0,
-                        help="stop each loop after this many steps (0: whole epochs); short runs and many repeats "
-                             "put the loops' paired runs closer in time, for a host whose speed drifts")
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=0,
+        help="stop each loop after this many steps (0: whole epochs); short runs and many repeats "
+        "put the loops' paired runs closer in time, for a host whose speed drifts",
+    )
     args = parser.parse_args()
 
     plan = plan_run("mlp-fashion-deep", overrides=OVERRIDES)
@@ -125,16 +130,27 @@ def main() -> None:
             def run(name, repeat=repeat, on_event=on_event, seen=seen, results=results):
                 if name == "archzoo":
                     results[name] = train(
-                        "mlp-fashion-deep", overrides={**OVERRIDES, "epochs": str(args.epochs), "max_steps": str(args.max_steps)},
-                        out=f"{store}/run{repeat}", data_dir=args.data_dir, on_event=on_event,
+                        "mlp-fashion-deep",
+                        overrides={**OVERRIDES, "epochs": str(args.epochs), "max_steps": str(args.max_steps)},
+                        out=f"{store}/run{repeat}",
+                        data_dir=args.data_dir,
+                        on_event=on_event,
                     )
                     # examples_per_second of each step = batch length / (time since the previous step ended)
                     step_sizes = _step_sizes(n, tc.batch_size, args.epochs)[: args.max_steps or None]
                     step_seconds = [size / e.examples_per_second for size, e in zip(step_sizes, seen)]
                     steps[name].extend(step_seconds)
                     return sum(step_sizes) / sum(step_seconds)
-                losses, rate, step_seconds = plain_loop(splits, config, args.epochs, tc.seed, tc.batch_size, tc.lr,
-                                                        count_hits=name == "plain + accuracy", max_steps=args.max_steps)
+                losses, rate, step_seconds = plain_loop(
+                    splits,
+                    config,
+                    args.epochs,
+                    tc.seed,
+                    tc.batch_size,
+                    tc.lr,
+                    count_hits=name == "plain + accuracy",
+                    max_steps=args.max_steps,
+                )
                 steps[name].extend(step_seconds)
                 results[name] = losses
                 return rate
@@ -142,28 +158,41 @@ def main() -> None:
             # Rotate the order, so that whatever favours the first (or the last) run of a
             # repeat (caches, the allocator, the CPU's clock) favours each loop alike.
             names = list(rates)
-            for name in names[repeat % len(names):] + names[: repeat % len(names)]:
+            for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
                 rates[name].append(run(name))
             archzoo_losses = results["archzoo"].step_losses
-            identical.append(archzoo_losses == results["plain"] == results["plain + accuracy"] == results["plain, again"])
-            print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:,.0f} ex/s" for k, v in rates.items())
-                  + f", identical losses: {identical[-1]}", flush=True)
+            identical.append(
+                archzoo_losses == results["plain"] == results["plain + accuracy"] == results["plain, again"]
+            )
+            print(
+                f"repeat {repeat + 1}: "
+                + ", ".join(f"{k} {v[-1]:,.0f} ex/s" for k, v in rates.items())
+                + f", identical losses: {identical[-1]}",
+                flush=True,
+            )
 
     print()
     print("| loop | median examples/s of the repeats | median step (us) | steps | loss sequence |")
     print("|---|---|---|---|---|")
     for name, values in rates.items():
         same = "reference" if name == "plain" else "identical" if all(identical) else "DIFFERENT"
-        print(f"| {name} | {statistics.median(values):,.0f} | {1e6 * statistics.median(steps[name]):,.0f} "
-              f"| {len(archzoo_losses)} | {same} |")
+        print(
+            f"| {name} | {statistics.median(values):,.0f} | {1e6 * statistics.median(steps[name]):,.0f} "
+            f"| {len(archzoo_losses)} | {same} |"
+        )
     print()
-    for loop, baseline, what in (("archzoo", "plain + accuracy", "the same work (framework overhead)"),
-                                 ("archzoo", "plain", "loss only"), ("plain, again", "plain", "the same loop twice: the floor")):
+    for loop, baseline, what in (
+        ("archzoo", "plain + accuracy", "the same work (framework overhead)"),
+        ("archzoo", "plain", "loss only"),
+        ("plain, again", "plain", "the same loop twice: the floor"),
+    ):
         paired = statistics.median(a / b for a, b in zip(rates[loop], rates[baseline]))
         medians = statistics.median(rates[loop]) / statistics.median(rates[baseline])
         per_step = statistics.median(steps[baseline]) / statistics.median(steps[loop])
-        print(f"{loop} / {baseline} ({what}): median of the {args.repeats} paired ratios {paired:.3f}, "
-              f"ratio of medians {medians:.3f}, ratio of median step times {per_step:.3f}")
+        print(
+            f"{loop} / {baseline} ({what}): median of the {args.repeats} paired ratios {paired:.3f}, "
+            f"ratio of medians {medians:.3f}, ratio of median step times {per_step:.3f}"
+        )
     print("target: archzoo >= 0.97 of the plain loop")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {n:,} training images, batch {tc.batch_size}")
 

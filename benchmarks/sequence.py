@@ -53,14 +53,24 @@ def run(preset: str, store: str, overrides: dict, data_dir: Path | None = None) 
         elif isinstance(event, events.EpochEnded):
             epochs.append(event)
             shown = " ".join(f"{k} {v:.4f}" for k, v in (event.val_metrics or event.train_metrics).items())
-            print(f"  {preset} epoch {event.epoch}: {'validation' if event.val_metrics else 'train'} {shown} ({event.seconds:.0f}s)", flush=True)
+            print(
+                f"  {preset} epoch {event.epoch}: {'validation' if event.val_metrics else 'train'} {shown} "
+                f"({event.seconds:.0f}s)",
+                flush=True,
+            )
 
     clock = time.perf_counter()
     result = train(preset, overrides=overrides, out=f"{store}/{preset}", data_dir=data_dir, on_event=on_event)
     return {
-        "preset": preset, "parameters": started[0].parameters, "epochs": len(epochs), "steps": len(result.step_losses),
-        "seconds_per_epoch": statistics.mean(e.seconds for e in epochs), "seconds": time.perf_counter() - clock,
-        "val": result.val_metrics, "test": result.test_metrics, "best_dir": result.best_dir,
+        "preset": preset,
+        "parameters": started[0].parameters,
+        "epochs": len(epochs),
+        "steps": len(result.step_losses),
+        "seconds_per_epoch": statistics.mean(e.seconds for e in epochs),
+        "seconds": time.perf_counter() - clock,
+        "val": result.val_metrics,
+        "test": result.test_metrics,
+        "best_dir": result.best_dir,
     }
 
 
@@ -86,8 +96,12 @@ def linear_ceiling() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sst2-dir", type=Path, default=DEFAULT_SST2 if DEFAULT_SST2.is_dir() else None,
-                        help="folder with GLUE SST-2's train.tsv and dev.tsv")
+    parser.add_argument(
+        "--sst2-dir",
+        type=Path,
+        default=DEFAULT_SST2 if DEFAULT_SST2.is_dir() else None,
+        help="folder with GLUE SST-2's train.tsv and dev.tsv",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--quick", action="store_true", help="SST-2 and GPT: a few hundred steps only")
     parser.add_argument("--skip", nargs="*", default=[], choices=["synthetic", "sst2", "gpt"])
@@ -116,21 +130,32 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|")
             for row in synthetic:
                 accuracy = row["test"]["accuracy"]
-                print(f"| {row['preset']} | {row['parameters']:,} | {row['epochs']} | {row['seconds_per_epoch']:.0f} | "
-                      f"{accuracy:.4f} | {TARGET} | {'yes' if accuracy >= TARGET else 'no'} |")
+                print(
+                    f"| {row['preset']} | {row['parameters']:,} | {row['epochs']} | {row['seconds_per_epoch']:.0f} | "
+                    f"{accuracy:.4f} | {TARGET} | {'yes' if accuracy >= TARGET else 'no'} |"
+                )
             print(f"| (bag-of-tokens logistic regression, best C) | 1,000 | - | - | {linear_ceiling():.4f} | - | - |")
         if sst2:
             print(f"\n### SST-2 ({device})\n")
-            print("| preset | parameters | epochs | steps | s / epoch | validation accuracy (1% of train) | dev accuracy (872) |")
+            print(
+                "| preset | parameters | epochs | steps | s / epoch | validation accuracy (1% of train) | dev "
+                "accuracy (872) |"
+            )
             print("|---|---|---|---|---|---|---|")
             for row in sst2:
-                print(f"| {row['preset']} | {row['parameters']:,} | {row['epochs']} | {row['steps']} | {row['seconds_per_epoch']:.0f} | "
-                      f"{row['val'].get('accuracy', float('nan')):.4f} | {row['test'].get('accuracy', float('nan')):.4f} |")
+                print(
+                    f"| {row['preset']} | {row['parameters']:,} | {row['epochs']} | {row['steps']} | "
+                    f"{row['seconds_per_epoch']:.0f} | "
+                    f"{row['val'].get('accuracy', float('nan')):.4f} | "
+                    f"{row['test'].get('accuracy', float('nan')):.4f} |"
+                )
         if gpt:
             print(f"\n### Character GPT on SST-2's sentences ({device})\n")
-            print(f"gpt-char: {gpt['parameters']:,} parameters, {gpt['steps']} steps in {gpt['seconds']:.0f}s; "
-                  f"validation loss {gpt['val']['loss']:.3f} nats/char (perplexity {gpt['val']['perplexity']:.2f}), "
-                  f"dev loss {gpt['test']['loss']:.3f} (perplexity {gpt['test']['perplexity']:.2f})\n")
+            print(
+                f"gpt-char: {gpt['parameters']:,} parameters, {gpt['steps']} steps in {gpt['seconds']:.0f}s; "
+                f"validation loss {gpt['val']['loss']:.3f} nats/char (perplexity {gpt['val']['perplexity']:.2f}), "
+                f"dev loss {gpt['test']['loss']:.3f} (perplexity {gpt['test']['perplexity']:.2f})\n"
+            )
             print("| temperature | sample (prompt 'the movie', top-k off, seed 0 at every temperature) |")
             print("|---|---|")
             for temperature, texts in gpt["samples"]:
@@ -142,8 +167,7 @@ def samples(checkpoint: Path) -> list[tuple[float, list[str]]]:
     from archzoo.inference.generation import generate_text
 
     return [
-        (t, generate_text(checkpoint, "the movie", temperature=t, max_length=120, n=2, seed=0))
-        for t in TEMPERATURES
+        (t, generate_text(checkpoint, "the movie", temperature=t, max_length=120, n=2, seed=0)) for t in TEMPERATURES
     ]
 
 

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from archzoo.evaluation import plots
 from archzoo.api import train
+from archzoo.evaluation import plots
 from archzoo.evaluation.trust import assess
 
 HERE = Path(__file__).resolve().parent
@@ -67,24 +67,51 @@ def mnist_split_folder(source: Path, folder: Path, n_test: int = 2000, seed: int
     return folder
 
 
-def run(name: str, preset: str, epochs: int, store: str, *, dataset: str | None = None, data_dir: Path | None = None,
-        ood_data_dir: Path | None = None, shift_examples: int = 2000, max_steps: int = 0) -> dict:
+def run(
+    name: str,
+    preset: str,
+    epochs: int,
+    store: str,
+    *,
+    dataset: str | None = None,
+    data_dir: Path | None = None,
+    ood_data_dir: Path | None = None,
+    shift_examples: int = 2000,
+    max_steps: int = 0,
+) -> dict:
     started = time.perf_counter()
-    result = train(preset, dataset=dataset, overrides={"epochs": epochs, "max_steps": max_steps}, out=f"{store}/{name}", data_dir=data_dir)
+    result = train(
+        preset,
+        dataset=dataset,
+        overrides={"epochs": epochs, "max_steps": max_steps},
+        out=f"{store}/{name}",
+        data_dir=data_dir,
+    )
     trained = time.perf_counter() - started
     started = time.perf_counter()
     assessment = assess(result.best_dir, data_dir=data_dir, ood_data_dir=ood_data_dir, shift_examples=shift_examples)
     assessed = time.perf_counter() - started
-    print(f"  {name}: trained {epochs} epochs in {trained:.0f}s, assessed in {assessed:.0f}s; notes: {assessment.notes}", flush=True)
-    return {"name": name, "preset": preset, "epochs": epochs, "train_seconds": trained, "assess_seconds": assessed,
-            "assessment": assessment}
+    print(
+        f"  {name}: trained {epochs} epochs in {trained:.0f}s, assessed in {assessed:.0f}s; notes: {assessment.notes}",
+        flush=True,
+    )
+    return {
+        "name": name,
+        "preset": preset,
+        "epochs": epochs,
+        "train_seconds": trained,
+        "assess_seconds": assessed,
+        "assessment": assessment,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mlp-epochs", type=int, default=10)
     parser.add_argument("--cnn-epochs", type=int, default=3)
-    parser.add_argument("--shift-examples", type=int, default=2000, help="test images for the rotation and noise curves (0: all)")
+    parser.add_argument(
+        "--shift-examples", type=int, default=2000, help="test images for the rotation and noise curves (0: all)"
+    )
     parser.add_argument("--mnist-t10k", type=Path, default=MNIST_T10K)
     parser.add_argument("--max-steps", type=int, default=0, help="cap every run's steps (a quick smoke run; 0: no cap)")
     args = parser.parse_args()
@@ -96,34 +123,57 @@ def main() -> None:
         mnist_dir = mnist_split_folder(args.mnist_t10k, Path(store) / "mnist-split")
         runs.append(run("mlp-fashion", "mlp-fashion", args.mlp_epochs, store, ood_data_dir=args.mnist_t10k, **common))
         runs.append(run("cnn-fashion", "cnn-fashion", args.cnn_epochs, store, ood_data_dir=args.mnist_t10k, **common))
-        runs.append(run("mlp-mnist", "mlp-fashion", args.mlp_epochs, store, dataset="mnist", data_dir=mnist_dir, **common))
+        runs.append(
+            run("mlp-mnist", "mlp-fashion", args.mlp_epochs, store, dataset="mnist", data_dir=mnist_dir, **common)
+        )
 
     device = "cuda" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} thread(s)"
     print(f"\n## Trust benchmark ({device}, torch {torch.__version__})\n")
-    print("| model | trained on | epochs | test accuracy (95% CI) | T | ECE before | ECE after | NLL before | NLL after | ECE lower after |")
+    print(
+        "| model | trained on | epochs | test accuracy (95% CI) | T | ECE before | ECE after | NLL before | NLL after "
+        "| ECE lower after |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         s = r["assessment"].summary()
         c = s["calibration"]
         low, high = s["accuracy_ci95"]
-        print(f"| {r['name']} | {s['dataset']} | {r['epochs']} | {s['accuracy']:.4f} ({low:.4f}-{high:.4f}) | {c['temperature']:.3f} | "
-              f"{c['ece_before']:.4f} | {c['ece_after']:.4f} | {c['nll_before']:.4f} | {c['nll_after']:.4f} | "
-              f"{'yes' if c['ece_after'] < c['ece_before'] else 'NO'} |")
-    print("\n| model | in-distribution | out-of-distribution | MSP AUROC | MSP FPR@95%TPR | energy AUROC | energy FPR@95%TPR |")
+        print(
+            f"| {r['name']} | {s['dataset']} | {r['epochs']} | {s['accuracy']:.4f} ({low:.4f}-{high:.4f}) | "
+            f"{c['temperature']:.3f} | "
+            f"{c['ece_before']:.4f} | {c['ece_after']:.4f} | {c['nll_before']:.4f} | {c['nll_after']:.4f} | "
+            f"{'yes' if c['ece_after'] < c['ece_before'] else 'NO'} |"
+        )
+    print(
+        "\n| model | in-distribution | out-of-distribution | MSP AUROC | MSP FPR@95%TPR | energy AUROC | energy "
+        "FPR@95%TPR |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in runs:
         o = r["assessment"].summary()["ood"]
-        print(f"| {r['name']} | {r['assessment'].dataset} ({r['assessment'].classes['examples']:,}) | {o['dataset']} ({o['examples']:,}) | "
-              f"{o['msp_auroc']:.4f} | {o['msp_fpr95']:.4f} | {o['energy_auroc']:.4f} | {o['energy_fpr95']:.4f} |")
+        print(
+            f"| {r['name']} | {r['assessment'].dataset} ({r['assessment'].classes['examples']:,}) | {o['dataset']} "
+            f"({o['examples']:,}) | "
+            f"{o['msp_auroc']:.4f} | {o['msp_fpr95']:.4f} | {o['energy_auroc']:.4f} | {o['energy_fpr95']:.4f} |"
+        )
     fashion = [r for r in runs if r["assessment"].dataset == "fashion-mnist"]
     angles = fashion[0]["assessment"].shift["rotation"]["strengths"]
-    print(f"\nRotation (accuracy on the same {fashion[0]['assessment'].shift['rotation']['examples']:,} Fashion-MNIST test images):\n")
+    print(
+        f"\nRotation (accuracy on the same {fashion[0]['assessment'].shift['rotation']['examples']:,} Fashion-MNIST "
+        "test images):\n"
+    )
     print("| model | " + " | ".join(f"{a:g}°" for a in angles) + " | kept at 15° | kept at 45° |")
     print("|---|" + "---|" * (len(angles) + 2))
     for r in fashion:
         acc = r["assessment"].shift["rotation"]["accuracy"]
-        print(f"| {r['name']} | " + " | ".join(f"{a:.3f}" for a in acc) + f" | {acc[1] / acc[0]:.1%} | {acc[3] / acc[0]:.1%} |")
-    print("\n| model | " + " | ".join(f"noise {x:g}" for x in fashion[0]["assessment"].shift["noise"]["strengths"]) + " |")
+        print(
+            f"| {r['name']} | "
+            + " | ".join(f"{a:.3f}" for a in acc)
+            + f" | {acc[1] / acc[0]:.1%} | {acc[3] / acc[0]:.1%} |"
+        )
+    print(
+        "\n| model | " + " | ".join(f"noise {x:g}" for x in fashion[0]["assessment"].shift["noise"]["strengths"]) + " |"
+    )
     print("|---|" + "---|" * len(fashion[0]["assessment"].shift["noise"]["strengths"]))
     for r in fashion:
         print(f"| {r['name']} | " + " | ".join(f"{a:.3f}" for a in r["assessment"].shift["noise"]["accuracy"]) + " |")
@@ -136,17 +186,44 @@ def main() -> None:
     # Figures: the rotation curves of both Fashion-MNIST models on one plot, and the MLP's calibration and OOD pictures.
     FIGURES.mkdir(exist_ok=True)
     curves = {f"{r['name']} ({r['epochs']} epochs)": {"rotation": r["assessment"].shift["rotation"]} for r in fashion}
-    plots.save(plots.shift_figure(curves, kinds=("rotation",), title="Fashion-MNIST under rotation: MLP vs CNN"),
-               {"models": curves}, FIGURES, "rotation_mlp_vs_cnn")
+    plots.save(
+        plots.shift_figure(curves, kinds=("rotation",), title="Fashion-MNIST under rotation: MLP vs CNN"),
+        {"models": curves},
+        FIGURES,
+        "rotation_mlp_vs_cnn",
+    )
     mlp = fashion[0]["assessment"]
     cal = mlp.calibration
-    plots.save(plots.reliability_diagram(cal["test_before"], cal["test_after"], cal["temperature"], "mlp-fashion: reliability on the test split"),
-               {"before": cal["test_before"], "after": cal["test_after"], "temperature": cal["temperature"]}, FIGURES, "reliability_mlp_fashion")
-    plots.save(plots.ood_figure("fashion-mnist", "mnist", mlp.ood["scores"], "mlp-fashion: Fashion-MNIST (in) vs MNIST (out)"),
-               mlp.ood, FIGURES, "ood_mlp_fashion_vs_mnist")
-    (FIGURES / "trust_summary.json").write_text(json.dumps(
-        [{"name": r["name"], "epochs": r["epochs"], "train_seconds": r["train_seconds"], "summary": r["assessment"].summary(),
-          "verdict": r["assessment"].verdict()["verdict"]} for r in runs], indent=1) + "\n")
+    plots.save(
+        plots.reliability_diagram(
+            cal["test_before"], cal["test_after"], cal["temperature"], "mlp-fashion: reliability on the test split"
+        ),
+        {"before": cal["test_before"], "after": cal["test_after"], "temperature": cal["temperature"]},
+        FIGURES,
+        "reliability_mlp_fashion",
+    )
+    plots.save(
+        plots.ood_figure("fashion-mnist", "mnist", mlp.ood["scores"], "mlp-fashion: Fashion-MNIST (in) vs MNIST (out)"),
+        mlp.ood,
+        FIGURES,
+        "ood_mlp_fashion_vs_mnist",
+    )
+    (FIGURES / "trust_summary.json").write_text(
+        json.dumps(
+            [
+                {
+                    "name": r["name"],
+                    "epochs": r["epochs"],
+                    "train_seconds": r["train_seconds"],
+                    "summary": r["assessment"].summary(),
+                    "verdict": r["assessment"].verdict()["verdict"],
+                }
+                for r in runs
+            ],
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"\nfigures in {FIGURES}")
 
 

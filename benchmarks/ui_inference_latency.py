@@ -93,8 +93,16 @@ def raw_round_trip(url: str, checkpoint: str, path: Path) -> float:
         with open(path, "rb") as handle:
             uploaded = http.post(url + "gradio_api/upload", files={"files": (path.name, handle, "image/png")}).json()
         image = {"path": uploaded[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
-        http.post(url + "gradio_api/queue/join", json={"data": [checkpoint, image, 3, True], "fn_index": fn_index,
-                                                        "session_hash": session, "event_data": None, "trigger_id": None})
+        http.post(
+            url + "gradio_api/queue/join",
+            json={
+                "data": [checkpoint, image, 3, True],
+                "fn_index": fn_index,
+                "session_hash": session,
+                "event_data": None,
+                "trigger_id": None,
+            },
+        )
         with http.stream("GET", url + f"gradio_api/queue/data?session_hash={session}") as stream:
             for line in stream.iter_lines():
                 if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed":
@@ -123,13 +131,20 @@ def main() -> None:
             checkpoint = train(out=str(store / "bench-mlp")).best_dir
             print(f"trained the default MLP on digits in {time.perf_counter() - started:.1f}s: {checkpoint}")
         files = digit_files(work, max(args.clients, 10))
-        expected = {str(p): r[0][0] for (p, _), r in zip(files, predict(checkpoint, [str(p) for p, _ in files], top_k=1)[0])}
+        expected = {
+            str(p): r[0][0] for (p, _), r in zip(files, predict(checkpoint, [str(p) for p, _ in files], top_k=1)[0])
+        }
 
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
         env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(store)}
-        process = subprocess.Popen([sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         try:
             wait_for_server(url, process)
             # The answer is the label; the picture of what the model saw is not fetched.
@@ -150,7 +165,9 @@ def main() -> None:
                 agree += answer == expected[str(path)]
                 right += answer == truth
 
-            raw = [raw_round_trip(url, str(checkpoint), files[i % len(files)][0]) for i in range(min(args.requests, 50))]
+            raw = [
+                raw_round_trip(url, str(checkpoint), files[i % len(files)][0]) for i in range(min(args.requests, 50))
+            ]
             # For scale: the same round trip to an endpoint that does almost nothing (the run queue).
             floor = []
             for _ in range(min(args.requests, 50)):
@@ -188,7 +205,10 @@ def main() -> None:
             process.wait(30)
 
         load = os.getloadavg()  # other work on the machine slows every number here
-        print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)")
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 "
+            "min)"
+        )
         median = statistics.median(latencies)
         p90 = statistics.quantiles(latencies, n=10)[-1]
         print()
@@ -199,7 +219,10 @@ def main() -> None:
         print(f"| 90th percentile | {p90:.1f} ms | |")
         print(f"| maximum | {max(latencies):.1f} ms | |")
         print(f"| for scale: median of a near-empty endpoint (/runs) | {statistics.median(floor):.1f} ms | |")
-        print(f"| for scale: median over plain HTTP, without gradio_client's 50 ms polling | {statistics.median(raw):.1f} ms | |")
+        print(
+            "| for scale: median over plain HTTP, without gradio_client's 50 ms polling | "
+            f"{statistics.median(raw):.1f} ms | |"
+        )
         print(f"| same answer as archzoo.api.predict | {agree}/{args.requests} | all |")
         print(f"| top-1 equals the true digit | {right}/{args.requests} | (model accuracy) |")
         print(f"| concurrent clients | {args.clients} | |")

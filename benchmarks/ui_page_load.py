@@ -27,8 +27,14 @@ import time
 import urllib.request
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TARGET_S = 3.0
 
 
@@ -52,9 +58,13 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         launched = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "ARCHZOO_CHECKPOINTS": store})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "ARCHZOO_CHECKPOINTS": store},
+        )
         try:
             while True:
                 if process.poll() is not None:
@@ -86,7 +96,9 @@ def main() -> None:
             shutil.rmtree(store, ignore_errors=True)
 
     load = os.getloadavg()  # other work on the machine slows every number here
-    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)"
+    )
     print(f"server start (launch to first HTTP 200): {server_start:.2f} s\n")
     print("| visit | loaded (s) | interactive (s) | within 3 s |")
     print("|---|---|---|---|")

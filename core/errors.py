@@ -53,7 +53,7 @@ class PluginMissingError(ArchzooError):
     """A checkpoint needs an architecture whose plugin is not installed."""
 
     @classmethod
-    def for_checkpoint(cls, meta: dict) -> "PluginMissingError":
+    def for_checkpoint(cls, meta: dict) -> PluginMissingError:
         """The error for a checkpoint's ``config.json``, naming what to install.
 
         The distribution name comes from a file that may have been downloaded,

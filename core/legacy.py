@@ -88,7 +88,8 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         targets = MOVED[old]
         warnings.warn(
             f"{spec.name} has moved to {' / '.join(targets)}; the old path is kept for one release",
-            DeprecationWarning, stacklevel=3,
+            DeprecationWarning,
+            stacklevel=3,
         )
         return _Forwarding(spec.name, targets)
 

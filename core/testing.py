@@ -103,10 +103,18 @@ class ContractSuite:
         splits = self.make_splits(spec)
         config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
         config = fill_from_data(config, splits.info)
-        batch = next(iter(DataLoader(splits.train, batch_size=self.batch_size, shuffle=False, collate_fn=splits.collate)))
+        batch = next(
+            iter(DataLoader(splits.train, batch_size=self.batch_size, shuffle=False, collate_fn=splits.collate))
+        )
         return {
-            "host": host, "spec": spec, "hooks": host.hooks(spec), "splits": splits, "config": config,
-            "batch": batch, "accelerator": Accelerator(cpu=True), "torch": torch,
+            "host": host,
+            "spec": spec,
+            "hooks": host.hooks(spec),
+            "splits": splits,
+            "config": config,
+            "batch": batch,
+            "accelerator": Accelerator(cpu=True),
+            "torch": torch,
         }
 
     def build(self, setup: dict[str, Any]) -> Any:
@@ -121,8 +129,13 @@ class ContractSuite:
         train_config = TrainConfig(lr=self.lr, schedule="constant", weight_decay=0.0, seed=self.seed)
         optimizers = build_optimizers(setup["hooks"], model, train_config)
         return StepContext(
-            device=setup["accelerator"].device, info=setup["splits"].info, accelerator=setup["accelerator"],
-            model=model, optimizers=optimizers, train_config=train_config, tokenizer=setup["splits"].tokenizer,
+            device=setup["accelerator"].device,
+            info=setup["splits"].info,
+            accelerator=setup["accelerator"],
+            model=model,
+            optimizers=optimizers,
+            train_config=train_config,
+            tokenizer=setup["splits"].tokenizer,
         )
 
     def train_a_little(self, setup: dict[str, Any], model: Any) -> list[dict[str, float]]:
@@ -137,7 +150,9 @@ class ContractSuite:
     def eval_context(self, setup: dict[str, Any]) -> Any:
         from archzoo.training.context import EvalContext
 
-        return EvalContext(device=setup["accelerator"].device, info=setup["splits"].info, tokenizer=setup["splits"].tokenizer)
+        return EvalContext(
+            device=setup["accelerator"].device, info=setup["splits"].info, tokenizer=setup["splits"].tokenizer
+        )
 
     def tiny_loader(self, setup: dict[str, Any]) -> Any:
         from torch.utils.data import DataLoader, Subset
@@ -255,8 +270,13 @@ class ContractSuite:
         self.train_a_little(setup, model)
         model.eval()
         meta = build_meta(
-            spec=setup["spec"], config=setup["config"], train_config=TrainConfig(), info=setup["splits"].info,
-            dataset=setup["splits"].info.name, metrics={}, parameters=parameter_count(model)[0],
+            spec=setup["spec"],
+            config=setup["config"],
+            train_config=TrainConfig(),
+            info=setup["splits"].info,
+            dataset=setup["splits"].info.name,
+            metrics={},
+            parameters=parameter_count(model)[0],
         )
         splits = setup["splits"]
         folder = write_checkpoint(tmp_path / "ckpt", model, meta, extra_files=splits.checkpoint_files())
@@ -346,5 +366,16 @@ def run_contract_suite(name: str, pytest_args: list[str] | None = None) -> int:
             f"class TestContract(ContractSuite):\n    architecture = {name!r}\n",
             encoding="utf-8",
         )
-        command = [sys.executable, "-m", "pytest", str(test_file), "-q", "-p", "no:cacheprovider", "--rootdir", folder, *(pytest_args or [])]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            folder,
+            *(pytest_args or []),
+        ]
         return subprocess.call(command, cwd=folder, env={**os.environ})

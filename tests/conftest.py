@@ -42,4 +42,3 @@ def store(tmp_path, monkeypatch) -> Path:
     reset_host()
     yield path
     reset_host()
-

@@ -67,10 +67,41 @@ from urllib.parse import parse_qs, unquote, urlsplit
 DEFAULT_GITATTRIBUTES = "".join(
     f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
     for pattern in (
-        "*.7z", "*.arrow", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5", "*.joblib", "*.lfs.*",
-        "*.mlmodel", "*.model", "*.msgpack", "*.npy", "*.npz", "*.onnx", "*.ot", "*.parquet", "*.pb",
-        "*.pickle", "*.pkl", "*.pt", "*.pth", "*.rar", "*.safetensors", "saved_model/**/*", "*.tar.*",
-        "*.tar", "*.tflite", "*.tgz", "*.wasm", "*.xz", "*.zip", "*.zst", "*tfevents*",
+        "*.7z",
+        "*.arrow",
+        "*.bin",
+        "*.bz2",
+        "*.ckpt",
+        "*.ftz",
+        "*.gz",
+        "*.h5",
+        "*.joblib",
+        "*.lfs.*",
+        "*.mlmodel",
+        "*.model",
+        "*.msgpack",
+        "*.npy",
+        "*.npz",
+        "*.onnx",
+        "*.ot",
+        "*.parquet",
+        "*.pb",
+        "*.pickle",
+        "*.pkl",
+        "*.pt",
+        "*.pth",
+        "*.rar",
+        "*.safetensors",
+        "saved_model/**/*",
+        "*.tar.*",
+        "*.tar",
+        "*.tflite",
+        "*.tgz",
+        "*.wasm",
+        "*.xz",
+        "*.zip",
+        "*.zst",
+        "*tfevents*",
     )
 )
 LFS_THRESHOLD = 10 * 1024 * 1024  # the Hub stores files above 10 MB in LFS whatever their name
@@ -255,7 +286,9 @@ class HubServer:
 
     def all_stored_bytes(self) -> list[bytes]:
         """Everything the server holds: every regular file of every commit and every LFS object."""
-        found = [e.content for r in self.repos.values() for c in r.commits.values() for e in c.files.values() if e.content]
+        found = [
+            e.content for r in self.repos.values() for c in r.commits.values() for e in c.files.values() if e.content
+        ]
         return found + list(self.lfs_objects.values())
 
     def _content(self, entry: Entry) -> bytes:
@@ -283,7 +316,10 @@ class HubServer:
         if who is None:
             raise HubError(401, "You must be authenticated to write to a repository")
         if not who[1] or repo.owner != who[0]:
-            raise HubError(403, f"You don't have the rights to write to {repo_id}: the token is read-only or not for this namespace")
+            raise HubError(
+                403,
+                f"You don't have the rights to write to {repo_id}: the token is read-only or not for this namespace",
+            )
         return repo
 
     @staticmethod
@@ -375,8 +411,14 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              content_type: str = "application/json", length: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        length: int | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -419,13 +461,17 @@ class Handler(BaseHTTPRequestHandler):
         namespace = payload.get("organization") or who[0]
         repo_id = f"{namespace}/{payload['name']}"
         if not who[1] or namespace != who[0]:
-            raise HubError(403, f"You don't have the rights to create a model under the namespace \"{namespace}\"")
+            raise HubError(403, f'You don\'t have the rights to create a model under the namespace "{namespace}"')
         url = f"{self.hub.url}/{repo_id}"
         if repo_id in self.hub.repos:
             self._json({"error": "You already created this model repo", "url": url}, 409)
             return
-        repo = Repo(repo_id, owner=namespace, private=payload.get("visibility") == "private", created=hub_date(time.time()))
-        first = make_commit({".gitattributes": Entry.regular(DEFAULT_GITATTRIBUTES.encode())}, None, "initial commit", "", who[0])
+        repo = Repo(
+            repo_id, owner=namespace, private=payload.get("visibility") == "private", created=hub_date(time.time())
+        )
+        first = make_commit(
+            {".gitattributes": Entry.regular(DEFAULT_GITATTRIBUTES.encode())}, None, "initial commit", "", who[0]
+        )
         repo.commits[first.sha], repo.branches["main"] = first, first.sha
         self.hub.repos[repo_id] = repo
         self._json({"url": url, "name": repo_id, "id": secrets.token_hex(12)})
@@ -434,7 +480,9 @@ class Handler(BaseHTTPRequestHandler):
         errors = front_matter_errors(self._load(body).get("content", ""))
         self._json({"errors": [{"message": e} for e in errors], "warnings": []}, 400 if errors else 200)
 
-    def api_info(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str = "main") -> None:
+    def api_info(
+        self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str = "main"
+    ) -> None:
         repo = self.hub.readable(repo_id, who)
         commit = self.hub.commit_of(repo, revision)
         with_blobs = self.query.get("blobs", "").lower() in ("1", "true")
@@ -444,18 +492,38 @@ class Handler(BaseHTTPRequestHandler):
             if with_blobs:
                 sibling.update(size=entry.size, blobId=entry.oid)
                 if entry.lfs_sha256:
-                    sibling["lfs"] = {"sha256": entry.lfs_sha256, "size": entry.size, "pointerSize": len(lfs_pointer(entry.lfs_sha256, entry.size))}
+                    sibling["lfs"] = {
+                        "sha256": entry.lfs_sha256,
+                        "size": entry.size,
+                        "pointerSize": len(lfs_pointer(entry.lfs_sha256, entry.size)),
+                    }
             siblings.append(sibling)
         card = card_data(commit.files.get("README.md"))
-        self._json({
-            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id, "modelId": repo_id,
-            "author": repo.owner, "sha": commit.sha, "lastModified": commit.date, "createdAt": repo.created,
-            "private": repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
-            "library_name": card.get("library_name"), "tags": list(card.get("tags") or []),
-            "pipeline_tag": card.get("pipeline_tag"), "cardData": card or None, "siblings": siblings,
-        })
+        self._json(
+            {
+                "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+                "id": repo_id,
+                "modelId": repo_id,
+                "author": repo.owner,
+                "sha": commit.sha,
+                "lastModified": commit.date,
+                "createdAt": repo.created,
+                "private": repo.private,
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "library_name": card.get("library_name"),
+                "tags": list(card.get("tags") or []),
+                "pipeline_tag": card.get("pipeline_tag"),
+                "cardData": card or None,
+                "siblings": siblings,
+            }
+        )
 
-    def api_tree(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str, *path: str) -> None:
+    def api_tree(
+        self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str, *path: str
+    ) -> None:
         commit = self.hub.commit_of(self.hub.readable(repo_id, who), revision)
         prefix = "/".join(path).strip("/")
         recursive = self.query.get("recursive", "").lower() in ("1", "true")
@@ -463,17 +531,29 @@ class Handler(BaseHTTPRequestHandler):
         for file_path, entry in sorted(commit.files.items()):
             if prefix and not file_path.startswith(prefix + "/"):
                 continue
-            relative = file_path[len(prefix) + 1:] if prefix else file_path
+            relative = file_path[len(prefix) + 1 :] if prefix else file_path
             parts = relative.split("/")
             for depth in range(1, len(parts)):  # the folders on the way
                 folder = "/".join(([prefix] if prefix else []) + parts[:depth])
                 if recursive or depth == 1:
                     sub = {p: e for p, e in commit.files.items() if p.startswith(folder + "/")}
-                    listing.setdefault(folder, {"type": "directory", "oid": git_tree_oid({p[len(folder) + 1:]: e for p, e in sub.items()}), "size": 0, "path": folder})
+                    listing.setdefault(
+                        folder,
+                        {
+                            "type": "directory",
+                            "oid": git_tree_oid({p[len(folder) + 1 :]: e for p, e in sub.items()}),
+                            "size": 0,
+                            "path": folder,
+                        },
+                    )
             if recursive or len(parts) == 1:
                 item: dict[str, Any] = {"type": "file", "oid": entry.oid, "size": entry.size, "path": file_path}
                 if entry.lfs_sha256:
-                    item["lfs"] = {"oid": entry.lfs_sha256, "size": entry.size, "pointerSize": len(lfs_pointer(entry.lfs_sha256, entry.size))}
+                    item["lfs"] = {
+                        "oid": entry.lfs_sha256,
+                        "size": entry.size,
+                        "pointerSize": len(lfs_pointer(entry.lfs_sha256, entry.size)),
+                    }
                 listing[file_path] = item
         if prefix and not listing:
             raise HubError(404, f"{prefix} does not exist at {revision}", "EntryNotFound")
@@ -481,11 +561,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def api_refs(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str) -> None:
         repo = self.hub.readable(repo_id, who)
-        self._json({
-            "branches": [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": sha} for n, sha in repo.branches.items()],
-            "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": sha} for n, sha in repo.tags.items()],
-            "converts": [], "pullRequests": [],
-        })
+        self._json(
+            {
+                "branches": [
+                    {"name": n, "ref": f"refs/heads/{n}", "targetCommit": sha} for n, sha in repo.branches.items()
+                ],
+                "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": sha} for n, sha in repo.tags.items()],
+                "converts": [],
+                "pullRequests": [],
+            }
+        )
 
     def api_branch(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, branch: str) -> None:
         repo = self.hub.writable(repo_id, who)
@@ -511,7 +596,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- uploads -------------------------------------------------------------------------
 
-    def api_preupload(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str) -> None:
+    def api_preupload(
+        self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str
+    ) -> None:
         repo = self.hub.writable(repo_id, who)
         commit = self.hub.commit_of(repo, revision)
         answers = []
@@ -520,7 +607,9 @@ class Handler(BaseHTTPRequestHandler):
             lfs = repo.is_lfs(commit, item["path"], sample, int(item.get("size", 0)))
             existing = commit.files.get(item["path"])
             remote = None if existing is None else (existing.lfs_sha256 if lfs else existing.oid)
-            answers.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": remote})
+            answers.append(
+                {"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": remote}
+            )
         self._json({"files": answers, "commitOid": commit.sha})
 
     def api_lfs_batch(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str) -> None:
@@ -532,7 +621,9 @@ class Handler(BaseHTTPRequestHandler):
         for obj in request.get("objects", []):
             oid, size = obj.get("oid"), obj.get("size")
             if not isinstance(oid, str) or not SHA256.fullmatch(oid) or not isinstance(size, int) or size < 0:
-                objects.append({"oid": str(oid), "size": int(size or 0), "error": {"code": 422, "message": "invalid oid or size"}})
+                objects.append(
+                    {"oid": str(oid), "size": int(size or 0), "error": {"code": 422, "message": "invalid oid or size"}}
+                )
                 continue
             answer: dict[str, Any] = {"oid": oid, "size": size}
             if oid not in self.hub.lfs_objects:
@@ -544,8 +635,11 @@ class Handler(BaseHTTPRequestHandler):
                     "verify": {"href": f"{self.hub.url}/{repo_id}.git/info/lfs/objects/verify"},
                 }
             objects.append(answer)
-        self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(),
-                   content_type="application/vnd.git-lfs+json")
+        self._send(
+            200,
+            json.dumps({"transfer": "basic", "objects": objects}).encode(),
+            content_type="application/vnd.git-lfs+json",
+        )
 
     def api_lfs_upload(self, method: str, who: tuple[str, bool] | None, body: bytes, ticket: str) -> None:
         _, oid, size = self.hub.upload_tickets.pop(ticket, (None, None, None))
@@ -583,7 +677,14 @@ class Handler(BaseHTTPRequestHandler):
         commit = make_commit(files, head.sha, header.get("summary") or "update", header.get("description", ""), who[0])
         repo.commits[commit.sha] = commit
         repo.branches[revision] = commit.sha
-        self._json({"success": True, "commitOid": commit.sha, "commitUrl": f"{self.hub.url}/{repo_id}/commit/{commit.sha}", "hookOutput": ""})
+        self._json(
+            {
+                "success": True,
+                "commitOid": commit.sha,
+                "commitUrl": f"{self.hub.url}/{repo_id}/commit/{commit.sha}",
+                "hookOutput": "",
+            }
+        )
 
     def _apply(self, files: dict[str, Entry], key: str, value: dict) -> None:
         path = value.get("path", "")
@@ -609,7 +710,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- downloads -------------------------------------------------------------------------
 
-    def api_resolve(self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str, path: str) -> None:
+    def api_resolve(
+        self, method: str, who: tuple[str, bool] | None, body: bytes, repo_id: str, revision: str, path: str
+    ) -> None:
         commit = self.hub.commit_of(self.hub.readable(repo_id, who), revision)
         entry = commit.files.get(path)
         if entry is None:
@@ -627,8 +730,13 @@ class Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(content)}"
         if method == "GET":
             self.hub.bytes_served["lfs" if entry.lfs_sha256 else "regular"] += end - start
-        self._send(status, content[start:end] if method == "GET" else b"", headers,
-                   content_type="application/octet-stream", length=end - start)
+        self._send(
+            status,
+            content[start:end] if method == "GET" else b"",
+            headers,
+            content_type="application/octet-stream",
+            length=end - start,
+        )
 
 
 # -- model card front matter (what the Hub reads from README.md) ------------------------
@@ -682,6 +790,8 @@ def front_matter_errors(content: str) -> list[str]:
                 errors.append('"model-index" results need "task.type"')
             if "type" not in dataset or "name" not in dataset:
                 errors.append('"model-index" results need "dataset.type" and "dataset.name"')
-            if not isinstance(metrics, list) or not all(isinstance(m, dict) and "type" in m and "value" in m for m in metrics):
+            if not isinstance(metrics, list) or not all(
+                isinstance(m, dict) and "type" in m and "value" in m for m in metrics
+            ):
                 errors.append('"model-index" metrics need "type" and "value"')
     return errors

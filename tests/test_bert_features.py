@@ -39,8 +39,15 @@ def reviews(tmp_path_factory) -> Path:
 def train_tiny(store, reviews, out="probe", **more):
     from archzoo.api import train
 
-    overrides = {"encoder": str(tiny_bert()), "epochs": 2, "batch_size": 32, "lr": 5e-2,
-                 "text_column": "review", "label_column": "sentiment", **more}
+    overrides = {
+        "encoder": str(tiny_bert()),
+        "epochs": 2,
+        "batch_size": 32,
+        "lr": 5e-2,
+        "text_column": "review",
+        "label_column": "sentiment",
+        **more,
+    }
     return train("bert-features", dataset=str(reviews), overrides=overrides, out=out)
 
 
@@ -64,19 +71,24 @@ def test_a_checkpoint_keeps_the_head_and_the_encoders_tokenizer_not_the_encoder(
     assert saved["model"]["vocab"] == original["model"]["vocab"]  # the encoder's own vocabulary, not a trained one
     loaded = archzoo.load(best)
     assert torch.equal(loaded.model.head.weight, weights["head.weight"])
-    assert meta["parameters"] == sum(p.numel() for p in loaded.model.parameters()) == 66 + sum(
-        p.numel() for p in loaded.model.encoder.parameters())
+    assert (
+        meta["parameters"]
+        == sum(p.numel() for p in loaded.model.parameters())
+        == 66 + sum(p.numel() for p in loaded.model.encoder.parameters())
+    )
     assert archzoo.evaluate_checkpoint(best)["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
 def test_the_second_run_reads_every_feature_from_the_cache(store, reviews, feature_cache_dir, monkeypatch):
-    from archzoo.toolkit import feature_cache
     from archzoo.plugins.bert_features.model import BertFeatures
+    from archzoo.toolkit import feature_cache
 
     first = train_tiny(store, reviews)
     shards = list(feature_cache_dir.rglob("*.safetensors"))
     assert shards, "the first run wrote no feature shards"
-    stored = sum(__import__("safetensors.torch", fromlist=["load_file"]).load_file(p)["features"].shape[0] for p in shards)
+    stored = sum(
+        __import__("safetensors.torch", fromlist=["load_file"]).load_file(p)["features"].shape[0] for p in shards
+    )
     assert stored >= 270  # every training, validation and test text (some repeat)
 
     feature_cache.forget()  # as a new process would: only the files remain
@@ -142,11 +154,13 @@ def test_texts_longer_than_the_encoder_are_cut_with_a_note(store, reviews):
     assert note.startswith("text 2:") and f"cut to its first {MAX_POSITIONS - 2}" in note
     # a training set with such a text says so too
     rows = sst2_rows(60) + [(long_text, "1")]
-    splits = tiny_splits(archzoo.registry.host.get_host().architecture("bert-features"), {"encoder": str(tiny_bert())},
-                         write_csv(store / "long.csv", rows))
+    splits = tiny_splits(
+        archzoo.registry.host.get_host().architecture("bert-features"),
+        {"encoder": str(tiny_bert())},
+        write_csv(store / "long.csv", rows),
+    )
     assert any(f"longer than {MAX_POSITIONS - 2} tokens" in n for n in splits.notes)
     assert max(len(splits.train[i][0]) for i in range(len(splits.train))) <= MAX_POSITIONS - 2
-
 
 
 def test_a_resumed_run_reads_text_with_the_encoders_tokenizer_and_its_limit(store, reviews):
@@ -161,11 +175,14 @@ def test_a_resumed_run_reads_text_with_the_encoders_tokenizer_and_its_limit(stor
     again = train("bert-features", resume=True, out="resumed", overrides={"epochs": 2})
     assert again.status == "finished" and [h["epoch"] for h in again.history] == [1, 2]
 
+
 def test_labels_the_model_never_saw_are_an_error_at_evaluation(store, reviews, tmp_path):
     import archzoo
 
     best = train_tiny(store, reviews).best_dir
-    other = write_csv(tmp_path / "three.csv", [(t, "2" if i % 3 == 0 else l) for i, (t, l) in enumerate(sst2_rows(60, start=500))])
+    other = write_csv(
+        tmp_path / "three.csv", [(t, "2" if i % 3 == 0 else l) for i, (t, l) in enumerate(sst2_rows(60, start=500))]
+    )
     with pytest.raises(DataError, match="'2' is not among the model's classes"):
         archzoo.evaluate_checkpoint(best, dataset=str(other))
 

@@ -63,7 +63,8 @@ def test_nll_by_hand():
     expected = 0.75 * math.log(1 + math.exp(-1)) + 0.25 * math.log(1 + math.e)
     assert negative_log_likelihood(logits, labels) == pytest.approx(expected, abs=1e-12)
     assert negative_log_likelihood(logits, labels, temperature=2.0) == pytest.approx(
-        0.75 * math.log(1 + math.exp(-0.5)) + 0.25 * math.log(1 + math.exp(0.5)), abs=1e-12)
+        0.75 * math.log(1 + math.exp(-0.5)) + 0.25 * math.log(1 + math.exp(0.5)), abs=1e-12
+    )
 
 
 def test_temperature_fit_by_hand_two_classes():
@@ -202,7 +203,9 @@ def test_predict_uses_the_stored_temperature(digits_model, tmp_path):
 
     shown = classify_image(folder, str(path), top_k=10, match_polarity=False, calibrated=True)
     assert [label for label, _ in shown.top_k[0]] == [label for label, _ in calibrated[0]]
-    assert [p for _, p in shown.top_k[0]] == pytest.approx([p for _, p in calibrated[0]], abs=1e-6)  # the app's upload path agrees
+    assert [p for _, p in shown.top_k[0]] == pytest.approx(
+        [p for _, p in calibrated[0]], abs=1e-6
+    )  # the app's upload path agrees
     with pytest.raises(ArchzooError, match="temperature must be above 0"):
         predict(folder, [str(path)], temperature=0)
 
@@ -211,8 +214,12 @@ def test_a_validation_split_too_small_is_a_clear_error(tmp_path, digits_model):
     from archzoo.api import train
     from archzoo.evaluation.trust import calibrate_checkpoint
 
-    small = train("mlp", dataset="digits", overrides={"epochs": 1, "val_fraction": 0.03}, out=str(tmp_path / "small")).best_dir
+    small = train(
+        "mlp", dataset="digits", overrides={"epochs": 1, "val_fraction": 0.03}, out=str(tmp_path / "small")
+    ).best_dir
     config = (small / "config.json").read_bytes()
-    with pytest.raises(CalibrationError, match=r"validation split has 43 examples; fitting a temperature needs at least 100"):
+    with pytest.raises(
+        CalibrationError, match=r"validation split has 43 examples; fitting a temperature needs at least 100"
+    ):
         calibrate_checkpoint(small)
     assert (small / "config.json").read_bytes() == config  # nothing written

@@ -21,7 +21,9 @@ ARCHZOO = [sys.executable, "-m", "archzoo.cli"]
 def run(*args: str, env: dict | None = None, check_rc: int | None = 0) -> subprocess.CompletedProcess:
     result = subprocess.run([*ARCHZOO, *args], capture_output=True, text=True, env=env, timeout=300)
     if check_rc is not None:
-        assert result.returncode == check_rc, f"rc {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        assert result.returncode == check_rc, (
+            f"rc {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
     return result
 
 
@@ -42,8 +44,10 @@ def run_dir(tmp_path_factory):
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["list", "--json"]])
 def test_help_and_list_never_import_torch(args):
-    code = "import sys; from archzoo.cli import main; main(sys.argv[1:]); sys.stdout.flush(); " \
-           "assert 'torch' not in sys.modules, 'torch was imported'"
+    code = (
+        "import sys; from archzoo.cli import main; main(sys.argv[1:]); sys.stdout.flush(); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert result.returncode in (0,), result.stderr
     if args == ["list"]:

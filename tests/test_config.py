@@ -151,8 +151,18 @@ def test_command_line_strings_are_converted():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("true", True), ("True", True), (" yes ", True), ("1", True), ("on", True),
-     ("false", False), ("FALSE", False), ("no", False), ("0", False), ("off", False)],
+    [
+        ("true", True),
+        ("True", True),
+        (" yes ", True),
+        ("1", True),
+        ("on", True),
+        ("false", False),
+        ("FALSE", False),
+        ("no", False),
+        ("0", False),
+        ("off", False),
+    ],
 )
 def test_bool_strings(text, expected):
     assert build_config(ToyConfig, {"batch_norm": text}).batch_norm is expected

@@ -10,7 +10,9 @@ from pathlib import Path
 from archzoo.registry.host import Host
 from archzoo.testing import ContractSuite
 
-BUILTIN = sorted(name for name, spec in Host(entry_points=False).architectures.items() if spec.distribution == "archzoo")
+BUILTIN = sorted(
+    name for name, spec in Host(entry_points=False).architectures.items() if spec.distribution == "archzoo"
+)
 
 # Architectures on a pretrained encoder are checked on a tiny random BERT and real SST-2 rows
 # (tests/tiny_bert.py): their default (the real MiniLM on all of SST-2) is for benchmarks.
@@ -28,6 +30,8 @@ def test_every_builtin_architecture_is_checked():
 
 
 def test_archzoo_check_runs_the_suite_from_the_command_line():
-    result = subprocess.run([sys.executable, "-m", "archzoo.cli", "check", "mlp"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "archzoo.cli", "check", "mlp"], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "failed" not in result.stdout

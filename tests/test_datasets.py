@@ -62,7 +62,12 @@ def test_importing_the_catalogue_does_not_import_torch():
 def test_digits_shapes_sizes_and_labels():
     splits = load_dataset("digits", DataOptions())
     info = splits.info
-    assert (info.name, info.task, info.input_shape, info.num_classes) == ("digits", "image-classification", (1, 8, 8), 10)
+    assert (info.name, info.task, info.input_shape, info.num_classes) == (
+        "digits",
+        "image-classification",
+        (1, 8, 8),
+        10,
+    )
     assert info.class_names == tuple("0123456789")
     assert split_sizes(splits) == (1294, 144, 359)  # 1,797 = 80% (train + 10% of it as val) + 20% test
     assert_item_types(splits.train, (1, 8, 8))
@@ -170,7 +175,12 @@ def test_not_found_anywhere_says_where_it_looked_and_how_to_get_it(tmp_path, mon
 def test_synthetic_sets(name):
     splits = load_dataset(name, DataOptions())
     info = splits.info
-    assert (info.task, info.input_shape, info.num_classes, len(info.class_names)) == ("tabular-classification", (2,), 2, 2)
+    assert (info.task, info.input_shape, info.num_classes, len(info.class_names)) == (
+        "tabular-classification",
+        (2,),
+        2,
+        2,
+    )
     assert split_sizes(splits) == (765, 85, 150)
     assert_item_types(splits.train, (2,))
     x, y = splits.train.tensors
@@ -265,8 +275,10 @@ def test_image_folder_labels_match_their_folders(image_folder):
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.name)
 def test_catalogue_shapes_match_the_data(spec, fashion_mnist_dir, shared_data):
     data_dir = {
-        "fashion-mnist": fashion_mnist_dir, "mnist": shared_data / "mnist-t10k",
-        "sst2": shared_data / "sst2", "sst2-sentences": shared_data / "sst2",
+        "fashion-mnist": fashion_mnist_dir,
+        "mnist": shared_data / "mnist-t10k",
+        "sst2": shared_data / "sst2",
+        "sst2-sentences": shared_data / "sst2",
     }.get(spec.name)
     info = load_dataset(spec.name, DataOptions(data_dir=data_dir)).info
     assert (spec.input_shape, spec.num_classes) == (info.input_shape, info.num_classes)

@@ -27,9 +27,23 @@ TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or sh
 def test_two_processes_shard_the_data_and_write_one_checkpoint(tmp_path):
     env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(tmp_path), "OMP_NUM_THREADS": "1"}
     command = [
-        TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", "archzoo.cli",
-        "train", "mlp", "--dataset", "digits", "--set", "epochs=3", "--set", "batch_size=32",
-        "--out", "ddp", "--quiet",
+        TORCHRUN,
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "archzoo.cli",
+        "train",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--set",
+        "epochs=3",
+        "--set",
+        "batch_size=32",
+        "--out",
+        "ddp",
+        "--quiet",
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     output = result.stdout + result.stderr
@@ -51,7 +65,20 @@ def test_two_processes_shard_the_data_and_write_one_checkpoint(tmp_path):
 
 def test_the_same_run_on_one_process_takes_twice_the_steps(tmp_path):
     env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(tmp_path)}
-    command = [sys.executable, "-m", "archzoo.cli", "train", "mlp", "--set", "epochs=1", "--set", "batch_size=32", "--out", "one", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "archzoo.cli",
+        "train",
+        "mlp",
+        "--set",
+        "epochs=1",
+        "--set",
+        "batch_size=32",
+        "--out",
+        "one",
+        "--quiet",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     state = json.loads((tmp_path / "one" / "last" / "training_state.json").read_text())

@@ -53,8 +53,14 @@ def step_context(hooks, model, info, **train):
     from accelerate import Accelerator
 
     tc = TrainConfig(**{"optimizer": "adam", "weight_decay": 0.0, "schedule": "constant", "grad_clip": 0.0, **train})
-    return StepContext(device=torch.device("cpu"), info=info, accelerator=Accelerator(cpu=True), model=model,
-                       optimizers=build_optimizers(hooks, model, tc), train_config=tc)
+    return StepContext(
+        device=torch.device("cpu"),
+        info=info,
+        accelerator=Accelerator(cpu=True),
+        model=model,
+        optimizers=build_optimizers(hooks, model, tc),
+        train_config=tc,
+    )
 
 
 def eval_context(info):
@@ -76,17 +82,27 @@ def test_parameter_counts_are_the_notes_figures():
     convs = [m for m in gan.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     assert len(convs) == 8 and all(m.bias is None for m in convs)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in gan.discriminator) == 2
-    assert [(m.kernel_size[0], m.stride[0], m.padding[0]) for m in gan.generator if isinstance(m, nn.ConvTranspose2d)] == [
-        (4, 1, 0), (3, 2, 1), (4, 2, 1), (4, 2, 1)]
+    assert [
+        (m.kernel_size[0], m.stride[0], m.padding[0]) for m in gan.generator if isinstance(m, nn.ConvTranspose2d)
+    ] == [(4, 1, 0), (3, 2, 1), (4, 2, 1), (4, 2, 1)]
     assert [(m.kernel_size[0], m.stride[0], m.padding[0]) for m in gan.discriminator if isinstance(m, nn.Conv2d)] == [
-        (4, 2, 1), (4, 2, 1), (3, 2, 1), (4, 1, 0)]
+        (4, 2, 1),
+        (4, 2, 1),
+        (3, 2, 1),
+        (4, 1, 0),
+    ]
     # N(0, 0.02) initialisation of every convolution
     weights = torch.cat([m.weight.flatten() for m in convs])
     assert abs(weights.mean().item()) < 1e-3 and 0.018 < weights.std().item() < 0.022
     # the VAE is 784-512 -> 2 x 20, 20-512-784
     vae = build("vae")[3]
     assert [tuple(m.weight.shape) for m in vae.modules() if isinstance(m, nn.Linear)] == [
-        (512, 784), (20, 512), (20, 512), (512, 20), (784, 512)]
+        (512, 784),
+        (20, 512),
+        (20, 512),
+        (512, 20),
+        (784, 512),
+    ]
 
 
 def test_dcgan_shapes_and_ranges():
@@ -178,7 +194,9 @@ def test_seeded_sampling_is_reproducible_and_ddim_matches_ddpm_in_shape():
     assert ancestral["sampler"] == "ddpm" and ancestral["steps"] == 20
     assert ancestral["images"].shape == first["images"].shape == (3, 1, 28, 28)
     assert 0 <= float(ancestral["images"].min()) and float(ancestral["images"].max()) <= 1
-    assert torch.equal(ancestral["images"], hooks.sample(model, {"n": 3, "seed": 7, "sampler": "ddpm"}, ctx).outputs["images"])
+    assert torch.equal(
+        ancestral["images"], hooks.sample(model, {"n": 3, "seed": 7, "sampler": "ddpm"}, ctx).outputs["images"]
+    )
     default = hooks.sample(model, {"n": 1, "seed": 0}, ctx).outputs
     assert default["steps"] == 20  # DDIM's default of 50 is capped at T
 
@@ -186,7 +204,9 @@ def test_seeded_sampling_is_reproducible_and_ddim_matches_ddpm_in_shape():
 def _info(shape=(1, 28, 28)):
     from archzoo.data import DataInfo
 
-    return DataInfo("fashion-mnist", "image-generation", shape, 10, tuple(str(i) for i in range(10)), (0.2860,), (0.3530,))
+    return DataInfo(
+        "fashion-mnist", "image-generation", shape, 10, tuple(str(i) for i in range(10)), (0.2860,), (0.3530,)
+    )
 
 
 # -- training on real Fashion-MNIST --------------------------------------------------------------
@@ -196,7 +216,9 @@ def _train_steps(name, values, fashion, steps, batch_size=64, **train):
     spec, hooks, config, model = build(name, values, fashion.info)
     torch.manual_seed(0)
     ctx = step_context(hooks, model, fashion.info, **train)
-    loader = torch.utils.data.DataLoader(fashion.train, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(
+        fashion.train, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     history = []
     model.train()
     for step, batch in zip(range(steps), loader):
@@ -218,7 +240,9 @@ def test_vae_learns_on_fashion_mnist_and_reports_reconstruction_and_kl(fashion):
     assert metrics == hooks.evaluate(model, loader, eval_context(fashion.info))  # fixed-seed noise: repeatable
     # beta weighs the KL term in the loss
     model.beta = 4.0
-    assert hooks.evaluate(model, loader, eval_context(fashion.info))["loss"] == pytest.approx(metrics["reconstruction"] + 4 * metrics["kl"])
+    assert hooks.evaluate(model, loader, eval_context(fashion.info))["loss"] == pytest.approx(
+        metrics["reconstruction"] + 4 * metrics["kl"]
+    )
 
 
 def test_vae_kl_is_the_closed_form():
@@ -268,7 +292,9 @@ def test_ttur_and_wgan_gp_variants(fashion):
     assert all(torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters()))
     ctx.global_step = 4  # the fifth: the generator steps too
     metrics = hooks.train_step(model, batch, ctx)
-    assert "g_loss" in metrics and not all(torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters()))
+    assert "g_loss" in metrics and not all(
+        torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters())
+    )
 
 
 def test_ddpm_learns_to_predict_the_noise(fashion):
@@ -277,10 +303,10 @@ def test_ddpm_learns_to_predict_the_noise(fashion):
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses
 
 
-
 def test_ddpm_weight_average_ramps_up_serves_eval_mode_and_is_saved(fashion, tmp_path):
-    spec, hooks, model, history = _train_steps("ddpm", {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, fashion, 3,
-                                               batch_size=16, lr=1e-3)
+    spec, hooks, model, history = _train_steps(
+        "ddpm", {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, fashion, 3, batch_size=16, lr=1e-3
+    )
     d = model
     assert int(d.ema_updates) == 3 and not any(p.requires_grad for p in d.ema.parameters())
     # three updates ramp the decay 0.1, 0.1818, 0.25: the average moved well away from the
@@ -292,10 +318,19 @@ def test_ddpm_weight_average_ramps_up_serves_eval_mode_and_is_saved(fashion, tmp
         trained, averaged = d.denoiser(x, t), d.ema(x, t)
         assert torch.equal(d.train()(x, t), trained) and torch.equal(d.eval()(x, t), averaged)
     # the average and its update count travel with the checkpoint
-    config = config_module.build_config(spec.config, {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, owner="ddpm")
+    config = config_module.build_config(
+        spec.config, {"channels": (8, 16), "timesteps": 50, "ema_decay": 0.999}, owner="ddpm"
+    )
     config = fill_from_data(config, fashion.info)
-    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=fashion.info, dataset="fashion-mnist",
-                           metrics={}, parameters=count(d))
+    meta = build_meta(
+        spec=spec,
+        config=config,
+        train_config=TrainConfig(),
+        info=fashion.info,
+        dataset="fashion-mnist",
+        metrics={},
+        parameters=count(d),
+    )
     loaded = load(write_checkpoint(tmp_path / "ema", d, meta)).model
     assert int(loaded.ema_updates) == 3
     with torch.no_grad():
@@ -304,14 +339,26 @@ def test_ddpm_weight_average_ramps_up_serves_eval_mode_and_is_saved(fashion, tmp
     plain = build("ddpm", {"channels": (8, 16), "timesteps": 50})[3]
     assert not hasattr(plain, "ema") and count(plain) == count(d.denoiser)
 
+
 # -- trained through the trainer, sampled through the CLI and the UI ----------------------------------
 
 
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory, fashion_mnist_dir):
     out = tmp_path_factory.mktemp("runs") / "vae"
-    result = train("vae", overrides={"hidden": "128", "latent_dim": 2, "max_steps": 40, "batch_size": 128,
-                                     "optimizer": "adam", "schedule": "constant", "val_fraction": 0.02}, out=out)
+    result = train(
+        "vae",
+        overrides={
+            "hidden": "128",
+            "latent_dim": 2,
+            "max_steps": 40,
+            "batch_size": 128,
+            "optimizer": "adam",
+            "schedule": "constant",
+            "val_fraction": 0.02,
+        },
+        out=out,
+    )
     return result
 
 
@@ -349,8 +396,23 @@ def test_archzoo_sample_writes_a_grid_and_each_image(vae_run, tmp_path):
     out = tmp_path / "samples"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "archzoo.cli", "sample", str(vae_run.out_dir), "--n", "5", "--seed", "2", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "archzoo.cli",
+            "sample",
+            str(vae_run.out_dir),
+            "--n",
+            "5",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
@@ -363,8 +425,23 @@ def test_archzoo_sample_writes_a_grid_and_each_image(vae_run, tmp_path):
     # the folder now holds files: a second run must refuse and leave them as they are
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     again = subprocess.run(
-        [sys.executable, "-m", "archzoo.cli", "sample", str(vae_run.out_dir), "--n", "2", "--seed", "9", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "archzoo.cli",
+            "sample",
+            str(vae_run.out_dir),
+            "--n",
+            "2",
+            "--seed",
+            "9",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert again.returncode == 2 and "already holds files" in again.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -395,7 +472,21 @@ def test_archzoo_sample_reconstructs_given_files(vae_run, tmp_path, capsys):
 
     picture = tmp_path / "shirt.png"
     Image.new("L", (32, 32), 0).save(picture)  # 32 x 32: converted to the checkpoint's 28 x 28, with a note
-    assert main(["sample", str(vae_run.last_dir), "--mode", "reconstruct", "--input", str(picture), "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(vae_run.last_dir),
+                "--mode",
+                "reconstruct",
+                "--input",
+                str(picture),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000.png", "001.png", "grid.png"]
     assert "resized from 32x32 to 28x28" in capsys.readouterr().err
     assert main(["sample", str(vae_run.last_dir), "--input", str(picture), "--out", str(tmp_path / "other")]) == 2
@@ -407,7 +498,15 @@ def test_archzoo_sample_refuses_a_classifier(tmp_path, capsys):
 
     spec, hooks, config, model = build("mlp", {"hidden": (4,)})
     info = dataclasses.replace(_info((1, 8, 8)), name="digits", task="image-classification")
-    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=info, dataset="digits", metrics={}, parameters=count(model))
+    meta = build_meta(
+        spec=spec,
+        config=config,
+        train_config=TrainConfig(),
+        info=info,
+        dataset="digits",
+        metrics={},
+        parameters=count(model),
+    )
     folder = write_checkpoint(tmp_path / "mlp", model, meta)
     assert main(["sample", str(folder), "--out", str(tmp_path / "out")]) == 2
     assert "needs an image-generation model" in capsys.readouterr().err
@@ -415,8 +514,15 @@ def test_archzoo_sample_refuses_a_classifier(tmp_path, capsys):
 
 def _ddpm_checkpoint(tmp_path, values=None):
     spec, hooks, config, model = build("ddpm", {"channels": (8, 16), "timesteps": 12, **(values or {})})
-    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=_info(), dataset="fashion-mnist",
-                           metrics={}, parameters=count(model))
+    meta = build_meta(
+        spec=spec,
+        config=config,
+        train_config=TrainConfig(),
+        info=_info(),
+        dataset="fashion-mnist",
+        metrics={},
+        parameters=count(model),
+    )
     return write_checkpoint(tmp_path / "ddpm", model.eval(), meta)
 
 
@@ -477,7 +583,9 @@ def test_spirals_toy_samples_points_and_a_picture():
     spec, hooks, config, model = build("ddpm", {"input_shape": (2,), "timesteps": 10})
     assert isinstance(model.denoiser, nn.Module) and not model.images
     info = DataInfo("spirals", "image-generation", (2,), 2, ("arm 0", "arm 1"), (1.0, -2.0), (5.0, 5.0))
-    out = hooks.sample(model.eval(), {"n": 50, "seed": 0, "steps": 10}, EvalContext(device=torch.device("cpu"), info=info)).outputs
+    out = hooks.sample(
+        model.eval(), {"n": 50, "seed": 0, "steps": 10}, EvalContext(device=torch.device("cpu"), info=info)
+    ).outputs
     assert out["points"].shape == (50, 2) and out["images"].shape == (1, 1, 160, 160)
     assert (out["images"] < 1).any()  # some dots were drawn
 

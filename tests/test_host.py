@@ -133,7 +133,9 @@ def fresh_modules():
         sys.modules.pop(module, None)
 
 
-def write_distribution(root: Path, dist: str, version: str, modules: dict[str, str], entry_points: dict[str, str]) -> Path:
+def write_distribution(
+    root: Path, dist: str, version: str, modules: dict[str, str], entry_points: dict[str, str]
+) -> Path:
     """A minimal installed distribution: module files plus ``<name>-<version>.dist-info``."""
     for module, source in modules.items():
         (root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
@@ -217,7 +219,9 @@ def test_unknown_name_without_close_match_lists_everything(registry_file):
 
 def test_duplicate_architecture_names_both_plugins(registry_file):
     with pytest.raises(DuplicateNameError) as info:
-        Host(entry_points=False, extra_plugins={"first-plugin": ArchPlugin("twin"), "second-plugin": ArchPlugin("twin")})
+        Host(
+            entry_points=False, extra_plugins={"first-plugin": ArchPlugin("twin"), "second-plugin": ArchPlugin("twin")}
+        )
     message = str(info.value)
     assert "'twin'" in message
     assert "'first-plugin'" in message and "'second-plugin'" in message
@@ -239,7 +243,9 @@ def test_duplicate_dataset_names_both_plugins(registry_file):
 
 def test_disabling_one_of_two_duplicates_resolves_the_clash(registry_file):
     registry_file(disabled=["second-plugin"])
-    host = quiet_host(entry_points=False, extra_plugins={"first-plugin": ArchPlugin("twin"), "second-plugin": ArchPlugin("twin")})
+    host = quiet_host(
+        entry_points=False, extra_plugins={"first-plugin": ArchPlugin("twin"), "second-plugin": ArchPlugin("twin")}
+    )
     assert host.architecture("twin").plugin == "first-plugin"
 
 
@@ -260,7 +266,9 @@ class ExplodingPlugin:
 def test_plugin_whose_register_raises_is_recorded_as_broken(registry_file):
     before, after = TrainingPlugin("before"), TrainingPlugin("after")
     with pytest.warns(UserWarning, match=r"archzoo plugin 'exploding' \(local\) failed to load.*boom") as record:
-        host = Host(entry_points=False, extra_plugins={"before": before, "exploding": ExplodingPlugin(), "after": after})
+        host = Host(
+            entry_points=False, extra_plugins={"before": before, "exploding": ExplodingPlugin(), "after": after}
+        )
     assert len([w for w in record if "exploding" in str(w.message)]) == 1
     assert host.broken == [BrokenPlugin("exploding", "local", "RuntimeError: boom: the plugin's own bug")]
     # the others load, and nothing the broken plugin half-registered is left behind
@@ -341,10 +349,14 @@ def test_entry_point_that_fails_to_import_is_broken(registry_file, tmp_path, mon
     good, bad = fresh_modules("example_archzoo_plugin"), fresh_modules("broken_archzoo_plugin")
     arch = f"example-{good[-8:]}"
     write_distribution(tmp_path, "archzoo-good-dist", "1.2.3", {good: GOOD_PLUGIN.format(arch=arch)}, {"good": good})
-    write_distribution(tmp_path, "archzoo-broken-dist", "0.0.1", {bad: BROKEN_PLUGIN.format(tag=bad[-8:])}, {"broken": bad})
+    write_distribution(
+        tmp_path, "archzoo-broken-dist", "0.0.1", {bad: BROKEN_PLUGIN.format(tag=bad[-8:])}, {"broken": bad}
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
 
-    with pytest.warns(UserWarning, match=r"archzoo plugin 'broken' \(archzoo-broken-dist\) failed to load.*ModuleNotFoundError"):
+    with pytest.warns(
+        UserWarning, match=r"archzoo plugin 'broken' \(archzoo-broken-dist\) failed to load.*ModuleNotFoundError"
+    ):
         host = Host(extra_plugins={"local-toys": ArchPlugin("toy")})
     (broken,) = [b for b in host.broken if b.name == "broken"]
     assert broken.distribution == "archzoo-broken-dist"
@@ -360,7 +372,9 @@ def test_entry_point_that_fails_to_import_is_broken(registry_file, tmp_path, mon
 
 def test_entry_points_can_be_switched_off(registry_file, tmp_path, monkeypatch, fresh_modules):
     module = fresh_modules("example_archzoo_plugin")
-    write_distribution(tmp_path, "archzoo-example-dist", "0.1", {module: GOOD_PLUGIN.format(arch="ep-arch")}, {"example": module})
+    write_distribution(
+        tmp_path, "archzoo-example-dist", "0.1", {module: GOOD_PLUGIN.format(arch="ep-arch")}, {"example": module}
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     host = quiet_host(entry_points=False)
     assert "ep-arch" not in host.architectures
@@ -380,9 +394,13 @@ def test_registry_file_disables_an_extra_plugin(registry_file):
         host.resolve("b")
 
 
-def test_registry_file_disables_an_entry_point_without_importing_it(registry_file, tmp_path, monkeypatch, fresh_modules):
+def test_registry_file_disables_an_entry_point_without_importing_it(
+    registry_file, tmp_path, monkeypatch, fresh_modules
+):
     module = fresh_modules("example_archzoo_plugin")
-    write_distribution(tmp_path, "archzoo-example-dist", "0.1", {module: GOOD_PLUGIN.format(arch="ep-arch")}, {"example": module})
+    write_distribution(
+        tmp_path, "archzoo-example-dist", "0.1", {module: GOOD_PLUGIN.format(arch="ep-arch")}, {"example": module}
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     registry_file(disabled=["example"])
     host = quiet_host()
@@ -456,18 +474,20 @@ def test_hooks_reach_only_the_chosen_architecture_and_wrappers_see_all(registry_
     assert host.hooks("b").build_model(ToyConfig()) == {"model-of": "plugin-b", "width": 4}
 
 
-
 def test_the_training_loops_bound_caller_dispatches_like_the_hook(registry_file):
     """The trainer looks train_step up once per run: the same plugin answers, wrappers still run."""
     a, b, recorder = TrainingPlugin("a", label="plugin-a"), TrainingPlugin("b", label="plugin-b"), Recorder()
     host = quiet_host(entry_points=False, extra_plugins={"plugin-a": a, "plugin-b": b, "recorder": recorder})
     step = host.hooks("b").train_step_caller()
-    assert step("m", [5], None) == step("m", [5], None) == {"loss": 8.0, "by": "plugin-b", "batch": [5], "wrapped": True}
+    assert (
+        step("m", [5], None) == step("m", [5], None) == {"loss": 8.0, "by": "plugin-b", "batch": [5], "wrapped": True}
+    )
     assert b.calls == [("train_step", "b")] * 2 and a.calls == []
     assert recorder.calls == [("before", "b"), ("after", "b", "plugin-b")] * 2
     bare = quiet_host(entry_points=False, extra_plugins={"bare": ArchPlugin("bare")})
     with pytest.raises(NotImplementedError, match="plugin 'bare' implements no 'train_step' for architecture 'bare'"):
         bare.hooks("bare").train_step_caller()("m", [1], None)
+
 
 class ShortStepPlugin(ArchPlugin):
     """A train_step that declares only some of the hook's arguments, in its own order."""
@@ -482,7 +502,9 @@ def test_the_bound_caller_without_wrappers_calls_the_one_implementation_with_its
     same answers as the hook; one that declares fewer arguments still gets them by name."""
     a, short = TrainingPlugin("a", label="plugin-a"), ShortStepPlugin("short")
     host = quiet_host(entry_points=False, extra_plugins={"plugin-a": a, "short": short})
-    assert host.hooks("a").train_step_caller()("m", [5], None) == host.hooks("a").train_step(model="m", batch=[5], ctx=None)
+    assert host.hooks("a").train_step_caller()("m", [5], None) == host.hooks("a").train_step(
+        model="m", batch=[5], ctx=None
+    )
     assert a.calls == [("train_step", "a")] * 2
     assert host.hooks("short").train_step_caller()("m", [2, 3], None) == {"loss": 5.0, "by": "short"}
 
@@ -590,7 +612,9 @@ def test_implementation_modules_are_kept_apart(registry_file, tmp_path, monkeypa
     assert host.hooks("a").build_model(ToyConfig()) == ("A", "a", 4)
 
 
-def test_hooks_object_stays_correct_after_another_architecture_is_loaded(registry_file, tmp_path, monkeypatch, fresh_modules):
+def test_hooks_object_stays_correct_after_another_architecture_is_loaded(
+    registry_file, tmp_path, monkeypatch, fresh_modules
+):
     host = two_lazy_architectures(tmp_path, monkeypatch, fresh_modules)
     hooks_a = host.hooks("a")  # e.g. a training run holds this for its whole length
     host.hooks("b")  # meanwhile another architecture is used for the first time (the UI)
@@ -671,7 +695,8 @@ def test_example_plugin_is_found_through_its_entry_point_without_torch(tmp_path)
         "import sys, archzoo.registry.host\n"
         "host = archzoo.registry.host.Host()\n"
         "spec = host.architecture('softmax-regression')\n"
-        f"assert (spec.plugin, spec.distribution, spec.version) == ('softmax-regression', {project['name']!r}, {project['version']!r}), spec\n"
+        f"assert (spec.plugin, spec.distribution, spec.version) == ('softmax-regression', {project['name']!r}, "
+        f"{project['version']!r}), spec\n"
         "assert (spec.task, spec.default_dataset, spec.parameters) == ('image-classification', 'digits', 650), spec\n"
         "assert 'torch' not in sys.modules, 'the catalogue module must not import torch'\n"
         "assert 'archzoo_softmax_regression.model' not in sys.modules\n"
@@ -695,5 +720,6 @@ def test_plugin_guide_quotes_the_example_plugin_verbatim():
     for relative, language in EXAMPLE_FILES.items():
         source = (EXAMPLE / relative).read_text(encoding="utf-8")
         assert f"`{relative}`:\n\n```{language}\n{source}```" in guide, (
-            f"docs/plugins.md no longer quotes tests/example_plugin/{relative} exactly; paste the file into the guide again"
+            f"docs/plugins.md no longer quotes tests/example_plugin/{relative} exactly; paste the file into the guide "
+            "again"
         )

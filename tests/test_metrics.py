@@ -25,7 +25,9 @@ def test_the_confusion_matrix_agrees_with_evaluate(digits_model):
     assert matrix.accuracy == pytest.approx(metrics["accuracy"], abs=1e-6)
     assert matrix.dataset == "digits" and matrix.split == "test"
     validation = confusion_matrix(digits_model, split="validation")
-    assert validation.accuracy == pytest.approx(evaluate_checkpoint(digits_model, split="validation")["accuracy"], abs=1e-6)
+    assert validation.accuracy == pytest.approx(
+        evaluate_checkpoint(digits_model, split="validation")["accuracy"], abs=1e-6
+    )
 
 
 def test_per_class_numbers_and_pictures():
@@ -57,5 +59,7 @@ def test_only_classifiers_have_one(tmp_path):
 
     host = fake_host(tmp_path)
     folder = write_fake_checkpoint(host, "fake-gen", tmp_path / "gen")
-    with pytest.raises(ArchzooError, match="a confusion matrix needs a classifier; 'fake-gen' is a image-generation model"):
+    with pytest.raises(
+        ArchzooError, match="a confusion matrix needs a classifier; 'fake-gen' is a image-generation model"
+    ):
         confusion_matrix(folder, host=host)

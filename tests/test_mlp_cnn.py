@@ -111,7 +111,13 @@ def test_catalogue_cards_do_not_import_torch():
 
 @pytest.mark.parametrize(
     "hidden, expected",
-    [((256,), 203_530), ((256, 128), 235_146), ((1024,), 814_090), ((256, 128, 64), 242_762), ((64, 64, 64, 64), 63_370)],
+    [
+        ((256,), 203_530),
+        ((256, 128), 235_146),
+        ((1024,), 814_090),
+        ((256, 128, 64), 242_762),
+        ((64, 64, 64, 64), 63_370),
+    ],
 )
 def test_mlp_counts_on_28x28(hidden, expected):
     assert count(build("mlp", {"hidden": hidden}, (1, 28, 28), 10)) == expected

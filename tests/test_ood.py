@@ -61,8 +61,10 @@ def test_other_images_are_converted_and_it_is_said():
     out = prepare_ood_inputs(images, source, target, notes, "big")
     assert out.shape == (5, 1, 8, 8)
     assert torch.allclose(out, torch.full_like(out, (0.75 - 0.2) / 0.4), atol=1e-5)  # luminance of grey is grey
-    assert notes == ["out-of-distribution set big: converted 3 channel(s) to the model's 1",
-                     "out-of-distribution set big: resized its images from 16x16 to the model's 8x8"]
+    assert notes == [
+        "out-of-distribution set big: converted 3 channel(s) to the model's 1",
+        "out-of-distribution set big: resized its images from 16x16 to the model's 8x8",
+    ]
     rows = DataInfo("rows", "tabular-classification", (2,), 2, ("a", "b"))
     with pytest.raises(OODDataError, match=r"has inputs of shape \(3, 16, 16\), the model takes \(2,\)"):
         prepare_ood_inputs(images, source, rows, [], "big")
@@ -118,7 +120,9 @@ def test_digits_against_mnist(digits_model, shared_data):
 def test_an_ood_set_that_is_not_an_image_set_is_named(digits_model):
     from archzoo.evaluation.trust import assess
 
-    with pytest.raises(OODDataError, match=r"out-of-distribution set 'moons' has inputs of shape \(2,\), the model takes \(1, 8, 8\)"):
+    with pytest.raises(
+        OODDataError, match=r"out-of-distribution set 'moons' has inputs of shape \(2,\), the model takes \(1, 8, 8\)"
+    ):
         assess(digits_model, ood="moons", shift=False)
     with pytest.raises(OODDataError, match="must differ from the model's own dataset"):
         assess(digits_model, ood="digits", shift=False)

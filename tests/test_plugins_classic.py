@@ -105,9 +105,16 @@ def test_declared_counts_are_the_defaults(host):
 
 
 MY_PRESETS = {
-    "perceptron-and": 3, "perceptron-or": 3, "perceptron-xor": 3, "logistic-moons": 3, "linear-svm-moons": 3,
-    "resnet8-fashion": 77_754, "resnet18-transfer-fashion": 11_175_370, "vit-patch7-fashion": 139_018,
-    "gnn-sbm": 6_916, "gnn-features-only": 1_732,
+    "perceptron-and": 3,
+    "perceptron-or": 3,
+    "perceptron-xor": 3,
+    "logistic-moons": 3,
+    "linear-svm-moons": 3,
+    "resnet8-fashion": 77_754,
+    "resnet18-transfer-fashion": 11_175_370,
+    "vit-patch7-fashion": 139_018,
+    "gnn-sbm": 6_916,
+    "gnn-features-only": 1_732,
 }
 
 
@@ -227,7 +234,11 @@ def test_resnet18_download_happens_only_when_asked_and_failures_are_clear(host, 
         raise OSError("no network")
 
     monkeypatch.setattr(api, "load_state_dict_from_url", offline)
-    model = build(host, "resnet", {"variant": "resnet18", "pretrained": True, "download_weights": True, "input_shape": (3, 32, 32)})
+    model = build(
+        host,
+        "resnet",
+        {"variant": "resnet18", "pretrained": True, "download_weights": True, "input_shape": (3, 32, 32)},
+    )
     with pytest.raises(ArchzooError, match="downloading the ImageNet weights .* failed: no network"):
         host.hooks("resnet").configure_optimizers(model, TrainConfig())
 
@@ -262,8 +273,14 @@ def test_resnet18_two_phase_recipe_with_local_weights(host, hub_dir):
     assert torch.equal(model.net.conv1.weight, imagenet["conv1.weight"].sum(dim=1, keepdim=True))
     assert isinstance(model.net.fc[0], torch.nn.Dropout) and model.net.fc[0].p == 0.3
 
-    ctx = StepContext(device=torch.device("cpu"), info=DataInfo("x", "image-classification", (1, 16, 16), 10, tuple("0123456789")),
-                      accelerator=Accelerator(cpu=True), model=model, optimizers=optimizers, train_config=train_config)
+    ctx = StepContext(
+        device=torch.device("cpu"),
+        info=DataInfo("x", "image-classification", (1, 16, 16), 10, tuple("0123456789")),
+        accelerator=Accelerator(cpu=True),
+        model=model,
+        optimizers=optimizers,
+        train_config=train_config,
+    )
     batch = (torch.randn(8, 1, 16, 16), torch.randint(0, 10, (8,)))
 
     def snapshot():
@@ -326,7 +343,9 @@ def test_max_aggregation_gradient_matches_a_node_by_node_max():
     (aggregate(messages, target, 30, "max") * weights).sum().backward()
     ours, messages.grad = messages.grad, None
     # torch.amax shares the gradient equally among tied maxima, one node at a time
-    reference = torch.stack([messages[target == v].amax(dim=0) if (target == v).any() else torch.zeros(8) for v in range(30)])
+    reference = torch.stack(
+        [messages[target == v].amax(dim=0) if (target == v).any() else torch.zeros(8) for v in range(30)]
+    )
     (reference * weights).sum().backward()
     assert torch.allclose(ours, messages.grad)
 
@@ -363,6 +382,8 @@ def test_gnn_sample_gives_probabilities_for_the_nodes_asked(host):
     splits = load_sbm(DataOptions())
     model = build(host, "gnn").eval()
     graph = {"x": splits.collate.x, "edge_index": splits.collate.edge_index}
-    result = host.hooks("gnn").sample(model, {"inputs": graph, "nodes": [3, 1, 4]}, EvalContext(torch.device("cpu"), splits.info))
+    result = host.hooks("gnn").sample(
+        model, {"inputs": graph, "nodes": [3, 1, 4]}, EvalContext(torch.device("cpu"), splits.info)
+    )
     assert result.outputs["probabilities"].shape == (3, 4)
     assert result.outputs["class_names"] == [f"community {k}" for k in range(4)]

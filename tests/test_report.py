@@ -109,8 +109,22 @@ def test_the_checkpoint_keeps_its_weights_and_gains_a_temperature_and_card(repor
 def test_the_cli_report_and_calibrated_predict(reported, tmp_path, capsys, shared_data):
     _, folder, _, _ = reported
     out = tmp_path / "cli-report"
-    assert main(["report", str(folder), "--out", str(out), "--no-save", "--no-shift",
-                 "--ood-data-dir", str(shared_data / "mnist-t10k"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(out),
+                "--no-save",
+                "--no-shift",
+                "--ood-data-dir",
+                str(shared_data / "mnist-t10k"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["page"] == str(out / "report.html") and "energy_auroc" in printed["summary"]["ood"]
     assert not (out / "shift.png").exists() and (out / "ood.png").is_file()
@@ -132,7 +146,10 @@ def test_the_cli_report_and_calibrated_predict(reported, tmp_path, capsys, share
 
 
 def test_eval_trust_prints_the_tables(fashion_model, capsys, shared_data):
-    assert main(["eval", str(fashion_model), "--trust", "--no-shift", "--ood-data-dir", str(shared_data / "mnist-t10k")]) == 0
+    assert (
+        main(["eval", str(fashion_model), "--trust", "--no-shift", "--ood-data-dir", str(shared_data / "mnist-t10k")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "ECE before -> after" in out and "msp vs mnist" in out and "energy vs mnist" in out
     assert "Ankle boot" in out and "verdict: " in out
@@ -145,7 +162,9 @@ def test_an_out_folder_with_a_foreign_report_is_left_alone(fashion_model, tmp_pa
     out.mkdir()
     (out / "report.html").write_text("<p>someone else's page</p>")
     config = (fashion_model / "config.json").read_bytes()
-    with pytest.raises(ReportOutputError, match="already holds report.html, not from an archzoo report; nothing was written"):
+    with pytest.raises(
+        ReportOutputError, match="already holds report.html, not from an archzoo report; nothing was written"
+    ):
         write_report(fashion_model, out=out, ood="digits")
     assert (out / "report.html").read_text() == "<p>someone else's page</p>" and len(list(out.iterdir())) == 1
     assert (fashion_model / "config.json").read_bytes() == config
@@ -172,9 +191,14 @@ def test_a_too_small_validation_split_is_a_note_and_keeps_an_earlier_temperature
     from archzoo.api import train
     from archzoo.evaluation.report import write_report
 
-    small = train("mlp", dataset="digits", overrides={"epochs": 2, "val_fraction": 0.03}, out=str(tmp_path / "small")).best_dir
+    small = train(
+        "mlp", dataset="digits", overrides={"epochs": 2, "val_fraction": 0.03}, out=str(tmp_path / "small")
+    ).best_dir
     meta = json.loads((small / "config.json").read_text())
-    meta["calibration"] = {"temperature": 1.5, "method": "an earlier fit"}  # as if fitted before; the weights are the same
+    meta["calibration"] = {
+        "temperature": 1.5,
+        "method": "an earlier fit",
+    }  # as if fitted before; the weights are the same
     (small / "config.json").write_text(json.dumps(meta))
     report = write_report(small, ood="fashion-mnist", shift=False)
     assert any("validation split has 43 examples; fitting a temperature needs at least 100" in n for n in report.notes)

@@ -16,8 +16,18 @@ from archzoo.training.queue import RunManager
 
 
 def started(**kw):
-    values = dict(architecture="mlp", dataset="digits", epochs=2, steps_per_epoch=4, total_steps=8, parameters=19210,
-                  trainable_parameters=19210, device="cpu", num_processes=1, out_dir=Path("/store/run"))
+    values = dict(
+        architecture="mlp",
+        dataset="digits",
+        epochs=2,
+        steps_per_epoch=4,
+        total_steps=8,
+        parameters=19210,
+        trainable_parameters=19210,
+        device="cpu",
+        num_processes=1,
+        out_dir=Path("/store/run"),
+    )
     return events.RunStarted(**{**values, **kw})
 
 
@@ -25,18 +35,44 @@ def test_progress_folds_events_into_a_bar_curves_and_the_cli_log():
     progress = RunProgress()
     progress.add(started())
     for step in range(1, 5):
-        progress.add(events.StepEnded(epoch=0, step=step, total_steps=8, metrics={"loss": 2.0 / step, "accuracy": 0.5},
-                                      examples_per_second=100.0, lr=1e-3))
+        progress.add(
+            events.StepEnded(
+                epoch=0,
+                step=step,
+                total_steps=8,
+                metrics={"loss": 2.0 / step, "accuracy": 0.5},
+                examples_per_second=100.0,
+                lr=1e-3,
+            )
+        )
     assert progress.fraction == 0.5 and progress.epoch == 1
-    progress.add(events.EpochEnded(epoch=1, train_metrics={"loss": 1.0, "accuracy": 0.6},
-                                   val_metrics={"accuracy": 0.7, "loss": 0.9}, is_best=True, seconds=0.5))
+    progress.add(
+        events.EpochEnded(
+            epoch=1,
+            train_metrics={"loss": 1.0, "accuracy": 0.6},
+            val_metrics={"accuracy": 0.7, "loss": 0.9},
+            is_best=True,
+            seconds=0.5,
+        )
+    )
     progress.add(events.CheckpointSaved(path=Path("/store/run/best"), which="best"))
     progress.add(events.Message("note: something to know"))
-    progress.add(events.RunEnded(status="finished", best_dir=Path("/store/run/best"), last_dir=Path("/store/run/last"),
-                                 test_metrics={"accuracy": 0.71}, seconds=1.5))
+    progress.add(
+        events.RunEnded(
+            status="finished",
+            best_dir=Path("/store/run/best"),
+            last_dir=Path("/store/run/last"),
+            test_metrics={"accuracy": 0.71},
+            seconds=1.5,
+        )
+    )
     assert progress.fraction == 1.0 and progress.best_dir == Path("/store/run/best")
-    assert progress.loss_curve() == [(0.25, 2.0, "train"), (0.5, 1.0, "train"), (0.75, pytest.approx(2 / 3), "train"),
-                                     (1.0, 0.5, "train")]
+    assert progress.loss_curve() == [
+        (0.25, 2.0, "train"),
+        (0.5, 1.0, "train"),
+        (0.75, pytest.approx(2 / 3), "train"),
+        (1.0, 0.5, "train"),
+    ]
     assert progress.epoch_loss_curve() == [(1.0, 1.0, "train"), (1.0, 0.9, "validation")]
     assert progress.metric_curve() == [(1.0, 0.6, "train accuracy"), (1.0, 0.7, "validation accuracy")]
     text = "\n".join(progress.log)
@@ -49,10 +85,15 @@ def test_long_curves_are_thinned_by_averaging():
     progress = RunProgress()
     progress.add(started(steps_per_epoch=1000, total_steps=1000, epochs=1))
     for step in range(1, 1001):
-        progress.add(events.StepEnded(epoch=0, step=step, total_steps=1000, metrics={"loss": 1.0}, examples_per_second=1, lr=0))
+        progress.add(
+            events.StepEnded(epoch=0, step=step, total_steps=1000, metrics={"loss": 1.0}, examples_per_second=1, lr=0)
+        )
     curve = progress.loss_curve(max_points=100)
     assert len(curve) == 100 and all(y == 1.0 for _, y, _ in curve)
-    assert describe_event(events.StepEnded(epoch=0, step=1, total_steps=1, metrics={}, examples_per_second=1, lr=0)) is None
+    assert (
+        describe_event(events.StepEnded(epoch=0, step=1, total_steps=1, metrics={}, examples_per_second=1, lr=0))
+        is None
+    )
 
 
 class FakeTrainer:
@@ -80,8 +121,11 @@ class FakeTrainer:
             step = 0
             while not (self.release.is_set() or stop.is_set()):
                 step += 1
-                on_event(events.StepEnded(epoch=0, step=step, total_steps=8, metrics={"loss": 1.0},
-                                          examples_per_second=1.0, lr=1e-3))
+                on_event(
+                    events.StepEnded(
+                        epoch=0, step=step, total_steps=8, metrics={"loss": 1.0}, examples_per_second=1.0, lr=1e-3
+                    )
+                )
                 time.sleep(0.01)
             status = "cancelled" if stop.is_set() else "finished"
             on_event(events.RunEnded(status=status, best_dir=None, last_dir=Path(out) / "last"))

@@ -47,7 +47,12 @@ def test_every_checkpoint_is_listed_newest_first_with_what_it_is(store, trained)
     assert names.index("hopfield-run") > names.index("digits-run/best")  # created in 2000: oldest
 
     best = next(e for e in entries if e.name == "digits-run/best")
-    assert (best.architecture, best.task, best.dataset, best.parameters) == ("mlp", "image-classification", "digits", 19210)
+    assert (best.architecture, best.task, best.dataset, best.parameters) == (
+        "mlp",
+        "image-classification",
+        "digits",
+        19210,
+    )
     assert best.distribution == "archzoo" and best.installed and not best.resumable and not best.problem
     assert best.headline.startswith("test accuracy ")
     assert set(best.metrics) == {"validation", "test"}
@@ -62,7 +67,11 @@ def test_what_cannot_be_used_says_why(store, trained):
     entries = {e.name: e for e in store_module.list_checkpoints()}
     missing = entries["hopfield-run"]
     assert not missing.installed
-    assert missing.problem == "architecture 'hopfield' is not installed: install archzoo-hopfield (pip install archzoo-hopfield) and try again"
+    assert (
+        missing.problem
+        == "architecture 'hopfield' is not installed: install archzoo-hopfield (pip install archzoo-hopfield) and try "
+        "again"
+    )
     assert "plugin missing" in missing.label
     damaged = entries["damaged"]
     assert "not valid JSON" in damaged.error and damaged.problem == damaged.error

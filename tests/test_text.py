@@ -76,7 +76,12 @@ def test_sentiment_synthetic_follows_the_notes():
     assert sum(sizes) == 5000 and sizes[2] == 1000  # 80/20, the 80 less a validation tenth
     assert sizes == [3600, 400, 1000]
     info = splits.info
-    assert (info.task, info.num_classes, info.class_names, info.vocab_size) == ("text-classification", 2, ("negative", "positive"), 1000)
+    assert (info.task, info.num_classes, info.class_names, info.vocab_size) == (
+        "text-classification",
+        2,
+        ("negative", "positive"),
+        1000,
+    )
     for dataset in (splits.train, splits.test):
         for i in range(0, len(dataset), 97):
             ids, label = dataset[i]
@@ -140,7 +145,9 @@ def test_the_tokenizer_kind_and_size_are_options(reviews_csv):
     options = DataOptions(text_column="review", label_column="sentiment", tokenizer="bpe", vocab_size=300)
     splits = load_dataset(str(reviews_csv), options)
     assert splits.tokenizer.kind == "bpe" and splits.info.vocab_size == 300
-    chars = load_dataset(str(reviews_csv), DataOptions(text_column="review", label_column="sentiment", tokenizer="char"))
+    chars = load_dataset(
+        str(reviews_csv), DataOptions(text_column="review", label_column="sentiment", tokenizer="char")
+    )
     assert chars.tokenizer.kind == "char" and chars.info.vocab_size < 60
 
 
@@ -171,7 +178,9 @@ def test_csv_by_path_with_named_columns(reviews_csv):
 
 def test_tsv_by_path_finds_the_text_column(tmp_path):
     path = tmp_path / "small.tsv"
-    path.write_text("label\tsentence\n" + "".join(f"{i % 2}\tsentence number {i}\n" for i in range(40)), encoding="utf-8")
+    path.write_text(
+        "label\tsentence\n" + "".join(f"{i % 2}\tsentence number {i}\n" for i in range(40)), encoding="utf-8"
+    )
     splits = load_dataset(str(path), DataOptions())
     assert splits.info.class_names == ("0", "1") and sum(len(s) for s in (splits.train, splits.val, splits.test)) == 40
 
@@ -190,13 +199,23 @@ def test_table_errors_name_the_problem(reviews_csv, tmp_path):
     with pytest.raises(DataError, match="line 3: the label"):
         load_dataset(str(unlabelled), DataOptions())
     with pytest.raises(DataError, match="'neg' is not among the model's classes"):
-        load_dataset(str(reviews_csv), DataOptions(text_column="review", label_column="sentiment", class_names=("pos", "other")))
+        load_dataset(
+            str(reviews_csv), DataOptions(text_column="review", label_column="sentiment", class_names=("pos", "other"))
+        )
 
 
 def test_data_options_come_from_training_settings():
-    options = data_options({"val_fraction": 0.2, "text_column": "review", "tokenizer": "auto", "tokenizer_vocab": 0}, download=True)
-    assert (options.val_fraction, options.text_column, options.label_column, options.tokenizer, options.vocab_size, options.download) == (
-        0.2, "review", None, None, None, True)
+    options = data_options(
+        {"val_fraction": 0.2, "text_column": "review", "tokenizer": "auto", "tokenizer_vocab": 0}, download=True
+    )
+    assert (
+        options.val_fraction,
+        options.text_column,
+        options.label_column,
+        options.tokenizer,
+        options.vocab_size,
+        options.download,
+    ) == (0.2, "review", None, None, None, True)
     assert data_options({}).val_fraction == 0.1  # a checkpoint from before these settings existed
 
 
@@ -216,7 +235,9 @@ def test_char_tokenizer_round_trip_and_unknown_characters():
 def test_word_and_bpe_tokenizers_round_trip_through_json():
     texts = ["The movie was great .", "the plot was thin , the acting great", "great great movie"] * 5
     words = LibraryTokenizer.train_words(texts, 50)
-    assert words.kind == "word" and words.encode("great") != [] and words.decode(words.encode("THE MOVIE")) == "the movie"
+    assert (
+        words.kind == "word" and words.encode("great") != [] and words.decode(words.encode("THE MOVIE")) == "the movie"
+    )
     assert words.encode("zebra") == [1]  # unknown word
     bpe = LibraryTokenizer.train_bpe(texts, 300)
     sample = "The movie, é!\nsecond line"
@@ -256,7 +277,11 @@ def test_the_notes_parameter_counts_by_building():
     def count(model):
         return sum(p.numel() for p in model.parameters())
 
-    assert count(SentimentRNN(1000, embed_dim=128, hidden=256, layers=2, dropout=0.3, head_hidden=128)) == NOTES_PARAMETERS == 2_561_410
+    assert (
+        count(SentimentRNN(1000, embed_dim=128, hidden=256, layers=2, dropout=0.3, head_hidden=128))
+        == NOTES_PARAMETERS
+        == 2_561_410
+    )
     assert count(TransformerClassifier(10_000, d_model=128, heads=4, d_ff=512, layers=4)) == TRANSFORMER == 2_073_602
     assert transformer_parameters(10_000) == 2_073_602 and transformer_parameters(1000) == 921_602
     post = TransformerClassifier(10_000, norm="post")
@@ -270,7 +295,11 @@ def test_archzoo_info_shows_the_preset_counts(capsys):
     from archzoo.plugins.gpt import GPT2_SMALL_PARAMETERS, gpt_parameters
 
     assert gpt_parameters(50_257, 12, 768, 1024) == GPT2_SMALL_PARAMETERS == 124_439_808
-    for preset, expected in (("gpt-2-small", "124,439,808"), ("rnn-notes", "2,561,410"), ("transformer-notes", "2,073,602")):
+    for preset, expected in (
+        ("gpt-2-small", "124,439,808"),
+        ("rnn-notes", "2,561,410"),
+        ("transformer-notes", "2,073,602"),
+    ):
         assert main(["info", preset]) == 0
         out = capsys.readouterr().out
         assert f"parameters: {expected}" in out, out
@@ -299,7 +328,9 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rnn_run(store):
-    result = train("rnn", overrides={"epochs": 1, "max_steps": 6, "embed_dim": 16, "hidden": 16, "head_hidden": 0}, out="rnn-tiny")
+    result = train(
+        "rnn", overrides={"epochs": 1, "max_steps": 6, "embed_dim": 16, "hidden": 16, "head_hidden": 0}, out="rnn-tiny"
+    )
     return result.best_dir
 
 
@@ -348,8 +379,20 @@ def test_a_damaged_tokenizer_is_refused(rnn_run, tmp_path):
 
 def test_csv_model_predicts_and_evaluates_with_its_own_tokenizer(store, reviews_csv):
     result = train(
-        "transformer", dataset=str(reviews_csv), out="reviews",
-        overrides={"text_column": "review", "label_column": "sentiment", "epochs": 8, "lr": 1e-2, "d_model": 16, "d_ff": 32, "layers": 1, "dropout": 0.0, "batch_size": 16},
+        "transformer",
+        dataset=str(reviews_csv),
+        out="reviews",
+        overrides={
+            "text_column": "review",
+            "label_column": "sentiment",
+            "epochs": 8,
+            "lr": 1e-2,
+            "d_model": 16,
+            "d_ff": 32,
+            "layers": 1,
+            "dropout": 0.0,
+            "batch_size": 16,
+        },
     )
     loaded = load(result.best_dir)
     assert loaded.tokenizer.kind == "word" and loaded.info.class_names == ("neg", "pos")
@@ -360,8 +403,20 @@ def test_csv_model_predicts_and_evaluates_with_its_own_tokenizer(store, reviews_
 
 
 def test_sst2_model_reads_new_sentences(store, sst2_dir):
-    result = train("rnn", dataset="sst2", data_dir=sst2_dir, out="sst2-tiny",
-                   overrides={"max_steps": 3, "embed_dim": 8, "hidden": 8, "head_hidden": 0, "batch_size": 32, "val_fraction": 0.01})
+    result = train(
+        "rnn",
+        dataset="sst2",
+        data_dir=sst2_dir,
+        out="sst2-tiny",
+        overrides={
+            "max_steps": 3,
+            "embed_dim": 8,
+            "hidden": 8,
+            "head_hidden": 0,
+            "batch_size": 32,
+            "val_fraction": 0.01,
+        },
+    )
     result_probs = sample_checkpoint(load(result.best_dir), {"texts": ["a gorgeous , witty film", "dull"]})
     assert result_probs.kind == "class-probabilities" and result_probs.outputs["probabilities"].shape == (2, 2)
     assert load(result.best_dir).info.vocab_size == 10_000
@@ -401,8 +456,23 @@ def test_gpt_generates_from_its_checkpoint(gpt_run):
 def test_cli_generate(gpt_run, capsys):
     from archzoo.cli import main
 
-    code = main(["generate", str(gpt_run.best_dir), "--prompt", "my ", "--temperature", "0.5", "--top-k", "10",
-                 "--length", "25", "--seed", "1", "--json"])
+    code = main(
+        [
+            "generate",
+            str(gpt_run.best_dir),
+            "--prompt",
+            "my ",
+            "--temperature",
+            "0.5",
+            "--top-k",
+            "10",
+            "--length",
+            "25",
+            "--seed",
+            "1",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["prompt"] == "my " and out["texts"][0].startswith("my ")

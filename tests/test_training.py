@@ -65,7 +65,7 @@ def test_resuming_from_an_epoch_boundary_matches_an_uninterrupted_run(store):
     assert cut.status == "cancelled" and len(cut.history) == 1
     resumed = train(out="split", resume=True)
     assert resumed.status == "finished"
-    assert resumed.step_losses == straight.step_losses[len(straight.step_losses) - len(resumed.step_losses):]
+    assert resumed.step_losses == straight.step_losses[len(straight.step_losses) - len(resumed.step_losses) :]
     assert sha256_file(straight.last_dir / "model.safetensors") == sha256_file(resumed.last_dir / "model.safetensors")
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
 
@@ -100,7 +100,9 @@ def test_cancelling_mid_epoch_keeps_a_resumable_checkpoint_and_resume_matches(st
         if isinstance(event, events.StepEnded) and event.step == 5:
             stop.set()
 
-    cancelled = train("mlp", overrides={**FAST, "batch_size": "64"}, out="cut", on_event=cancel_after_five_steps, stop=stop)
+    cancelled = train(
+        "mlp", overrides={**FAST, "batch_size": "64"}, out="cut", on_event=cancel_after_five_steps, stop=stop
+    )
     assert cancelled.status == "cancelled"
     state = json.loads((store / "cut" / "last" / STATE_JSON).read_text())
     assert state["loop"]["global_step"] == 5 and state["loop"]["batch"] == 5 and state["loop"]["epoch"] == 0
@@ -152,7 +154,10 @@ def test_resume_names_an_optimizer_state_of_another_shape(store):
     state_file = first.last_dir / STATE_JSON
     state = json.loads(state_file.read_text())
     group = state["optimizers"]["main"]["param_groups"][0]
-    state["optimizers"]["main"]["param_groups"] = [dict(group, params=group["params"][:2]), dict(group, params=group["params"][2:])]
+    state["optimizers"]["main"]["param_groups"] = [
+        dict(group, params=group["params"][:2]),
+        dict(group, params=group["params"][2:]),
+    ]
     state_file.write_text(json.dumps(state))
     before = sha256_file(first.last_dir / "model.safetensors")
     with pytest.raises(archzoo.ArchzooError, match="2 parameter group.*has 1"):

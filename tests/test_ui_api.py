@@ -52,7 +52,9 @@ def trained(ui, client):
     outputs = list(job)
     seconds = time.monotonic() - started
     final = job.result()
-    return SimpleNamespace(outputs=outputs, final=final, seconds=seconds, best=final[8]["value"])  # (the run id is page state, not an API output)
+    return SimpleNamespace(
+        outputs=outputs, final=final, seconds=seconds, best=final[8]["value"]
+    )  # (the run id is page state, not an API output)
 
 
 def digit_png(folder: Path, index: int, size: int = 8) -> tuple[Path, str]:
@@ -135,16 +137,19 @@ def test_the_default_trains_in_seconds_and_streams_its_progress(ui, trained):
     assert "validation accuracy" in json.dumps(metric)
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"epochs": 0}, "invalid value 0 for 'epochs': between 1 and 100000"),
-    ({"mlp_hidden": "0"}, "invalid value '0' for 'hidden'"),
-    ({"mlp_hidden": "wide"}, "invalid value 'wide' for 'hidden': a comma-separated list of int"),
-    ({"lr": -1}, "invalid value -1"),
-    ({"epochs": None}, "invalid value '' for 'epochs': an integer"),
-    ({"name": "cnn", "dataset": "moons"}, "cannot train on dataset 'moons'"),
-    ({"dataset": "no-such-data"}, "unknown dataset 'no-such-data'"),
-    ({"run_name": "../outside"}, "outside the checkpoint store"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"epochs": 0}, "invalid value 0 for 'epochs': between 1 and 100000"),
+        ({"mlp_hidden": "0"}, "invalid value '0' for 'hidden'"),
+        ({"mlp_hidden": "wide"}, "invalid value 'wide' for 'hidden': a comma-separated list of int"),
+        ({"lr": -1}, "invalid value -1"),
+        ({"epochs": None}, "invalid value '' for 'epochs': an integer"),
+        ({"name": "cnn", "dataset": "moons"}, "cannot train on dataset 'moons'"),
+        ({"dataset": "no-such-data"}, "unknown dataset 'no-such-data'"),
+        ({"run_name": "../outside"}, "outside the checkpoint store"),
+    ],
+)
 def test_bad_settings_are_answered_in_the_page(client, settings, message):
     status = client.predict(**settings, api_name="/train")[0]
     assert message in status and "az-error" in status
@@ -233,8 +238,14 @@ def test_bad_inference_input_is_answered_in_the_page(ui, client, trained):
     assert "this needs a text-classification" in client.predict(trained.best, "", 3, api_name="/classify_text")[2]
     assert "no checkpoint at" in client.predict("/no/such/folder", empty, 3, api_name="/classify_sketch")[2]
     # ...and the app still answers.
-    assert top(client.predict(trained.best, sketch(ui.files, "again", [(140, 30, 140, 250)]), 3,
-                              api_name="/classify_sketch")[0]) == "1"
+    assert (
+        top(
+            client.predict(
+                trained.best, sketch(ui.files, "again", [(140, 30, 140, 250)]), 3, api_name="/classify_sketch"
+            )[0]
+        )
+        == "1"
+    )
 
 
 def test_a_checkpoint_whose_plugin_is_missing_says_what_to_install(ui, client, trained):
@@ -246,7 +257,9 @@ def test_a_checkpoint_whose_plugin_is_missing_says_what_to_install(ui, client, t
     (folder / "config.json").write_text(json.dumps(meta))
     about = client.predict(str(folder), api_name="/checkpoint_info")[0]
     assert "pip install archzoo-hopfield" in about
-    message = client.predict(str(folder), sketch(ui.files, "h", [(140, 30, 140, 250)]), 3, api_name="/classify_sketch")[2]
+    message = client.predict(str(folder), sketch(ui.files, "h", [(140, 30, 140, 250)]), 3, api_name="/classify_sketch")[
+        2
+    ]
     assert "install archzoo-hopfield" in message
     assert "install archzoo-hopfield" in client.predict(str(folder), OWN, "test", api_name="/evaluate")[0]
     listing = client.predict(None, api_name="/checkpoints")[0]
@@ -277,11 +290,18 @@ def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_pa
     ctx = AppContext(host=host, runs=RunManager(host))
     paths = {name: str(write_fake_checkpoint(host, name, tmp_path / name)) for name in FAKE_TASKS}
     groups = {name: inference_tab.describe(ctx, path)[1] for name, path in paths.items()}
-    assert groups == {"fake-gen": "image-generation", "fake-writer": "text-generation", "fake-embed": "features",
-                      "fake-sentiment": "text", "fake-graph": "graph"}
+    assert groups == {
+        "fake-gen": "image-generation",
+        "fake-writer": "text-generation",
+        "fake-embed": "features",
+        "fake-sentiment": "text",
+        "fake-graph": "graph",
+    }
     from archzoo.registry.specs import TASKS
 
-    assert {task: inference_tab.widget_group(task) in inference_tab.GROUPS for task in TASKS} == dict.fromkeys(TASKS, True)
+    assert {task: inference_tab.widget_group(task) in inference_tab.GROUPS for task in TASKS} == dict.fromkeys(
+        TASKS, True
+    )
     assert inference_tab.widget_group("image-classification") == "image"
     assert inference_tab.widget_group("tabular-classification") == "tabular"
 
@@ -312,7 +332,9 @@ def test_nodes_of_a_graph_checkpoint_are_classified(ui, client):
     assert f"every test node ({len(table['data'])})" in notes and f"accuracy {accuracy:.4f}" in notes
     assert {row[1] for row in table["data"]} == {"test"}
     table, notes = client.predict(str(best), "3, 7", api_name="/classify_nodes")
-    assert [row[0] for row in table["data"]] == [3, 7] and all(row[1] in ("train", "val", "test") for row in table["data"])
+    assert [row[0] for row in table["data"]] == [3, 7] and all(
+        row[1] in ("train", "val", "test") for row in table["data"]
+    )
     assert "between 0 and 999, not '5000'" in client.predict(str(best), "3 5000", api_name="/classify_nodes")[1]
 
 
@@ -344,12 +366,22 @@ def test_push_and_pull_from_the_checkpoints_tab(ui, client, trained, monkeypatch
 
     token = "hf_ui_write_0123456789abcdef"
     with hub_server.HubServer({token: ("alice", True)}) as server:
-        for name, value in {"HF_ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"}.items():
+        for name, value in {
+            "HF_ENDPOINT": server.url,
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_DISABLE_XET": "1",
+        }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("HF_TOKEN", raising=False)
-        for name, value in {"ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
-                            "HF_TOKEN_PATH": str(tmp_path / "hf" / "token"), "HF_HUB_DISABLE_XET": True, "HF_HUB_OFFLINE": False,
-                            "HUGGINGFACE_CO_URL_TEMPLATE": server.url + "/{repo_id}/resolve/{revision}/{filename}"}.items():
+        for name, value in {
+            "ENDPOINT": server.url,
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+            "HF_TOKEN_PATH": str(tmp_path / "hf" / "token"),
+            "HF_HUB_DISABLE_XET": True,
+            "HF_HUB_OFFLINE": False,
+            "HUGGINGFACE_CO_URL_TEMPLATE": server.url + "/{repo_id}/resolve/{revision}/{filename}",
+        }.items():
             monkeypatch.setattr(constants, name, value)
 
         assert "user/name" in client.predict(trained.best, "no-slash", False, token, api_name="/push")
@@ -376,8 +408,14 @@ def test_a_lora_adapter_is_merged_from_the_checkpoints_tab(ui, client, trained):
     from archzoo.files import sha256_file
 
     reviews = write_csv(ui.files / "reviews.csv", sst2_rows(96, start=2000))
-    overrides = {"encoder": str(tiny_bert()), "epochs": 1, "batch_size": 32, "r": 4,
-                 "text_column": "review", "label_column": "sentiment"}
+    overrides = {
+        "encoder": str(tiny_bert()),
+        "epochs": 1,
+        "batch_size": 32,
+        "r": 4,
+        "text_column": "review",
+        "label_column": "sentiment",
+    }
     best = train("lora", dataset=str(reviews), overrides=overrides, out=str(ui.files / "lora")).best_dir
     message = client.predict(str(best), "", api_name="/merge_adapter")
     merged = best.parent / "merged"
@@ -394,8 +432,13 @@ def test_a_lora_adapter_is_merged_from_the_checkpoints_tab(ui, client, trained):
 def test_archzoo_ui_binds_to_loopback_and_asks_for_the_password(tmp_path):
     port = free_port()
     env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(tmp_path)}
-    process = subprocess.Popen([sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port), "--auth", "ada:s3cret"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archzoo.cli", "ui", "--port", str(port), "--auth", "ada:s3cret"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -407,11 +450,13 @@ def test_archzoo_ui_binds_to_loopback_and_asks_for_the_password(tmp_path):
                 assert time.monotonic() < deadline, "archzoo ui did not start"
                 time.sleep(0.2)
         assert listening_address(port) == "127.0.0.1"
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error for a refused login is not public
             Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/models")
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017
             Client(f"http://127.0.0.1:{port}/", auth=("ada", "wrong"), verbose=False)
-        archs = Client(f"http://127.0.0.1:{port}/", auth=("ada", "s3cret"), verbose=False).predict(api_name="/models")[0]
+        archs = Client(f"http://127.0.0.1:{port}/", auth=("ada", "s3cret"), verbose=False).predict(api_name="/models")[
+            0
+        ]
         assert "mlp" in [row[0] for row in archs["data"]]
     finally:
         process.terminate()
@@ -419,8 +464,9 @@ def test_archzoo_ui_binds_to_loopback_and_asks_for_the_password(tmp_path):
 
 
 def test_archzoo_ui_refuses_a_malformed_auth():
-    result = subprocess.run([sys.executable, "-m", "archzoo.cli", "ui", "--auth", "nopassword"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "archzoo.cli", "ui", "--auth", "nopassword"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "--auth takes USER:PASS" in result.stderr
 
 
@@ -441,12 +487,15 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
     config = Path(trained.best) / "config.json"
     before = config.read_bytes()
     status, verdict, numbers, reliability, ood, shift = client.predict(
-        trained.best, OWN, "test", "fashion-mnist", "", False, api_name="/judge")
+        trained.best, OWN, "test", "fashion-mnist", "", False, api_name="/judge"
+    )
     assert "Judged 359 examples of digits (test). The checkpoint was not changed." in status
     assert "resized its images from 28x28 to the model's 8x8" in status
     assert "Verdict: " in verdict and any(v in verdict for v in ("ship", "collect more data", "redesign"))
     rows = dict(numbers["data"])
-    assert rows["accuracy (95% Wilson interval)"].startswith("0.") and "MSP vs fashion-mnist: AUROC / FPR@95%TPR" in rows
+    assert (
+        rows["accuracy (95% Wilson interval)"].startswith("0.") and "MSP vs fashion-mnist: AUROC / FPR@95%TPR" in rows
+    )
     for picture in (reliability, ood, shift):
         with Image.open(picture) as image:
             assert image.size[0] > 400 and image.size[1] > 200
@@ -458,7 +507,10 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
     assert meta["calibration"]["temperature"] > 0 and meta["trust"]["ood"] is None
     assert meta["weights_sha256"] == json.loads(before)["weights_sha256"]
     assert "choose a checkpoint first" in client.predict(None, OWN, "test", "none", "", False, api_name="/judge")[0]
-    assert "'moons' has inputs of shape (2,)" in client.predict(trained.best, OWN, "test", "moons", "", False, api_name="/judge")[0]
+    assert (
+        "'moons' has inputs of shape (2,)"
+        in client.predict(trained.best, OWN, "test", "moons", "", False, api_name="/judge")[0]
+    )
 
 
 def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):
@@ -472,16 +524,28 @@ def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):
     first, notes = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
     again, _ = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
     other, _ = client.predict(str(best), 4, 8, 0, "sample", "model's default", api_name="/generate_images")
-    pixels = lambda gallery: [np.asarray(Image.open(item["image"]["path"] if isinstance(item["image"], dict) else item["image"])) for item in gallery]
+
+    def pixels(gallery):
+        return [
+            np.asarray(Image.open(item["image"]["path"] if isinstance(item["image"], dict) else item["image"]))
+            for item in gallery
+        ]
+
     assert len(first) == 4 and pixels(first)[0].shape[:2] == (8, 8)
     assert all((a == b).all() for a, b in zip(pixels(first), pixels(again)))
     assert any((a != b).any() for a, b in zip(pixels(first), pixels(other)))
     assert "seed 7" in notes
-    assert "steps must be a whole number" in client.predict(str(best), 2, 7, -1, "sample", "model's default", api_name="/generate_images")[1]
+    assert (
+        "steps must be a whole number"
+        in client.predict(str(best), 2, 7, -1, "sample", "model's default", api_name="/generate_images")[1]
+    )
     # the VAE's other modes: reconstructions of test images (originals beside them), and a mode it lacks
     pairs, notes = client.predict(str(best), 3, 7, 0, "reconstruct", "model's default", api_name="/generate_images")
     assert len(pairs) == 6 and "3 test images of digits picked with seed 7" in notes
-    assert "unknown sampling mode 'walk'" in client.predict(str(best), 2, 7, 0, "walk", "model's default", api_name="/generate_images")[1]
+    assert (
+        "unknown sampling mode 'walk'"
+        in client.predict(str(best), 2, 7, 0, "walk", "model's default", api_name="/generate_images")[1]
+    )
 
 
 def test_a_feature_extractor_shows_embeddings_and_similarities(ui, client, tmp_path, monkeypatch):
@@ -493,14 +557,25 @@ def test_a_feature_extractor_shows_embeddings_and_similarities(ui, client, tmp_p
 
     monkeypatch.setenv("ARCHZOO_FEATURE_CACHE", str(tmp_path / "feature-cache"))
     reviews = write_csv(tmp_path / "reviews.csv", sst2_rows(200))
-    best = train("bert-features", dataset=str(reviews), out=str(ui.files / "probe"), overrides={
-        "encoder": str(tiny_bert()), "epochs": 1, "text_column": "review", "label_column": "sentiment"}).best_dir
+    best = train(
+        "bert-features",
+        dataset=str(reviews),
+        out=str(ui.files / "probe"),
+        overrides={"encoder": str(tiny_bert()), "epochs": 1, "text_column": "review", "label_column": "sentiment"},
+    ).best_dir
     assert "feature-extraction" in client.predict(str(best), api_name="/checkpoint_info")[0]
-    vectors, similarity, notes = client.predict(str(best), "a gorgeous , witty film\ndull and long\na gorgeous , witty film",
-                                                api_name="/extract_features")
-    assert [row[0] for row in vectors["data"]] == ["a gorgeous , witty film", "dull and long", "a gorgeous , witty film"]
+    vectors, similarity, notes = client.predict(
+        str(best), "a gorgeous , witty film\ndull and long\na gorgeous , witty film", api_name="/extract_features"
+    )
+    assert [row[0] for row in vectors["data"]] == [
+        "a gorgeous , witty film",
+        "dull and long",
+        "a gorgeous , witty film",
+    ]
     assert vectors["data"][0][1] == 32  # the tiny encoder's width
     assert vectors["data"][0][2:] == vectors["data"][2][2:] and vectors["data"][0][2:] != vectors["data"][1][2:]
-    assert similarity["data"][0][3] == pytest.approx(1.0, abs=1e-3)  # (a random encoder finds every text alike, so no more)
+    assert similarity["data"][0][3] == pytest.approx(
+        1.0, abs=1e-3
+    )  # (a random encoder finds every text alike, so no more)
     assert "3 text(s), 32 dimensions" in notes
     assert "the text is empty" in client.predict(str(best), "   ", api_name="/extract_features")[2]

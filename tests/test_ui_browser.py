@@ -25,8 +25,14 @@ from ui_server import served_app
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)  # generous but bounded: the machine may be busy
 
@@ -156,7 +162,9 @@ def test_a_digit_drawn_with_the_mouse_is_recognised(page):
 
     page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
     ready_to_draw(page)
-    ring = [(0.5 + 0.28 * math.sin(2 * math.pi * t / 12), 0.5 - 0.4 * math.cos(2 * math.pi * t / 12)) for t in range(13)]
+    ring = [
+        (0.5 + 0.28 * math.sin(2 * math.pi * t / 12), 0.5 - 0.4 * math.cos(2 * math.pi * t / 12)) for t in range(13)
+    ]
     stroke(page, ring)
     classify_drawing(page, "0", "05-drawn-zero")
 
@@ -167,7 +175,9 @@ def test_an_uploaded_digit_is_recognised(page, served):
     digits = load_digits()
     index = 3  # a '3'
     path = served.files / "three.png"
-    Image.fromarray((digits.images[index] * 255 / 16).astype(np.uint8), mode="L").resize((28, 28), Image.Resampling.NEAREST).save(path)
+    Image.fromarray((digits.images[index] * 255 / 16).astype(np.uint8), mode="L").resize(
+        (28, 28), Image.Resampling.NEAREST
+    ).save(path)
     page.locator("#az-upload input[type=file]").set_input_files(str(path))
     page.locator("#az-classify-upload").click()
     expect(page.locator("#az-image-notes")).to_contain_text("resized from 28x28 to 8x8")

@@ -31,7 +31,9 @@ def sst2_rows(count: int, split: str = "train.tsv", start: int = 0) -> list[tupl
     return rows[start : start + count]
 
 
-def write_csv(path: Path, rows: list[tuple[str, str]], text_column: str = "review", label_column: str = "sentiment") -> Path:
+def write_csv(
+    path: Path, rows: list[tuple[str, str]], text_column: str = "review", label_column: str = "sentiment"
+) -> Path:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([text_column, label_column])
@@ -67,15 +69,23 @@ def build(folder: Path, texts: list[str]) -> Path:
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tokenizer.decoder = decoders.WordPiece()
     tokenizer.save(str(folder / "tokenizer.json"))
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=MAX_POSITIONS, pad_token_id=0,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,  # a fixed batch gives a falling loss, as the contract checks
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=0,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,  # a fixed batch gives a falling loss, as the contract checks
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
     return folder
@@ -99,7 +109,9 @@ def tiny_splits(spec, overrides: dict, path: Path | None = None):
         path = write_csv(Path(tiny_bert()).parent / "contract.csv", sst2_rows(200, start=1000))
     config = build_config(spec.config, overrides)
     tokenizer = get_host().hooks(spec).text_tokenizer(config)
-    return load_dataset(str(path), DataOptions(trained_tokenizer=tokenizer, text_column="review", label_column="sentiment"))
+    return load_dataset(
+        str(path), DataOptions(trained_tokenizer=tokenizer, text_column="review", label_column="sentiment")
+    )
 
 
 #: Model settings for the contract suite on the tiny encoder (LoRA without dropout, so

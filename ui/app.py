@@ -107,8 +107,16 @@ def _newest(refresh):
     return newest
 
 
-def serve(app: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int | None = None,
-          auth: tuple[str, str] | None = None, share: bool = False, block: bool = False, quiet: bool = True) -> str:
+def serve(
+    app: gr.Blocks | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    auth: tuple[str, str] | None = None,
+    share: bool = False,
+    block: bool = False,
+    quiet: bool = True,
+) -> str:
     """Serve ``app`` (default: a fresh :func:`build_app`) and return its local URL.
 
     With ``block`` it does not return until the server is stopped (Ctrl-C)."""
@@ -116,13 +124,25 @@ def serve(app: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int | 
     app.queue(default_concurrency_limit=4)
     try:
         app.launch(
-            server_name=host, server_port=port, auth=auth, share=share, prevent_thread_lock=not block,
-            quiet=quiet, show_error=True, inbrowser=False, ssr_mode=False, theme=theme(), css=CSS,
-            max_file_size="20mb", auth_message="archzoo: sign in with the user name and password given to --auth",
+            server_name=host,
+            server_port=port,
+            auth=auth,
+            share=share,
+            prevent_thread_lock=not block,
+            quiet=quiet,
+            show_error=True,
+            inbrowser=False,
+            ssr_mode=False,
+            theme=theme(),
+            css=CSS,
+            max_file_size="20mb",
+            auth_message="archzoo: sign in with the user name and password given to --auth",
         )
     except OSError as exc:
         if "empty port" in str(exc):
-            raise ArchzooError(f"port {port} on {host} is in use by another program; choose another with --port") from None
+            raise ArchzooError(
+                f"port {port} on {host} is in use by another program; choose another with --port"
+            ) from None
         raise ArchzooError(f"cannot serve on {host}:{port}: {exc}") from None
     return app.local_url
 
@@ -134,12 +154,19 @@ def launch(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | No
     url = serve(app, host=host, port=port, auth=auth, share=share, quiet=True)
     if host in ("0.0.0.0", "::"):
         url = f"http://127.0.0.1:{port}/"
-    print(f"archzoo ui: open {url}" + (" (sign-in required)" if auth else "")
-          + (f"; public link: {app.share_url}" if share and app.share_url else ""), flush=True)
+    print(
+        f"archzoo ui: open {url}"
+        + (" (sign-in required)" if auth else "")
+        + (f"; public link: {app.share_url}" if share and app.share_url else ""),
+        flush=True,
+    )
     print(f"archzoo ui: checkpoints in {store.resolve()}; press Ctrl-C to stop", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"archzoo ui: listening on {host}: anyone who can reach this machine can use the app"
-              + ("" if auth else "; consider --auth USER:PASS"), flush=True)
+        print(
+            f"archzoo ui: listening on {host}: anyone who can reach this machine can use the app"
+            + ("" if auth else "; consider --auth USER:PASS"),
+            flush=True,
+        )
     try:
         app.block_thread()
     finally:

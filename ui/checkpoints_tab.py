@@ -29,6 +29,7 @@ from .common import (
 
 HEADERS = ["checkpoint", "architecture", "task", "dataset", "result", "parameters", "created", "plugin", "notes"]
 
+
 def checkpoints_table(ctx: AppContext) -> pd.DataFrame:
     rows = []
     for e in list_checkpoints(host=ctx.host):
@@ -40,8 +41,19 @@ def checkpoints_table(ctx: AppContext) -> pd.DataFrame:
             notes.append(e.problem)
         if e.resumable:
             notes.append("resumable")
-        rows.append([e.name, e.architecture, e.task, e.dataset, e.headline, count_text(e.parameters),
-                     e.created.replace("T", " ")[:19], f"{e.distribution} {e.plugin_version}".strip(), "; ".join(notes)])
+        rows.append(
+            [
+                e.name,
+                e.architecture,
+                e.task,
+                e.dataset,
+                e.headline,
+                count_text(e.parameters),
+                e.created.replace("T", " ")[:19],
+                f"{e.distribution} {e.plugin_version}".strip(),
+                "; ".join(notes),
+            ]
+        )
     return table(rows, HEADERS)
 
 
@@ -84,7 +96,11 @@ def pull(ctx: AppContext, reference: str, token: str):
     except Exception as exc:
         return error_message(exc), gr.skip(), gr.skip()
     options = all_choices(ctx)
-    return ok(f"Pulled {reference} into {path}."), checkpoints_table(ctx), gr.update(choices=options, value=pick(options, str(path)))
+    return (
+        ok(f"Pulled {reference} into {path}."),
+        checkpoints_table(ctx),
+        gr.update(choices=options, value=pick(options, str(path))),
+    )
 
 
 def merge(ctx: AppContext, location: str | None, destination: str):
@@ -107,39 +123,57 @@ def merge(ctx: AppContext, location: str | None, destination: str):
         written = merge_adapter(location, target, host=ctx.host)
     except Exception as exc:
         return error_message(exc)
-    return ok(f"Merged into {written}: a plain transformers model (AutoModel.from_pretrained loads it) "
-              "with its tokenizer and the classification head beside it.")
+    return ok(
+        f"Merged into {written}: a plain transformers model (AutoModel.from_pretrained loads it) "
+        "with its tokenizer and the classification head beside it."
+    )
 
 
 def build(ctx: AppContext) -> dict:
     store = ctx.host.settings.checkpoint_dir
-    gr.Markdown(f"Checkpoints in the local store, `{store}` (set `ARCHZOO_CHECKPOINTS` to move it), newest first. "
-                "A training run writes `RUN/best` (best validation result) and `RUN/last` (resumable).")
-    listing = gr.Dataframe(checkpoints_table(ctx), label="Local checkpoints", interactive=False, wrap=True,
-                           elem_id="az-checkpoints-table", max_height=420,
-                           column_widths=["20%", "8%", "12%", "8%", "15%", "8%", "11%", "8%", "10%"])
+    gr.Markdown(
+        f"Checkpoints in the local store, `{store}` (set `ARCHZOO_CHECKPOINTS` to move it), newest first. "
+        "A training run writes `RUN/best` (best validation result) and `RUN/last` (resumable)."
+    )
+    listing = gr.Dataframe(
+        checkpoints_table(ctx),
+        label="Local checkpoints",
+        interactive=False,
+        wrap=True,
+        elem_id="az-checkpoints-table",
+        max_height=420,
+        column_widths=["20%", "8%", "12%", "8%", "15%", "8%", "11%", "8%", "10%"],
+    )
     refresh = gr.Button("Refresh", size="sm")
     options = all_choices(ctx)
     first = pick(options, None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chosen = gr.Dropdown(options, value=first, label="Checkpoint", allow_custom_value=True,
-                                 elem_id="az-checkpoints-chosen")
+            chosen = gr.Dropdown(
+                options, value=first, label="Checkpoint", allow_custom_value=True, elem_id="az-checkpoints-chosen"
+            )
             model_card = gr.Markdown(card(ctx, first), elem_id="az-card", container=True, max_height=520)
         with gr.Column(scale=2):
             gr.Markdown("### Share on the Hugging Face Hub")
-            token = gr.Textbox(label="Hub token", type="password",
-                               info="optional: HF_TOKEN or a saved login is used when empty; never stored")
+            token = gr.Textbox(
+                label="Hub token",
+                type="password",
+                info="optional: HF_TOKEN or a saved login is used when empty; never stored",
+            )
             repo = gr.Textbox(label="Push to repository", placeholder="user/name", elem_id="az-push-repo")
             private = gr.Checkbox(False, label="private repository")
             push_button = gr.Button("Push the chosen checkpoint", elem_id="az-push")
-            reference = gr.Textbox(label="Pull from the Hub", placeholder="user/name or user/name@revision",
-                                   elem_id="az-pull-ref")
+            reference = gr.Textbox(
+                label="Pull from the Hub", placeholder="user/name or user/name@revision", elem_id="az-pull-ref"
+            )
             pull_button = gr.Button("Pull", elem_id="az-pull")
             hub_status = gr.HTML(elem_id="az-hub-status")
             gr.Markdown("### LoRA: merge the adapter")
-            merge_to = gr.Textbox(label="Into folder", placeholder="empty: beside the checkpoint (RUN/merged)",
-                                  info="a new folder; the checkpoint itself is left as it is")
+            merge_to = gr.Textbox(
+                label="Into folder",
+                placeholder="empty: beside the checkpoint (RUN/merged)",
+                info="a new folder; the checkpoint itself is left as it is",
+            )
             merge_button = gr.Button("Merge the adapter into the encoder", elem_id="az-merge")
             merge_status = gr.HTML(elem_id="az-merge-status")
 
@@ -150,11 +184,25 @@ def build(ctx: AppContext) -> dict:
 
     refresh.click(refresh_all, chosen, [listing, chosen, model_card], api_name="checkpoints")
     chosen.change(bind(card, ctx, ["checkpoint"]), chosen, model_card, api_name="card")
-    push_button.click(bind(push, ctx, ["checkpoint", "repo_id", "private", "token"]), [chosen, repo, private, token],
-                      hub_status, api_name="push", concurrency_limit=1)
-    pull_button.click(bind(pull, ctx, ["reference", "token"]), [reference, token], [hub_status, listing, chosen],
-                      api_name="pull", concurrency_limit=1)
-    merge_button.click(bind(merge, ctx, ["checkpoint", "destination"]), [chosen, merge_to], merge_status,
-                       api_name="merge_adapter", concurrency_limit=1)
+    push_button.click(
+        bind(push, ctx, ["checkpoint", "repo_id", "private", "token"]),
+        [chosen, repo, private, token],
+        hub_status,
+        api_name="push",
+        concurrency_limit=1,
+    )
+    pull_button.click(
+        bind(pull, ctx, ["reference", "token"]),
+        [reference, token],
+        [hub_status, listing, chosen],
+        api_name="pull",
+        concurrency_limit=1,
+    )
+    merge_button.click(
+        bind(merge, ctx, ["checkpoint", "destination"]),
+        [chosen, merge_to],
+        merge_status,
+        api_name="merge_adapter",
+        concurrency_limit=1,
+    )
     return {"checkpoint": chosen, "refresh": (refresh_all, [chosen], [listing, chosen, model_card])}
-

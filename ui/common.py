@@ -75,8 +75,10 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, ArchzooError):
         return problem(str(exc))
     log.error("unexpected error in the UI:\n%s", "".join(traceback.format_exception(exc)))
-    return problem(f"Something went wrong inside archzoo ({type(exc).__name__}: {exc}). "
-                   "The server log has the details; the app keeps running.")
+    return problem(
+        f"Something went wrong inside archzoo ({type(exc).__name__}: {exc}). "
+        "The server log has the details; the app keeps running."
+    )
 
 
 def _escape(text: str) -> str:
@@ -122,9 +124,7 @@ def pick(choices: list[tuple[str, str]], current: str | None) -> str | None:
 def with_parameters(fn, names: list[str]):
     """Give ``fn(*values)`` a signature with these parameter names, so that
     ``gradio_client`` users can pass settings by name (``epochs=3``)."""
-    fn.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
-    )
+    fn.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
     return fn
 
 

@@ -34,7 +34,8 @@ def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], s
     own = meta["dataset"]["name"]
     shape = tuple(info.get("input_shape", ()))
     others = sorted(
-        d.name for d in ctx.host.datasets.values()
+        d.name
+        for d in ctx.host.datasets.values()
         if d.task == info.get("task") and d.name != own and (not d.input_shape or tuple(d.input_shape) == shape)
     )
     return [own, *others], own
@@ -45,14 +46,24 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
     empty = table([], ["metric", "value"])
     per_class = table([], ["class", "support", "precision", "recall"])
     if not location:
-        return error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")), empty, per_class, None
+        return (
+            error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")),
+            empty,
+            per_class,
+            None,
+        )
     chosen = None if dataset in (None, "", OWN) else dataset
     try:
         metrics = evaluate_checkpoint(location, dataset=chosen, split=split or "test", host=ctx.host)
         task = checkpoint_task(location, host=ctx.host)
         rows = table([[k, round(v, 4)] for k, v in metrics.items()], ["metric", "value"])
         if task not in CLASSIFICATION_TASKS:
-            return ok(f"Evaluated on the {split} split. (A confusion matrix is drawn for classifiers only.)"), rows, per_class, None
+            return (
+                ok(f"Evaluated on the {split} split. (A confusion matrix is drawn for classifiers only.)"),
+                rows,
+                per_class,
+                None,
+            )
     except Exception as exc:
         return error_message(exc), empty, per_class, None
     try:
@@ -85,8 +96,15 @@ def ood_choices(ctx: AppContext) -> list[str]:
     return [AUTO_OOD, NO_OOD, *images]
 
 
-def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str, ood: str | None,
-          ood_dir: str | None, save: bool):
+def judge(
+    ctx: AppContext,
+    location: str | None,
+    dataset: str | None,
+    split: str,
+    ood: str | None,
+    ood_dir: str | None,
+    save: bool,
+):
     """-> (status, verdict, numbers table, reliability image, OOD image, shift image): ``archzoo report``'s results.
 
     With ``save`` the checkpoint gains the fitted temperature, the report and the
@@ -105,8 +123,14 @@ def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str
     scratch = None if save else Path(tempfile.mkdtemp(prefix="archzoo-ui-report-"))
     try:
         report = write_report(
-            location, out=scratch, save=bool(save), dataset=chosen, split=split or "test",
-            ood=False if ood == NO_OOD else ood_name, ood_data_dir=(ood_dir or "").strip() or None, host=ctx.host,
+            location,
+            out=scratch,
+            save=bool(save),
+            dataset=chosen,
+            split=split or "test",
+            ood=False if ood == NO_OOD else ood_name,
+            ood_data_dir=(ood_dir or "").strip() or None,
+            host=ctx.host,
         )
         folder = report.page.parent
         pictures = [_picture(folder / f"{name}.png") for name in ("reliability", "ood", "shift")]
@@ -116,9 +140,14 @@ def judge(ctx: AppContext, location: str | None, dataset: str | None, split: str
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     assessment = report.assessment
-    where = (f" Saved in the checkpoint: temperature, model card, {report.page}." if report.checkpoint_updated
-             else " The checkpoint was not changed.")
-    status = ok(f"Judged {assessment.classes['examples']:,} examples of {assessment.dataset} ({assessment.split}).{where}")
+    where = (
+        f" Saved in the checkpoint: temperature, model card, {report.page}."
+        if report.checkpoint_updated
+        else " The checkpoint was not changed."
+    )
+    status = ok(
+        f"Judged {assessment.classes['examples']:,} examples of {assessment.dataset} ({assessment.split}).{where}"
+    )
     if report.notes:
         import html
 
@@ -146,29 +175,48 @@ def verdict_html(verdict: dict) -> str:
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict["reasons"])
     passed = ""
     if verdict["verdict"] != "ship" and verdict["passed"]:
-        passed = "<details><summary>What it passes</summary><ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in verdict["passed"]) + "</ul></details>"
-    return (f'<div class="az-verdict" style="border-left: 6px solid {colour}; padding: .4em .9em;">'
-            f"<b>Verdict: {html.escape(verdict['verdict'])}</b><ul>{reasons}</ul>{passed}"
-            '<small>From archzoo\'s stated thresholds (docs/evaluation.md; listed in the report page).</small></div>')
+        passed = (
+            "<details><summary>What it passes</summary><ul>"
+            + "".join(f"<li>{html.escape(r)}</li>" for r in verdict["passed"])
+            + "</ul></details>"
+        )
+    return (
+        f'<div class="az-verdict" style="border-left: 6px solid {colour}; padding: .4em .9em;">'
+        f"<b>Verdict: {html.escape(verdict['verdict'])}</b><ul>{reasons}</ul>{passed}"
+        "<small>From archzoo's stated thresholds (docs/evaluation.md; listed in the report page).</small></div>"
+    )
 
 
 def trust_rows(summary: dict) -> list[list[str]]:
     """The headline numbers of an assessment as (measure, value) rows."""
     low, high = summary["accuracy_ci95"]
-    rows = [["accuracy (95% Wilson interval)", f"{summary['accuracy']:.4f} ({low:.4f}-{high:.4f})"],
-            ["macro F1", _fmt(summary["macro_f1"])], ["train accuracy (sample)", _fmt(summary["train_accuracy"])]]
+    rows = [
+        ["accuracy (95% Wilson interval)", f"{summary['accuracy']:.4f} ({low:.4f}-{high:.4f})"],
+        ["macro F1", _fmt(summary["macro_f1"])],
+        ["train accuracy (sample)", _fmt(summary["train_accuracy"])],
+    ]
     cal = summary["calibration"]
     if cal.get("temperature") is not None:
-        rows += [["temperature (fitted on validation)", f"{cal['temperature']:.4f}"],
-                 ["ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"],
-                 ["NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}"]]
+        rows += [
+            ["temperature (fitted on validation)", f"{cal['temperature']:.4f}"],
+            ["ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"],
+            ["NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}"],
+        ]
     elif "ece_before" in cal:
         rows.append(["ECE (no temperature fitted)", f"{cal['ece_before']:.4f}"])
     ood = summary.get("ood") or {}
     for score in ("msp", "energy"):
         if f"{score}_auroc" in ood:
-            rows.append([f"{score.upper()} vs {ood['dataset']}: AUROC / FPR@95%TPR", f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}"])
-    for key, label in (("rotation_retention", "accuracy kept at 15 degrees"), ("noise_retention", "accuracy kept at noise 0.1")):
+            rows.append(
+                [
+                    f"{score.upper()} vs {ood['dataset']}: AUROC / FPR@95%TPR",
+                    f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
+                ]
+            )
+    for key, label in (
+        ("rotation_retention", "accuracy kept at 15 degrees"),
+        ("noise_retention", "accuracy kept at noise 0.1"),
+    ):
         if summary.get(key) is not None:
             rows.append([label, f"{summary[key]:.1%}"])
     return rows
@@ -179,28 +227,60 @@ def build(ctx: AppContext) -> dict:
     choices = checkpoint_choices(ctx)
     first = pick(choices, None)
     with gr.Row():
-        checkpoint = gr.Dropdown(choices, value=first, label="Checkpoint", allow_custom_value=True,
-                                 info="from the checkpoint store, or type a folder path", elem_id="az-eval-checkpoint", scale=3)
+        checkpoint = gr.Dropdown(
+            choices,
+            value=first,
+            label="Checkpoint",
+            allow_custom_value=True,
+            info="from the checkpoint store, or type a folder path",
+            elem_id="az-eval-checkpoint",
+            scale=3,
+        )
         data_choices, own = dataset_choices(ctx, first)
-        dataset = gr.Dropdown(data_choices, value=own, label="Dataset", allow_custom_value=True,
-                              info="another dataset of the same task and shape, or a folder path", scale=2)
+        dataset = gr.Dropdown(
+            data_choices,
+            value=own,
+            label="Dataset",
+            allow_custom_value=True,
+            info="another dataset of the same task and shape, or a folder path",
+            scale=2,
+        )
         split = gr.Radio(["test", "validation", "train"], value="test", label="Split", scale=1)
     run = gr.Button("Evaluate", variant="primary", elem_id="az-eval-run")
     status = gr.HTML(elem_id="az-eval-status")
     with gr.Row():
         with gr.Column(scale=2):
-            metrics = gr.Dataframe(table([], ["metric", "value"]), label="Metrics", interactive=False, elem_id="az-eval-metrics")
-            per_class = gr.Dataframe(table([], ["class", "support", "precision", "recall"]), label="Per class",
-                                     interactive=False, max_height=360)
+            metrics = gr.Dataframe(
+                table([], ["metric", "value"]), label="Metrics", interactive=False, elem_id="az-eval-metrics"
+            )
+            per_class = gr.Dataframe(
+                table([], ["class", "support", "precision", "recall"]),
+                label="Per class",
+                interactive=False,
+                max_height=360,
+            )
         with gr.Column(scale=3):
-            plot = gr.Image(label="Confusion matrix (rows: true class, columns: predicted)", type="pil",
-                            interactive=False, elem_id="az-eval-confusion", buttons=["download"])
+            plot = gr.Image(
+                label="Confusion matrix (rows: true class, columns: predicted)",
+                type="pil",
+                interactive=False,
+                elem_id="az-eval-confusion",
+                buttons=["download"],
+            )
 
-    gr.Markdown("### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation and noise, "
-                "and a ship / collect more data / redesign verdict: `archzoo report` for classifiers.")
+    gr.Markdown(
+        "### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation and noise, "
+        "and a ship / collect more data / redesign verdict: `archzoo report` for classifiers."
+    )
     with gr.Row():
-        ood = gr.Dropdown(ood_choices(ctx), value=AUTO_OOD, label="Out-of-distribution set", allow_custom_value=True,
-                          info="a dataset of other images (resized to fit), or a folder path", scale=2)
+        ood = gr.Dropdown(
+            ood_choices(ctx),
+            value=AUTO_OOD,
+            label="Out-of-distribution set",
+            allow_custom_value=True,
+            info="a dataset of other images (resized to fit), or a folder path",
+            scale=2,
+        )
         ood_dir = gr.Textbox(label="Its data folder (optional)", placeholder="e.g. ../shared/data/mnist-t10k", scale=2)
         save = gr.Checkbox(value=True, label="Store the temperature and report in the checkpoint", scale=1)
     judge_button = gr.Button("Judge it", elem_id="az-eval-judge")
@@ -208,17 +288,27 @@ def build(ctx: AppContext) -> dict:
     trust_status = gr.HTML(elem_id="az-eval-trust-status")
     with gr.Row():
         trust_table = gr.Dataframe(table([], TRUST_HEADERS), label="Trust numbers", interactive=False, scale=2)
-        reliability = gr.Image(label="Reliability before / after temperature scaling", type="pil", interactive=False,
-                               scale=3, buttons=["download"])
+        reliability = gr.Image(
+            label="Reliability before / after temperature scaling",
+            type="pil",
+            interactive=False,
+            scale=3,
+            buttons=["download"],
+        )
     with gr.Row():
-        ood_plot = gr.Image(label="Out-of-distribution scores and ROC", type="pil", interactive=False, buttons=["download"])
+        ood_plot = gr.Image(
+            label="Out-of-distribution scores and ROC", type="pil", interactive=False, buttons=["download"]
+        )
     with gr.Row():
-        shift_plot = gr.Image(label="Accuracy under rotation and noise", type="pil", interactive=False, buttons=["download"])
+        shift_plot = gr.Image(
+            label="Accuracy under rotation and noise", type="pil", interactive=False, buttons=["download"]
+        )
     judge_button.click(
         bind(judge, ctx, ["checkpoint", "dataset", "split", "ood", "ood_dir", "save"]),
         [checkpoint, dataset, split, ood, ood_dir, save],
         [trust_status, verdict, trust_table, reliability, ood_plot, shift_plot],
-        api_name="judge", concurrency_limit=1,
+        api_name="judge",
+        concurrency_limit=1,
     )
 
     def on_checkpoint(location):
@@ -226,8 +316,13 @@ def build(ctx: AppContext) -> dict:
         return gr.update(choices=values, value=own_name)
 
     checkpoint.change(on_checkpoint, checkpoint, dataset, api_visibility="undocumented")
-    run.click(bind(evaluate, ctx, ["checkpoint", "dataset", "split"]), [checkpoint, dataset, split], [status, metrics, per_class, plot],
-              api_name="evaluate", concurrency_limit=1)
+    run.click(
+        bind(evaluate, ctx, ["checkpoint", "dataset", "split"]),
+        [checkpoint, dataset, split],
+        [status, metrics, per_class, plot],
+        api_name="evaluate",
+        concurrency_limit=1,
+    )
 
     def refresh(current):
         options = checkpoint_choices(ctx)

@@ -76,9 +76,14 @@ def describe(ctx: AppContext, location: str | None) -> tuple[str, str | None]:
     group = widget_group(entry.task)
     text = f"{entry.architecture} on {entry.dataset} ({entry.task}), {entry.headline}."
     if group is None:
-        return info(text + f" The browser has no widgets for {entry.task} yet; use the Python API (archzoo.api.sample_checkpoint)."), None
+        return info(
+            text
+            + f" The browser has no widgets for {entry.task} yet; use the Python API (archzoo.api.sample_checkpoint)."
+        ), None
     if group == "image":
-        text += " Draw on the sketchpad or upload an image; it is converted to the model's input, and the page says how."
+        text += (
+            " Draw on the sketchpad or upload an image; it is converted to the model's input, and the page says how."
+        )
     return info(text), group
 
 
@@ -104,7 +109,9 @@ def classify_upload(ctx: AppContext, location: str | None, upload: Any, top_k: f
         _need(location)
         if not upload:
             raise ArchzooError("no image: choose a file to upload first")
-        prediction = inference.classify_image(location, upload, top_k=int(top_k), match_polarity=bool(match), host=ctx.host)
+        prediction = inference.classify_image(
+            location, upload, top_k=int(top_k), match_polarity=bool(match), host=ctx.host
+        )
     except Exception as exc:
         return None, None, error_message(exc)
     return _label(prediction.top_k[0]), prediction.seen, notes_html(prediction.notes)
@@ -118,8 +125,10 @@ def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float
     except Exception as exc:
         return None, rows_table, error_message(exc)
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    rows_table = table([[line, r[0][0], round(r[0][1], 4)] for line, r in zip(lines, prediction.top_k)],
-                       ["row", "prediction", "probability"])
+    rows_table = table(
+        [[line, r[0][0], round(r[0][1], 4)] for line, r in zip(lines, prediction.top_k)],
+        ["row", "prediction", "probability"],
+    )
     return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
 
 
@@ -131,17 +140,33 @@ def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float
     except Exception as exc:
         return None, rows_table, error_message(exc)
     texts = [t.strip() for t in (text or "").splitlines() if t.strip()]
-    rows_table = table([[t, r[0][0], round(r[0][1], 4)] for t, r in zip(texts, prediction.top_k)],
-                       ["text", "prediction", "probability"])
+    rows_table = table(
+        [[t, r[0][0], round(r[0][1], 4)] for t, r in zip(texts, prediction.top_k)],
+        ["text", "prediction", "probability"],
+    )
     return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
 
 
-def generate_images(ctx: AppContext, location: str | None, count: float, seed: float, steps: float,
-                    mode: str = "sample", sampler: str = SAMPLER_DEFAULT):
+def generate_images(
+    ctx: AppContext,
+    location: str | None,
+    count: float,
+    seed: float,
+    steps: float,
+    mode: str = "sample",
+    sampler: str = SAMPLER_DEFAULT,
+):
     try:
         _need(location)
-        images, notes = inference.draw_images(location, n=count, seed=seed, steps=steps, mode=mode,
-                                              sampler=None if sampler == SAMPLER_DEFAULT else sampler, host=ctx.host)
+        images, notes = inference.draw_images(
+            location,
+            n=count,
+            seed=seed,
+            steps=steps,
+            mode=mode,
+            sampler=None if sampler == SAMPLER_DEFAULT else sampler,
+            host=ctx.host,
+        )
     except Exception as exc:
         return None, error_message(exc)
     return images, ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}.") + "".join(info(n) for n in notes)
@@ -164,12 +189,20 @@ def extract_features(ctx: AppContext, location: str | None, text: str):
     except Exception as exc:
         return empty, empty, error_message(exc)
     shown = min(8, len(features.vectors[0]) if features.vectors else 0)
-    vectors = table([[t, len(v), *[round(x, 4) for x in v[:shown]]] for t, v in zip(features.texts, features.vectors)],
-                    ["text", "dimensions", *[f"x{i}" for i in range(shown)]])
+    vectors = table(
+        [[t, len(v), *[round(x, 4) for x in v[:shown]]] for t, v in zip(features.texts, features.vectors)],
+        ["text", "dimensions", *[f"x{i}" for i in range(shown)]],
+    )
     names = [t if len(t) <= 24 else t[:23] + "…" for t in features.texts]
     similarity = table([[n, *[round(s, 3) for s in row]] for n, row in zip(names, features.similarity)], ["", *names])
-    return vectors, similarity, ok(f"{len(features.texts)} text(s), {len(features.vectors[0])} dimensions each; "
-                                   "similarity is the cosine of the angle between two embeddings.")
+    return (
+        vectors,
+        similarity,
+        ok(
+            f"{len(features.texts)} text(s), {len(features.vectors[0])} dimensions each; "
+            "similarity is the cosine of the angle between two embeddings."
+        ),
+    )
 
 
 def classify_nodes(ctx: AppContext, location: str | None, nodes: str):
@@ -178,11 +211,15 @@ def classify_nodes(ctx: AppContext, location: str | None, nodes: str):
         found = inference.classify_nodes(location, nodes, host=ctx.host)
     except Exception as exc:
         return table([], NODE_COLUMNS), error_message(exc)
-    rows = [[n, s, t, p, round(q, 4)] for n, s, t, p, q in
-            zip(found.nodes, found.splits, found.true_classes, found.predicted, found.probabilities)]
+    rows = [
+        [n, s, t, p, round(q, 4)]
+        for n, s, t, p, q in zip(found.nodes, found.splits, found.true_classes, found.predicted, found.probabilities)
+    ]
     which = f"{len(found.nodes):,} node(s)" if (nodes or "").strip() else f"every test node ({len(found.nodes):,})"
-    return table(rows, NODE_COLUMNS), ok(f"{which}: accuracy {found.accuracy:.4f}. Nodes that were in the training "
-                                         "split say little about the model; the test split is its honest score.")
+    return table(rows, NODE_COLUMNS), ok(
+        f"{which}: accuracy {found.accuracy:.4f}. Nodes that were in the training "
+        "split say little about the model; the test split is its honest score."
+    )
 
 
 def _need(location: str | None) -> None:
@@ -209,39 +246,68 @@ def build(ctx: AppContext) -> dict:
     choices = checkpoint_choices(ctx)
     first = pick(choices, None)
     first_text, first_group = describe(ctx, first)
-    checkpoint = gr.Dropdown(choices, value=first, label="Checkpoint", allow_custom_value=True,
-                             info="from the checkpoint store, newest first; or type a folder path", elem_id="az-infer-checkpoint")
+    checkpoint = gr.Dropdown(
+        choices,
+        value=first,
+        label="Checkpoint",
+        allow_custom_value=True,
+        info="from the checkpoint store, newest first; or type a folder path",
+        elem_id="az-infer-checkpoint",
+    )
     about = gr.HTML(first_text, elem_id="az-infer-about")
-    top_k = gr.Slider(1, 10, value=3, step=1, label="classes to show (top-k)", visible=first_group in ("image", "tabular", "text"))
+    top_k = gr.Slider(
+        1, 10, value=3, step=1, label="classes to show (top-k)", visible=first_group in ("image", "tabular", "text")
+    )
     groups: dict[str, Any] = {}
 
     with gr.Column(visible=first_group == "image") as groups["image"]:
         with gr.Row(equal_height=False):
             with gr.Column():
                 sketch = gr.Sketchpad(
-                    label="Draw here (one digit, big, with the mouse or a finger)", type="pil", image_mode="RGBA",
-                    canvas_size=(280, 280), brush=gr.Brush(colors=["#000000"], default_size=12, color_mode="fixed"),
-                    layers=False, transforms=(), elem_id="az-sketch",
+                    label="Draw here (one digit, big, with the mouse or a finger)",
+                    type="pil",
+                    image_mode="RGBA",
+                    canvas_size=(280, 280),
+                    brush=gr.Brush(colors=["#000000"], default_size=12, color_mode="fixed"),
+                    layers=False,
+                    transforms=(),
+                    elem_id="az-sketch",
                 )
-                classify_drawing_button = gr.Button("Classify the drawing", variant="primary", elem_id="az-classify-sketch")
+                classify_drawing_button = gr.Button(
+                    "Classify the drawing", variant="primary", elem_id="az-classify-sketch"
+                )
             with gr.Column():
                 upload = gr.File(label="…or upload an image (PNG, JPEG, …)", type="filepath", elem_id="az-upload")
-                match = gr.Checkbox(True, label="match the training images' background",
-                                    info="invert a dark-on-light picture for a model trained on light-on-dark digits, and say so")
+                match = gr.Checkbox(
+                    True,
+                    label="match the training images' background",
+                    info="invert a dark-on-light picture for a model trained on light-on-dark digits, and say so",
+                )
                 classify_upload_button = gr.Button("Classify the upload", elem_id="az-classify-upload")
         with gr.Row(equal_height=False):
             image_label = gr.Label(label="Prediction", elem_id="az-image-label", scale=3)
-            seen = gr.Image(label="What the model saw", type="pil", format="png", interactive=False, height=200, scale=1,
-                            elem_id="az-seen", buttons=[])
+            seen = gr.Image(
+                label="What the model saw",
+                type="pil",
+                format="png",
+                interactive=False,
+                height=200,
+                scale=1,
+                elem_id="az-seen",
+                buttons=[],
+            )
         image_notes = gr.HTML(elem_id="az-image-notes")
 
     with gr.Column(visible=first_group == "tabular") as groups["tabular"]:
-        rows_in = gr.Textbox(label="Numbers, comma-separated, one row per line", lines=3, placeholder="0.5, -0.2",
-                             elem_id="az-rows")
+        rows_in = gr.Textbox(
+            label="Numbers, comma-separated, one row per line", lines=3, placeholder="0.5, -0.2", elem_id="az-rows"
+        )
         classify_rows_button = gr.Button("Classify", variant="primary")
         with gr.Row():
             rows_label = gr.Label(label="Prediction (first row)")
-            rows_table = gr.Dataframe(table([], ["row", "prediction", "probability"]), label="Every row", interactive=False)
+            rows_table = gr.Dataframe(
+                table([], ["row", "prediction", "probability"]), label="Every row", interactive=False
+            )
         rows_notes = gr.HTML()
 
     with gr.Column(visible=first_group == "text") as groups["text"]:
@@ -249,7 +315,9 @@ def build(ctx: AppContext) -> dict:
         classify_text_button = gr.Button("Classify", variant="primary")
         with gr.Row():
             text_label = gr.Label(label="Prediction (first text)")
-            text_table = gr.Dataframe(table([], ["text", "prediction", "probability"]), label="Every text", interactive=False)
+            text_table = gr.Dataframe(
+                table([], ["text", "prediction", "probability"]), label="Every text", interactive=False
+            )
         text_notes = gr.HTML()
 
     with gr.Column(visible=first_group == "image-generation") as groups["image-generation"]:
@@ -258,10 +326,21 @@ def build(ctx: AppContext) -> dict:
             seed = gr.Number(0, label="seed", info="the same seed gives the same images")
             steps = gr.Number(0, label="steps", info="sampling steps; 0 is the model's default")
         with gr.Row():
-            mode = gr.Dropdown(list(IMAGE_MODES), value="sample", label="mode", elem_id="az-gen-mode",
-                               info="sample: from noise; reconstruct, interpolate: from test images; traverse, grid, walk: through the code")
-            sampler = gr.Dropdown([SAMPLER_DEFAULT, "ddim", "ddpm"], value=SAMPLER_DEFAULT, label="sampler (diffusion models)",
-                                  elem_id="az-gen-sampler", info="ddim: 'steps' steps (50 by default); ddpm: all T steps, slow")
+            mode = gr.Dropdown(
+                list(IMAGE_MODES),
+                value="sample",
+                label="mode",
+                elem_id="az-gen-mode",
+                info="sample: from noise; reconstruct, interpolate: from test images; traverse, grid, walk: through "
+                "the code",
+            )
+            sampler = gr.Dropdown(
+                [SAMPLER_DEFAULT, "ddim", "ddpm"],
+                value=SAMPLER_DEFAULT,
+                label="sampler (diffusion models)",
+                elem_id="az-gen-sampler",
+                info="ddim: 'steps' steps (50 by default); ddpm: all T steps, slow",
+            )
         generate_images_button = gr.Button("Generate", variant="primary")
         gallery = gr.Gallery(label="Generated images", columns=4, height="auto")
         gallery_notes = gr.HTML()
@@ -269,7 +348,9 @@ def build(ctx: AppContext) -> dict:
     with gr.Column(visible=first_group == "text-generation") as groups["text-generation"]:
         prompt = gr.Textbox(label="Prompt", lines=3, info="may be empty: the model then starts on its own")
         with gr.Row():
-            temperature = gr.Slider(0.05, 2.0, value=0.8, step=0.05, label="temperature", info="lower is more predictable")
+            temperature = gr.Slider(
+                0.05, 2.0, value=0.8, step=0.05, label="temperature", info="lower is more predictable"
+            )
             length = gr.Slider(1, 1000, value=100, step=1, label="length", info="at most this many tokens")
         generate_text_button = gr.Button("Generate", variant="primary")
         generated = gr.Textbox(label="Generated text", lines=8, interactive=False)
@@ -283,8 +364,12 @@ def build(ctx: AppContext) -> dict:
         features_notes = gr.HTML()
 
     with gr.Column(visible=first_group == "graph") as groups["graph"]:
-        nodes_in = gr.Textbox(label="Node indices, separated by commas or spaces", placeholder="empty: every test node",
-                              info="nodes of the graph the checkpoint was trained on", elem_id="az-nodes")
+        nodes_in = gr.Textbox(
+            label="Node indices, separated by commas or spaces",
+            placeholder="empty: every test node",
+            info="nodes of the graph the checkpoint was trained on",
+            elem_id="az-nodes",
+        )
         classify_nodes_button = gr.Button("Classify nodes", variant="primary")
         nodes_table = gr.Dataframe(table([], NODE_COLUMNS), label="Nodes", interactive=False)
         nodes_notes = gr.HTML()
@@ -294,32 +379,69 @@ def build(ctx: AppContext) -> dict:
 
     def on_checkpoint(location):
         text, group = describe(ctx, location)
-        return [text, gr.update(visible=group in ("image", "tabular", "text"))] + [gr.update(visible=g == group) for g in GROUPS]
+        return [text, gr.update(visible=group in ("image", "tabular", "text"))] + [
+            gr.update(visible=g == group) for g in GROUPS
+        ]
 
     checkpoint.change(on_checkpoint, checkpoint, [about, top_k, *group_blocks], api_name="checkpoint_info")
 
-    classify_drawing_button.click(bind(classify_sketch, ctx, ["checkpoint", "sketch", "top_k"]), [checkpoint, sketch, top_k],
-                                  [image_label, seen, image_notes], api_name="classify_sketch")
-    classify_upload_button.click(bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background"]), [checkpoint, upload, top_k, match],
-                                 [image_label, seen, image_notes], api_name="classify_image")
-    classify_rows_button.click(bind(classify_rows, ctx, ["checkpoint", "rows", "top_k"]), [checkpoint, rows_in, top_k],
-                               [rows_label, rows_table, rows_notes], api_name="classify_rows")
-    classify_text_button.click(bind(classify_text, ctx, ["checkpoint", "text", "top_k"]), [checkpoint, text_in, top_k],
-                               [text_label, text_table, text_notes], api_name="classify_text")
-    generate_images_button.click(bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps", "mode", "sampler"]),
-                                 [checkpoint, count, seed, steps, mode, sampler], [gallery, gallery_notes], api_name="generate_images")
-    generate_text_button.click(bind(generate_text, ctx, ["checkpoint", "prompt", "temperature", "length"]), [checkpoint, prompt, temperature, length],
-                               [generated, generated_notes], api_name="generate_text")
-    extract_button.click(bind(extract_features, ctx, ["checkpoint", "texts"]), [checkpoint, texts_in],
-                         [vectors, similarity, features_notes], api_name="extract_features")
-    classify_nodes_button.click(bind(classify_nodes, ctx, ["checkpoint", "nodes"]), [checkpoint, nodes_in],
-                                [nodes_table, nodes_notes], api_name="classify_nodes")
+    classify_drawing_button.click(
+        bind(classify_sketch, ctx, ["checkpoint", "sketch", "top_k"]),
+        [checkpoint, sketch, top_k],
+        [image_label, seen, image_notes],
+        api_name="classify_sketch",
+    )
+    classify_upload_button.click(
+        bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background"]),
+        [checkpoint, upload, top_k, match],
+        [image_label, seen, image_notes],
+        api_name="classify_image",
+    )
+    classify_rows_button.click(
+        bind(classify_rows, ctx, ["checkpoint", "rows", "top_k"]),
+        [checkpoint, rows_in, top_k],
+        [rows_label, rows_table, rows_notes],
+        api_name="classify_rows",
+    )
+    classify_text_button.click(
+        bind(classify_text, ctx, ["checkpoint", "text", "top_k"]),
+        [checkpoint, text_in, top_k],
+        [text_label, text_table, text_notes],
+        api_name="classify_text",
+    )
+    generate_images_button.click(
+        bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps", "mode", "sampler"]),
+        [checkpoint, count, seed, steps, mode, sampler],
+        [gallery, gallery_notes],
+        api_name="generate_images",
+    )
+    generate_text_button.click(
+        bind(generate_text, ctx, ["checkpoint", "prompt", "temperature", "length"]),
+        [checkpoint, prompt, temperature, length],
+        [generated, generated_notes],
+        api_name="generate_text",
+    )
+    extract_button.click(
+        bind(extract_features, ctx, ["checkpoint", "texts"]),
+        [checkpoint, texts_in],
+        [vectors, similarity, features_notes],
+        api_name="extract_features",
+    )
+    classify_nodes_button.click(
+        bind(classify_nodes, ctx, ["checkpoint", "nodes"]),
+        [checkpoint, nodes_in],
+        [nodes_table, nodes_notes],
+        api_name="classify_nodes",
+    )
 
     def refresh(current):
         options = checkpoint_choices(ctx)
         chosen = pick(options, current)
         text, group = describe(ctx, chosen)
-        return [gr.update(choices=options, value=chosen), text, gr.update(visible=group in ("image", "tabular", "text"))] + \
-               [gr.update(visible=g == group) for g in GROUPS]
+        return [
+            gr.update(choices=options, value=chosen),
+            text,
+            gr.update(visible=group in ("image", "tabular", "text")),
+        ] + [gr.update(visible=g == group) for g in GROUPS]
 
     return {"checkpoint": checkpoint, "refresh": (refresh, [checkpoint], [checkpoint, about, top_k, *group_blocks])}

@@ -20,15 +20,25 @@ def architectures_table(ctx: AppContext) -> pd.DataFrame:
     for a in data["architectures"]:
         spec = ctx.host.architectures[a["name"]]
         tasks = ", ".join(a["tasks"])
-        rows.append([a["name"], tasks, count_text(planned_parameters(spec.name, ctx.host)),
-                     a["distribution"], a["version"], a["summary"]])
+        rows.append(
+            [
+                a["name"],
+                tasks,
+                count_text(planned_parameters(spec.name, ctx.host)),
+                a["distribution"],
+                a["version"],
+                a["summary"],
+            ]
+        )
     return table(rows, ARCH_HEADERS)
 
 
 def presets_table(ctx: AppContext) -> pd.DataFrame:
     data = catalog.installed(ctx.host)
-    return table([[p["name"], p["architecture"], p["dataset"], p["summary"]] for p in data["presets"]],
-                 ["preset", "architecture", "dataset", "summary"])
+    return table(
+        [[p["name"], p["architecture"], p["dataset"], p["summary"]] for p in data["presets"]],
+        ["preset", "architecture", "dataset", "summary"],
+    )
 
 
 def datasets_table(ctx: AppContext) -> pd.DataFrame:
@@ -38,15 +48,19 @@ def datasets_table(ctx: AppContext) -> pd.DataFrame:
 
 def broken_table(ctx: AppContext) -> pd.DataFrame:
     data = catalog.installed(ctx.host)
-    return table([[b["name"], b["distribution"], b["error"]] for b in data["broken"]], ["plugin", "distribution", "error"])
+    return table(
+        [[b["name"], b["distribution"], b["error"]] for b in data["broken"]], ["plugin", "distribution", "error"]
+    )
 
 
 def broken_text(ctx: AppContext) -> str:
     broken = ctx.host.broken
     if not broken:
         return "Every installed plugin loaded."
-    return (f"**{len(broken)} plugin(s) failed to load** and are left out; everything else works. "
-            "Fix or uninstall them (`pip uninstall DISTRIBUTION`), or disable them in `registry.toml`.")
+    return (
+        f"**{len(broken)} plugin(s) failed to load** and are left out; everything else works. "
+        "Fix or uninstall them (`pip uninstall DISTRIBUTION`), or disable them in `registry.toml`."
+    )
 
 
 def build(ctx: AppContext) -> dict:
@@ -55,15 +69,21 @@ def build(ctx: AppContext) -> dict:
         "(a distribution that declares an `archzoo` entry point). **Parameters** is the size of the default "
         "model on its default dataset. Train one in the **Train** tab."
     )
-    archs = gr.Dataframe(value=architectures_table(ctx), label="Architectures", interactive=False, wrap=True,
-                         elem_id="az-models-table")
+    archs = gr.Dataframe(
+        value=architectures_table(ctx), label="Architectures", interactive=False, wrap=True, elem_id="az-models-table"
+    )
     with gr.Accordion("Presets: named recipes from registry.toml", open=False):
         presets = gr.Dataframe(value=presets_table(ctx), label="Presets", interactive=False, wrap=True)
     with gr.Accordion("Datasets", open=False):
         datasets = gr.Dataframe(value=datasets_table(ctx), label="Datasets", interactive=False, wrap=True)
     broken_note = gr.Markdown(broken_text(ctx), elem_id="az-broken-note")
-    broken = gr.Dataframe(value=broken_table(ctx), label="Plugins that failed to load", interactive=False, wrap=True,
-                          visible=bool(ctx.host.broken))
+    broken = gr.Dataframe(
+        value=broken_table(ctx),
+        label="Plugins that failed to load",
+        interactive=False,
+        wrap=True,
+        visible=bool(ctx.host.broken),
+    )
     refresh = gr.Button("Refresh", size="sm")
 
     def models():

@@ -75,7 +75,8 @@ def progress_html(run: Run | None) -> str:
 def _bar(fraction: float, text: str) -> str:
     percent = max(0.0, min(fraction, 1.0)) * 100
     return (
-        f'<div class="az-progress" role="progressbar" aria-valuenow="{percent:.0f}" aria-valuemin="0" aria-valuemax="100">'
+        f'<div class="az-progress" role="progressbar" aria-valuenow="{percent:.0f}" aria-valuemin="0" '
+        'aria-valuemax="100">'
         f'<div class="az-progress-fill" style="width:{percent:.1f}%"></div>'
         f'<div class="az-progress-text">{percent:.0f}% · {text}</div></div>'
     )
@@ -109,12 +110,15 @@ def status_html(ctx: AppContext, run: Run) -> str:
     if run.state == "queued":
         position = ctx.runs.position(run)
         ahead = max(position - 1, 0)
-        return info(f"Waiting in the queue (position {position}): one run trains at a time and "
-                    f"{ahead + 1} run(s) are ahead of yours. It starts by itself; Stop takes it out of the queue.")
+        return info(
+            f"Waiting in the queue (position {position}): one run trains at a time and "
+            f"{ahead + 1} run(s) are ahead of yours. It starts by itself; Stop takes it out of the queue."
+        )
     if run.state == "running":
         where = f" into {run.out_dir}" if run.out_dir else ""
-        return info(f"Training {run.label}{where}. Stop ends it after the current step "
-                    "and keeps a resumable checkpoint.")
+        return info(
+            f"Training {run.label}{where}. Stop ends it after the current step and keeps a resumable checkpoint."
+        )
     p = run.progress
     if run.state in ("finished", "stopped-early"):
         result = run.result
@@ -124,13 +128,17 @@ def status_html(ctx: AppContext, run: Run) -> str:
         elif result is not None and result.val_metrics:
             score = "validation " + ", ".join(f"{k} {v:.4f}" for k, v in result.val_metrics.items()) + ". "
         early = " (stopped early: no better validation result)" if run.state == "stopped-early" else ""
-        return ok(f"Finished{early} in {result.seconds:.1f}s: {score}Best checkpoint: {p.best_dir}. "
-                  "Try it in the Inference tab, or measure it in Evaluate.")
+        return ok(
+            f"Finished{early} in {result.seconds:.1f}s: {score}Best checkpoint: {p.best_dir}. "
+            "Try it in the Inference tab, or measure it in Evaluate."
+        )
     if run.state == "cancelled":
         if p.last_dir is None:
             return info("Cancelled before it started; nothing was written.")
-        return ok(f"Stopped. A resumable checkpoint is in {p.last_dir}: press Resume to continue it "
-                  f"(or run: archzoo train --out {run.out_dir} --resume).")
+        return ok(
+            f"Stopped. A resumable checkpoint is in {p.last_dir}: press Resume to continue it "
+            f"(or run: archzoo train --out {run.out_dir} --resume)."
+        )
     return problem(run.error or "the run failed")
 
 
@@ -157,10 +165,21 @@ def build(ctx: AppContext) -> dict:
         "`archzoo train --set KEY=VALUE` checks it."
     )
     with gr.Row():
-        name = gr.Dropdown(name_choices(ctx), value=default, label="Architecture or preset",
-                           info="a preset is a named recipe: an architecture with settings and a dataset", elem_id="az-train-name")
-        dataset = gr.Dropdown(list(first.datasets), value=first.dataset, label="Dataset", allow_custom_value=True,
-                              info="datasets of this architecture's task, or type the path of an image folder", elem_id="az-train-dataset")
+        name = gr.Dropdown(
+            name_choices(ctx),
+            value=default,
+            label="Architecture or preset",
+            info="a preset is a named recipe: an architecture with settings and a dataset",
+            elem_id="az-train-name",
+        )
+        dataset = gr.Dropdown(
+            list(first.datasets),
+            value=first.dataset,
+            label="Dataset",
+            allow_custom_value=True,
+            info="datasets of this architecture's task, or type the path of an image folder",
+            elem_id="az-train-dataset",
+        )
     summary = gr.Markdown(summary_text(first))
 
     model_keys: list[tuple[str, str]] = []
@@ -179,7 +198,7 @@ def build(ctx: AppContext) -> dict:
                     gr.Markdown(f"*{arch} has no settings of its own.*")
                 for row in range(0, len(fields), 3):
                     with gr.Row():
-                        for field in fields[row:row + 3]:
+                        for field in fields[row : row + 3]:
                             model_keys.append((arch, field.name))
                             model_components.append(field_component(field))
             groups[arch] = group
@@ -198,9 +217,15 @@ def build(ctx: AppContext) -> dict:
     train_keys = list(train_components)
     with gr.Accordion("Data and output", open=False):
         with gr.Row():
-            data_dir = gr.Textbox("", label="data folder", info="where the dataset's files are, if not in the usual places")
-            download = gr.Checkbox(False, label="allow downloading the dataset", info="nothing is downloaded unless this is ticked")
-            run_name = gr.Textbox("", label="run name", info="a folder in the checkpoint store; empty for ARCH-DATASET-DATE-TIME")
+            data_dir = gr.Textbox(
+                "", label="data folder", info="where the dataset's files are, if not in the usual places"
+            )
+            download = gr.Checkbox(
+                False, label="allow downloading the dataset", info="nothing is downloaded unless this is ticked"
+            )
+            run_name = gr.Textbox(
+                "", label="run name", info="a folder in the checkpoint store; empty for ARCH-DATASET-DATE-TIME"
+            )
 
     with gr.Row():
         start = gr.Button("Start", variant="primary", elem_id="az-train-start")
@@ -209,16 +234,46 @@ def build(ctx: AppContext) -> dict:
     status = gr.HTML(elem_id="az-train-status")
     progress = gr.HTML(progress_html(None), elem_id="az-train-progress")
     with gr.Row():
-        loss_plot = gr.LinePlot(None, x="epoch", y="value", color="series", label="Training loss, every step",
-                                y_title="loss", x_title="epoch", elem_id="az-loss-plot")
-        epoch_plot = gr.LinePlot(None, x="epoch", y="value", color="series", label="Loss, each epoch",
-                                 y_title="loss", x_title="epoch", elem_id="az-epoch-plot")
-        metric_plot = gr.LinePlot(None, x="epoch", y="value", color="series", label="Metrics, each epoch",
-                                  y_title="value", x_title="epoch", elem_id="az-metric-plot")
+        loss_plot = gr.LinePlot(
+            None,
+            x="epoch",
+            y="value",
+            color="series",
+            label="Training loss, every step",
+            y_title="loss",
+            x_title="epoch",
+            elem_id="az-loss-plot",
+        )
+        epoch_plot = gr.LinePlot(
+            None,
+            x="epoch",
+            y="value",
+            color="series",
+            label="Loss, each epoch",
+            y_title="loss",
+            x_title="epoch",
+            elem_id="az-epoch-plot",
+        )
+        metric_plot = gr.LinePlot(
+            None,
+            x="epoch",
+            y="value",
+            color="series",
+            label="Metrics, each epoch",
+            y_title="value",
+            x_title="epoch",
+            elem_id="az-metric-plot",
+        )
     log = gr.Textbox(label="Log", lines=8, max_lines=14, autoscroll=True, interactive=False, elem_id="az-train-log")
     with gr.Row():
-        queue = gr.Dataframe(queue_table(ctx), label="Runs on this server: one trains at a time, the others wait here",
-                             interactive=False, wrap=True, elem_id="az-train-queue", scale=5)
+        queue = gr.Dataframe(
+            queue_table(ctx),
+            label="Runs on this server: one trains at a time, the others wait here",
+            interactive=False,
+            wrap=True,
+            elem_id="az-train-queue",
+            scale=5,
+        )
         refresh_queue = gr.Button("Refresh", size="sm", scale=0)
     run_id = gr.State(None)
 
@@ -230,28 +285,48 @@ def build(ctx: AppContext) -> dict:
         try:
             f = catalog.form(chosen, host)
         except Exception as exc:
-            return [gr.skip(), error_message(exc)] + [gr.skip() for _ in range(len(arch_names) + len(model_components) + len(train_keys))]
+            return [gr.skip(), error_message(exc)] + [
+                gr.skip() for _ in range(len(arch_names) + len(model_components) + len(train_keys))
+            ]
         values = {x.name: x.value for x in f.fields}
         out: list[Any] = [gr.update(choices=list(f.datasets), value=f.dataset), summary_text(f)]
         out += [gr.update(visible=a == f.architecture) for a in arch_names]
-        out += [gr.update(value=values[field]) if a == f.architecture and field in values else gr.skip()
-                for a, field in model_keys]
+        out += [
+            gr.update(value=values[field]) if a == f.architecture and field in values else gr.skip()
+            for a, field in model_keys
+        ]
         out += [gr.update(value=values[k]) if k in values else gr.skip() for k in train_keys]
         return out
 
-    name.change(choose, name, [dataset, summary, *[groups[a] for a in arch_names], *model_components,
-                               *train_components.values()], api_visibility="undocumented")
+    name.change(
+        choose,
+        name,
+        [dataset, summary, *[groups[a] for a in arch_names], *model_components, *train_components.values()],
+        api_visibility="undocumented",
+    )
 
     def connect(followers: list[Any]) -> None:
         """Wire Start, Stop, Resume; ``followers`` are checkpoint drop-downs
         of other tabs, pointed at a run's best checkpoint when it ends."""
+
         def message_only(text: str) -> list[Any]:
             """Outputs that show ``text`` and the queue, leaving the rest of the page as it is."""
-            return [text] + [gr.skip() for _ in range(5)] + [queue_table(ctx), gr.skip()] + [gr.skip() for _ in followers]
+            return (
+                [text] + [gr.skip() for _ in range(5)] + [queue_table(ctx), gr.skip()] + [gr.skip() for _ in followers]
+            )
 
         def view(run: Run):
             loss, epoch_loss, metric = curves(run)
-            base = [status_html(ctx, run), progress_html(run), loss, epoch_loss, metric, log_text(run), queue_table(ctx), run.id]
+            base = [
+                status_html(ctx, run),
+                progress_html(run),
+                loss,
+                epoch_loss,
+                metric,
+                log_text(run),
+                queue_table(ctx),
+                run.id,
+            ]
             return base + _follow_updates(ctx, run, len(followers))
 
         def follow(run: Run):
@@ -273,21 +348,34 @@ def build(ctx: AppContext) -> dict:
             try:
                 spec, _ = host.resolve(chosen or default)
                 form_values = {field: _blank(v) for (arch, field), v in zip(model_keys, rest) if arch == spec.name}
-                form_values.update({k: _blank(v) for k, v in zip(train_keys, rest[len(model_keys):])})
+                form_values.update({k: _blank(v) for k, v in zip(train_keys, rest[len(model_keys) :])})
                 overrides = catalog.overrides_from_form(form_values, chosen or default, host)
-                run = ctx.runs.submit(chosen or default, dataset=data, overrides=overrides, out=(out or "").strip() or None,
-                                      data_dir=(folder or "").strip() or None, download=bool(allow_download))
+                run = ctx.runs.submit(
+                    chosen or default,
+                    dataset=data,
+                    overrides=overrides,
+                    out=(out or "").strip() or None,
+                    data_dir=(folder or "").strip() or None,
+                    download=bool(allow_download),
+                )
             except Exception as exc:
                 yield message_only(error_message(exc))
                 return
             yield from follow(run)
 
         parameter_names = ["name", "dataset", "data_dir", "download", "run_name"]
-        parameter_names += [_identifier(f"{arch}_{field}") for arch, field in model_keys] + [_identifier(k) for k in train_keys]
+        parameter_names += [_identifier(f"{arch}_{field}") for arch, field in model_keys] + [
+            _identifier(k) for k in train_keys
+        ]
         outputs = [status, progress, loss_plot, epoch_plot, metric_plot, log, queue, run_id, *followers]
-        start.click(with_parameters(start_run, parameter_names),
-                    [name, dataset, data_dir, download, run_name, *model_components, *train_components.values()],
-                    outputs, api_name="train", concurrency_limit=None, show_progress="hidden")
+        start.click(
+            with_parameters(start_run, parameter_names),
+            [name, dataset, data_dir, download, run_name, *model_components, *train_components.values()],
+            outputs,
+            api_name="train",
+            concurrency_limit=None,
+            show_progress="hidden",
+        )
 
         def stop_run(current: str | None):
             if not current:
@@ -302,8 +390,13 @@ def build(ctx: AppContext) -> dict:
                 yield message_only(info("Nothing to resume: Resume continues a run this page stopped."))
                 return
             try:
-                again = ctx.runs.submit(run.request.name, out=str(run.out_dir), resume=True,
-                                        data_dir=run.request.data_dir, download=run.request.download)
+                again = ctx.runs.submit(
+                    run.request.name,
+                    out=str(run.out_dir),
+                    resume=True,
+                    data_dir=run.request.data_dir,
+                    download=run.request.download,
+                )
             except Exception as exc:
                 yield message_only(error_message(exc))
                 return

@@ -69,7 +69,7 @@ def amend_checkpoint(
     clash = protected & set(meta_updates)
     if clash:
         raise ArchzooError(f"an amendment may not change {', '.join(sorted(clash))}: those describe the weights")
-    for name in (evaluation_files or {}):
+    for name in evaluation_files or {}:
         if Path(name).name != name or name.startswith("."):
             raise ArchzooError(f"evaluation file name {name!r} must be a plain file name")
     new_meta = {**meta, **meta_updates}

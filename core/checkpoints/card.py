@@ -32,7 +32,17 @@ PIPELINE_TAGS = {
     "image-generation": "unconditional-image-generation",
 }
 #: The training settings worth a line in the card; the full config follows them.
-RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "warmup_fraction", "grad_clip", "seed")
+RECIPE_KEYS = (
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "warmup_fraction",
+    "grad_clip",
+    "seed",
+)
 
 
 def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> str:
@@ -41,17 +51,19 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
     With ``repo_id`` (when pushing), the usage snippets name that repository;
     without it they show how to use the local folder and how to push it.
     """
-    return "\n".join([
-        "---",
-        _front_matter(meta, repo_id).rstrip("\n"),
-        "---",
-        "",
-        *_about(meta),
-        *_training(meta),
-        *_results(meta),
-        *_trust(meta, repo_id),
-        *_usage(meta, repo_id),
-    ])
+    return "\n".join(
+        [
+            "---",
+            _front_matter(meta, repo_id).rstrip("\n"),
+            "---",
+            "",
+            *_about(meta),
+            *_training(meta),
+            *_results(meta),
+            *_trust(meta, repo_id),
+            *_usage(meta, repo_id),
+        ]
+    )
 
 
 def dataset_label(name: str) -> str:
@@ -111,8 +123,10 @@ def _about(meta: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"- Parameters: {meta['parameters']:,}",
-        (f"- Architecture plugin: `{plugin['name']}` from the `{plugin['distribution']}` distribution "
-         f"(version {plugin.get('version') or 'unknown'})"),
+        (
+            f"- Architecture plugin: `{plugin['name']}` from the `{plugin['distribution']}` distribution "
+            f"(version {plugin.get('version') or 'unknown'})"
+        ),
         f"- archzoo version: {meta['archzoo_version']}",
         f"- Weights: `model.safetensors` (sha256 `{meta.get('weights_sha256', 'unknown')}`)",
     ]
@@ -124,8 +138,14 @@ def _about(meta: dict[str, Any]) -> list[str]:
 def _training(meta: dict[str, Any]) -> list[str]:
     train = meta.get("train", {})
     lines = ["## Training", ""]
-    recipe = [f"{key}={train[key] if isinstance(train[key], str) else json.dumps(train[key])}" for key in RECIPE_KEYS if key in train]
-    lines.append(f"Trained on `{dataset_label(meta['dataset']['name'])}`" + (f" with {', '.join(recipe)}." if recipe else "."))
+    recipe = [
+        f"{key}={train[key] if isinstance(train[key], str) else json.dumps(train[key])}"
+        for key in RECIPE_KEYS
+        if key in train
+    ]
+    lines.append(
+        f"Trained on `{dataset_label(meta['dataset']['name'])}`" + (f" with {', '.join(recipe)}." if recipe else ".")
+    )
     lines += [
         "",
         "The full configuration (also in `config.json`, under `config` and `train`):",
@@ -161,43 +181,72 @@ def _trust(meta: dict[str, Any], repo_id: str | None) -> list[str]:
         return []
     lines = ["## Trust: calibration, out-of-distribution inputs, shift", ""]
     if not trust:
-        return lines + [f"Fitted temperature: {calibration['temperature']:.4f} (temperature scaling on the validation split; "
-                        "`archzoo predict --calibrated` uses it).", ""]
+        return lines + [
+            f"Fitted temperature: {calibration['temperature']:.4f} (temperature scaling on the validation split; "
+            "`archzoo predict --calibrated` uses it).",
+            "",
+        ]
     low, high = trust["accuracy_ci95"]
     lines += [f"**Verdict: {trust['verdict']}** (archzoo's stated thresholds; see the report).", ""]
     lines += [f"- {reason}" for reason in trust.get("reasons", [])]
-    rows = [("test accuracy (95% Wilson interval)", f"{trust['accuracy']:.4f} ({low:.4f}-{high:.4f}), {trust['test_examples']:,} examples")]
+    rows = [
+        (
+            "test accuracy (95% Wilson interval)",
+            f"{trust['accuracy']:.4f} ({low:.4f}-{high:.4f}), {trust['test_examples']:,} examples",
+        )
+    ]
     if trust.get("macro_f1") is not None:
         rows.append(("macro F1", f"{trust['macro_f1']:.4f}"))
     cal = trust.get("calibration") or {}
     if cal.get("temperature") is not None:
-        rows += [("temperature (fitted by NLL on validation)", f"{cal['temperature']:.4f}"),
-                 ("ECE before / after temperature scaling (test)", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
-                 ("NLL before / after temperature scaling (test)", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}")]
+        rows += [
+            ("temperature (fitted by NLL on validation)", f"{cal['temperature']:.4f}"),
+            ("ECE before / after temperature scaling (test)", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
+            ("NLL before / after temperature scaling (test)", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}"),
+        ]
     elif "ece_before" in cal:
         rows.append(("ECE (test; no temperature fitted)", f"{cal['ece_before']:.4f}"))
     ood = trust.get("ood") or {}
     for score in ("msp", "energy"):
         if f"{score}_auroc" in ood:
-            rows.append((f"{score.upper()} vs {ood['dataset']}: AUROC / FPR at 95% TPR", f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}"))
-    for key, label in (("rotation", "accuracy at rotation 0/15/.../90 degrees"), ("noise", "accuracy at noise sd 0/0.1/.../0.5")):
+            rows.append(
+                (
+                    f"{score.upper()} vs {ood['dataset']}: AUROC / FPR at 95% TPR",
+                    f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
+                )
+            )
+    for key, label in (
+        ("rotation", "accuracy at rotation 0/15/.../90 degrees"),
+        ("noise", "accuracy at noise sd 0/0.1/.../0.5"),
+    ):
         if trust.get(key):
             rows.append((label, " / ".join(f"{a:.3f}" for a in trust[key]["accuracy"])))
     lines += ["", "| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), ""]
     if trust.get("figures"):
         lines += [f"![{name}]({path})" for name, path in trust["figures"].items()]
-        lines += ["", f"The full report: [{trust.get('report', 'evaluation/report.html')}]({trust.get('report', 'evaluation/report.html')}).", ""]
+        lines += [
+            "",
+            "The full report: "
+            f"[{trust.get('report', 'evaluation/report.html')}]({trust.get('report', 'evaluation/report.html')}).",
+            "",
+        ]
     return lines
 
 
 def _usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:
     distribution = meta["plugin"]["distribution"]
-    needs = "" if distribution == "archzoo" else f" and `{distribution}` (the plugin that provides `{meta['architecture']}`)"
+    needs = (
+        ""
+        if distribution == "archzoo"
+        else f" and `{distribution}` (the plugin that provides `{meta['architecture']}`)"
+    )
     where = f"hf://{repo_id}" if repo_id else "path/to/this/folder"
     lines = ["## Usage", "", f"With archzoo (`pip install archzoo`{needs}):", "", "```bash"]
     if repo_id:
-        lines += [f"archzoo pull {repo_id}            # download once into the Hugging Face cache",
-                  f"archzoo eval hf://{repo_id}       # any command that takes a checkpoint takes hf://"]
+        lines += [
+            f"archzoo pull {repo_id}            # download once into the Hugging Face cache",
+            f"archzoo eval hf://{repo_id}       # any command that takes a checkpoint takes hf://",
+        ]
     else:
         lines += [f"archzoo eval {where}", f"archzoo push {where} YOUR-NAME/REPO   # share it on the Hugging Face Hub"]
     lines += [

@@ -114,13 +114,17 @@ def push_to_hub(
     """
     reference = parse_reference(repo_id)
     if reference.revision:
-        raise HubError(f"push to '{reference.repo_id}' and choose the branch with --branch, not '@{reference.revision}'")
+        raise HubError(
+            f"push to '{reference.repo_id}' and choose the branch with --branch, not '@{reference.revision}'"
+        )
     repo_id = reference.repo_id
     folder = find_local(checkpoint)
     meta = read_meta(folder)
     weights = folder / WEIGHTS
     if not weights.is_file() or sha256_file(weights) != meta["weights_sha256"]:
-        raise HubError(f"{folder} is damaged ({WEIGHTS} missing or not matching its sha256 in {CONFIG}); not pushing it")
+        raise HubError(
+            f"{folder} is damaged ({WEIGHTS} missing or not matching its sha256 in {CONFIG}); not pushing it"
+        )
 
     api = _api(token)
     with _translate_errors(HubReference(repo_id, branch), writing=True), _staged(folder, meta, repo_id) as staging:
@@ -142,7 +146,9 @@ def push_to_hub(
 
 
 def _default_message(meta: dict) -> str:
-    return f"Upload {meta['architecture']} ({meta.get('task', 'model')}) trained on {meta['dataset']['name']} with archzoo"
+    return (
+        f"Upload {meta['architecture']} ({meta.get('task', 'model')}) trained on {meta['dataset']['name']} with archzoo"
+    )
 
 
 @contextmanager
@@ -205,15 +211,17 @@ def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | No
 def _download(repo_id: str, revision: str | None, files: list[str], *, token: str | None, local_dir=None) -> Path:
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(
-        repo_id,
-        revision=revision,
-        allow_patterns=files,
-        local_dir=local_dir,
-        token=token,
-        library_name="archzoo",
-        library_version=archzoo_version(),
-    ))
+    return Path(
+        snapshot_download(
+            repo_id,
+            revision=revision,
+            allow_patterns=files,
+            local_dir=local_dir,
+            token=token,
+            library_name="archzoo",
+            library_version=archzoo_version(),
+        )
+    )
 
 
 def _archzoo_config(path: Path, ref: HubReference) -> dict:
@@ -229,7 +237,7 @@ def _archzoo_config(path: Path, ref: HubReference) -> dict:
         raise HubError(f"{what}: its {CONFIG} is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise HubError(
-            f"{what}: its {CONFIG} has no \"format\": \"{FORMAT}\" "
+            f'{what}: its {CONFIG} has no "format": "{FORMAT}" '
             "(a transformers, diffusers or timm model is loaded with that library, not archzoo)"
         )
     architecture = meta.get("architecture")
@@ -354,7 +362,9 @@ def _not_cached(ref: HubReference, exc: Exception) -> HubError:
     from huggingface_hub import errors as hf
 
     if isinstance(exc, hf.IncompleteSnapshotError):
-        return HubError(f"the cached copy of {ref} is incomplete and the Hub cannot be reached: pull it again while online")
+        return HubError(
+            f"the cached copy of {ref} is incomplete and the Hub cannot be reached: pull it again while online"
+        )
     if _offline():
         return HubError(
             f"{ref} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 is set: "
@@ -368,7 +378,8 @@ def _not_cached(ref: HubReference, exc: Exception) -> HubError:
 def _unreachable(ref: HubReference) -> str:
     return (
         f"cannot reach the Hub at {_endpoint()} to get {ref}: check your network connection and HF_ENDPOINT "
-        "(unset it for huggingface.co); to use checkpoints already in the cache without the network, set HF_HUB_OFFLINE=1"
+        "(unset it for huggingface.co); to use checkpoints already in the cache without the network, set "
+        "HF_HUB_OFFLINE=1"
     )
 
 

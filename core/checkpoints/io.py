@@ -106,7 +106,9 @@ def write_checkpoint(
     return dest
 
 
-def load(location: str | os.PathLike, *, device: str | torch.device = "cpu", host: Host | None = None) -> LoadedCheckpoint:
+def load(
+    location: str | os.PathLike, *, device: str | torch.device = "cpu", host: Host | None = None
+) -> LoadedCheckpoint:
     """Load a checkpoint (path or store name) as a ready model in eval mode."""
     host = host or get_host()
     folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
@@ -135,7 +137,9 @@ def load(location: str | os.PathLike, *, device: str | torch.device = "cpu", hos
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
     tokenizer = _load_tokenizer(folder, meta)
-    return LoadedCheckpoint(model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer)
+    return LoadedCheckpoint(
+        model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer
+    )
 
 
 def _check_recorded_files(folder: Path, meta: dict[str, Any]) -> None:
@@ -157,7 +161,9 @@ def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
     recorded = meta.get("files", {}).get(TOKENIZER)
     if not path.is_file():
         if recorded:
-            raise CheckpointError(f"{folder} has no {TOKENIZER}, which its {CONFIG} lists: the model cannot read text without it")
+            raise CheckpointError(
+                f"{folder} has no {TOKENIZER}, which its {CONFIG} lists: the model cannot read text without it"
+            )
         return None
     if recorded and sha256_file(path) != recorded:
         raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
@@ -181,7 +187,9 @@ def check_state_matches(model: torch.nn.Module, state: dict[str, torch.Tensor], 
     found = {k: tuple(v.shape) for k, v in state.items()}
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
-    wrong = [f"{k}: expected {expected[k]}, found {found[k]}" for k in expected if k in found and expected[k] != found[k]]
+    wrong = [
+        f"{k}: expected {expected[k]}, found {found[k]}" for k in expected if k in found and expected[k] != found[k]
+    ]
     problems = []
     if missing:
         problems.append(f"missing tensors {', '.join(missing[:5])}")

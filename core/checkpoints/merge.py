@@ -35,7 +35,9 @@ def merge_adapter(location: Any, dest: Any, *, host: Any = None) -> Path:
     model = loaded.model
     encoder = getattr(model, "encoder", None)
     if "adapter_config.json" not in (loaded.meta.get("files") or {}) or not hasattr(encoder, "merge_and_unload"):
-        raise EncoderError(f"{loaded.path} is a {loaded.spec.name} checkpoint with no LoRA adapter: there is nothing to merge")
+        raise EncoderError(
+            f"{loaded.path} is a {loaded.spec.name} checkpoint with no LoRA adapter: there is nothing to merge"
+        )
     with staged_folder(dest) as staging:
         merged = encoder.merge_and_unload()
         merged.save_pretrained(staging)
@@ -43,9 +45,20 @@ def merge_adapter(location: Any, dest: Any, *, host: Any = None) -> Path:
         for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
             if (source / name).is_file():
                 shutil.copy2(source / name, staging / name)
-        save_file({k: v.detach().contiguous().cpu() for k, v in model.head.state_dict().items()}, staging / "head.safetensors")
-        (staging / "head.json").write_text(json.dumps({
-            "pooling": model.pooling, "class_names": list(loaded.info.class_names),
-            "merged_from": str(loaded.path), "base_model": model.source.base_model_name,
-        }, indent=2) + "\n", encoding="utf-8")
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in model.head.state_dict().items()}, staging / "head.safetensors"
+        )
+        (staging / "head.json").write_text(
+            json.dumps(
+                {
+                    "pooling": model.pooling,
+                    "class_names": list(loaded.info.class_names),
+                    "merged_from": str(loaded.path),
+                    "base_model": model.source.base_model_name,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     return dest

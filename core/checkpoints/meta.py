@@ -10,7 +10,7 @@ against the weights.  Torch-free: listing a store reads only this.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def build_meta(
         "dataset": {"name": dataset, "info": info.to_dict()},
         "metrics": metrics,
         "parameters": parameters,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -62,7 +62,7 @@ def read_meta(folder: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{folder / CONFIG} is not valid JSON ({exc}); the checkpoint is damaged") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{folder / CONFIG} is not an archzoo checkpoint config (no \"format\": \"{FORMAT}\")")
+        raise CheckpointError(f'{folder / CONFIG} is not an archzoo checkpoint config (no "format": "{FORMAT}")')
     for key in ("architecture", "config", "dataset", "weights_sha256"):
         if key not in meta:
             raise CheckpointError(f"{folder / CONFIG} lacks the '{key}' entry; the checkpoint is damaged")

@@ -126,21 +126,33 @@ def card_body(card: str) -> str:
     if card.startswith("---"):
         end = card.find("\n---", 3)
         if end != -1:
-            return card[end + 4:].lstrip("\n")
+            return card[end + 4 :].lstrip("\n")
     return card
 
 
 def entries_as_json(entries: list[CheckpointEntry]) -> str:
     """Machine-readable listing (what ``archzoo checkpoints --json`` would print)."""
-    return json.dumps([
-        {
-            "name": e.name, "path": str(e.path), "architecture": e.architecture, "task": e.task,
-            "dataset": e.dataset, "parameters": e.parameters, "created": e.created, "metrics": e.metrics,
-            "distribution": e.distribution, "plugin_version": e.plugin_version, "installed": e.installed,
-            "resumable": e.resumable, "error": e.error,
-        }
-        for e in entries
-    ], indent=2)
+    return json.dumps(
+        [
+            {
+                "name": e.name,
+                "path": str(e.path),
+                "architecture": e.architecture,
+                "task": e.task,
+                "dataset": e.dataset,
+                "parameters": e.parameters,
+                "created": e.created,
+                "metrics": e.metrics,
+                "distribution": e.distribution,
+                "plugin_version": e.plugin_version,
+                "installed": e.installed,
+                "resumable": e.resumable,
+                "error": e.error,
+            }
+            for e in entries
+        ],
+        indent=2,
+    )
 
 
 def _checkpoint_folders(root: Path) -> list[Path]:

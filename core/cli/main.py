@@ -51,16 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("train", help="train an architecture or preset")
     p.add_argument("name", nargs="?", help="architecture or preset (default: from registry.toml)")
     p.add_argument("--dataset", help="dataset name, or the path of an image folder")
-    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a model or training setting (repeatable; see 'archzoo info NAME')")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model or training setting (repeatable; see 'archzoo info NAME')",
+    )
     p.add_argument("--out", help="run folder: a name inside the checkpoint store, or an absolute path")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace checkpoints already in --out")
     p.add_argument("--data-dir", help="folder that holds the dataset's files")
-    p.add_argument("--download", action="store_true", help="allow downloading the dataset (or a Hub encoder) if it is not found")
+    p.add_argument(
+        "--download", action="store_true", help="allow downloading the dataset (or a Hub encoder) if it is not found"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--merge", action="store_true",
-                   help="LoRA runs: also write the encoder with the adapter merged in, as a plain transformers model, to RUN/merged")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="LoRA runs: also write the encoder with the adapter merged in, as a plain transformers model, to "
+        "RUN/merged",
+    )
 
     p = commands.add_parser("eval", help="evaluate a checkpoint")
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
@@ -69,14 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder that holds the dataset's files")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _trust_arguments(p, "--trust: ")
-    p.add_argument("--trust", action="store_true",
-                   help="classifiers: also accuracy interval, per-class F1, calibration, out-of-distribution and shift, and a verdict (docs/evaluation.md)")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="classifiers: also accuracy interval, per-class F1, calibration, out-of-distribution and shift, and a "
+        "verdict (docs/evaluation.md)",
+    )
 
-    p = commands.add_parser("report", help="judge a classifier: calibration, out-of-distribution, shift, verdict; one HTML page")
+    p = commands.add_parser(
+        "report", help="judge a classifier: calibration, out-of-distribution, shift, verdict; one HTML page"
+    )
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
-    p.add_argument("--out", metavar="DIR", help="also write the page and figures here (other files in DIR are left alone)")
-    p.add_argument("--no-save", dest="save", action="store_false",
-                   help="leave the checkpoint as it is (by default its temperature, card and evaluation/ folder are updated)")
+    p.add_argument(
+        "--out", metavar="DIR", help="also write the page and figures here (other files in DIR are left alone)"
+    )
+    p.add_argument(
+        "--no-save",
+        dest="save",
+        action="store_false",
+        help="leave the checkpoint as it is (by default its temperature, card and evaluation/ folder are updated)",
+    )
     p.add_argument("--dataset", help="another dataset of the same task and input shape")
     p.add_argument("--split", default="test", choices=["validation", "test"])
     p.add_argument("--data-dir", help="folder that holds the dataset's files")
@@ -85,13 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers, texts or graph nodes")
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
-    p.add_argument("inputs", nargs="*", metavar="FILE",
-                   help="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line ('-': standard input); "
-                        "for graph models, node indices of the training graph (none: every test node)")
-    p.add_argument("--text", dest="texts", action="append", default=[], metavar="TEXT",
-                   help="a text to classify (text models; repeatable)")
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="FILE",
+        help="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line "
+        "('-': standard input); "
+        "for graph models, node indices of the training graph (none: every test node)",
+    )
+    p.add_argument(
+        "--text",
+        dest="texts",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a text to classify (text models; repeatable)",
+    )
     p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--calibrated", action="store_true", help="use the temperature stored by 'archzoo report' (calibrated probabilities)")
+    p.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="use the temperature stored by 'archzoo report' (calibrated probabilities)",
+    )
     p.add_argument("--temperature", type=float, metavar="T", help="divide the logits by T before the softmax")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -105,25 +144,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="make the draw repeatable")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = commands.add_parser("embed", help="feature vectors of texts from a feature-extraction checkpoint, as safetensors")
+    p = commands.add_parser(
+        "embed", help="feature vectors of texts from a feature-extraction checkpoint, as safetensors"
+    )
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
     p.add_argument("inputs", nargs="*", metavar="FILE", help="text files, one text per line ('-': standard input)")
-    p.add_argument("--text", dest="texts", action="append", default=[], metavar="TEXT", help="a text to embed (repeatable)")
-    p.add_argument("--out", required=True, metavar="FILE.safetensors", help="where to write the features (N x D, tensor 'features')")
+    p.add_argument(
+        "--text", dest="texts", action="append", default=[], metavar="TEXT", help="a text to embed (repeatable)"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.safetensors",
+        help="where to write the features (N x D, tensor 'features')",
+    )
     p.add_argument("--normalize", action="store_true", help="unit-length vectors (for cosine similarity)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per encoder pass (default 64)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
-    p = commands.add_parser("sample", help="draw images from an image-generation checkpoint into a folder (grid.png + one PNG each)")
+    p = commands.add_parser(
+        "sample", help="draw images from an image-generation checkpoint into a folder (grid.png + one PNG each)"
+    )
     p.add_argument("checkpoint", help="checkpoint folder, run folder or name in the store")
-    p.add_argument("--out", required=True, metavar="DIR", help="new or empty folder for grid.png and 000.png, 001.png, ... (never overwritten)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="new or empty folder for grid.png and 000.png, 001.png, ... (never overwritten)",
+    )
     p.add_argument("-n", "--n", dest="n", type=int, default=16, help="how many images (default 16)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images (default 0)")
-    p.add_argument("--steps", type=int, default=0, help="sampling steps of an iterative sampler (ddpm: DDIM steps, 1..T); 0: the model's default")
-    p.add_argument("--mode", default="sample", help="sample (default), reconstruct, interpolate, traverse, grid or walk: what each model offers is in docs/generative.md")
-    p.add_argument("--sampler", choices=["ddim", "ddpm"], help="ddpm checkpoints: DDIM (default) or the ancestral DDPM sampler (all T steps)")
-    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="FILE",
-                   help="reconstruct / interpolate: an image to start from (repeatable); default: test images picked by --seed")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="sampling steps of an iterative sampler (ddpm: DDIM steps, 1..T); 0: the model's default",
+    )
+    p.add_argument(
+        "--mode",
+        default="sample",
+        help="sample (default), reconstruct, interpolate, traverse, grid or walk: what each model offers is in "
+        "docs/generative.md",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=["ddim", "ddpm"],
+        help="ddpm checkpoints: DDIM (default) or the ancestral DDPM sampler (all T steps)",
+    )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="reconstruct / interpolate: an image to start from (repeatable); default: test images picked by --seed",
+    )
 
     p = commands.add_parser("ui", help="open the browser app (train, evaluate, predict, manage checkpoints)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
@@ -143,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--message", help="commit message")
 
     p = commands.add_parser("pull", help="download a checkpoint from the Hugging Face Hub into the cache")
-    p.add_argument("reference", metavar="REPO_ID[@REVISION]", help="repository, optionally @branch, @tag or @commit-sha")
+    p.add_argument(
+        "reference", metavar="REPO_ID[@REVISION]", help="repository, optionally @branch, @tag or @commit-sha"
+    )
     p.add_argument("--to", metavar="DIR", help="put the files in DIR instead of the Hugging Face cache")
     return parser
 
@@ -179,25 +256,50 @@ def cmd_list(args: argparse.Namespace) -> int:
     host = get_host()
     archs = sorted(host.architectures.values(), key=lambda s: s.name)
     if args.json:
-        print(json.dumps({
-            "architectures": [
-                {"name": s.name, "task": s.task, "parameters": s.parameters, "plugin": s.plugin,
-                 "distribution": s.distribution, "version": s.version, "summary": s.summary}
-                for s in archs
-            ],
-            "presets": [{"name": p.name, "architecture": p.architecture, "dataset": p.dataset, "summary": p.summary} for p in host.presets.values()],
-            "datasets": [{"name": d.name, "task": d.task, "summary": d.summary} for d in host.datasets.values()],
-            "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error} for b in host.broken],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "architectures": [
+                        {
+                            "name": s.name,
+                            "task": s.task,
+                            "parameters": s.parameters,
+                            "plugin": s.plugin,
+                            "distribution": s.distribution,
+                            "version": s.version,
+                            "summary": s.summary,
+                        }
+                        for s in archs
+                    ],
+                    "presets": [
+                        {"name": p.name, "architecture": p.architecture, "dataset": p.dataset, "summary": p.summary}
+                        for p in host.presets.values()
+                    ],
+                    "datasets": [
+                        {"name": d.name, "task": d.task, "summary": d.summary} for d in host.datasets.values()
+                    ],
+                    "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error} for b in host.broken],
+                },
+                indent=2,
+            )
+        )
         return 0
     rows = [(s.name, s.task, _count(s.parameters), f"{s.distribution} {s.version}".strip(), s.summary) for s in archs]
     _table(("ARCHITECTURE", "TASK", "PARAMS", "PLUGIN", "SUMMARY"), rows)
     if host.presets:
         print()
-        _table(("PRESET", "ARCHITECTURE", "DATASET", "SUMMARY"),
-               [(p.name, p.architecture, p.dataset, p.summary) for p in sorted(host.presets.values(), key=lambda p: p.name)])
+        _table(
+            ("PRESET", "ARCHITECTURE", "DATASET", "SUMMARY"),
+            [
+                (p.name, p.architecture, p.dataset, p.summary)
+                for p in sorted(host.presets.values(), key=lambda p: p.name)
+            ],
+        )
     print()
-    _table(("DATASET", "TASK", "SUMMARY"), [(d.name, d.task, d.summary) for d in sorted(host.datasets.values(), key=lambda d: d.name)])
+    _table(
+        ("DATASET", "TASK", "SUMMARY"),
+        [(d.name, d.task, d.summary) for d in sorted(host.datasets.values(), key=lambda d: d.name)],
+    )
     if host.broken:
         print()
         _table(("BROKEN PLUGIN", "DISTRIBUTION", "ERROR"), [(b.name, b.distribution, b.error) for b in host.broken])
@@ -237,8 +339,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         _check_mergeable(args.name)
     progress = None if args.quiet else ProgressPrinter()
     result = train(
-        args.name, dataset=args.dataset, overrides=overrides, out=args.out, resume=args.resume,
-        overwrite=args.overwrite, data_dir=args.data_dir, download=args.download,
+        args.name,
+        dataset=args.dataset,
+        overrides=overrides,
+        out=args.out,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        data_dir=args.data_dir,
+        download=args.download,
         on_event=progress,
     )
     if progress:
@@ -276,7 +384,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.trust:
         from archzoo.evaluation.trust import assess
 
-        assessment = assess(args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir, **_trust_options(args))
+        assessment = assess(
+            args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir, **_trust_options(args)
+        )
         _print_trust(assessment, as_json=args.json)
         return 0
     metrics = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
@@ -291,27 +401,58 @@ def cmd_report(args: argparse.Namespace) -> int:
     from archzoo.evaluation.report import write_report
 
     report = write_report(
-        args.checkpoint, out=args.out, save=args.save, dataset=args.dataset, split=args.split,
-        data_dir=args.data_dir, **_trust_options(args),
+        args.checkpoint,
+        out=args.out,
+        save=args.save,
+        dataset=args.dataset,
+        split=args.split,
+        data_dir=args.data_dir,
+        **_trust_options(args),
     )
     if args.json:
         data = report.assessment.to_dict()
-        print(json.dumps({"page": str(report.page), "summary": data["summary"], "verdict": data["verdict"], "notes": report.notes}))
+        print(
+            json.dumps(
+                {
+                    "page": str(report.page),
+                    "summary": data["summary"],
+                    "verdict": data["verdict"],
+                    "notes": report.notes,
+                }
+            )
+        )
         return 0
     _print_trust(report.assessment, as_json=False, notes=report.notes)
     if report.checkpoint_updated:
-        print(f"checkpoint updated (weights untouched): temperature, model card, evaluation/ in {report.assessment.checkpoint}")
+        print(
+            "checkpoint updated (weights untouched): temperature, model card, evaluation/ in "
+            f"{report.assessment.checkpoint}"
+        )
     print(f"report: {report.page}")
     return 0
 
 
 def _trust_arguments(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    p.add_argument("--ood", metavar="DATASET", help=f"{prefix}out-of-distribution dataset (name or folder; default: mnist for fashion-mnist and back; 'none': skip)")
-    p.add_argument("--ood-data-dir", metavar="DIR", help=f"{prefix}folder that holds the out-of-distribution dataset's files")
+    p.add_argument(
+        "--ood",
+        metavar="DATASET",
+        help=f"{prefix}out-of-distribution dataset (name or folder; default: mnist for fashion-mnist and back; "
+        "'none': skip)",
+    )
+    p.add_argument(
+        "--ood-data-dir", metavar="DIR", help=f"{prefix}folder that holds the out-of-distribution dataset's files"
+    )
     p.add_argument("--no-shift", dest="shift", action="store_false", help=f"{prefix}skip the rotation and noise curves")
-    p.add_argument("--shift-examples", type=int, default=2000, metavar="N",
-                   help=f"{prefix}test examples for the shift curves (a fixed-seed sample; 0: all; default 2000)")
-    p.add_argument("--min-accuracy", type=float, metavar="A", help=f"{prefix}accuracy bar for the verdict (default 0.85)")
+    p.add_argument(
+        "--shift-examples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help=f"{prefix}test examples for the shift curves (a fixed-seed sample; 0: all; default 2000)",
+    )
+    p.add_argument(
+        "--min-accuracy", type=float, metavar="A", help=f"{prefix}accuracy bar for the verdict (default 0.85)"
+    )
 
 
 def _trust_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -322,8 +463,13 @@ def _trust_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.min_accuracy is not None and not 0.0 <= args.min_accuracy <= 1.0:
         raise ArchzooError(f"--min-accuracy must be between 0 and 1, not {args.min_accuracy}")
     thresholds = Thresholds(min_accuracy=args.min_accuracy) if args.min_accuracy is not None else Thresholds()
-    return {"ood": False if args.ood == "none" else args.ood, "ood_data_dir": args.ood_data_dir, "shift": args.shift,
-            "shift_examples": args.shift_examples or None, "thresholds": thresholds}
+    return {
+        "ood": False if args.ood == "none" else args.ood,
+        "ood_data_dir": args.ood_data_dir,
+        "shift": args.shift,
+        "shift_examples": args.shift_examples or None,
+        "thresholds": thresholds,
+    }
 
 
 def _print_trust(assessment: Any, *, as_json: bool, notes: list[str] | None = None) -> None:
@@ -334,29 +480,51 @@ def _print_trust(assessment: Any, *, as_json: bool, notes: list[str] | None = No
         return
     s, verdict = data["summary"], data["verdict"]
     low, high = s["accuracy_ci95"]
-    rows = [("accuracy", f"{s['accuracy']:.4f}  (95% CI {low:.4f}-{high:.4f}, {s['test_examples']:,} examples)"),
-            ("macro F1", f"{s['macro_f1']:.4f}" if s["macro_f1"] is not None else "n/a")]
+    rows = [
+        ("accuracy", f"{s['accuracy']:.4f}  (95% CI {low:.4f}-{high:.4f}, {s['test_examples']:,} examples)"),
+        ("macro F1", f"{s['macro_f1']:.4f}" if s["macro_f1"] is not None else "n/a"),
+    ]
     if s["train_accuracy"] is not None:
         rows.append(("train accuracy (sample)", f"{s['train_accuracy']:.4f}"))
     cal = s["calibration"]
     if cal.get("temperature") is not None:
-        rows += [("temperature", f"{cal['temperature']:.4f}  (fitted on {cal['validation_examples']:,} validation examples)"),
-                 ("ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"),
-                 ("NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}")]
+        rows += [
+            (
+                "temperature",
+                f"{cal['temperature']:.4f}  (fitted on {cal['validation_examples']:,} validation examples)",
+            ),
+            ("ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"),
+            ("NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}"),
+        ]
     elif "ece_before" in cal:
         rows.append(("ECE", f"{cal['ece_before']:.4f}  (no temperature fitted)"))
     if s["ood"]:
         for score in ("msp", "energy"):
             if f"{score}_auroc" in s["ood"]:
-                rows.append((f"{score} vs {s['ood']['dataset']}", f"AUROC {s['ood'][f'{score}_auroc']:.4f}, FPR@95%TPR {s['ood'][f'{score}_fpr95']:.4f}"))
+                rows.append(
+                    (
+                        f"{score} vs {s['ood']['dataset']}",
+                        f"AUROC {s['ood'][f'{score}_auroc']:.4f}, FPR@95%TPR {s['ood'][f'{score}_fpr95']:.4f}",
+                    )
+                )
     for key in ("rotation", "noise"):
         if s[key]:
-            rows.append((f"{key} accuracy", " ".join(f"{x:g}:{a:.3f}" for x, a in zip(s[key]["strengths"], s[key]["accuracy"]))))
+            rows.append(
+                (f"{key} accuracy", " ".join(f"{x:g}:{a:.3f}" for x, a in zip(s[key]["strengths"], s[key]["accuracy"])))
+            )
     _table(("MEASURE", "VALUE"), rows)
     print()
-    _table(("CLASS", "SUPPORT", "PRECISION", "RECALL", "F1"),
-           [(r["class"], r["support"], *(f"{r[k]:.3f}" if r[k] is not None else "n/a" for k in ("precision", "recall", "f1")))
-            for r in data["classes"]["per_class"]])
+    _table(
+        ("CLASS", "SUPPORT", "PRECISION", "RECALL", "F1"),
+        [
+            (
+                r["class"],
+                r["support"],
+                *(f"{r[k]:.3f}" if r[k] is not None else "n/a" for k in ("precision", "recall", "f1")),
+            )
+            for r in data["classes"]["per_class"]
+        ],
+    )
     print(f"\nverdict: {verdict['verdict']}")
     for reason in verdict["reasons"]:
         print(f"  - {reason}")
@@ -381,11 +549,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not args.inputs:
             raise ArchzooError("give at least one input FILE")
         inputs = args.inputs
-    results, notes = predict(args.checkpoint, inputs, top_k=args.top_k, calibrated=args.calibrated, temperature=args.temperature)
+    results, notes = predict(
+        args.checkpoint, inputs, top_k=args.top_k, calibrated=args.calibrated, temperature=args.temperature
+    )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in r]} for i, r in zip(inputs, results)]))
+        print(
+            json.dumps(
+                [{"input": i, "top_k": [{"label": l, "probability": p} for l, p in r]} for i, r in zip(inputs, results)]
+            )
+        )
         return 0
     for item, ranked in zip(inputs, results):
         shown = item if len(item) <= 60 else item[:57] + "..."
@@ -438,8 +612,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from archzoo.inference.generation import generate_text
 
     texts = generate_text(
-        args.checkpoint, args.prompt, temperature=args.temperature, max_length=args.length, n=args.num,
-        top_k=args.top_k, seed=args.seed,
+        args.checkpoint,
+        args.prompt,
+        temperature=args.temperature,
+        max_length=args.length,
+        n=args.num,
+        top_k=args.top_k,
+        seed=args.seed,
     )
     if args.json:
         print(json.dumps({"prompt": args.prompt, "texts": texts}))
@@ -457,8 +636,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
     texts = [*_text_lines(args.inputs), *args.texts]
     if not texts:
         raise ArchzooError("give texts to embed: files with one text per line, or --text TEXT")
-    result = embed_to_file(args.checkpoint, texts, args.out, normalize=args.normalize, batch_size=args.batch_size,
-                           overwrite=args.overwrite)
+    result = embed_to_file(
+        args.checkpoint, texts, args.out, normalize=args.normalize, batch_size=args.batch_size, overwrite=args.overwrite
+    )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {result.count} x {result.dim} features to {result.path}")
@@ -475,12 +655,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SampleError(f"--out {out} already holds files; give a new or empty folder (nothing was overwritten)")
     result = sample_checkpoint_images(
-        args.checkpoint, n=args.n, seed=args.seed, steps=args.steps, mode=args.mode, sampler=args.sampler, inputs=args.inputs,
+        args.checkpoint,
+        n=args.n,
+        seed=args.seed,
+        steps=args.steps,
+        mode=args.mode,
+        sampler=args.sampler,
+        inputs=args.inputs,
     )
     for note in result.outputs.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
     written = write_images(result, out)
-    extra = f", {result.outputs['sampler']} sampler, {result.outputs['steps']} steps" if "sampler" in result.outputs else ""
+    extra = (
+        f", {result.outputs['sampler']} sampler, {result.outputs['steps']} steps" if "sampler" in result.outputs else ""
+    )
     print(f"{len(written) - 1} image(s), mode {result.outputs.get('mode', args.mode)}, seed {args.seed}{extra}")
     print(f"grid: {written[0]}")
     return 0
@@ -541,18 +729,24 @@ class ProgressPrinter:
         from tqdm.auto import tqdm
 
         from archzoo.runs import events
+
         if isinstance(event, events.RunStarted):
             print(
                 f"training {event.architecture} on {event.dataset}: {event.parameters:,} parameters "
-                f"({event.trainable_parameters:,} trainable{_share(event)}), {event.epochs} epochs x {event.steps_per_epoch} steps, "
+                f"({event.trainable_parameters:,} trainable{_share(event)}), {event.epochs} epochs x "
+                f"{event.steps_per_epoch} steps, "
                 f"{event.device}, {event.num_processes} process(es)"
             )
             print(f"writing to {event.out_dir}")
             self.bar = tqdm(total=event.total_steps, initial=event.resumed_from_step, unit="step", dynamic_ncols=True)
         elif isinstance(event, events.StepEnded) and self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(epoch=event.epoch + 1, loss=f"{event.metrics.get('loss', float('nan')):.4f}",
-                                 ex_s=f"{event.examples_per_second:,.0f}", refresh=False)
+            self.bar.set_postfix(
+                epoch=event.epoch + 1,
+                loss=f"{event.metrics.get('loss', float('nan')):.4f}",
+                ex_s=f"{event.examples_per_second:,.0f}",
+                refresh=False,
+            )
         elif isinstance(event, events.EpochEnded):
             line = f"epoch {event.epoch}: train {_metrics_text(event.train_metrics)}"
             if event.val_metrics:
@@ -574,7 +768,7 @@ class ProgressPrinter:
 
 
 def _share(event: Any) -> str:
-    """", 0.33%" when only part of the model trains (a frozen encoder, LoRA)."""
+    """ ", 0.33%" when only part of the model trains (a frozen encoder, LoRA)."""
     if event.trainable_parameters >= event.parameters or not event.parameters:
         return ""
     return f", {100.0 * event.trainable_parameters / event.parameters:.2f}%"

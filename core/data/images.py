@@ -149,7 +149,18 @@ FASHION_MNIST = IdxDataset(
     name="fashion-mnist",
     title="Fashion-MNIST",
     torchvision_class="FashionMNIST",
-    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
     mean=0.2860,
     std=0.3530,
     system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
@@ -260,7 +271,9 @@ def _download(dataset: IdxDataset) -> _Found:
         raise DataError(f"{dataset.name}: downloading {dataset.title} into {root} failed: {exc}") from None
     found = _scan(root, dataset)
     if found is None or not found.complete:
-        raise DataError(f"{dataset.name}: the download into {root} did not leave the expected files ({_expected_files()})")
+        raise DataError(
+            f"{dataset.name}: the download into {root} did not leave the expected files ({_expected_files()})"
+        )
     return found
 
 
@@ -275,7 +288,9 @@ def _check_labels(labels: np.ndarray, dataset: IdxDataset, path: Path) -> None:
         raise DataError(f"{path} has labels outside 0..{len(dataset.class_names) - 1}")
 
 
-def _idx_part(images: np.ndarray, labels: np.ndarray, idx: np.ndarray | None, dataset: IdxDataset) -> TensorDataset | None:
+def _idx_part(
+    images: np.ndarray, labels: np.ndarray, idx: np.ndarray | None, dataset: IdxDataset
+) -> TensorDataset | None:
     if idx is not None:
         images, labels = images[idx], labels[idx]
     return tensor_dataset(_normalised(images, dataset), torch.from_numpy(labels.astype(np.int64)))
@@ -310,7 +325,15 @@ def load_idx_dataset(dataset: IdxDataset, options: DataOptions) -> DatasetSplits
             notes[-1] = _test_only_note(dataset, found, len(labels))
     else:
         notes.append(_missing_note(dataset, found, "t10k"))
-    info = DataInfo(dataset.name, "image-classification", shape, len(dataset.class_names), dataset.class_names, (dataset.mean,), (dataset.std,))
+    info = DataInfo(
+        dataset.name,
+        "image-classification",
+        shape,
+        len(dataset.class_names),
+        dataset.class_names,
+        (dataset.mean,),
+        (dataset.std,),
+    )
     return DatasetSplits(info, train, val, test, notes)
 
 
@@ -431,7 +454,9 @@ def _decode_folder(folder: str, files: tuple[tuple[str, int, int, int], ...], im
 
     notes = []
     if unreadable:
-        notes.append(f"skipped {len(unreadable)} unreadable file{'s' if len(unreadable) > 1 else ''}: {_listing(unreadable)}")
+        notes.append(
+            f"skipped {len(unreadable)} unreadable file{'s' if len(unreadable) > 1 else ''}: {_listing(unreadable)}"
+        )
     if resized:
         notes.append(f"resized {resized} of {len(arrays)} images to {target[0]}x{target[1]} (width x height)")
     grayscale = sum(a.ndim == 2 for a in arrays)
@@ -485,9 +510,14 @@ def load_image_folder(path: Path, options: DataOptions) -> DatasetSplits:
     _check_every_class_has_images(folder, class_names, decoded)
     notes = list(decoded.notes)
     if ignored:
-        notes.append(f"ignored {len(ignored)} file{'s' if len(ignored) > 1 else ''} that are not images: {_listing(list(ignored))}")
+        notes.append(
+            f"ignored {len(ignored)} file{'s' if len(ignored) > 1 else ''} that are not images: "
+            f"{_listing(list(ignored))}"
+        )
     if len(class_names) == 1:
-        notes.append(f"{folder} has a single class ('{class_names[0]}'); a classifier needs at least two to learn anything")
+        notes.append(
+            f"{folder} has a single class ('{class_names[0]}'); a classifier needs at least two to learn anything"
+        )
 
     x = torch.from_numpy(decoded.images.astype(np.float32)).div_(255.0)
     y = torch.from_numpy(decoded.labels.copy())

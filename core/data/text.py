@@ -107,7 +107,9 @@ def pad_batch(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Ten
     return ids, torch.stack([torch.as_tensor(label) for _, label in items])
 
 
-def bucket_by_length(order: torch.Tensor, lengths: torch.Tensor, batch_size: int, generator: torch.Generator, pool: int = 50) -> torch.Tensor:
+def bucket_by_length(
+    order: torch.Tensor, lengths: torch.Tensor, batch_size: int, generator: torch.Generator, pool: int = 50
+) -> torch.Tensor:
     """Length-bucketed batches from a shuffled ``order``: sort each run of
     ``pool`` batches' worth of examples by length, cut it into batches, then
     shuffle the batches, so each batch needs little padding and the epoch's
@@ -184,14 +186,18 @@ def read_table(path: Path, text_column: str | None = None, label_column: str | N
 
 
 @lru_cache(maxsize=8)
-def _read_table(path_text: str, _mtime: int, _size: int, text_column: str | None, label_column: str | None) -> TextTable:
+def _read_table(
+    path_text: str, _mtime: int, _size: int, text_column: str | None, label_column: str | None
+) -> TextTable:
     path = Path(path_text)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text ({exc})") from None
     tsv = path.suffix.lower() in (".tsv", ".tab") or (path.suffix.lower() != ".csv" and "\t" in raw.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(raw), delimiter="\t", quoting=csv.QUOTE_NONE) if tsv else csv.reader(io.StringIO(raw))
+    reader = (
+        csv.reader(io.StringIO(raw), delimiter="\t", quoting=csv.QUOTE_NONE) if tsv else csv.reader(io.StringIO(raw))
+    )
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -204,7 +210,9 @@ def _read_table(path_text: str, _mtime: int, _size: int, text_column: str | None
         )
     text_name = text_column or _guess_text_column(header, label_name)
     if text_name is None or text_name not in header:
-        wanted = f"no text column '{text_name}'" if text_name else "no column named " + " or ".join(map(repr, TEXT_COLUMNS))
+        wanted = (
+            f"no text column '{text_name}'" if text_name else "no column named " + " or ".join(map(repr, TEXT_COLUMNS))
+        )
         raise DataError(
             f"{path} has {wanted}; its columns are {', '.join(map(repr, header))} "
             f"(name the text column with --set text_column=NAME)"
@@ -227,7 +235,10 @@ def _read_table(path_text: str, _mtime: int, _size: int, text_column: str | None
     notes = []
     if empty:
         shown = ", ".join(map(str, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        notes.append(f"{path.name}: skipped {len(empty)} row{'s' if len(empty) > 1 else ''} with empty text (line{'s' if len(empty) > 1 else ''} {shown})")
+        notes.append(
+            f"{path.name}: skipped {len(empty)} row{'s' if len(empty) > 1 else ''} with empty text "
+            f"(line{'s' if len(empty) > 1 else ''} {shown})"
+        )
     if not texts:
         raise DataError(f"{path} has no rows with text in column '{text_name}'")
     return TextTable(tuple(texts), tuple(labels), text_name, label_name, tuple(notes))
@@ -242,7 +253,9 @@ def _guess_text_column(header: list[str], label_name: str) -> str | None:
     return others[0] if len(others) == 1 else None
 
 
-def label_ids(labels: tuple[str, ...], class_names: tuple[str, ...] | None, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
+def label_ids(
+    labels: tuple[str, ...], class_names: tuple[str, ...] | None, source: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Label strings -> ids.  Without ``class_names`` the classes are the labels
     seen, sorted (numerically when they are all whole numbers); with them (a
     checkpoint's classes) a label outside them is an error."""
@@ -335,10 +348,18 @@ def classification_splits(
         test_part = part(np.arange(len(test_encoded)), test_encoded, test[1])
     else:
         test_part = part(test_idx)
-    info = DataInfo(name, "text-classification", (), len(class_names), tuple(class_names), vocab_size=tokenizer.vocab_size)
+    info = DataInfo(
+        name, "text-classification", (), len(class_names), tuple(class_names), vocab_size=tokenizer.vocab_size
+    )
     train = part(train_idx)
     return DatasetSplits(
-        info, train, part(val_idx), test_part, notes, collate=pad_batch, tokenizer=tokenizer,
+        info,
+        train,
+        part(val_idx),
+        test_part,
+        notes,
+        collate=pad_batch,
+        tokenizer=tokenizer,
         lengths=train.lengths() if train is not None else None,
     )
 
@@ -398,14 +419,20 @@ def corpus_splits(
             ids = tokenizer.encode_array(text)
         else:
             separator = tokenizer.encode("\n")
-            ids = np.fromiter(itertools.chain.from_iterable(d + separator for d in tokenizer.encode_batch(docs)), dtype=np.int64)
+            ids = np.fromiter(
+                itertools.chain.from_iterable(d + separator for d in tokenizer.encode_batch(docs)), dtype=np.int64
+            )
         windows = TokenWindows(torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64)))
         return windows if len(windows) else None
 
     test_docs = test_documents if test_documents is not None else [documents[i] for i in test_idx]
     info = DataInfo(name, "text-generation", (), 0, (), vocab_size=tokenizer.vocab_size)
     return DatasetSplits(
-        info, stream(train_docs), stream([documents[i] for i in val_idx]), stream(test_docs), list(notes or []),
+        info,
+        stream(train_docs),
+        stream([documents[i] for i in val_idx]),
+        stream(test_docs),
+        list(notes or []),
         tokenizer=tokenizer,
     )
 
@@ -436,10 +463,17 @@ def load_sentiment_synthetic(options: DataOptions) -> DatasetSplits:
     def part(idx: np.ndarray) -> TokenSequences | None:
         return TokenSequences([sequences[i] for i in idx], labels[idx]) if len(idx) else None
 
-    info = DataInfo("sentiment-synthetic", "text-classification", (), 2, ("negative", "positive"), vocab_size=SYNTHETIC_VOCAB)
+    info = DataInfo(
+        "sentiment-synthetic", "text-classification", (), 2, ("negative", "positive"), vocab_size=SYNTHETIC_VOCAB
+    )
     train = part(train_idx)
     return DatasetSplits(
-        info, train, part(val_idx), part(test_idx), collate=pad_batch, tokenizer=IdTokenizer(SYNTHETIC_VOCAB),
+        info,
+        train,
+        part(val_idx),
+        part(test_idx),
+        collate=pad_batch,
+        tokenizer=IdTokenizer(SYNTHETIC_VOCAB),
         lengths=train.lengths(),
     )
 
@@ -465,7 +499,9 @@ def locate_sst2(options: DataOptions) -> Path:
             raise DataError(f"sst2: data folder {folder} does not exist")
         found = _sst2_folder(folder)
         if found is None:
-            raise DataError(f"sst2: no train.tsv in {folder} (or {folder / 'SST-2'}); it needs GLUE's SST-2 train.tsv and dev.tsv")
+            raise DataError(
+                f"sst2: no train.tsv in {folder} (or {folder / 'SST-2'}); it needs GLUE's SST-2 train.tsv and dev.tsv"
+            )
         return found
     cached = _sst2_folder(sst2_cache_dir())
     if cached is not None:
@@ -529,8 +565,15 @@ def load_sst2(options: DataOptions) -> DatasetSplits:
     notes.append(SST2_TEST_NOTE)
     test = (dev.texts, _sst2_labels(dev, "sst2 dev.tsv")) if dev is not None else ((), np.zeros(0, dtype=np.int64))
     return classification_splits(
-        "sst2", train.texts, _sst2_labels(train, "sst2 train.tsv"), SST2_CLASSES, options,
-        test=test, default_kind="word", default_vocab=10_000, notes=notes,
+        "sst2",
+        train.texts,
+        _sst2_labels(train, "sst2 train.tsv"),
+        SST2_CLASSES,
+        options,
+        test=test,
+        default_kind="word",
+        default_vocab=10_000,
+        notes=notes,
     )
 
 
@@ -539,8 +582,13 @@ def load_sst2_sentences(options: DataOptions) -> DatasetSplits:
     train.tsv's split into train and validation, dev.tsv's as the test split."""
     train, dev, notes = _sst2_tables(options)
     return corpus_splits(
-        "sst2-sentences", list(train.texts), options, test_documents=list(dev.texts) if dev else [],
-        default_kind="char", default_vocab=0, notes=notes,
+        "sst2-sentences",
+        list(train.texts),
+        options,
+        test_documents=list(dev.texts) if dev else [],
+        default_kind="char",
+        default_vocab=0,
+        notes=notes,
     )
 
 
@@ -606,15 +654,25 @@ def load_text_file(path: Path, options: DataOptions) -> DatasetSplits:
 
 
 def load_text_table(path: Path, options: DataOptions) -> DatasetSplits:
-    """A CSV or TSV file with a text and a label column; the tokenizer (words by default) is trained on its training split."""
+    """A CSV or TSV file with a text and a label column; the tokenizer (words by default)
+    is trained on its training split."""
     check_val_fraction(options.val_fraction)
     table = read_table(path, options.text_column, options.label_column)
     labels, class_names = label_ids(table.labels, options.class_names, str(path))
     notes = list(table.notes)
     if len(class_names) < 2:
-        notes.append(f"{path.name} has a single class ('{class_names[0]}'); a classifier needs at least two to learn anything")
+        notes.append(
+            f"{path.name} has a single class ('{class_names[0]}'); a classifier needs at least two to learn anything"
+        )
     return classification_splits(
-        path.name, table.texts, labels, class_names, options, default_kind="word", default_vocab=10_000, notes=notes,
+        path.name,
+        table.texts,
+        labels,
+        class_names,
+        options,
+        default_kind="word",
+        default_vocab=10_000,
+        notes=notes,
     )
 
 

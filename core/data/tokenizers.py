@@ -105,7 +105,7 @@ class CharTokenizer(TextTokenizer):
             self._table[ord(c)] = i
 
     @classmethod
-    def train(cls, texts: Iterable[str], max_size: int = 0) -> "CharTokenizer":
+    def train(cls, texts: Iterable[str], max_size: int = 0) -> CharTokenizer:
         """The characters of ``texts`` (the ``max_size - 2`` most frequent, if given), sorted."""
         counts: Counter[str] = Counter()
         for text in texts:
@@ -140,7 +140,9 @@ class CharTokenizer(TextTokenizer):
         return "".join(out)
 
     def to_json(self) -> str:
-        return json.dumps({"type": "archzoo-char", "version": 1, "pad": PAD, "unk": UNK, "chars": self.chars}, ensure_ascii=False)
+        return json.dumps(
+            {"type": "archzoo-char", "version": 1, "pad": PAD, "unk": UNK, "chars": self.chars}, ensure_ascii=False
+        )
 
 
 # -- the text is already token ids ---------------------------------------------------------
@@ -166,7 +168,10 @@ class IdTokenizer(TextTokenizer):
             try:
                 value = int(word)
             except ValueError:
-                raise ArchzooError(f"this model reads token ids: write whole numbers from 1 to {self.size - 1} separated by spaces, not {word!r}") from None
+                raise ArchzooError(
+                    f"this model reads token ids: write whole numbers from 1 to {self.size - 1} separated by spaces, "
+                    f"not {word!r}"
+                ) from None
             if not 1 <= value < self.size:
                 raise ArchzooError(f"token id {value} is outside the vocabulary: ids run from 1 to {self.size - 1}")
             ids.append(value)
@@ -193,7 +198,7 @@ class LibraryTokenizer(TextTokenizer):
         self.kind = {"WordLevel": "word", "BPE": "bpe"}.get(model_type, model_type.lower())
 
     @classmethod
-    def train_words(cls, texts: Iterable[str], vocab_size: int) -> "LibraryTokenizer":
+    def train_words(cls, texts: Iterable[str], vocab_size: int) -> LibraryTokenizer:
         """The ``vocab_size - 2`` most frequent lowercased words and punctuation marks."""
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
@@ -205,7 +210,7 @@ class LibraryTokenizer(TextTokenizer):
         return cls(tokenizer)
 
     @classmethod
-    def train_bpe(cls, texts: Iterable[str], vocab_size: int) -> "LibraryTokenizer":
+    def train_bpe(cls, texts: Iterable[str], vocab_size: int) -> LibraryTokenizer:
         """Byte-level BPE as GPT-2 has it: 256 byte tokens, then merges up to ``vocab_size``.
         Any text can be encoded (no unknown tokens) and decoding gives it back exactly."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -214,8 +219,10 @@ class LibraryTokenizer(TextTokenizer):
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=max(vocab_size, 258), special_tokens=[PAD, UNK],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+            vocab_size=max(vocab_size, 258),
+            special_tokens=[PAD, UNK],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
         )
         tokenizer.train_from_iterator(texts, trainer)
         return cls(tokenizer)
@@ -290,7 +297,9 @@ def check_texts(texts: Sequence[str] | str, error: type[ArchzooError] = ArchzooE
     return texts
 
 
-def encode_texts(tokenizer: TextTokenizer | None, texts: Sequence[str], *, max_tokens: int = 0) -> tuple[list[list[int]], list[str]]:
+def encode_texts(
+    tokenizer: TextTokenizer | None, texts: Sequence[str], *, max_tokens: int = 0
+) -> tuple[list[list[int]], list[str]]:
     """Token ids for texts a person typed, and notes on what was changed.
 
     Empty (or whitespace-only) text is an error that says which one; texts

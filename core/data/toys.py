@@ -9,7 +9,7 @@ boundary of a different shape.  The points are generated from
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -60,7 +60,7 @@ _GENERATORS: dict[str, tuple[Callable[[], tuple[np.ndarray, np.ndarray]], tuple[
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _points(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The raw points and labels of one set, generated once per process (read-only)."""
     generate, _ = _GENERATORS[name]

@@ -46,6 +46,7 @@ def data_options(train: Any, **more: Any) -> DataOptions:
     """DataOptions from training settings (a TrainConfig, or the ``train`` dict a
     checkpoint's config.json keeps), so evaluation reads data as training did.
     ``more`` sets the other fields (``data_dir``, ``download``, ...)."""
+
     def get(name: str, default: Any = None) -> Any:
         return train.get(name, default) if isinstance(train, dict) else getattr(train, name, default)
 
@@ -78,7 +79,7 @@ class DataInfo:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DataInfo":
+    def from_dict(cls, data: dict[str, Any]) -> DataInfo:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 

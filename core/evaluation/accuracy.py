@@ -34,7 +34,9 @@ def wilson_interval(hits: int, n: int, z: float = Z_95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def confusion_from(predicted: torch.Tensor, labels: torch.Tensor, class_names: list[str], dataset: str = "", split: str = "") -> ConfusionMatrix:
+def confusion_from(
+    predicted: torch.Tensor, labels: torch.Tensor, class_names: list[str], dataset: str = "", split: str = ""
+) -> ConfusionMatrix:
     """A :class:`ConfusionMatrix` from predicted and true class indices."""
     size = len(class_names)
     index = labels.long().cpu() * size + predicted.long().cpu()

@@ -125,7 +125,9 @@ class TemperatureFit:
         return asdict(self)
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, *, min_examples: int = MIN_VALIDATION_EXAMPLES) -> TemperatureFit:
+def fit_temperature(
+    logits: torch.Tensor, labels: torch.Tensor, *, min_examples: int = MIN_VALIDATION_EXAMPLES
+) -> TemperatureFit:
     """The temperature ``T`` minimising the mean NLL of ``softmax(logits / T)``.
 
     The NLL is convex in ``1 / T`` (a log-sum-exp of functions linear in it,
@@ -190,7 +192,9 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, *, min_examples:
 def _check(scores: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     scores, labels = torch.as_tensor(scores), torch.as_tensor(labels).long()
     if scores.ndim != 2 or labels.ndim != 1 or len(scores) != len(labels):
-        raise ArchzooError(f"expected N x C scores and N labels, got shapes {tuple(scores.shape)} and {tuple(labels.shape)}")
+        raise ArchzooError(
+            f"expected N x C scores and N labels, got shapes {tuple(scores.shape)} and {tuple(labels.shape)}"
+        )
     if len(labels) == 0:
         raise ArchzooError("no examples to measure calibration on")
     return scores, labels

@@ -24,7 +24,8 @@ def evaluate_checkpoint(
     """Evaluate a checkpoint on a split of its own dataset, or of another of the same task and shape."""
     host = host or get_host()
     loaded = load(location, host=host)
-    loader = evaluation_loader(loaded, batch_size=batch_size, dataset=dataset, split=split, data_dir=data_dir,
-                               download=download, host=host)
+    loader = evaluation_loader(
+        loaded, batch_size=batch_size, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host
+    )
     ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=loaded.tokenizer)
     return host.hooks(loaded.spec).evaluate(loaded.model, loader, ctx)

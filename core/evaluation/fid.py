@@ -73,7 +73,11 @@ def feature_model(dataset: str = "fashion-mnist") -> Any:
     """The shipped classifier for ``dataset``, loaded (and checked) as an archzoo checkpoint."""
     folder = model_dir(dataset)
     if not is_checkpoint(folder):
-        shipped = ", ".join(sorted(p.name for p in MODELS_DIR.iterdir() if is_checkpoint(p))) if MODELS_DIR.is_dir() else "none"
+        shipped = (
+            ", ".join(sorted(p.name for p in MODELS_DIR.iterdir() if is_checkpoint(p)))
+            if MODELS_DIR.is_dir()
+            else "none"
+        )
         raise FIDError(
             f"no {metric_name(dataset)} feature model: archzoo ships them for {shipped}"
             + (f"; build it with 'python -m archzoo.fid build {dataset}'" if dataset in RECIPES else "")
@@ -95,7 +99,10 @@ def features(images: Any, dataset: str = "fashion-mnist", batch_size: int = 500)
     if len(images) < 2:
         raise FIDError(f"{metric_name(dataset)} needs at least 2 images per set, got {len(images)}")
     if float(images.min()) < 0.0 or float(images.max()) > 1.0:
-        raise FIDError(f"{metric_name(dataset)} takes pixels in [0, 1]; these span [{float(images.min()):.3g}, {float(images.max()):.3g}]")
+        raise FIDError(
+            f"{metric_name(dataset)} takes pixels in [0, 1]; these span [{float(images.min()):.3g}, "
+            f"{float(images.max()):.3g}]"
+        )
     model = loaded.model.eval()
     head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     captured: list[torch.Tensor] = []
@@ -179,7 +186,9 @@ def build(dataset: str, out: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m archzoo.fid", description="FID-<dataset> feature models (not the Inception FID).")
+    parser = argparse.ArgumentParser(
+        prog="python -m archzoo.fid", description="FID-<dataset> feature models (not the Inception FID)."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("build", help="train the feature classifier for a dataset and install it as package data")
     p.add_argument("dataset", choices=sorted(RECIPES))

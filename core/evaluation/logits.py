@@ -90,7 +90,11 @@ def collect(
         raw = _raw_logits(loaded.model, inputs) if exact is not False else None
         if exact is None:  # first batch: is the raw output what sample's softmax is made of?
             probs = sample_checkpoint(loaded, {"inputs": inputs}, host=host).outputs["probabilities"].double().cpu()
-            exact = raw is not None and raw.shape == probs.shape and torch.allclose(torch.softmax(raw.double(), 1), probs, atol=1e-4)
+            exact = (
+                raw is not None
+                and raw.shape == probs.shape
+                and torch.allclose(torch.softmax(raw.double(), 1), probs, atol=1e-4)
+            )
             if not exact:
                 scores.append(probs.clamp_min(1e-12).log())
                 labels.append(y.cpu())

@@ -45,19 +45,23 @@ class ConfusionMatrix:
             support = sum(self.counts[i])
             predicted = sum(self.counts[t][i] for t in range(size))
             hits = self.counts[i][i]
-            rows.append({
-                "class": name,
-                "support": support,
-                "precision": hits / predicted if predicted else None,
-                "recall": hits / support if support else None,
-            })
+            rows.append(
+                {
+                    "class": name,
+                    "support": support,
+                    "precision": hits / predicted if predicted else None,
+                    "recall": hits / support if support else None,
+                }
+            )
         return rows
 
     def most_confused(self, n: int = 3) -> list[tuple[str, str, int]]:
         """The ``n`` largest off-diagonal cells as (true, predicted, count)."""
         cells = [
             (self.class_names[t], self.class_names[p], c)
-            for t, row in enumerate(self.counts) for p, c in enumerate(row) if t != p and c
+            for t, row in enumerate(self.counts)
+            for p, c in enumerate(row)
+            if t != p and c
         ]
         return sorted(cells, key=lambda cell: -cell[2])[:n]
 
@@ -78,7 +82,11 @@ class ConfusionMatrix:
             support = sum(row) or 1
             for p, count in enumerate(row):
                 share = count / support
-                colour = _blend((255, 255, 255), (31, 119, 180) if t == p else (214, 39, 40), min(1.0, 0.12 + share * 1.6)) if count else (250, 250, 250)
+                colour = (
+                    _blend((255, 255, 255), (31, 119, 180) if t == p else (214, 39, 40), min(1.0, 0.12 + share * 1.6))
+                    if count
+                    else (250, 250, 250)
+                )
                 x, y = margin_left + p * cell, margin_top + t * cell
                 draw.rectangle((x, y, x + cell - 1, y + cell - 1), fill=colour, outline=(225, 225, 225))
                 if count:
@@ -88,7 +96,9 @@ class ConfusionMatrix:
                     draw.text((x + (cell - tw) / 2, y + cell / 2 - cell // 6 - 1), text, fill=ink, font=small)
         for i, name in enumerate(names):
             tw = font.getlength(name)
-            draw.text((margin_left - 8 - tw, margin_top + i * cell + cell / 2 - cell // 6 - 1), name, fill="black", font=font)
+            draw.text(
+                (margin_left - 8 - tw, margin_top + i * cell + cell / 2 - cell // 6 - 1), name, fill="black", font=font
+            )
             label = Image.new("RGBA", (int(tw) + 4, cell), (255, 255, 255, 0))
             ImageDraw.Draw(label).text((0, cell / 2 - cell // 6 - 1), name, fill="black", font=font)
             rotated = label.rotate(90, expand=True)
@@ -129,7 +139,9 @@ def confusion_matrix(
     loaded = load(location, host=host)
     if loaded.spec.task not in CLASSIFICATION_TASKS:
         raise ArchzooError(f"a confusion matrix needs a classifier; '{loaded.spec.name}' is a {loaded.spec.task} model")
-    loader = evaluation_loader(loaded, batch_size=batch_size, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host)
+    loader = evaluation_loader(
+        loaded, batch_size=batch_size, dataset=dataset, split=split, data_dir=data_dir, download=download, host=host
+    )
     names = list(loaded.info.class_names) or [str(i) for i in range(loaded.info.num_classes)]
     size = len(names)
     counts = torch.zeros(size, size, dtype=torch.long)

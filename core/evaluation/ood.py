@@ -104,7 +104,12 @@ class ScoreResult:
     histogram: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *, curves: bool = True) -> dict[str, Any]:
-        data = {"score": self.score, "auroc": self.auroc, "fpr_at_95_tpr": self.fpr_at_95_tpr, "threshold": self.threshold}
+        data = {
+            "score": self.score,
+            "auroc": self.auroc,
+            "fpr_at_95_tpr": self.fpr_at_95_tpr,
+            "threshold": self.threshold,
+        }
         if curves:
             data.update(roc=self.roc, histogram=self.histogram)
         return data
@@ -123,7 +128,9 @@ def judge(score: str, inside: torch.Tensor, outside: torch.Tensor) -> ScoreResul
     )
 
 
-def prepare_ood_inputs(images: torch.Tensor, source_info: Any, target_info: Any, notes: list[str], name: str = "") -> torch.Tensor:
+def prepare_ood_inputs(
+    images: torch.Tensor, source_info: Any, target_info: Any, notes: list[str], name: str = ""
+) -> torch.Tensor:
     """Another dataset's (normalised) images made into what the model takes.
 
     Undo the source's normalisation, convert the channel count (grey to RGB by
@@ -147,11 +154,21 @@ def prepare_ood_inputs(images: torch.Tensor, source_info: Any, target_info: Any,
             x = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
         else:
             raise OODDataError(f"cannot convert {c_in}-channel images to the model's {c_out} channels")
-        _note(notes, f"out-of-distribution set {name or source_info.name}: converted {c_in} channel(s) to the model's {c_out}")
+        _note(
+            notes,
+            f"out-of-distribution set {name or source_info.name}: converted {c_in} channel(s) to the model's {c_out}",
+        )
     if source_shape[1:] != target_shape[1:]:
-        x = torch.nn.functional.interpolate(x, size=target_shape[1:], mode="bilinear", align_corners=False, antialias=True)
-        _note(notes, (f"out-of-distribution set {name or source_info.name}: resized its images from "
-                      f"{source_shape[2]}x{source_shape[1]} to the model's {target_shape[2]}x{target_shape[1]}"))
+        x = torch.nn.functional.interpolate(
+            x, size=target_shape[1:], mode="bilinear", align_corners=False, antialias=True
+        )
+        _note(
+            notes,
+            (
+                f"out-of-distribution set {name or source_info.name}: resized its images from "
+                f"{source_shape[2]}x{source_shape[1]} to the model's {target_shape[2]}x{target_shape[1]}"
+            ),
+        )
     return _normalise(x.clamp(0, 1), target_info)
 
 

@@ -35,7 +35,9 @@ def save(figure: Any, data: dict[str, Any], folder: Path, name: str) -> dict[str
     return {"png": f"{name}.png", "json": f"{name}.json"}
 
 
-def reliability_diagram(before: dict[str, Any], after: dict[str, Any] | None = None, temperature: float | None = None, title: str = ""):
+def reliability_diagram(
+    before: dict[str, Any], after: dict[str, Any] | None = None, temperature: float | None = None, title: str = ""
+):
     """Accuracy per confidence bin against the diagonal of perfect calibration,
     before (and after) temperature scaling, with the bins' counts beneath."""
     panels = [("before scaling (T = 1)", before, BLUE)]
@@ -48,13 +50,29 @@ def reliability_diagram(before: dict[str, Any], after: dict[str, Any] | None = N
         width = bins[0]["high"] - bins[0]["low"]
         accuracy = [b["accuracy"] or 0.0 for b in bins]
         confidence = [b["confidence"] if b["confidence"] is not None else c for b, c in zip(bins, centres)]
-        axis.bar(centres, accuracy, width=width * 0.95, color=colour, alpha=0.8, edgecolor="white", label="accuracy in bin")
+        axis.bar(
+            centres, accuracy, width=width * 0.95, color=colour, alpha=0.8, edgecolor="white", label="accuracy in bin"
+        )
         gaps = [c - a if b["count"] else 0.0 for a, c, b in zip(accuracy, confidence, bins)]
-        axis.bar(centres, gaps, bottom=accuracy, width=width * 0.95, color=RED, alpha=0.25, hatch="//",
-                 edgecolor=RED, label="gap to mean confidence")
+        axis.bar(
+            centres,
+            gaps,
+            bottom=accuracy,
+            width=width * 0.95,
+            color=RED,
+            alpha=0.25,
+            hatch="//",
+            edgecolor=RED,
+            label="gap to mean confidence",
+        )
         axis.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-        axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-class probability)", ylabel="accuracy",
-                 title=f"{label}\nECE {data['ece']:.4f} on {data['examples']:,} examples")
+        axis.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="confidence (top-class probability)",
+            ylabel="accuracy",
+            title=f"{label}\nECE {data['ece']:.4f} on {data['examples']:,} examples",
+        )
         for c, b in zip(centres, bins):
             if b["count"]:
                 axis.text(c, 0.02, str(b["count"]), ha="center", va="bottom", fontsize=7, rotation=90, color="black")
@@ -74,27 +92,45 @@ def ood_figure(in_name: str, out_name: str, results: dict[str, dict[str, Any]], 
         centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
         width = edges[1] - edges[0]
         # Shares, not counts: the two sets may differ in size by orders of magnitude.
-        for key, colour, label in (("in_distribution", BLUE, f"{in_name} (in)"), ("out_of_distribution", ORANGE, f"{out_name} (out)")):
+        for key, colour, label in (
+            ("in_distribution", BLUE, f"{in_name} (in)"),
+            ("out_of_distribution", ORANGE, f"{out_name} (out)"),
+        ):
             total = max(sum(hist[key]), 1)
             axis.bar(centres, [c / total for c in hist[key]], width=width, alpha=0.55, color=colour, label=label)
         axis.axvline(results[name]["threshold"], color="black", linestyle=":", label="95% TPR threshold")
-        axis.set(xlabel=f"{name} score (higher: more in-distribution)", ylabel="share of the set",
-                 title=f"{name}: AUROC {results[name]['auroc']:.3f}, FPR@95 {results[name]['fpr_at_95_tpr']:.3f}")
+        axis.set(
+            xlabel=f"{name} score (higher: more in-distribution)",
+            ylabel="share of the set",
+            title=f"{name}: AUROC {results[name]['auroc']:.3f}, FPR@95 {results[name]['fpr_at_95_tpr']:.3f}",
+        )
         axis.legend(fontsize=8)
     roc = axes[-1]
     for name, colour in zip(names, (BLUE, GREEN, RED, ORANGE)):
-        roc.plot(results[name]["roc"]["fpr"], results[name]["roc"]["tpr"], color=colour, label=f"{name} (AUROC {results[name]['auroc']:.3f})")
+        roc.plot(
+            results[name]["roc"]["fpr"],
+            results[name]["roc"]["tpr"],
+            color=colour,
+            label=f"{name} (AUROC {results[name]['auroc']:.3f})",
+        )
     roc.plot([0, 1], [0, 1], "--", color="grey", label="chance")
     roc.axhline(0.95, color="black", linestyle=":", linewidth=0.8)
-    roc.set(xlim=(0, 1), ylim=(0, 1.01), xlabel=f"false-positive rate ({out_name} accepted)",
-            ylabel=f"true-positive rate ({in_name} accepted)", title="ROC")
+    roc.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel=f"false-positive rate ({out_name} accepted)",
+        ylabel=f"true-positive rate ({in_name} accepted)",
+        title="ROC",
+    )
     roc.legend(fontsize=8, loc="lower right")
     if title:
         figure.suptitle(title)
     return figure
 
 
-def shift_figure(curves: dict[str, dict[str, dict[str, Any]]], kinds: tuple[str, ...] = ("rotation", "noise"), title: str = ""):
+def shift_figure(
+    curves: dict[str, dict[str, dict[str, Any]]], kinds: tuple[str, ...] = ("rotation", "noise"), title: str = ""
+):
     """Accuracy against shift strength, one line per model, one panel per shift kind.
 
     ``curves``: model label -> shift kind -> a :class:`archzoo.evaluation.shift.Curve` as a dict."""
@@ -109,8 +145,12 @@ def shift_figure(curves: dict[str, dict[str, dict[str, Any]]], kinds: tuple[str,
             curve = per[kind]
             unit = curve["unit"]
             axis.plot(curve["strengths"], curve["accuracy"], marker=markers[i % len(markers)], label=label)
-        axis.set(xlabel=f"{kind} ({unit})" if unit else kind, ylabel="test accuracy", ylim=(0, 1.02),
-                 title=f"accuracy under {kind}")
+        axis.set(
+            xlabel=f"{kind} ({unit})" if unit else kind,
+            ylabel="test accuracy",
+            ylim=(0, 1.02),
+            title=f"accuracy under {kind}",
+        )
         if kind == "rotation":
             axis.set_xticks([0, 15, 30, 45, 60, 75, 90])
         axis.grid(alpha=0.3)
@@ -129,8 +169,15 @@ def confusion_figure(class_names: list[str], counts: list[list[int]], title: str
     for t in range(size):
         for p in range(size):
             if counts[t][p]:
-                axis.text(p, t, str(counts[t][p]), ha="center", va="center", fontsize=7,
-                          color="white" if shares[t][p] > 0.5 else "black")
+                axis.text(
+                    p,
+                    t,
+                    str(counts[t][p]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if shares[t][p] > 0.5 else "black",
+                )
     short = [n if len(n) <= 12 else n[:11] + "…" for n in class_names]
     axis.set_xticks(range(size), short, rotation=60, ha="right", fontsize=8)
     axis.set_yticks(range(size), short, fontsize=8)

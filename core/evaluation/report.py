@@ -111,8 +111,10 @@ def write_report(
             if assessment.temperature is not None:
                 updates["calibration"] = calibration_entry(assessment.calibration["fit"])
             folder = amend_checkpoint(
-                assessment.checkpoint, meta_updates=updates,
-                evaluation_files={name: (staging / name).read_bytes() for name in files}, host=host,
+                assessment.checkpoint,
+                meta_updates=updates,
+                evaluation_files={name: (staging / name).read_bytes() for name in files},
+                host=host,
             )
             page, updated = folder / EVALUATION_DIR / PAGE, True
         if out_dir is not None:
@@ -120,7 +122,9 @@ def write_report(
             page = out_dir / PAGE
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Report(assessment=assessment, page=page, files=files, checkpoint_updated=updated, notes=notes + assessment.notes)
+    return Report(
+        assessment=assessment, page=page, files=files, checkpoint_updated=updated, notes=notes + assessment.notes
+    )
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -133,26 +137,50 @@ def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, 
     matrix = assessment.classes["confusion_matrix"]
     figures["confusion"] = plots.save(
         plots.confusion_figure(matrix["class_names"], matrix["counts"], f"confusion matrix: {label}"),
-        {"class_names": matrix["class_names"], "counts": matrix["counts"], "rows": "true class", "columns": "predicted class"},
-        folder, "confusion",
+        {
+            "class_names": matrix["class_names"],
+            "counts": matrix["counts"],
+            "rows": "true class",
+            "columns": "predicted class",
+        },
+        folder,
+        "confusion",
     )
     cal = assessment.calibration
     figures["reliability"] = plots.save(
-        plots.reliability_diagram(cal["test_before"], cal.get("test_after"), cal.get("temperature"), f"reliability: {label}"),
-        {"before": cal["test_before"], "after": cal.get("test_after"), "temperature": cal.get("temperature"),
-         "bin_width": 0.1, "fitted_on": "validation split", "measured_on": assessment.split},
-        folder, "reliability",
+        plots.reliability_diagram(
+            cal["test_before"], cal.get("test_after"), cal.get("temperature"), f"reliability: {label}"
+        ),
+        {
+            "before": cal["test_before"],
+            "after": cal.get("test_after"),
+            "temperature": cal.get("temperature"),
+            "bin_width": 0.1,
+            "fitted_on": "validation split",
+            "measured_on": assessment.split,
+        },
+        folder,
+        "reliability",
     )
     if assessment.ood:
         ood = assessment.ood
         figures["ood"] = plots.save(
-            plots.ood_figure(ood["in_dataset"], ood["dataset"], ood["scores"], f"out-of-distribution: {ood['in_dataset']} (in) vs {ood['dataset']} (out)"),
-            ood, folder, "ood",
+            plots.ood_figure(
+                ood["in_dataset"],
+                ood["dataset"],
+                ood["scores"],
+                f"out-of-distribution: {ood['in_dataset']} (in) vs {ood['dataset']} (out)",
+            ),
+            ood,
+            folder,
+            "ood",
         )
     if assessment.shift:
         figures["shift"] = plots.save(
             plots.shift_figure({assessment.architecture: assessment.shift}, title=f"accuracy under shift: {label}"),
-            {"models": {assessment.architecture: assessment.shift}}, folder, "shift",
+            {"models": {assessment.architecture: assessment.shift}},
+            folder,
+            "shift",
         )
     return figures
 
@@ -177,7 +205,8 @@ def card_summary(assessment: Assessment, figures: dict[str, dict[str, str]]) -> 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
-table { border-collapse: collapse; margin: .6em 0; } td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+table { border-collapse: collapse; margin: .6em 0; }
+td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 .verdict { padding: .8em 1.2em; border-radius: 6px; font-size: 1.1em; margin: 1em 0; }
 .ship { background: #e6f4ea; border: 1px solid #2ca02c; } .collect { background: #fff4e0; border: 1px solid #ff7f0e; }
@@ -194,65 +223,110 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     css = {"ship": "ship", "collect more data": "collect", "redesign": "redesign"}[v["verdict"]]
     low, high = s["accuracy_ci95"]
     parts = [
-        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>archzoo report: {e(assessment.architecture)} on {e(assessment.dataset)}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Should this model ship? {e(assessment.architecture)} on {e(assessment.dataset)}</h1>",
-        f'<p class="note">Checkpoint <code>{e(assessment.checkpoint)}</code>, measured on the {e(assessment.split)} split '
+        f'<p class="note">Checkpoint <code>{e(assessment.checkpoint)}</code>, measured on the {e(assessment.split)} '
+        "split "
         f"({s['test_examples']:,} examples), {e(assessment.created)}.</p>",
         f'<div class="verdict {css}"><strong>Verdict: {e(v["verdict"])}</strong><ul>'
-        + "".join(f"<li>{e(r)}</li>" for r in v["reasons"]) + "</ul></div>",
+        + "".join(f"<li>{e(r)}</li>" for r in v["reasons"])
+        + "</ul></div>",
     ]
     if v["verdict"] != "ship" and v["passed"]:
         parts.append("<p>What it does pass:</p><ul>" + "".join(f"<li>{e(r)}</li>" for r in v["passed"]) + "</ul>")
 
     # headline numbers
-    rows = [("test accuracy", f"{s['accuracy']:.4f}"), ("95% interval (Wilson)", f"{low:.4f} – {high:.4f}"),
-            ("macro F1", _f(s["macro_f1"])), ("training accuracy (sample)", _f(s["train_accuracy"]))]
+    rows = [
+        ("test accuracy", f"{s['accuracy']:.4f}"),
+        ("95% interval (Wilson)", f"{low:.4f} – {high:.4f}"),
+        ("macro F1", _f(s["macro_f1"])),
+        ("training accuracy (sample)", _f(s["train_accuracy"])),
+    ]
     if s["worst_class"]:
         rows.append((f"lowest class recall ('{s['worst_class'][0]}')", _f(s["worst_class"][1])))
     cal = s["calibration"]
     if cal.get("temperature") is not None:
-        rows += [("fitted temperature", f"{cal['temperature']:.4f}"),
-                 ("ECE before / after scaling", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
-                 ("NLL before / after scaling", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}")]
+        rows += [
+            ("fitted temperature", f"{cal['temperature']:.4f}"),
+            ("ECE before / after scaling", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
+            ("NLL before / after scaling", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}"),
+        ]
     else:
         rows.append(("ECE (no temperature fitted)", _f(cal.get("ece_before"))))
     if s["ood"]:
         o = s["ood"]
         for score in ("msp", "energy"):
             if f"{score}_auroc" in o:
-                rows.append((f"{score.upper()} vs {o['dataset']}: AUROC / FPR at 95% TPR", f"{o[f'{score}_auroc']:.4f} / {o[f'{score}_fpr95']:.4f}"))
-    for key, label in (("rotation_retention", "accuracy kept at 15° rotation"), ("noise_retention", "accuracy kept at noise σ 0.1")):
+                rows.append(
+                    (
+                        f"{score.upper()} vs {o['dataset']}: AUROC / FPR at 95% TPR",
+                        f"{o[f'{score}_auroc']:.4f} / {o[f'{score}_fpr95']:.4f}",
+                    )
+                )
+    for key, label in (
+        ("rotation_retention", "accuracy kept at 15° rotation"),
+        ("noise_retention", "accuracy kept at noise σ 0.1"),
+    ):
         if s[key] is not None:
             rows.append((label, f"{s[key]:.1%}"))
     parts += ["<h2>Numbers</h2>", _table(("measure", "value"), rows)]
 
     # classes
-    per_class = [(r["class"], str(r["support"]), _f(r["precision"]), _f(r["recall"]), _f(r["f1"])) for r in assessment.classes["per_class"]]
-    parts += ["<h2>Per class</h2>", _table(("class", "support", "precision", "recall", "F1"), per_class),
-              _figure(figures, "confusion", "Confusion matrix: rows are true classes, columns predictions; colour is the share of the true class.")]
+    per_class = [
+        (r["class"], str(r["support"]), _f(r["precision"]), _f(r["recall"]), _f(r["f1"]))
+        for r in assessment.classes["per_class"]
+    ]
+    parts += [
+        "<h2>Per class</h2>",
+        _table(("class", "support", "precision", "recall", "F1"), per_class),
+        _figure(
+            figures,
+            "confusion",
+            "Confusion matrix: rows are true classes, columns predictions; colour is the share of the true class.",
+        ),
+    ]
 
     # calibration
     parts.append("<h2>Calibration</h2>")
-    parts.append("<p>Confidences fall into bins of width 0.1; ECE is the sum over bins of |B|/N × |accuracy − confidence|. "
-                 "The temperature is one scalar dividing the logits, fitted by negative log-likelihood on the validation split "
-                 "(no retraining, predictions unchanged); ECE and NLL are then measured on the test split.</p>")
+    parts.append(
+        "<p>Confidences fall into bins of width 0.1; ECE is the sum over bins of |B|/N × |accuracy − confidence|. "
+        "The temperature is one scalar dividing the logits, fitted by negative log-likelihood on the validation split "
+        "(no retraining, predictions unchanged); ECE and NLL are then measured on the test split.</p>"
+    )
     if assessment.calibration.get("error"):
         parts.append(f'<p class="note">No temperature: {e(assessment.calibration["error"])}</p>')
-    parts.append(_figure(figures, "reliability", "Reliability diagrams: bars are the accuracy in each confidence bin, hatched the gap to its mean confidence; the dashed diagonal is perfect calibration."))
+    parts.append(
+        _figure(
+            figures,
+            "reliability",
+            "Reliability diagrams: bars are the accuracy in each confidence bin, hatched the gap to its mean "
+            "confidence; the dashed diagonal is perfect calibration.",
+        )
+    )
 
     # OOD
     parts.append("<h2>Out-of-distribution inputs</h2>")
     if assessment.ood:
         o = assessment.ood
-        parts.append(f"<p>In-distribution: the {e(o['in_dataset'])} {e(assessment.split)} split ({o['in_examples']:,}); "
-                     f"out-of-distribution: {e(o['dataset'])} ({o['examples']:,}). Scores: maximum softmax probability (MSP) "
-                     "and negative energy (log-sum-exp of the logits); higher means more in-distribution. "
-                     "AUROC: chance an in-distribution input outscores a foreign one. FPR at 95% TPR: the share of foreign "
-                     "inputs accepted at the threshold that keeps 95% of in-distribution ones.</p>")
-        parts.append(_table(("score", "AUROC", "FPR at 95% TPR", "threshold"),
-                            [(k, f"{r['auroc']:.4f}", f"{r['fpr_at_95_tpr']:.4f}", f"{r['threshold']:.4f}") for k, r in o["scores"].items()]))
+        parts.append(
+            f"<p>In-distribution: the {e(o['in_dataset'])} {e(assessment.split)} split ({o['in_examples']:,}); "
+            f"out-of-distribution: {e(o['dataset'])} ({o['examples']:,}). Scores: maximum softmax probability (MSP) "
+            "and negative energy (log-sum-exp of the logits); higher means more in-distribution. "
+            "AUROC: chance an in-distribution input outscores a foreign one. FPR at 95% TPR: the share of foreign "
+            "inputs accepted at the threshold that keeps 95% of in-distribution ones.</p>"
+        )
+        parts.append(
+            _table(
+                ("score", "AUROC", "FPR at 95% TPR", "threshold"),
+                [
+                    (k, f"{r['auroc']:.4f}", f"{r['fpr_at_95_tpr']:.4f}", f"{r['threshold']:.4f}")
+                    for k, r in o["scores"].items()
+                ],
+            )
+        )
         parts.append(_figure(figures, "ood", "Score histograms (dotted: the 95% TPR threshold) and ROC curves."))
     else:
         parts.append('<p class="note">Not measured: no out-of-distribution set was given.</p>')
@@ -262,21 +336,34 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     if assessment.shift:
         for kind, curve in assessment.shift.items():
             parts.append(f"<p>{e(kind)} ({e(curve['unit'])}), {curve['examples']:,} examples:</p>")
-            parts.append(_table((kind, "accuracy"), [(f"{x:g}", f"{a:.4f}") for x, a in zip(curve["strengths"], curve["accuracy"])]))
+            parts.append(
+                _table(
+                    (kind, "accuracy"), [(f"{x:g}", f"{a:.4f}") for x, a in zip(curve["strengths"], curve["accuracy"])]
+                )
+            )
         parts.append(_figure(figures, "shift", "Accuracy against rotation angle and against additive Gaussian noise."))
     else:
         parts.append('<p class="note">Not measured for this model.</p>')
 
     # thresholds and rules
     t = v["thresholds"]
-    parts += ["<h2>How the verdict is decided</h2>",
-              "<p>Rules are checked in this order; the first group with a hit decides (redesign before collect more data before ship). "
-              "The thresholds are archzoo's defaults for a demo or course model (see docs/evaluation.md); stricter uses need stricter ones.</p>",
-              _table(("verdict", "rule"), [tuple(rule) for rule in RULES]),
-              _table(("threshold", "value"), [(k, f"{val:g}") for k, val in t.items()])]
+    parts += [
+        "<h2>How the verdict is decided</h2>",
+        "<p>Rules are checked in this order; the first group with a hit decides (redesign before collect more data "
+        "before ship). "
+        "The thresholds are archzoo's defaults for a demo or course model (see docs/evaluation.md); stricter uses "
+        "need stricter ones.</p>",
+        _table(("verdict", "rule"), [tuple(rule) for rule in RULES]),
+        _table(("threshold", "value"), [(k, f"{val:g}") for k, val in t.items()]),
+    ]
     if assessment.notes:
-        parts += ["<h2>Notes</h2>", "<ul>" + "".join(f'<li class="note">{e(n)}</li>' for n in assessment.notes) + "</ul>"]
-    parts.append("<p class=\"note\">Every figure's numbers are in the JSON file of the same name; all numbers in report.json.</p>")
+        parts += [
+            "<h2>Notes</h2>",
+            "<ul>" + "".join(f'<li class="note">{e(n)}</li>' for n in assessment.notes) + "</ul>",
+        ]
+    parts.append(
+        '<p class="note">Every figure\'s numbers are in the JSON file of the same name; all numbers in report.json.</p>'
+    )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -292,8 +379,11 @@ def _figure(figures: dict[str, dict[str, str]], name: str, caption: str) -> str:
     if name not in figures:
         return ""
     png, data = figures[name]["png"], figures[name]["json"]
-    return (f'<figure><img src="{html.escape(png)}" alt="{html.escape(caption)}">'
-            f'<figcaption class="note">{html.escape(caption)} Data: <a href="{html.escape(data)}">{html.escape(data)}</a>.</figcaption></figure>')
+    return (
+        f'<figure><img src="{html.escape(png)}" alt="{html.escape(caption)}">'
+        f'<figcaption class="note">{html.escape(caption)} Data: <a '
+        f'href="{html.escape(data)}">{html.escape(data)}</a>.</figcaption></figure>'
+    )
 
 
 def _f(value: float | None) -> str:
@@ -303,7 +393,11 @@ def _f(value: float | None) -> str:
 # -- output folder ----------------------------------------------------------------------------
 
 #: Every file name a report may write (figures that a model lacks are simply absent).
-REPORT_FILES = (PAGE, DATA, *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift") for x in ("png", "json")))
+REPORT_FILES = (
+    PAGE,
+    DATA,
+    *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift") for x in ("png", "json")),
+)
 
 
 def _is_earlier_report(folder: Path) -> bool:

@@ -52,8 +52,14 @@ class Curve:
         return self.accuracy[self.strengths.index(strength)] / self.accuracy[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shift": self.shift, "unit": self.unit, "strengths": self.strengths, "accuracy": self.accuracy,
-                "examples": self.examples, "notes": self.notes}
+        return {
+            "shift": self.shift,
+            "unit": self.unit,
+            "strengths": self.strengths,
+            "accuracy": self.accuracy,
+            "examples": self.examples,
+            "notes": self.notes,
+        }
 
 
 def rotate(images: torch.Tensor, degrees: float, info: Any) -> torch.Tensor:
@@ -64,7 +70,9 @@ def rotate(images: torch.Tensor, degrees: float, info: Any) -> torch.Tensor:
     from torchvision.transforms.functional import rotate as tv_rotate
 
     pixels = to_pixels(images, info)
-    turned = tv_rotate(pixels, float(degrees), interpolation=InterpolationMode.BILINEAR, fill=[background(info)] * pixels.shape[1])
+    turned = tv_rotate(
+        pixels, float(degrees), interpolation=InterpolationMode.BILINEAR, fill=[background(info)] * pixels.shape[1]
+    )
     return from_pixels(turned, info)
 
 
@@ -119,7 +127,9 @@ def noise_curve(loaded: Any, loader: Any, levels: tuple[float, ...] = NOISE_LEVE
     accuracy = []
     for sigma in levels:
         generator = torch.Generator().manual_seed(NOISE_SEED)
-        out = collect(loaded, loader, transform=lambda x, s=sigma: add_noise(x, s, loaded.info, generator), host=host)
+        out = collect(
+            loaded, loader, transform=lambda x, s=sigma, g=generator: add_noise(x, s, loaded.info, g), host=host
+        )
         accuracy.append(float((out.predicted == out.labels).float().mean()))
     unit = "standard deviation, pixels in [0, 1]" if image else "standard deviation, in feature standard deviations"
     return Curve("noise", unit, [float(s) for s in levels], accuracy, len(out))

@@ -21,7 +21,7 @@ It only reads: storing the temperature and the report in the checkpoint is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class Assessment:
     train_accuracy: float | None
     thresholds: Thresholds
     notes: list[str] = field(default_factory=list)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
     def temperature(self) -> float | None:
@@ -177,11 +177,16 @@ def assess(
     classes = _classes(loaded, test, name, split)
 
     # -- calibration: fit on the validation split, judge on the test split -------------
-    calibration: dict[str, Any] = {"n_bins": 10, "test_before": reliability(test.probabilities, test.labels).to_dict(),
-                                   "test_nll_before": negative_log_likelihood(test.logits, test.labels)}
+    calibration: dict[str, Any] = {
+        "n_bins": 10,
+        "test_before": reliability(test.probabilities, test.labels).to_dict(),
+        "test_nll_before": negative_log_likelihood(test.logits, test.labels),
+    }
     try:
         if splits.val is None or len(splits.val) == 0:
-            raise CalibrationError(f"dataset '{name}' has no validation split to fit a temperature on (train with val_fraction above 0)")
+            raise CalibrationError(
+                f"dataset '{name}' has no validation split to fit a temperature on (train with val_fraction above 0)"
+            )
         val = collect(loaded, loader(splits.val), host=host)
         fit = fit_temperature(val.logits, val.labels)
     except CalibrationError as exc:
@@ -190,7 +195,10 @@ def assess(
     else:
         t = fit.temperature
         if split in ("validation", "val"):
-            notes.append("calibration: measured on the validation split, the one the temperature was fitted on, so 'after' is optimistic")
+            notes.append(
+                "calibration: measured on the validation split, the one the temperature was fitted on, so 'after' is "
+                "optimistic"
+            )
         calibration.update(
             temperature=t,
             fit=fit.to_dict(),
@@ -209,8 +217,10 @@ def assess(
         except DataError as exc:
             if ood:  # named by the user: their data is missing, say so as an error
                 raise
-            notes.append(f"out-of-distribution: not measured, the default set '{ood_name}' cannot be read here ({exc}); "
-                         "point at it with --ood-data-dir DIR, or name another with --ood")
+            notes.append(
+                f"out-of-distribution: not measured, the default set '{ood_name}' cannot be read here ({exc}); "
+                "point at it with --ood-data-dir DIR, or name another with --ood"
+            )
     else:
         notes.append(f"out-of-distribution: no set named and none known for '{own}'; name one (--ood DATASET)")
 
@@ -225,14 +235,27 @@ def assess(
         train = collect(loaded, loader(subset(splits.train, train_examples)), host=host)
         train_accuracy = float((train.predicted == train.labels).float().mean())
     else:
-        notes.append(f"training accuracy not measured (so no train-test gap): dataset '{name}' has no training split here")
+        notes.append(
+            f"training accuracy not measured (so no train-test gap): dataset '{name}' has no training split here"
+        )
 
     if not test.exact:
-        notes.append("the model's raw outputs do not match its sample hook's probabilities; scores use log-probabilities and the energy score is left out")
+        notes.append(
+            "the model's raw outputs do not match its sample hook's probabilities; scores use log-probabilities and "
+            "the energy score is left out"
+        )
     return Assessment(
-        checkpoint=str(loaded.path), architecture=loaded.spec.name, dataset=name, split=split, classes=classes,
-        calibration=calibration, ood=ood_result, shift=curves, train_accuracy=train_accuracy,
-        thresholds=thresholds, notes=notes,
+        checkpoint=str(loaded.path),
+        architecture=loaded.spec.name,
+        dataset=name,
+        split=split,
+        classes=classes,
+        calibration=calibration,
+        ood=ood_result,
+        shift=curves,
+        train_accuracy=train_accuracy,
+        thresholds=thresholds,
+        notes=notes,
     )
 
 
@@ -265,13 +288,21 @@ def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any
     splits = load_dataset(name, DataOptions(data_dir=Path(data_dir).expanduser() if data_dir else None), host=host)
     part = splits.test if splits.test is not None and len(splits.test) else splits.val
     if part is None or len(part) == 0:
-        raise OODDataError(f"out-of-distribution set '{name}' has no test (or validation) split. {' '.join(splits.notes)}".strip())
+        raise OODDataError(
+            f"out-of-distribution set '{name}' has no test (or validation) split. {' '.join(splits.notes)}".strip()
+        )
     if len(tuple(loaded.info.input_shape)) == 3:
-        images = part.tensors[0] if isinstance(part, TensorDataset) else torch.stack([part[i][0] for i in range(len(part))])
+        images = (
+            part.tensors[0] if isinstance(part, TensorDataset) else torch.stack([part[i][0] for i in range(len(part))])
+        )
         converted = prepare_ood_inputs(images, splits.info, loaded.info, notes, name)
-        loader = DataLoader(TensorDataset(converted, torch.zeros(len(converted), dtype=torch.long)), batch_size=batch_size)
+        loader = DataLoader(
+            TensorDataset(converted, torch.zeros(len(converted), dtype=torch.long)), batch_size=batch_size
+        )
     else:
-        loader = evaluation_loader(loaded, batch_size=batch_size, dataset=name, split="test", data_dir=data_dir, host=host)
+        loader = evaluation_loader(
+            loaded, batch_size=batch_size, dataset=name, split="test", data_dir=data_dir, host=host
+        )
     outside = collect(loaded, loader, host=host)
     results = {"msp": judge("msp", msp_score(test.logits), msp_score(outside.logits))}
     if test.exact and outside.exact:
@@ -317,7 +348,8 @@ def _retention(curve: dict[str, Any] | None, strength: float) -> float | None:
 
 
 def calibration_entry(fit: dict[str, Any]) -> dict[str, Any]:
-    """What ``config.json`` keeps under ``calibration``: the temperature ``predict --calibrated`` uses, and its evidence."""
+    """What ``config.json`` keeps under ``calibration``: the temperature ``predict --calibrated``
+    uses, and its evidence."""
     return {
         "temperature": fit["temperature"],
         "method": "temperature scaling: one scalar dividing the logits, fitted by NLL on the validation split",
@@ -326,12 +358,17 @@ def calibration_entry(fit: dict[str, Any]) -> dict[str, Any]:
         "validation_nll_after": fit["nll_after"],
         "validation_ece_before": fit["ece_before"],
         "validation_ece_after": fit["ece_after"],
-        "fitted": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def calibrate_checkpoint(
-    location: str | Path, *, save: bool = True, data_dir: str | Path | None = None, batch_size: int = 512, host: Host | None = None,
+    location: str | Path,
+    *,
+    save: bool = True,
+    data_dir: str | Path | None = None,
+    batch_size: int = 512,
+    host: Host | None = None,
 ) -> dict[str, Any]:
     """Fit a temperature on the checkpoint's validation split and (``save``) store
     it in its ``config.json`` and model card, atomically and without touching the

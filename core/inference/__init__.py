@@ -24,7 +24,22 @@ from archzoo.inference.generation import draw_images, generate_images, generate_
 from archzoo.inference.sampling import REQUESTS, checkpoint_task, sample_checkpoint
 
 __all__ = [
-    "REQUESTS", "Features", "NodePredictions", "Prediction", "checkpoint_task", "classify_drawing", "classify_image",
-    "classify_nodes", "classify_rows", "classify_texts", "draw_images", "embed_to_file", "extract_features",
-    "generate_images", "generate_text", "predict", "sample_checkpoint", "sample_checkpoint_images",
+    "REQUESTS",
+    "Features",
+    "NodePredictions",
+    "Prediction",
+    "checkpoint_task",
+    "classify_drawing",
+    "classify_image",
+    "classify_nodes",
+    "classify_rows",
+    "classify_texts",
+    "draw_images",
+    "embed_to_file",
+    "extract_features",
+    "generate_images",
+    "generate_text",
+    "predict",
+    "sample_checkpoint",
+    "sample_checkpoint_images",
 ]

@@ -60,8 +60,13 @@ class NodePredictions:
 
 
 def predict(
-    location: str | Path, inputs: Sequence[Any], *, top_k: int = 3, calibrated: bool = False,
-    temperature: float | None = None, host: Host | None = None,
+    location: str | Path,
+    inputs: Sequence[Any],
+    *,
+    top_k: int = 3,
+    calibrated: bool = False,
+    temperature: float | None = None,
+    host: Host | None = None,
 ) -> tuple[list[list[tuple[str, float]]], list[str]]:
     """Class predictions for image files / images / rows of numbers, or for
     texts (strings) when the checkpoint is a text classifier.
@@ -87,7 +92,9 @@ def predict(
         result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs], **scaling}, host=host)
         return result.top_k(top_k), list(result.outputs.get("notes", []))
     if loaded.spec.task not in ("image-classification", "tabular-classification"):
-        raise ArchzooError(f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model")
+        raise ArchzooError(
+            f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model"
+        )
     notes: list[str] = []
     if len(loaded.info.input_shape) == 3:
         tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
@@ -121,7 +128,9 @@ def _prediction_temperature(loaded: Any, calibrated: bool, temperature: float | 
     return {}
 
 
-def classify_drawing(location: str | Path, drawing: Any, *, top_k: int = 3, calibrated: bool = False, host: Host | None = None) -> Prediction:
+def classify_drawing(
+    location: str | Path, drawing: Any, *, top_k: int = 3, calibrated: bool = False, host: Host | None = None
+) -> Prediction:
     """Top-k classes for a sketch (a PIL image, array or file; transparent or not);
     ``calibrated``: with the checkpoint's fitted temperature (``archzoo report``)."""
     host = host or get_host()
@@ -133,7 +142,13 @@ def classify_drawing(location: str | Path, drawing: Any, *, top_k: int = 3, cali
 
 
 def classify_image(
-    location: str | Path, image: Any, *, top_k: int = 3, match_polarity: bool = True, calibrated: bool = False, host: Host | None = None,
+    location: str | Path,
+    image: Any,
+    *,
+    top_k: int = 3,
+    match_polarity: bool = True,
+    calibrated: bool = False,
+    host: Host | None = None,
 ) -> Prediction:
     """Top-k classes for an uploaded image (a file path, PIL image or array).
 
@@ -164,7 +179,9 @@ def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host
     return Prediction(top_k=results, notes=notes)
 
 
-def classify_texts(location: str | Path, texts: list[str] | str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
+def classify_texts(
+    location: str | Path, texts: list[str] | str, *, top_k: int = 3, host: Host | None = None
+) -> Prediction:
     """Top-k classes for each text (one per line when given a single string),
     through :func:`archzoo.api.predict` as ``archzoo predict`` does."""
     host = host or get_host()
@@ -173,7 +190,9 @@ def classify_texts(location: str | Path, texts: list[str] | str, *, top_k: int =
     return Prediction(top_k=results, notes=notes)
 
 
-def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *, host: Host | None = None) -> NodePredictions:
+def classify_nodes(
+    location: str | Path, nodes: list[int] | str | None = None, *, host: Host | None = None
+) -> NodePredictions:
     """Classes of nodes of the graph the checkpoint was trained on.
 
     ``nodes``: indices (a list, or text such as ``"3, 17 42"``); empty: every
@@ -184,8 +203,12 @@ def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *
     require_task(location, ("node-classification",), host)
     loaded = load(location, host=host)
     test, splits = evaluation_data(loaded, split="test", host=host)
-    split_of = {node: name for name in ("train", "val", "test") if getattr(splits, name) is not None
-                for node in getattr(splits, name)}
+    split_of = {
+        node: name
+        for name in ("train", "val", "test")
+        if getattr(splits, name) is not None
+        for node in getattr(splits, name)
+    }
     wanted = _node_indices(nodes, len(split_of)) or list(test)
     batch = splits.collate(wanted)
     result = sample_checkpoint(loaded, {"inputs": batch["inputs"], "nodes": wanted}, host=host)
@@ -193,9 +216,11 @@ def classify_nodes(location: str | Path, nodes: list[int] | str | None = None, *
     names = result.outputs["class_names"]
     best, classes = result.outputs["probabilities"].max(dim=1)
     return NodePredictions(
-        nodes=wanted, splits=[split_of[n] for n in wanted],
+        nodes=wanted,
+        splits=[split_of[n] for n in wanted],
         true_classes=[names[int(c)] for c in batch["labels"][batch["nodes"]]],
-        predicted=[names[int(c)] for c in classes], probabilities=best.tolist(),
+        predicted=[names[int(c)] for c in classes],
+        probabilities=best.tolist(),
     )
 
 

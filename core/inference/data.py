@@ -57,8 +57,11 @@ def evaluation_data(
     host = host or get_host()
     name = dataset or loaded.meta["dataset"]["name"]
     options = data_options(
-        loaded.meta.get("train", {}), data_dir=Path(data_dir) if data_dir else None, download=download,
-        trained_tokenizer=getattr(loaded, "tokenizer", None), class_names=tuple(loaded.info.class_names) or None,
+        loaded.meta.get("train", {}),
+        data_dir=Path(data_dir) if data_dir else None,
+        download=download,
+        trained_tokenizer=getattr(loaded, "tokenizer", None),
+        class_names=tuple(loaded.info.class_names) or None,
     )
     splits = load_dataset(name, options, host=host)
     if tuple(splits.info.input_shape) != tuple(loaded.info.input_shape):
@@ -66,7 +69,9 @@ def evaluation_data(
             f"dataset '{name}' has inputs of shape {splits.info.input_shape}, "
             f"but the checkpoint expects {loaded.info.input_shape}"
         )
-    chosen = {"train": splits.train, "validation": splits.val, "val": splits.val, "test": splits.test}.get(split, "unknown")
+    chosen = {"train": splits.train, "validation": splits.val, "val": splits.val, "test": splits.test}.get(
+        split, "unknown"
+    )
     if chosen == "unknown":
         raise ArchzooError(f"unknown split '{split}'; choose train, validation or test")
     if chosen is None or len(chosen) == 0:

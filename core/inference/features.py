@@ -49,8 +49,16 @@ class EmbeddingFile:
     notes: list[str]
 
 
-def embed_to_file(location: Any, texts: Sequence[str], out: Any, *, normalize: bool = False, batch_size: int = 64,
-                  overwrite: bool = False, host: Any = None) -> EmbeddingFile:
+def embed_to_file(
+    location: Any,
+    texts: Sequence[str],
+    out: Any,
+    *,
+    normalize: bool = False,
+    batch_size: int = 64,
+    overwrite: bool = False,
+    host: Any = None,
+) -> EmbeddingFile:
     """Features of ``texts`` from a feature-extraction checkpoint, written to ``out`` as
     safetensors (tensor ``features``, N x D, in the order given; the texts' sha256 in
     the metadata).  An existing ``out`` is kept unless ``overwrite``; the file is
@@ -64,15 +72,27 @@ def embed_to_file(location: Any, texts: Sequence[str], out: Any, *, normalize: b
         raise ArchzooError(f"--batch-size must be at least 1, not {batch_size}")
     loaded = load(location, host=host)
     if loaded.spec.task != "feature-extraction":
-        raise ArchzooError(f"{loaded.path} is a {loaded.spec.task} model ({loaded.spec.name}); embed needs a feature-extraction checkpoint")
-    result = sample_checkpoint(loaded, {"texts": list(texts), "normalize": normalize, "batch_size": batch_size}, host=host)
+        raise ArchzooError(
+            f"{loaded.path} is a {loaded.spec.task} model ({loaded.spec.name}); embed needs a feature-extraction "
+            "checkpoint"
+        )
+    result = sample_checkpoint(
+        loaded, {"texts": list(texts), "normalize": normalize, "batch_size": batch_size}, host=host
+    )
     if result.kind != "features":
         raise ArchzooError(f"the plugin's sample hook returned {result.kind!r}, expected 'features'")
     features = result.outputs["features"].detach().float().contiguous().cpu()
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
     with staged_file(out) as partial:
-        save_file({"features": features}, str(partial), metadata={
-            "checkpoint": str(loaded.path), "architecture": loaded.spec.name, "count": str(len(texts)),
-            "texts_sha256": digest, "normalized": str(bool(normalize)).lower(),
-        })
+        save_file(
+            {"features": features},
+            str(partial),
+            metadata={
+                "checkpoint": str(loaded.path),
+                "architecture": loaded.spec.name,
+                "count": str(len(texts)),
+                "texts_sha256": digest,
+                "normalized": str(bool(normalize)).lower(),
+            },
+        )
     return EmbeddingFile(out, features.shape[0], features.shape[1], list(result.outputs.get("notes", [])))

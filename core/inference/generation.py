@@ -31,7 +31,13 @@ from archzoo.toolkit.generative import INPUT_MODES, SampleError
 
 
 def generate_images(
-    location: str | Path, *, n: int = 4, seed: int = 0, steps: int = 0, mode: str = "sample", sampler: str | None = None,
+    location: str | Path,
+    *,
+    n: int = 4,
+    seed: int = 0,
+    steps: int = 0,
+    mode: str = "sample",
+    sampler: str | None = None,
     host: Host | None = None,
 ) -> list[Any]:
     """``n`` generated images as PIL images (see :func:`draw_images` for the notes)."""
@@ -39,7 +45,13 @@ def generate_images(
 
 
 def draw_images(
-    location: str | Path, *, n: int = 4, seed: int = 0, steps: int = 0, mode: str = "sample", sampler: str | None = None,
+    location: str | Path,
+    *,
+    n: int = 4,
+    seed: int = 0,
+    steps: int = 0,
+    mode: str = "sample",
+    sampler: str | None = None,
     host: Host | None = None,
 ) -> tuple[list[Any], list[str]]:
     """Images from a generator as ``archzoo sample`` draws them, and the notes on them.
@@ -52,8 +64,9 @@ def draw_images(
     host = host or get_host()
     require_task(location, ("image-generation",), host)
     n, seed, steps = whole(n, "count", 1, 64), whole(seed, "seed", 0, 2**32 - 1), whole(steps, "steps", 0, 10_000)
-    result = sample_checkpoint_images(location, n=n, seed=seed, steps=steps, mode=str(mode or "sample"),
-                                      sampler=str(sampler or "") or None, host=host)
+    result = sample_checkpoint_images(
+        location, n=n, seed=seed, steps=steps, mode=str(mode or "sample"), sampler=str(sampler or "") or None, host=host
+    )
     expect(result, "images")
     return [tensor_to_image(image) for image in result.outputs["images"]], list(result.outputs.get("notes", []))
 
@@ -79,7 +92,10 @@ def sample_checkpoint_images(
     host = host or get_host()
     task = checkpoint_task(location, host=host)
     if task != "image-generation":
-        raise SampleError(f"{location} is a {task or 'unknown'} checkpoint; 'archzoo sample' needs an image-generation model (autoencoder, vae, dcgan, ddpm)")
+        raise SampleError(
+            f"{location} is a {task or 'unknown'} checkpoint; 'archzoo sample' needs an image-generation model "
+            "(autoencoder, vae, dcgan, ddpm)"
+        )
     loaded = load(location, host=host)
     request: dict[str, Any] = {"n": n, "seed": seed, "steps": steps, "mode": mode}
     if sampler:
@@ -92,7 +108,10 @@ def sample_checkpoint_images(
             split = evaluation_split(loaded, split="test", host=host)
             count = 2 if mode == "interpolate" else min(n, len(split))
             if len(split) < count:
-                raise SampleError(f"the test split of {loaded.meta['dataset']['name']} has {len(split)} images; mode {mode!r} needs {count}")
+                raise SampleError(
+                    f"the test split of {loaded.meta['dataset']['name']} has {len(split)} images; mode {mode!r} needs "
+                    f"{count}"
+                )
             picked = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:count]
             request["inputs"] = torch.stack([split[int(i)][0] for i in picked])
             notes.append(f"{mode}: {count} test images of {loaded.meta['dataset']['name']} picked with seed {seed}")
@@ -104,8 +123,15 @@ def sample_checkpoint_images(
 
 
 def generate_text(
-    location: str | Path, prompt: str, *, temperature: float = 1.0, max_length: int = 100, n: int = 1,
-    top_k: int = 0, seed: int | None = None, host: Host | None = None,
+    location: str | Path,
+    prompt: str,
+    *,
+    temperature: float = 1.0,
+    max_length: int = 100,
+    n: int = 1,
+    top_k: int = 0,
+    seed: int | None = None,
+    host: Host | None = None,
 ) -> list[str]:
     """``n`` continuations of ``prompt`` (an empty prompt lets the model start on its own),
     drawn from the ``top_k`` most likely tokens (0: all), reproducibly when ``seed`` is given."""

@@ -21,12 +21,34 @@ from archzoo.training.context import EvalContext
 
 #: What a ``sample`` request holds for each task, and what kind of result comes back.
 REQUESTS: dict[str, dict[str, Any]] = {
-    "image-classification": {"request": {"inputs": "N x C x H x W tensor, prepared like the training data"}, "result": "class-probabilities"},
-    "tabular-classification": {"request": {"inputs": "N x D tensor, normalised like the training data"}, "result": "class-probabilities"},
+    "image-classification": {
+        "request": {"inputs": "N x C x H x W tensor, prepared like the training data"},
+        "result": "class-probabilities",
+    },
+    "tabular-classification": {
+        "request": {"inputs": "N x D tensor, normalised like the training data"},
+        "result": "class-probabilities",
+    },
     "text-classification": {"request": {"texts": "list of str"}, "result": "class-probabilities"},
-    "node-classification": {"request": {"inputs": "a graph {x, edge_index}", "nodes": "node indices (optional)"}, "result": "class-probabilities"},
-    "image-generation": {"request": {"n": "int", "seed": "int", "steps": "int (sampling steps; 0 = the model's default)"}, "result": "images"},
-    "text-generation": {"request": {"prompt": "str", "temperature": "float", "max_length": "int", "n": "int", "top_k": "int (0 = all tokens)", "seed": "int"}, "result": "text"},
+    "node-classification": {
+        "request": {"inputs": "a graph {x, edge_index}", "nodes": "node indices (optional)"},
+        "result": "class-probabilities",
+    },
+    "image-generation": {
+        "request": {"n": "int", "seed": "int", "steps": "int (sampling steps; 0 = the model's default)"},
+        "result": "images",
+    },
+    "text-generation": {
+        "request": {
+            "prompt": "str",
+            "temperature": "float",
+            "max_length": "int",
+            "n": "int",
+            "top_k": "int (0 = all tokens)",
+            "seed": "int",
+        },
+        "result": "text",
+    },
     "feature-extraction": {"request": {"texts": "list of str"}, "result": "features"},
 }
 
@@ -34,7 +56,9 @@ REQUESTS: dict[str, dict[str, Any]] = {
 def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None = None) -> SampleResult:
     """Run the architecture's ``sample`` hook on a loaded checkpoint."""
     host = host or get_host()
-    ctx = EvalContext(device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=getattr(loaded, "tokenizer", None))
+    ctx = EvalContext(
+        device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=getattr(loaded, "tokenizer", None)
+    )
     return host.hooks(loaded.spec).sample(loaded.model, request, ctx)
 
 
@@ -65,7 +89,9 @@ def require_task(location: str | Path, tasks: tuple[str, ...], host: Host) -> No
 
 def expect(result: Any, kind: str) -> None:
     if getattr(result, "kind", None) != kind:
-        raise ArchzooError(f"the plugin's sample hook returned {getattr(result, 'kind', type(result).__name__)!r}, expected {kind!r}")
+        raise ArchzooError(
+            f"the plugin's sample hook returned {getattr(result, 'kind', type(result).__name__)!r}, expected {kind!r}"
+        )
 
 
 def whole(value: Any, name: str, low: int, high: int) -> int:

@@ -80,8 +80,8 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
     if light_background == wanted_dark:
         notes.append(
             "drawing: inverted the colours: it is dark on light, and the model was trained on light-on-dark images"
-            if light_background else
-            "drawing: inverted the colours: it is light on dark, and the model was trained on dark-on-light images"
+            if light_background
+            else "drawing: inverted the colours: it is light on dark, and the model was trained on dark-on-light images"
         )
     # Work on an "ink intensity" image: 0 = background, 255 = full stroke.
     strength = np.clip(np.abs(pixels - background) * (255.0 / max(255 - background, background, 1)), 0, 255)
@@ -94,8 +94,10 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
     canvas_side = max(int(round(side / fill)), 1)
     canvas = np.zeros((canvas_side, canvas_side), dtype=np.float32)
     y0, x0 = (canvas_side - crop.shape[0]) // 2, (canvas_side - crop.shape[1]) // 2
-    canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
-    notes.append(f"drawing: cropped to the strokes ({right - left}x{bottom - top} of {gray.size[0]}x{gray.size[1]}) and centred")
+    canvas[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+    notes.append(
+        f"drawing: cropped to the strokes ({right - left}x{bottom - top} of {gray.size[0]}x{gray.size[1]}) and centred"
+    )
 
     # Strokes in the training images are about a quarter (8x8) to a tenth
     # (28x28) of the frame wide; thicken thinner ones so they survive shrinking.
@@ -104,7 +106,9 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
     if stroke < target * 0.75:
         size = int(round(target - stroke)) | 1
         if size >= 3:
-            canvas = np.asarray(Image.fromarray(canvas.astype(np.uint8)).filter(ImageFilter.MaxFilter(size)), dtype=np.float32)
+            canvas = np.asarray(
+                Image.fromarray(canvas.astype(np.uint8)).filter(ImageFilter.MaxFilter(size)), dtype=np.float32
+            )
             notes.append(f"drawing: thickened the strokes (about {stroke:.0f} px wide, {target:.0f} px wanted)")
 
     small = Image.fromarray(canvas.astype(np.uint8)).resize((width, height), Image.Resampling.BOX)

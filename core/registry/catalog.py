@@ -53,9 +53,18 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
     archs = sorted(host.architectures.values(), key=lambda s: s.name)
     return {
         "architectures": [
-            {"name": s.name, "task": s.task, "tasks": list(s.tasks), "parameters": s.parameters, "plugin": s.plugin,
-             "distribution": s.distribution, "version": s.version, "summary": s.summary,
-             "default_dataset": s.default_dataset, "citation": s.citation}
+            {
+                "name": s.name,
+                "task": s.task,
+                "tasks": list(s.tasks),
+                "parameters": s.parameters,
+                "plugin": s.plugin,
+                "distribution": s.distribution,
+                "version": s.version,
+                "summary": s.summary,
+                "default_dataset": s.default_dataset,
+                "citation": s.citation,
+            }
             for s in archs
         ],
         "presets": [
@@ -100,13 +109,26 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
                 continue
             kind = _kind(f.type_name)
             choices = tuple(c.strip() for c in f.allowed.split(",")) if kind == "choice" else ()
-            fields.append(FormField(
-                section=section, name=f.name, type_name=f.type_name, kind=kind,
-                value=_shown(values[f.name]), default=_shown(f.default), help=f.help, allowed=f.allowed, choices=choices,
-            ))
+            fields.append(
+                FormField(
+                    section=section,
+                    name=f.name,
+                    type_name=f.type_name,
+                    kind=kind,
+                    value=_shown(values[f.name]),
+                    default=_shown(f.default),
+                    help=f.help,
+                    allowed=f.allowed,
+                    choices=choices,
+                )
+            )
     return Form(
-        name=name or plan.spec.name, architecture=plan.spec.name, task=plan.spec.task, dataset=plan.dataset,
-        datasets=tuple(datasets_for(name or plan.spec.name, host)), summary=(plan.preset.summary if plan.preset else plan.spec.summary),
+        name=name or plan.spec.name,
+        architecture=plan.spec.name,
+        task=plan.spec.task,
+        dataset=plan.dataset,
+        datasets=tuple(datasets_for(name or plan.spec.name, host)),
+        summary=(plan.preset.summary if plan.preset else plan.spec.summary),
         fields=tuple(fields),
     )
 

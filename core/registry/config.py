@@ -232,26 +232,53 @@ class TrainConfig:
 
     epochs: int = param(5, "passes over the training set", min=1, max=100000)
     batch_size: int = param(64, "examples per optimisation step (per process)", min=1, max=65536)
-    optimizer: Literal["adamw", "adam", "sgd"] = param("adamw", "the default optimizer, unless the plugin supplies its own")
+    optimizer: Literal["adamw", "adam", "sgd"] = param(
+        "adamw", "the default optimizer, unless the plugin supplies its own"
+    )
     lr: float = param(1e-3, "peak learning rate", min=0.0, max=10.0)
     weight_decay: float = param(0.01, "decoupled weight decay (AdamW) or L2 (Adam, SGD)", min=0.0, max=1.0)
     momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
     schedule: Literal["warmup-cosine", "constant"] = param("warmup-cosine", "learning-rate schedule")
     warmup_fraction: float = param(0.05, "share of all steps spent warming up (warmup-cosine)", min=0.0, max=0.5)
     grad_clip: float = param(1.0, "clip the gradient norm to this; 0 turns clipping off", min=0.0, max=1e6)
-    seed: int = param(0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1)
+    seed: int = param(
+        0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1
+    )
     val_fraction: float = param(0.1, "share of the training data held out for validation", min=0.0, max=0.5)
-    patience: int = param(0, "stop after this many epochs without a better validation metric; 0 never stops early", min=0, max=1000)
+    patience: int = param(
+        0, "stop after this many epochs without a better validation metric; 0 never stops early", min=0, max=1000
+    )
     eval_batch_size: int = param(512, "examples per evaluation batch", min=1, max=65536)
     num_workers: int = param(0, "data-loading worker processes", min=0, max=64)
     max_steps: int = param(0, "stop after this many steps in all; 0 means no limit", min=0, max=10**9)
-    mixed_precision: Literal["no", "bf16"] = param("no", "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs are about twice as fast); weights, evaluation and checkpoints stay float32")
+    mixed_precision: Literal["no", "bf16"] = param(
+        "no",
+        "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs "
+        "are about twice as fast); weights, evaluation and checkpoints stay float32",
+    )
     # How text datasets are read (archzoo.text_data); other datasets ignore these.
-    text_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...")
+    text_column: str = param(
+        "",
+        "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...",
+    )
     label_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the label; empty: 'label'")
-    tokenizer: Literal["auto", "char", "word", "bpe"] = param("auto", "text datasets: the tokenizer trained on the training split and saved in the checkpoint; auto: the dataset's own choice")
-    tokenizer_vocab: int = param(0, "text datasets: vocabulary size of a trained word or BPE tokenizer; 0: the dataset's default (10,000 words for sst2)", min=0, max=1_000_000)
-    bucket_batches: bool = param(True, "text datasets: batch sequences of similar length together (less padding, faster epochs); false: plain shuffled batches")
+    tokenizer: Literal["auto", "char", "word", "bpe"] = param(
+        "auto",
+        "text datasets: the tokenizer trained on the training split and saved in the checkpoint; auto: the dataset's "
+        "own choice",
+    )
+    tokenizer_vocab: int = param(
+        0,
+        "text datasets: vocabulary size of a trained word or BPE tokenizer; 0: the dataset's default (10,000 words "
+        "for sst2)",
+        min=0,
+        max=1_000_000,
+    )
+    bucket_batches: bool = param(
+        True,
+        "text datasets: batch sequences of similar length together (less padding, faster epochs); false: plain "
+        "shuffled batches",
+    )
 
 
 TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))

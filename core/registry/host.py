@@ -54,7 +54,7 @@ class Preset:
 class Registry:
     """What ``archzoo_register`` receives: the place a plugin declares what it provides."""
 
-    def __init__(self, host: "Host", plugin: str, distribution: str, version: str) -> None:
+    def __init__(self, host: Host, plugin: str, distribution: str, version: str) -> None:
         self._host = host
         self._plugin = plugin
         self._distribution = distribution
@@ -76,7 +76,8 @@ class Registry:
         existing = self._host.datasets.get(spec.name)
         if existing is not None:
             raise DuplicateNameError(
-                f"dataset '{spec.name}' is registered twice: by plugin '{existing.plugin}' and by plugin '{spec.plugin}'"
+                f"dataset '{spec.name}' is registered twice: by plugin '{existing.plugin}' and by plugin "
+                f"'{spec.plugin}'"
             )
         self._host.datasets[spec.name] = spec
 
@@ -84,7 +85,13 @@ class Registry:
 class Host:
     """All installed plugins, their architectures, data sets and presets."""
 
-    def __init__(self, settings: Settings | None = None, *, entry_points: bool = True, extra_plugins: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        entry_points: bool = True,
+        extra_plugins: dict[str, object] | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -163,13 +170,17 @@ class Host:
             return self.architectures[name]
         except KeyError:
             known = list(self.architectures) + list(self.presets)
-            raise UnknownNameError("architecture", name, known, hint="run 'archzoo list' to see what is installed") from None
+            raise UnknownNameError(
+                "architecture", name, known, hint="run 'archzoo list' to see what is installed"
+            ) from None
 
     def dataset(self, name: str) -> DatasetSpec:
         try:
             return self.datasets[name]
         except KeyError:
-            raise UnknownNameError("dataset", name, list(self.datasets), hint="or give the path of an image folder") from None
+            raise UnknownNameError(
+                "dataset", name, list(self.datasets), hint="or give the path of an image folder"
+            ) from None
 
     @cached_property
     def presets(self) -> dict[str, Preset]:
@@ -194,11 +205,13 @@ class Host:
             preset = self.presets[name]
             return self.architectures[preset.architecture], preset
         known = list(self.architectures) + list(self.presets)
-        raise UnknownNameError("architecture or preset", name, known, hint="run 'archzoo list' to see what is installed")
+        raise UnknownNameError(
+            "architecture or preset", name, known, hint="run 'archzoo list' to see what is installed"
+        )
 
     # -- dispatch ------------------------------------------------------------------
 
-    def hooks(self, spec: ArchSpec | str) -> "ArchHooks":
+    def hooks(self, spec: ArchSpec | str) -> ArchHooks:
         """The model hooks for one architecture, with other architectures' plugins left out."""
         if isinstance(spec, str):
             spec = self.architecture(spec)
@@ -268,8 +281,11 @@ class ArchHooks:
         a small MLP's.  Otherwise every call goes through pluggy."""
         caller, spec = self._host.subset_caller(self.spec, "train_step"), self.spec
         impls = caller.get_hookimpls()
-        direct = len(impls) == 1 and not (impls[0].hookwrapper or impls[0].wrapper) \
+        direct = (
+            len(impls) == 1
+            and not (impls[0].hookwrapper or impls[0].wrapper)
             and impls[0].argnames == ("spec", "model", "batch", "ctx")
+        )
         if direct:
             call = impls[0].function
         else:

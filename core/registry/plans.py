@@ -28,7 +28,13 @@ class RunPlan:
     train_config: TrainConfig
 
 
-def plan_run(name: str | None = None, *, dataset: str | None = None, overrides: dict[str, Any] | None = None, host: Host | None = None) -> RunPlan:
+def plan_run(
+    name: str | None = None,
+    *,
+    dataset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    host: Host | None = None,
+) -> RunPlan:
     """Resolve an architecture or preset, its dataset, and validated configs."""
     host = host or get_host()
     spec, preset = host.resolve(name or host.settings.default_architecture)

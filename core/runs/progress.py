@@ -79,7 +79,9 @@ class RunProgress:
                 self.step_losses.append((event.step / self.steps_per_epoch, float(event.metrics["loss"])))
         elif isinstance(event, events.EpochEnded):
             self.epoch = event.epoch
-            self.epoch_rows.append({"epoch": event.epoch, "train": dict(event.train_metrics), "validation": dict(event.val_metrics)})
+            self.epoch_rows.append(
+                {"epoch": event.epoch, "train": dict(event.train_metrics), "validation": dict(event.val_metrics)}
+            )
         elif isinstance(event, events.CheckpointSaved):
             if event.which == "best":
                 self.best_dir = event.path
@@ -127,6 +129,6 @@ def _thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, fl
     size = -(-len(points) // limit)
     out = []
     for i in range(0, len(points), size):
-        chunk = points[i:i + size]
+        chunk = points[i : i + size]
         out.append((chunk[-1][0], sum(p[1] for p in chunk) / len(chunk)))
     return out

@@ -52,8 +52,17 @@ MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 #: Model types whose encoders read WordPiece ids framed by [CLS] ... [SEP], with [PAD] = 0.
 BERT_FAMILY = ("bert", "distilbert", "electra")
 #: The files a Hub encoder is fetched with (no pickles, no code).
-ENCODER_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
-                 "special_tokens_map.json", "sentence_bert_config.json", "1_Pooling/config.json", "modules.json")
+ENCODER_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+    "sentence_bert_config.json",
+    "1_Pooling/config.json",
+    "modules.json",
+)
 
 
 # -- finding an encoder ---------------------------------------------------------------------
@@ -119,7 +128,11 @@ def minilm_folder() -> Path:
 
 def _looks_like_hub_id(text: str) -> bool:
     parts = text.split("/")
-    return 1 <= len(parts) <= 2 and all(p and all(c.isalnum() or c in "-_." for c in p) for p in parts) and ".." not in text
+    return (
+        1 <= len(parts) <= 2
+        and all(p and all(c.isalnum() or c in "-_." for c in p) for p in parts)
+        and ".." not in text
+    )
 
 
 def _hub_snapshot(repo_id: str, *, download: bool) -> Path:
@@ -140,7 +153,9 @@ def _hub_snapshot(repo_id: str, *, download: bool) -> Path:
         from huggingface_hub import constants
 
         if constants.HF_HUB_OFFLINE:
-            raise EncoderError(f"encoder '{repo_id}' is not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids fetching it")
+            raise EncoderError(
+                f"encoder '{repo_id}' is not in the Hugging Face cache and HF_HUB_OFFLINE=1 forbids fetching it"
+            )
         return Path(snapshot_download(repo_id, allow_patterns=list(ENCODER_FILES), etag_timeout=10))
     except EncoderError:
         raise
@@ -164,13 +179,20 @@ def check_bert_family(folder: Path) -> dict[str, Any]:
     if model_type not in BERT_FAMILY:
         raise EncoderError(
             f"{folder} is a {model_type or 'unknown'} model, not a BERT-family encoder "
-            f"(model_type one of {', '.join(BERT_FAMILY)}); archzoo's bert-features and lora read [CLS] ... [SEP] WordPiece encoders"
+            f"(model_type one of {', '.join(BERT_FAMILY)}); archzoo's bert-features and lora read [CLS] ... [SEP] "
+            "WordPiece encoders"
         )
     if not (folder / "model.safetensors").is_file():
-        extra = " (it has only pickled weights, which archzoo never loads)" if (folder / "pytorch_model.bin").is_file() else ""
+        extra = (
+            " (it has only pickled weights, which archzoo never loads)"
+            if (folder / "pytorch_model.bin").is_file()
+            else ""
+        )
         raise EncoderError(f"{folder} has no model.safetensors{extra}")
     if not (folder / "tokenizer.json").is_file():
-        raise EncoderError(f"{folder} has no tokenizer.json: archzoo reads text with the encoder's own (fast) tokenizer file")
+        raise EncoderError(
+            f"{folder} has no tokenizer.json: archzoo reads text with the encoder's own (fast) tokenizer file"
+        )
     return config
 
 
@@ -193,7 +215,9 @@ class EncoderTokenizer(LibraryTokenizer):
         tokenizer.no_truncation()
         for token in ("[PAD]", "[CLS]", "[SEP]", "[UNK]"):
             if tokenizer.token_to_id(token) is None:
-                raise EncoderError(f"the encoder's tokenizer has no {token} token: it is not a BERT-family WordPiece tokenizer")
+                raise EncoderError(
+                    f"the encoder's tokenizer has no {token} token: it is not a BERT-family WordPiece tokenizer"
+                )
         super().__init__(tokenizer)
         self.kind = "wordpiece"
         self.cls_id = tokenizer.token_to_id("[CLS]")
@@ -221,10 +245,14 @@ def _tokenizer(folder: str) -> EncoderTokenizer:
 
     config = check_bert_family(Path(folder))
     if config.get("pad_token_id", PAD_ID) not in (PAD_ID, None):
-        raise EncoderError(f"{folder}: its padding id is {config['pad_token_id']}, archzoo's text models need 0 (BERT's [PAD])")
+        raise EncoderError(
+            f"{folder}: its padding id is {config['pad_token_id']}, archzoo's text models need 0 (BERT's [PAD])"
+        )
     tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
     if tokenizer.token_to_id("[PAD]") != PAD_ID:
-        raise EncoderError(f"{folder}: its tokenizer's [PAD] is not id 0, so it is not a BERT-family vocabulary archzoo can pad")
+        raise EncoderError(
+            f"{folder}: its tokenizer's [PAD] is not id 0, so it is not a BERT-family vocabulary archzoo can pad"
+        )
     positions = int(config.get("max_position_embeddings") or config.get("n_positions") or 512)
     return EncoderTokenizer(tokenizer, positions - 2)
 
@@ -263,8 +291,11 @@ def load_base_model(source: EncoderSource) -> Any:
     hf_logging.set_verbosity_error()  # "some weights were not used (the pooler)" is expected
     try:
         model = AutoModel.from_pretrained(
-            source.path, config=AutoConfig.from_pretrained(source.path, local_files_only=True),
-            use_safetensors=True, local_files_only=True, **kwargs,
+            source.path,
+            config=AutoConfig.from_pretrained(source.path, local_files_only=True),
+            use_safetensors=True,
+            local_files_only=True,
+            **kwargs,
         )
     except (OSError, ValueError) as exc:
         raise EncoderError(f"cannot load the encoder in {source.path}: {exc}") from None
@@ -350,7 +381,7 @@ def _learned_state_module():
         def state_dict(self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
             full = super().state_dict(prefix=prefix, keep_vars=keep_vars)
             learned = self.learned_names()
-            kept = OrderedDict((k, v) for k, v in full.items() if k[len(prefix):] in learned)
+            kept = OrderedDict((k, v) for k, v in full.items() if k[len(prefix) :] in learned)
             if destination is None:
                 return kept
             destination.update(kept)
@@ -362,7 +393,8 @@ def _learned_state_module():
             unexpected = sorted(set(state_dict) - learned)
             if strict and (missing or unexpected):
                 raise RuntimeError(
-                    f"{type(self).__name__}: the learned tensors do not match: missing {missing[:5]}, unexpected {unexpected[:5]}"
+                    f"{type(self).__name__}: the learned tensors do not match: missing {missing[:5]}, unexpected "
+                    f"{unexpected[:5]}"
                 )
             result = super().load_state_dict(state_dict, strict=False, assign=assign)
             return type(result)(missing, [k for k in result.unexpected_keys])

@@ -99,7 +99,9 @@ class FeatureCache:
         if self.matrix is None or needed > self.matrix.shape[0] or features.shape[1] != self.matrix.shape[1]:
             if self.matrix is not None and features.shape[1] != self.matrix.shape[1]:
                 raise ValueError(f"feature width {features.shape[1]} does not match the cache's {self.matrix.shape[1]}")
-            grown = torch.empty(max(needed, 2 * (0 if self.matrix is None else self.matrix.shape[0]), 1024), features.shape[1])
+            grown = torch.empty(
+                max(needed, 2 * (0 if self.matrix is None else self.matrix.shape[0]), 1024), features.shape[1]
+            )
             if self.matrix is not None:
                 grown[: self.count] = self.matrix[: self.count]
             self.matrix = grown

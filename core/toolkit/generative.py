@@ -124,10 +124,13 @@ def check_inputs(inputs: Any, image_shape: tuple[int, ...] | None, *, owner: str
         raise SampleError(f"{who}this mode needs input images (request['inputs'], or --input FILE on the command line)")
     if not torch.is_tensor(inputs):
         raise SampleError(f"{who}inputs must be a tensor of images, not {type(inputs).__name__}")
-    if image_shape is not None and (inputs.ndim != len(image_shape) + 1 or tuple(inputs.shape[1:]) != tuple(image_shape)):
+    if image_shape is not None and (
+        inputs.ndim != len(image_shape) + 1 or tuple(inputs.shape[1:]) != tuple(image_shape)
+    ):
         wanted = " x ".join(str(s) for s in image_shape)
         raise SampleError(
-            f"{who}inputs must be N x {wanted} (this checkpoint's data shape), not {' x '.join(str(s) for s in inputs.shape)}"
+            f"{who}inputs must be N x {wanted} (this checkpoint's data shape), not "
+            f"{' x '.join(str(s) for s in inputs.shape)}"
         )
     return inputs.float()
 
@@ -195,7 +198,9 @@ def mlp_decoder(latent_dim: int, hidden: Any, image_shape: tuple[int, ...]) -> t
     """The MLP decoder the autoencoder and the VAE share: ``hidden`` in reverse,
     then one Linear to the pixels, reshaped to ``image_shape`` (logits)."""
     layers, width = relu_layers(latent_dim, reversed(tuple(hidden)))
-    return torch.nn.Sequential(*layers, torch.nn.Linear(width, math.prod(image_shape)), torch.nn.Unflatten(1, tuple(image_shape)))
+    return torch.nn.Sequential(
+        *layers, torch.nn.Linear(width, math.prod(image_shape)), torch.nn.Unflatten(1, tuple(image_shape))
+    )
 
 
 def latent_line(start: torch.Tensor, end: torch.Tensor, n: int) -> torch.Tensor:
@@ -204,7 +209,9 @@ def latent_line(start: torch.Tensor, end: torch.Tensor, n: int) -> torch.Tensor:
     return start.unsqueeze(0) * (1 - weights) + end.unsqueeze(0) * weights
 
 
-def latent_grid(n: int, latent_dim: int, span: float = 3.0, centre: torch.Tensor | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+def latent_grid(
+    n: int, latent_dim: int, span: float = 3.0, centre: torch.Tensor | None = None, scale: torch.Tensor | None = None
+) -> torch.Tensor:
     """An n x n grid over the first two latent dimensions, ``span`` standard
     deviations either side of ``centre`` (others held at the centre): the
     notes' picture of a 2-D latent space.  Rows go down the second dimension."""

@@ -70,8 +70,16 @@ def train(
         splits.info = dataclasses.replace(splits.info, task=plan.spec.task)
     config = fill_from_data(plan.config, splits.info)
     trainer = Trainer(
-        plan.spec, config, plan.train_config, splits, plan.dataset, out_dir,
-        host=host, on_event=on_event, stop=stop, resume=resume,
+        plan.spec,
+        config,
+        plan.train_config,
+        splits,
+        plan.dataset,
+        out_dir,
+        host=host,
+        on_event=on_event,
+        stop=stop,
+        resume=resume,
     )
     return trainer.run()
 

@@ -39,16 +39,6 @@ QUEUED, RUNNING = "queued", "running"
 FINAL_STATES = ("finished", "stopped-early", "cancelled", "failed")
 
 
-
-
-
-
-
-
-
-
-
-
 # -- runs and the queue ------------------------------------------------------------------
 
 
@@ -180,8 +170,16 @@ class RunManager:
     ) -> Run:
         """Validate a request and put it in the queue; raises ``ArchzooError`` (a
         bad setting, an unknown name, a dataset of the wrong task) at once."""
-        request = RunRequest(name=name or None, dataset=dataset or None, overrides=dict(overrides or {}), out=out or None,
-                             resume=resume, overwrite=overwrite, data_dir=data_dir or None, download=download)
+        request = RunRequest(
+            name=name or None,
+            dataset=dataset or None,
+            overrides=dict(overrides or {}),
+            out=out or None,
+            resume=resume,
+            overwrite=overwrite,
+            data_dir=data_dir or None,
+            download=download,
+        )
         host = self.host
         if resume:
             if not out:
@@ -251,8 +249,16 @@ class RunManager:
                 detail = run.error
             else:
                 detail = str(run.out_dir or "")
-            rows.append(QueueRow(run.id, run.label, run.state, position,
-                                 datetime.fromtimestamp(run.submitted).strftime("%H:%M:%S"), detail))
+            rows.append(
+                QueueRow(
+                    run.id,
+                    run.label,
+                    run.state,
+                    position,
+                    datetime.fromtimestamp(run.submitted).strftime("%H:%M:%S"),
+                    detail,
+                )
+            )
         return rows
 
     def shutdown(self, timeout: float = 60.0) -> None:
@@ -303,9 +309,17 @@ class RunManager:
             out = request.out or self._fresh_name(run, host)
             run.out_dir = output_dir(out, host.settings.checkpoint_dir)
             result = (self._train or train)(
-                request.name, dataset=request.dataset, overrides=request.overrides, out=out, resume=request.resume,
-                overwrite=request.overwrite, data_dir=request.data_dir, download=request.download,
-                on_event=run._record, stop=run.stop, host=host,
+                request.name,
+                dataset=request.dataset,
+                overrides=request.overrides,
+                out=out,
+                resume=request.resume,
+                overwrite=request.overwrite,
+                data_dir=request.data_dir,
+                download=request.download,
+                on_event=run._record,
+                stop=run.stop,
+                host=host,
             )
         except ArchzooError as exc:
             run._set("failed", str(exc))

@@ -86,7 +86,7 @@ class LoopState:
         return {name: getattr(self, name) for name in self.SAVED}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "LoopState":
+    def from_json(cls, data: dict[str, Any]) -> LoopState:
         return cls(**{name: data[name] for name in cls.SAVED if name in data})
 
 
@@ -166,12 +166,21 @@ class Trainer:
         state = self._restore() if self.resume else LoopState()
         self._give_each_process_its_own_randomness()
         total_params, trainable = parameter_count(self.model)
-        self._emit(events.RunStarted(
-            architecture=self.spec.name, dataset=self.dataset_name, epochs=self.tc.epochs,
-            steps_per_epoch=self.steps_per_epoch, total_steps=self.total_steps, parameters=total_params,
-            trainable_parameters=trainable, device=str(self.accelerator.device),
-            num_processes=self.accelerator.num_processes, out_dir=self.out_dir, resumed_from_step=state.global_step,
-        ))
+        self._emit(
+            events.RunStarted(
+                architecture=self.spec.name,
+                dataset=self.dataset_name,
+                epochs=self.tc.epochs,
+                steps_per_epoch=self.steps_per_epoch,
+                total_steps=self.total_steps,
+                parameters=total_params,
+                trainable_parameters=trainable,
+                device=str(self.accelerator.device),
+                num_processes=self.accelerator.num_processes,
+                out_dir=self.out_dir,
+                resumed_from_step=state.global_step,
+            )
+        )
         for note in self.splits.notes:
             self._emit(events.Message(note))
 
@@ -212,7 +221,10 @@ class Trainer:
         lengths = self.splits.lengths if self.tc.bucket_batches else None
         self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
         train_loader = DataLoader(
-            self.splits.train, batch_size=self.tc.batch_size, sampler=self.sampler, num_workers=self.tc.num_workers,
+            self.splits.train,
+            batch_size=self.tc.batch_size,
+            sampler=self.sampler,
+            num_workers=self.tc.num_workers,
             collate_fn=self.splits.collate,
         )
         val_loader = self._eval_loader(self.splits.val)
@@ -254,9 +266,16 @@ class Trainer:
             self.train_step = _sharing_buffers(self.train_step, model)
         self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
-            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, model=self.model,
-            optimizers=optimizers, schedulers={k: v for k, v in schedulers.items() if v is not None},
-            train_config=self.tc, tokenizer=self.splits.tokenizer, plain_backward=plain, average_by_hand=by_hand,
+            device=self.accelerator.device,
+            info=self.splits.info,
+            accelerator=self.accelerator,
+            model=self.model,
+            optimizers=optimizers,
+            schedulers={k: v for k, v in schedulers.items() if v is not None},
+            train_config=self.tc,
+            tokenizer=self.splits.tokenizer,
+            plain_backward=plain,
+            average_by_hand=by_hand,
         )
 
     def _give_each_process_its_own_randomness(self) -> None:
@@ -269,7 +288,7 @@ class Trainer:
             shared = int(torch.randint(0, 2**31 - 1, ()))  # the same draw on every process
             set_seed(shared + self.accelerator.process_index)
 
-    def _train_epoch(self, epoch: int, state: "LoopState") -> dict[str, float] | None:
+    def _train_epoch(self, epoch: int, state: LoopState) -> dict[str, float] | None:
         """One pass over the training shard; the mean step metrics, or None if stopped midway."""
         self.model.train()
         self.ctx.epoch = epoch
@@ -297,10 +316,16 @@ class Trainer:
             if self.listening:
                 now = time.perf_counter()
                 examples = _batch_length(batch) * self.accelerator.num_processes
-                self.on_event(events.StepEnded(
-                    epoch=epoch, step=state.global_step, total_steps=self.total_steps, metrics=metrics,
-                    examples_per_second=examples / max(now - tick, 1e-9), lr=self.ctx.optimizer.param_groups[0]["lr"],
-                ))
+                self.on_event(
+                    events.StepEnded(
+                        epoch=epoch,
+                        step=state.global_step,
+                        total_steps=self.total_steps,
+                        metrics=metrics,
+                        examples_per_second=examples / max(now - tick, 1e-9),
+                        lr=self.ctx.optimizer.param_groups[0]["lr"],
+                    )
+                )
                 tick = now
             if self.tc.max_steps and state.global_step >= self.tc.max_steps:
                 if batch_index + 1 < self.steps_per_epoch:
@@ -312,7 +337,7 @@ class Trainer:
         state.epoch, state.batch = epoch + 1, 0
         return {k: v / max(count, 1) for k, v in sums.items()}
 
-    def _close_epoch(self, epoch: int, train_metrics: dict[str, float], state: "LoopState", seconds: float) -> bool:
+    def _close_epoch(self, epoch: int, train_metrics: dict[str, float], state: LoopState, seconds: float) -> bool:
         """Validate, keep the best and last checkpoints, report; True when early stopping says stop."""
         val_metrics = self.evaluate(self.model, self.val_loader) if self.val_loader else {}
         judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
@@ -324,20 +349,28 @@ class Trainer:
             state.stale += 1
         # An epoch cut by max_steps and finished after a resume is reported once, by its end.
         state.history = [h for h in state.history if h["epoch"] != epoch + 1]
-        state.history.append({"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": seconds})
+        state.history.append(
+            {"epoch": epoch + 1, "train": train_metrics, "validation": val_metrics, "seconds": seconds}
+        )
         metrics = {"validation": val_metrics} if val_metrics else {}
         self._save("last", metrics, state, resumable=True)
         if is_best:
             self._save("best", metrics, state)
-        self._emit(events.EpochEnded(
-            epoch=epoch + 1, train_metrics=train_metrics, val_metrics=val_metrics, is_best=is_best, seconds=seconds,
-        ))
+        self._emit(
+            events.EpochEnded(
+                epoch=epoch + 1,
+                train_metrics=train_metrics,
+                val_metrics=val_metrics,
+                is_best=is_best,
+                seconds=seconds,
+            )
+        )
         if self.tc.patience and state.stale >= self.tc.patience:
             self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
             return True
         return False
 
-    def _finish(self, status: str, state: "LoopState", seconds: float) -> RunResult:
+    def _finish(self, status: str, state: LoopState, seconds: float) -> RunResult:
         """Test the best checkpoint (when the run ended normally), report, and return the result."""
         best_dir, last_dir = self.out_dir / "best", self.out_dir / "last"
         test_metrics: dict[str, float] = {}
@@ -347,17 +380,31 @@ class Trainer:
 
             unwrap(self.model).load_state_dict(load_file(best_dir / WEIGHTS))
             test_metrics = self.evaluate(self.model, self.accelerator.prepare(test_loader))
-            self._save("best", {**({"validation": state.best_val} if state.best_val else {}), "test": test_metrics}, state)
+            self._save(
+                "best", {**({"validation": state.best_val} if state.best_val else {}), "test": test_metrics}, state
+            )
         result = RunResult(
-            status=status, out_dir=self.out_dir,
-            best_dir=best_dir if best_dir.exists() else None, last_dir=last_dir if last_dir.exists() else None,
-            val_metrics=dict(state.best_val), test_metrics=test_metrics, history=state.history,
-            step_losses=state.step_losses, seconds=seconds, is_main_process=self.accelerator.is_main_process,
+            status=status,
+            out_dir=self.out_dir,
+            best_dir=best_dir if best_dir.exists() else None,
+            last_dir=last_dir if last_dir.exists() else None,
+            val_metrics=dict(state.best_val),
+            test_metrics=test_metrics,
+            history=state.history,
+            step_losses=state.step_losses,
+            seconds=seconds,
+            is_main_process=self.accelerator.is_main_process,
         )
-        self._emit(events.RunEnded(
-            status=status, best_dir=result.best_dir, last_dir=result.last_dir, val_metrics=result.val_metrics,
-            test_metrics=test_metrics, seconds=seconds,
-        ))
+        self._emit(
+            events.RunEnded(
+                status=status,
+                best_dir=result.best_dir,
+                last_dir=result.last_dir,
+                val_metrics=result.val_metrics,
+                test_metrics=test_metrics,
+                seconds=seconds,
+            )
+        )
         if status == "interrupted":
             raise TrainingInterrupted(
                 f"training interrupted; a resumable checkpoint is in {last_dir}: continue with --resume"
@@ -367,7 +414,10 @@ class Trainer:
     def evaluate(self, model: torch.nn.Module, loader: Any) -> dict[str, float]:
         model.eval()
         ctx = EvalContext(
-            device=self.accelerator.device, info=self.splits.info, accelerator=self.accelerator, tokenizer=self.splits.tokenizer,
+            device=self.accelerator.device,
+            info=self.splits.info,
+            accelerator=self.accelerator,
+            tokenizer=self.splits.tokenizer,
         )
         metrics = self.hooks.evaluate(model, loader, ctx)
         model.train()
@@ -379,7 +429,10 @@ class Trainer:
         if dataset is None or len(dataset) == 0:
             return None
         return DataLoader(
-            dataset, batch_size=self.tc.eval_batch_size, shuffle=False, num_workers=self.tc.num_workers,
+            dataset,
+            batch_size=self.tc.eval_batch_size,
+            shuffle=False,
+            num_workers=self.tc.num_workers,
             collate_fn=self.splits.collate,
         )
 
@@ -403,12 +456,20 @@ class Trainer:
     def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:
         if self.accelerator.is_main_process:
             meta = build_meta(
-                spec=self.spec, config=self.config, train_config=self.tc, info=self.splits.info,
-                dataset=self.dataset_name, metrics=metrics, parameters=parameter_count(self.model)[0],
+                spec=self.spec,
+                config=self.config,
+                train_config=self.tc,
+                info=self.splits.info,
+                dataset=self.dataset_name,
+                metrics=metrics,
+                parameters=parameter_count(self.model)[0],
             )
             training_state = self._training_state(state) if resumable else None
             path = write_checkpoint(
-                self.out_dir / which, unwrap(self.model), meta, training_state=training_state,
+                self.out_dir / which,
+                unwrap(self.model),
+                meta,
+                training_state=training_state,
                 extra_files=self.splits.checkpoint_files(),
             )
             self._emit(events.CheckpointSaved(path=path, which=which))
@@ -460,7 +521,7 @@ class Trainer:
             prefix = f"optim.{name}."
             for key, value in tensors.items():
                 if key.startswith(prefix):
-                    pid, _, field_name = key[len(prefix):].partition(".")
+                    pid, _, field_name = key[len(prefix) :].partition(".")
                     per_param.setdefault(int(pid), {})[field_name] = value
             for key, value in saved["scalars"].items():
                 pid, _, field_name = key.partition(".")
@@ -536,7 +597,11 @@ def plain_steps(accelerator: Accelerator) -> bool:
     from accelerate.utils import DistributedType
 
     simple = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
-    return accelerator.scaler is None and accelerator.gradient_accumulation_steps == 1 and accelerator.distributed_type in simple
+    return (
+        accelerator.scaler is None
+        and accelerator.gradient_accumulation_steps == 1
+        and accelerator.distributed_type in simple
+    )
 
 
 def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
@@ -587,7 +652,13 @@ def _set_epoch(loader: Any, sampler: EpochSampler, epoch: int) -> None:
 
 
 def _batch_length(batch: Any) -> int:
-    first = batch[0] if isinstance(batch, (list, tuple)) else next(iter(batch.values())) if isinstance(batch, dict) else batch
+    first = (
+        batch[0]
+        if isinstance(batch, (list, tuple))
+        else next(iter(batch.values()))
+        if isinstance(batch, dict)
+        else batch
+    )
     return len(first)
 
 

@@ -24,9 +24,15 @@ class AutoencoderConfig:
     """Code size and widths; the decoder mirrors the encoder."""
 
     latent_dim: int = param(32, "size of the code (2: the notes' 2-D latent lab)", min=1, max=4096)
-    hidden: tuple[int, ...] = param((512, 256), "widths of the encoder's hidden layers; the decoder mirrors them", min=1, max=65536)
-    reconstruction: Literal["mse", "bce"] = param("mse", "reconstruction loss on [0, 1] pixels: mean squared error, or binary cross-entropy")
-    input_shape: tuple[int, ...] = param((1, 28, 28), "shape of one image (filled from the dataset)", from_data="input_shape", min=1)
+    hidden: tuple[int, ...] = param(
+        (512, 256), "widths of the encoder's hidden layers; the decoder mirrors them", min=1, max=65536
+    )
+    reconstruction: Literal["mse", "bce"] = param(
+        "mse", "reconstruction loss on [0, 1] pixels: mean squared error, or binary cross-entropy"
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 28, 28), "shape of one image (filled from the dataset)", from_data="input_shape", min=1
+    )
 
 
 #: On Fashion-MNIST (784 pixels): encoder 784x512+512, 512x256+256, 256x32+32
@@ -40,7 +46,8 @@ def archzoo_register(registry):
         ArchSpec(
             name="autoencoder",
             task="image-generation",
-            summary="MLP autoencoder with a configurable code size: reconstructions, a decoded latent grid, interpolation between two inputs.",
+            summary="MLP autoencoder with a configurable code size: reconstructions, a decoded latent grid, "
+            "interpolation between two inputs.",
             config=AutoencoderConfig,
             default_dataset="fashion-mnist",
             citation="Hinton & Salakhutdinov (2006), Reducing the dimensionality of data with neural networks.",

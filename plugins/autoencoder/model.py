@@ -90,7 +90,6 @@ def reconstruction_loss(kind: str, logits: torch.Tensor, x01: torch.Tensor) -> t
     return (torch.sigmoid(logits) - x01).pow(2).flatten(1).mean(dim=1)
 
 
-
 @hookimpl
 def build_model(spec, config):
     model = Autoencoder(tuple(config.input_shape), config.latent_dim, tuple(config.hidden))

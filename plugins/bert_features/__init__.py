@@ -32,9 +32,21 @@ from archzoo import ArchSpec, hookimpl, param
 class BertFeaturesConfig:
     """Which encoder, how its token vectors become one vector, and the classes of the head."""
 
-    encoder: str = param("all-MiniLM-L6-v2", "the frozen encoder: a BERT-family model folder, a Hugging Face Hub id (read from the local cache; --download fetches it), or all-MiniLM-L6-v2 (installed with archzoo, works offline)")
-    pooling: Literal["auto", "cls", "mean"] = param("auto", "one vector per text: the [CLS] position (the notes), the mean over the tokens, or auto: the encoder's own sentence pooling if it declares one (mean for all-MiniLM-L6-v2), else [CLS]")
-    feature_cache: bool = param(True, "compute each text's features once and keep them on disk (ARCHZOO_FEATURE_CACHE, else ~/.cache/archzoo/features): later epochs and reruns train the head in seconds")
+    encoder: str = param(
+        "all-MiniLM-L6-v2",
+        "the frozen encoder: a BERT-family model folder, a Hugging Face Hub id (read from the local cache; --download "
+        "fetches it), or all-MiniLM-L6-v2 (installed with archzoo, works offline)",
+    )
+    pooling: Literal["auto", "cls", "mean"] = param(
+        "auto",
+        "one vector per text: the [CLS] position (the notes), the mean over the tokens, or auto: the encoder's own "
+        "sentence pooling if it declares one (mean for all-MiniLM-L6-v2), else [CLS]",
+    )
+    feature_cache: bool = param(
+        True,
+        "compute each text's features once and keep them on disk (ARCHZOO_FEATURE_CACHE, else "
+        "~/.cache/archzoo/features): later epochs and reruns train the head in seconds",
+    )
     num_classes: int = param(2, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -49,10 +61,13 @@ def archzoo_register(registry):
             name="bert-features",
             task="feature-extraction",
             extra_tasks=("text-classification",),  # the head learns from labelled text
-            summary="A frozen BERT-family encoder's [CLS] (or mean) vector and a trained linear head; features cached on disk; sample returns the features.",
+            summary="A frozen BERT-family encoder's [CLS] (or mean) vector and a trained linear head; features cached "
+            "on disk; sample returns the features.",
             config=BertFeaturesConfig,
             default_dataset="sst2",
-            citation="Devlin et al. (2019), BERT: pre-training of deep bidirectional transformers for language understanding. NAACL; Wang et al. (2020), MiniLM. NeurIPS; Reimers & Gurevych (2019), Sentence-BERT. EMNLP; lecture notes' feature-extraction recipe.",
+            citation="Devlin et al. (2019), BERT: pre-training of deep bidirectional transformers for language "
+            "understanding. NAACL; Wang et al. (2020), MiniLM. NeurIPS; Reimers & Gurevych (2019), "
+            "Sentence-BERT. EMNLP; lecture notes' feature-extraction recipe.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.bert_features.model",
         )

@@ -57,7 +57,7 @@ class BertFeatures(LearnedStateModule):
             feature_cache(encoder_fingerprint(source), self.pooling, self.tokenizer.max_tokens) if use_cache else None
         )
 
-    def train(self, mode: bool = True) -> "BertFeatures":
+    def train(self, mode: bool = True) -> BertFeatures:
         """The encoder stays in evaluation mode (no dropout): its features are fixed, so they can be cached."""
         super().train(mode)
         self.encoder.eval()
@@ -67,7 +67,9 @@ class BertFeatures(LearnedStateModule):
     def encode(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, T) ids padded with 0 -> (B, d) pooled features, straight from the encoder."""
         width = int(ids.ne(0).sum(dim=1).max()) if ids.numel() else 0
-        framed, mask = with_special_tokens(ids[:, : max(width, 1)], self.tokenizer.cls_id, self.tokenizer.sep_id, self.tokenizer.max_tokens)
+        framed, mask = with_special_tokens(
+            ids[:, : max(width, 1)], self.tokenizer.cls_id, self.tokenizer.sep_id, self.tokenizer.max_tokens
+        )
         hidden = self.encoder(input_ids=framed, attention_mask=mask).last_hidden_state
         return pool(hidden, mask, self.pooling)
 

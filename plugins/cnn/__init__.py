@@ -23,14 +23,23 @@ class CNNConfig:
     """The shape of one member of the CNN family.  The default is small enough
     to train on ``digits`` (1x8x8) in seconds; the presets hold the notes' recipes."""
 
-    kernel_size: int = param(3, "convolution kernel size (padding kernel_size//2 keeps the spatial size)", choices=(1, 3, 5, 7))
+    kernel_size: int = param(
+        3, "convolution kernel size (padding kernel_size//2 keeps the spatial size)", choices=(1, 3, 5, 7)
+    )
     width: int = param(16, "channels of the first block; block i has width * 2**i", min=1, max=4096)
     blocks: int = param(2, "number of conv blocks, each ending in a 2x2 max-pool", min=1, max=8)
     convs_per_block: int = param(1, "Conv-BatchNorm-ReLU layers in each block", min=1, max=8)
     pool: bool = param(True, "max-pool 2x2 after each block (skipped anyway once the feature map is 1 pixel wide)")
-    head_hidden: int = param(0, "width of the hidden layer in the classifier head; 0 for a single Linear", min=0, max=65536)
+    head_hidden: int = param(
+        0, "width of the hidden layer in the classifier head; 0 for a single Linear", min=0, max=65536
+    )
     dropout: float = param(0.0, "dropout before the last Linear when head_hidden > 0", min=0.0, max=0.95)
-    input_shape: tuple[int, ...] = param((1, 8, 8), "shape of one image, (channels, height, width) (filled from the dataset)", from_data="input_shape", min=1)
+    input_shape: tuple[int, ...] = param(
+        (1, 8, 8),
+        "shape of one image, (channels, height, width) (filled from the dataset)",
+        from_data="input_shape",
+        min=1,
+    )
     num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -45,10 +54,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="cnn",
             task="image-classification",
-            summary="Convolutional network family: blocks of Conv-BN-ReLU with doubling channels and max-pooling, global average pool, linear head.",
+            summary="Convolutional network family: blocks of Conv-BN-ReLU with doubling channels and max-pooling, "
+            "global average pool, linear head.",
             config=CNNConfig,
             default_dataset="digits",
-            citation="LeCun et al. (1998), Gradient-based learning applied to document recognition; Ioffe & Szegedy (2015), Batch normalization.",
+            citation="LeCun et al. (1998), Gradient-based learning applied to document recognition; Ioffe & Szegedy "
+            "(2015), Batch normalization.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.cnn.model",
         )

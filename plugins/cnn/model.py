@@ -59,7 +59,12 @@ def build_cnn(
             h, w = h // 2, w // 2
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]  # global average pool: (B, C, H, W) -> (B, C)
     if head_hidden > 0:
-        layers += [nn.Linear(channels, head_hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(head_hidden, num_classes)]
+        layers += [
+            nn.Linear(channels, head_hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(head_hidden, num_classes),
+        ]
     else:
         layers.append(nn.Linear(channels, num_classes))
     return nn.Sequential(*layers)

@@ -32,14 +32,22 @@ class DCGANConfig:
     ``lr``; the discriminator's is ``lr x d_lr_ratio`` (4 for TTUR)."""
 
     latent_dim: int = param(100, "size of the noise vector z", min=1, max=4096)
-    loss: Literal["bce", "wgan-gp"] = param("bce", "bce: the notes' non-saturating GAN loss; wgan-gp: Wasserstein loss with a gradient penalty (no Sigmoid)")
-    d_lr_ratio: float = param(1.0, "discriminator learning rate / generator learning rate (TTUR: 4)", min=0.0, max=1000.0)
+    loss: Literal["bce", "wgan-gp"] = param(
+        "bce", "bce: the notes' non-saturating GAN loss; wgan-gp: Wasserstein loss with a gradient penalty (no Sigmoid)"
+    )
+    d_lr_ratio: float = param(
+        1.0, "discriminator learning rate / generator learning rate (TTUR: 4)", min=0.0, max=1000.0
+    )
     beta1: float = param(0.5, "Adam's beta1 for both networks (the notes: 0.5)", min=0.0, max=0.999)
     beta2: float = param(0.999, "Adam's beta2 for both networks", min=0.0, max=0.9999)
     n_critic: int = param(1, "discriminator steps per generator step (WGAN-GP: 5)", min=1, max=100)
     gp_weight: float = param(10.0, "wgan-gp: weight lambda of the gradient penalty", min=0.0, max=1e6)
-    d_norm: Literal["batch", "layer", "none"] = param("batch", "normalisation in the discriminator's middle layers; a gradient penalty needs layer or none")
-    input_shape: tuple[int, ...] = param((1, 28, 28), "shape of one image: C x 28 x 28 (filled from the dataset)", from_data="input_shape", min=1)
+    d_norm: Literal["batch", "layer", "none"] = param(
+        "batch", "normalisation in the discriminator's middle layers; a gradient penalty needs layer or none"
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 28, 28), "shape of one image: C x 28 x 28 (filled from the dataset)", from_data="input_shape", min=1
+    )
 
 
 #: Generator 409,600 + 512 + 294,912 + 256 + 131,072 + 128 + 1,024 = 837,504;
@@ -55,10 +63,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="dcgan",
             task="image-generation",
-            summary="The notes' Fashion-MNIST DCGAN: ConvTranspose generator (837,504) and Conv discriminator (431,872), two Adam optimizers; TTUR and WGAN-GP variants.",
+            summary="The notes' Fashion-MNIST DCGAN: ConvTranspose generator (837,504) and Conv discriminator "
+            "(431,872), two Adam optimizers; TTUR and WGAN-GP variants.",
             config=DCGANConfig,
             default_dataset="fashion-mnist",
-            citation="Radford, Metz & Chintala (2016), DCGAN; Heusel et al. (2017), TTUR; Gulrajani et al. (2017), WGAN-GP.",
+            citation="Radford, Metz & Chintala (2016), DCGAN; Heusel et al. (2017), TTUR; Gulrajani et al. (2017), "
+            "WGAN-GP.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.dcgan.model",
             extra_tasks=("image-classification",),  # trains on any 28x28 image dataset; the labels are not used

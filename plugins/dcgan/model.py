@@ -73,19 +73,31 @@ def _norm(kind: str, channels: int) -> nn.Module:
 class Generator(nn.Sequential):
     def __init__(self, latent_dim: int, channels: int) -> None:
         super().__init__(
-            nn.ConvTranspose2d(latent_dim, 256, 4, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),  # 4x4
-            nn.ConvTranspose2d(256, 128, 3, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),  # 7x7
-            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True),  # 14x14
-            nn.ConvTranspose2d(64, channels, 4, 2, 1, bias=False), nn.Tanh(),  # 28x28
+            nn.ConvTranspose2d(latent_dim, 256, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(256),
+            nn.ReLU(True),  # 4x4
+            nn.ConvTranspose2d(256, 128, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(True),  # 7x7
+            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(True),  # 14x14
+            nn.ConvTranspose2d(64, channels, 4, 2, 1, bias=False),
+            nn.Tanh(),  # 28x28
         )
 
 
 class Discriminator(nn.Sequential):
     def __init__(self, channels: int, norm: str = "batch", sigmoid: bool = True) -> None:
         super().__init__(
-            nn.Conv2d(channels, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),  # 14x14
-            nn.Conv2d(64, 128, 4, 2, 1, bias=False), _norm(norm, 128), nn.LeakyReLU(0.2, True),  # 7x7
-            nn.Conv2d(128, 256, 3, 2, 1, bias=False), _norm(norm, 256), nn.LeakyReLU(0.2, True),  # 4x4
+            nn.Conv2d(channels, 64, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, True),  # 14x14
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False),
+            _norm(norm, 128),
+            nn.LeakyReLU(0.2, True),  # 7x7
+            nn.Conv2d(128, 256, 3, 2, 1, bias=False),
+            _norm(norm, 256),
+            nn.LeakyReLU(0.2, True),  # 4x4
             nn.Conv2d(256, 1, 4, 1, 0, bias=False),  # 1x1
             nn.Sigmoid() if sigmoid else nn.Identity(),
             nn.Flatten(0),
@@ -114,8 +126,14 @@ class DCGAN(nn.Module):
             return self.generator(x.view(len(x), self.latent_dim, 1, 1))
         return self.discriminator(x)
 
-    def noise(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
-        return torch.randn(n, self.latent_dim, generator=generator).to(device) if generator is not None else torch.randn(n, self.latent_dim, device=device)
+    def noise(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        return (
+            torch.randn(n, self.latent_dim, generator=generator).to(device)
+            if generator is not None
+            else torch.randn(n, self.latent_dim, device=device)
+        )
 
 
 def _init(module: nn.Module) -> None:
@@ -127,14 +145,23 @@ def _init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-
 @hookimpl
 def build_model(spec, config):
     shape = tuple(config.input_shape)
     if len(shape) != 3 or shape[1:] != (28, 28):
-        raise ConfigError("input_shape", shape, "C x 28 x 28 images: the notes' DCGAN is built for 28 x 28 (Fashion-MNIST, MNIST)", owner=spec.name)
+        raise ConfigError(
+            "input_shape",
+            shape,
+            "C x 28 x 28 images: the notes' DCGAN is built for 28 x 28 (Fashion-MNIST, MNIST)",
+            owner=spec.name,
+        )
     if config.loss == "wgan-gp" and config.d_norm == "batch":
-        raise ConfigError("d_norm", config.d_norm, "layer or none with loss=wgan-gp (a gradient penalty is per example; BatchNorm mixes examples)", owner=spec.name)
+        raise ConfigError(
+            "d_norm",
+            config.d_norm,
+            "layer or none with loss=wgan-gp (a gradient penalty is per example; BatchNorm mixes examples)",
+            owner=spec.name,
+        )
     model = DCGAN(config.latent_dim, shape[0], config.loss, config.d_norm, config.n_critic, config.gp_weight)
     model.d_lr_ratio = config.d_lr_ratio
     model.betas = (config.beta1, config.beta2)
@@ -148,7 +175,9 @@ def configure_optimizers(spec, model, train_config):
     lr, decay = train_config.lr, train_config.weight_decay
     return {
         "generator": torch.optim.Adam(gan.generator.parameters(), lr=lr, betas=gan.betas, weight_decay=decay),
-        "discriminator": torch.optim.Adam(gan.discriminator.parameters(), lr=lr * gan.d_lr_ratio, betas=gan.betas, weight_decay=decay),
+        "discriminator": torch.optim.Adam(
+            gan.discriminator.parameters(), lr=lr * gan.d_lr_ratio, betas=gan.betas, weight_decay=decay
+        ),
     }
 
 
@@ -157,7 +186,7 @@ def gradient_penalty(model: nn.Module, real: torch.Tensor, fake: torch.Tensor) -
     eps = torch.rand(len(real), 1, 1, 1, device=real.device)
     mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
     scores = model(mixed)
-    grads, = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return (grads.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
@@ -170,7 +199,9 @@ def train_step(spec, model, batch, ctx):
     # 1. the discriminator (critic), on real images and detached fakes
     d_real, d_fake = model(real), model(fake.detach())
     if gan.loss == "bce":
-        d_loss = F.binary_cross_entropy(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))
+        d_loss = F.binary_cross_entropy(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy(
+            d_fake, torch.zeros_like(d_fake)
+        )
     else:
         d_loss = d_fake.mean() - d_real.mean() + gan.gp_weight * gradient_penalty(model, real, fake.detach())
     ctx.backward(d_loss)
@@ -184,7 +215,12 @@ def train_step(spec, model, batch, ctx):
         ctx.step("generator")
         ctx.optimizers["discriminator"].zero_grad(set_to_none=True)  # G's backward left gradients on D
         gan.last_g_loss = g_loss.item()
-    metrics = {"loss": d_loss.item(), "d_loss": d_loss.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+    metrics = {
+        "loss": d_loss.item(),
+        "d_loss": d_loss.item(),
+        "d_real": d_real.mean().item(),
+        "d_fake": d_fake.mean().item(),
+    }
     if gan.last_g_loss == gan.last_g_loss:  # not NaN: the generator has stepped at least once
         metrics["g_loss"] = gan.last_g_loss
     return metrics
@@ -208,7 +244,10 @@ def evaluate(spec, model, loader, ctx):
     d_real, d_fake = torch.cat(reals), torch.cat(fakes)
     if gan.loss == "bce":
         g_loss = F.binary_cross_entropy(d_fake, torch.ones_like(d_fake)).item()
-        d_loss = (F.binary_cross_entropy(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))).item()
+        d_loss = (
+            F.binary_cross_entropy(d_real, torch.ones_like(d_real))
+            + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))
+        ).item()
         return {"g_loss": g_loss, "d_loss": d_loss, "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
     # The critic's estimate of the Wasserstein distance between real and generated images.
     distance = (d_real.mean() - d_fake.mean()).item()

@@ -31,19 +31,44 @@ from archzoo import ArchSpec, hookimpl, param
 class DDPMConfig:
     """The notes' SimpleUNet and schedule by default."""
 
-    channels: tuple[int, ...] = param((32, 64, 128), "U-Net widths, one per resolution (28, 14, 7 for Fashion-MNIST); each a multiple of groups", min=8, max=4096)
+    channels: tuple[int, ...] = param(
+        (32, 64, 128),
+        "U-Net widths, one per resolution (28, 14, 7 for Fashion-MNIST); each a multiple of groups",
+        min=8,
+        max=4096,
+    )
     time_dim: int = param(128, "size of the sinusoidal time embedding (even)", min=2, max=4096)
     groups: int = param(8, "GroupNorm groups in the residual blocks", min=1, max=256)
     timesteps: int = param(1000, "diffusion steps T", min=2, max=10000)
-    noise_schedule: Literal["linear", "cosine"] = param("linear", "beta schedule: linear from beta_start to beta_end, or Nichol & Dhariwal's cosine")
+    noise_schedule: Literal["linear", "cosine"] = param(
+        "linear", "beta schedule: linear from beta_start to beta_end, or Nichol & Dhariwal's cosine"
+    )
     beta_start: float = param(1e-4, "linear schedule: beta_1", min=1e-8, max=0.5)
     beta_end: float = param(0.02, "linear schedule: beta_T", min=1e-8, max=0.999)
     cosine_s: float = param(0.008, "cosine schedule: the offset s", min=0.0, max=1.0)
-    ema_decay: float = param(0.0, "keep an exponential moving average of the weights with this decay and sample and evaluate with it (0: off; Ho et al. use 0.9999)", min=0.0, max=0.99999)
+    ema_decay: float = param(
+        0.0,
+        "keep an exponential moving average of the weights with this decay and sample and evaluate with it (0: off; "
+        "Ho et al. use 0.9999)",
+        min=0.0,
+        max=0.99999,
+    )
     toy_hidden: int = param(128, "2-D data: width of the MLP denoiser's three hidden layers", min=1, max=65536)
-    toy_fourier: int = param(64, "2-D data: Gaussian Fourier features of the coordinates fed to the MLP (0: the raw coordinates only)", min=0, max=4096)
-    toy_fourier_scale: float = param(4.0, "2-D data: standard deviation of the Fourier features' frequencies", min=0.0, max=1000.0)
-    input_shape: tuple[int, ...] = param((1, 28, 28), "shape of one example: C x H x W images, or (2,) points (filled from the dataset)", from_data="input_shape", min=1)
+    toy_fourier: int = param(
+        64,
+        "2-D data: Gaussian Fourier features of the coordinates fed to the MLP (0: the raw coordinates only)",
+        min=0,
+        max=4096,
+    )
+    toy_fourier_scale: float = param(
+        4.0, "2-D data: standard deviation of the Fourier features' frequencies", min=0.0, max=1000.0
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 28, 28),
+        "shape of one example: C x H x W images, or (2,) points (filled from the dataset)",
+        from_data="input_shape",
+        min=1,
+    )
 
 
 #: On Fashion-MNIST: the time MLP 128x128+128 twice (33,024); the stem conv
@@ -60,10 +85,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="ddpm",
             task="image-generation",
-            summary="Denoising diffusion (the notes' SimpleUNet, T = 1000, linear or cosine betas): DDPM ancestral and DDIM sampling; an MLP denoiser on 2-D points.",
+            summary="Denoising diffusion (the notes' SimpleUNet, T = 1000, linear or cosine betas): DDPM ancestral "
+            "and DDIM sampling; an MLP denoiser on 2-D points.",
             config=DDPMConfig,
             default_dataset="fashion-mnist",
-            citation="Ho, Jain & Abbeel (2020), DDPM; Song, Meng & Ermon (2021), DDIM; Nichol & Dhariwal (2021), improved DDPM (cosine schedule).",
+            citation="Ho, Jain & Abbeel (2020), DDPM; Song, Meng & Ermon (2021), DDIM; Nichol & Dhariwal (2021), "
+            "improved DDPM (cosine schedule).",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.ddpm.model",
             # any image dataset (labels unused), and 2-D point sets such as spirals

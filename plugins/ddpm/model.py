@@ -164,7 +164,9 @@ class SimpleUNet(nn.Module):
             self.upsample.append(nn.Conv2d(previous, previous, 3, padding=1))  # after nearest-neighbour x2
             self.up.append(ResidualBlock(previous + width, width, time_dim, groups))
             previous = width
-        self.out = nn.Sequential(nn.GroupNorm(groups, previous), nn.SiLU(), nn.Conv2d(previous, image_channels, 3, padding=1))
+        self.out = nn.Sequential(
+            nn.GroupNorm(groups, previous), nn.SiLU(), nn.Conv2d(previous, image_channels, 3, padding=1)
+        )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         temb = self.time(t)
@@ -213,7 +215,12 @@ class Diffusion(nn.Module):
     ``ema_decay``, their moving average and its update count)."""
 
     def __init__(
-        self, denoiser: nn.Module, betas: torch.Tensor, data_shape: tuple[int, ...], images: bool, ema_decay: float = 0.0,
+        self,
+        denoiser: nn.Module,
+        betas: torch.Tensor,
+        data_shape: tuple[int, ...],
+        images: bool,
+        ema_decay: float = 0.0,
     ) -> None:
         super().__init__()
         self.denoiser = denoiser
@@ -255,7 +262,6 @@ class Diffusion(nn.Module):
         return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
 
 
-
 def _data(batch, info, diffusion: Diffusion) -> torch.Tensor:
     """The training examples on the scale the schedule assumes: images in [-1, 1], points standardised."""
     x = batch[0]
@@ -274,18 +280,24 @@ def build_model(spec, config):
     else:
         betas = cosine_betas(config.timesteps, config.cosine_s)
     if len(shape) == 1:
-        denoiser = PointDenoiser(shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale)
+        denoiser = PointDenoiser(
+            shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale
+        )
         return Diffusion(denoiser, betas, shape, images=False, ema_decay=config.ema_decay)
     if len(shape) != 3:
         raise ConfigError("input_shape", shape, "C x H x W images or a vector of coordinates (D,)", owner=spec.name)
     bad = [c for c in config.channels if c % config.groups]
     if bad:
-        raise ConfigError("channels", config.channels, f"multiples of groups ({config.groups}); {bad[0]} is not", owner=spec.name)
+        raise ConfigError(
+            "channels", config.channels, f"multiples of groups ({config.groups}); {bad[0]} is not", owner=spec.name
+        )
     factor = 2 ** (len(config.channels) - 1)
     if shape[1] % factor or shape[2] % factor:
         raise ConfigError(
-            "input_shape", shape,
-            f"height and width divisible by {factor} for {len(config.channels)} resolutions (channels={','.join(map(str, config.channels))})",
+            "input_shape",
+            shape,
+            f"height and width divisible by {factor} for {len(config.channels)} resolutions "
+            f"(channels={','.join(map(str, config.channels))})",
             owner=spec.name,
         )
     denoiser = SimpleUNet(shape[0], tuple(config.channels), config.time_dim, config.groups)
@@ -361,7 +373,12 @@ def ddim_steps(timesteps: int, steps: int) -> list[int]:
 
 @torch.no_grad()
 def ddim_sample(
-    model: nn.Module, x: torch.Tensor, steps: int, eta: float = 0.0, generator: torch.Generator | None = None, clip: bool = False,
+    model: nn.Module,
+    x: torch.Tensor,
+    steps: int,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    clip: bool = False,
 ) -> torch.Tensor:
     """Song et al.'s DDIM from x_T = ``x`` in ``steps`` steps (eta = 0: deterministic).
     With ``clip`` the predicted x_0 is clipped to [-1, 1] and the noise direction

@@ -33,7 +33,7 @@ every run sees the same graph and the same splits.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -50,7 +50,7 @@ FEATURE_SIGNAL = 0.35  # community means ~ N(0, 0.35^2 I); the noise around them
 TEST_FRACTION = 0.2
 
 
-@lru_cache(maxsize=None)
+@cache
 def sbm_graph() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (N, F) float32, edge_index (2, E) int64 with both directions, labels (N,) int64)."""
     rng = np.random.default_rng(SPLIT_SEED)
@@ -103,11 +103,20 @@ def load_sbm(options: DataOptions) -> DatasetSplits:
     x = torch.from_numpy((features - mean) / std)
     collate = GraphBatch(x, torch.from_numpy(edge_index.copy()), torch.from_numpy(labels.copy()))
     info = DataInfo(
-        "sbm", "node-classification", (N_FEATURES,), N_BLOCKS, tuple(f"community {k}" for k in range(N_BLOCKS)),
-        tuple(mean.tolist()), tuple(std.tolist()),
+        "sbm",
+        "node-classification",
+        (N_FEATURES,),
+        N_BLOCKS,
+        tuple(f"community {k}" for k in range(N_BLOCKS)),
+        tuple(mean.tolist()),
+        tuple(std.tolist()),
     )
-    note = f"sbm: one graph of {N_NODES} nodes and {edge_index.shape[1] // 2} edges; every batch carries the whole graph"
-    return DatasetSplits(info, NodeSplit(train), NodeSplit(val) if len(val) else None, NodeSplit(test), notes=[note], collate=collate)
+    note = (
+        f"sbm: one graph of {N_NODES} nodes and {edge_index.shape[1] // 2} edges; every batch carries the whole graph"
+    )
+    return DatasetSplits(
+        info, NodeSplit(train), NodeSplit(val) if len(val) else None, NodeSplit(test), notes=[note], collate=collate
+    )
 
 
 def clear_caches() -> None:

@@ -60,7 +60,9 @@ def scatter_max(messages: torch.Tensor, target: torch.Tensor, out: torch.Tensor)
     here only real messages share the gradient.)
     """
     with torch.no_grad():
-        best = out.scatter_reduce(0, target.unsqueeze(1).expand_as(messages), messages, reduce="amax", include_self=False)
+        best = out.scatter_reduce(
+            0, target.unsqueeze(1).expand_as(messages), messages, reduce="amax", include_self=False
+        )
         won = (messages == best[target]).to(messages.dtype)
         ties = out.index_add(0, target, won)[target]  # >= 1: every message ties with itself at least
     return out.index_add(0, target, messages * won / ties)
@@ -99,8 +101,16 @@ class NodeMLP(nn.Module):
 class GNN(nn.Module):
     """``layers`` x (message passing or node-wise MLP) -> Dropout -> Linear(hidden, classes), for every node."""
 
-    def __init__(self, in_features: int, hidden: int, layers: int, num_classes: int,
-                 aggregation: str = "mean", message_passing: bool = True, dropout: float = 0.0):
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        layers: int,
+        num_classes: int,
+        aggregation: str = "mean",
+        message_passing: bool = True,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         widths = [in_features] + [hidden] * layers
         make = (lambda a, b: MessagePassing(a, b, aggregation)) if message_passing else NodeMLP
@@ -118,9 +128,13 @@ class GNN(nn.Module):
 @hookimpl
 def build_model(spec, config):
     return GNN(
-        in_features=math.prod(config.input_shape), hidden=config.hidden, layers=config.layers,
-        num_classes=config.num_classes, aggregation=config.aggregation,
-        message_passing=config.message_passing, dropout=config.dropout,
+        in_features=math.prod(config.input_shape),
+        hidden=config.hidden,
+        layers=config.layers,
+        num_classes=config.num_classes,
+        aggregation=config.aggregation,
+        message_passing=config.message_passing,
+        dropout=config.dropout,
     )
 
 

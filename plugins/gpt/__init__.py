@@ -30,14 +30,24 @@ class GPTConfig:
     n_head: int = param(4, "attention heads per block (must divide n_embd)", min=1, max=256)
     n_embd: int = param(64, "width of the token vectors (the residual stream)", min=1, max=65536)
     block_size: int = param(64, "context length: the most tokens the model looks back over", min=1, max=65536)
-    dropout: float = param(0.0, "dropout on the embeddings, attention weights and each residual branch", min=0.0, max=0.95)
+    dropout: float = param(
+        0.0, "dropout on the embeddings, attention weights and each residual branch", min=0.0, max=0.95
+    )
     bias: bool = param(True, "biases in the Linear layers and LayerNorms (GPT-2 has them)")
-    tie_embeddings: bool = param(True, "reuse the token embedding as the output layer (GPT-2 does), instead of a separate one")
+    tie_embeddings: bool = param(
+        True, "reuse the token embedding as the output layer (GPT-2 does), instead of a separate one"
+    )
     vocab_size: int = param(29, "token ids (filled from the dataset's tokenizer)", from_data="vocab_size", min=2)
 
 
 def gpt_parameters(
-    vocab_size: int, n_layer: int, n_embd: int, block_size: int, *, bias: bool = True, tie_embeddings: bool = True,
+    vocab_size: int,
+    n_layer: int,
+    n_embd: int,
+    block_size: int,
+    *,
+    bias: bool = True,
+    tie_embeddings: bool = True,
 ) -> int:
     """Parameters of :class:`GPTConfig`'s model, counted without building it.
 
@@ -68,10 +78,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="gpt",
             task="text-generation",
-            summary="Decoder-only Transformer language model (GPT-2's shape): causal self-attention, next-token training, sampling with temperature and top-k.",
+            summary="Decoder-only Transformer language model (GPT-2's shape): causal self-attention, next-token "
+            "training, sampling with temperature and top-k.",
             config=GPTConfig,
             default_dataset="sentences-synthetic",
-            citation="Radford et al. (2019), Language models are unsupervised multitask learners (GPT-2); Vaswani et al. (2017), Attention is all you need.",
+            citation="Radford et al. (2019), Language models are unsupervised multitask learners (GPT-2); Vaswani et "
+            "al. (2017), Attention is all you need.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.gpt.model",
         )

@@ -91,8 +91,16 @@ class GPT(nn.Module):
     """Token ids ``(B, T)`` -> next-token logits ``(B, T, vocab)``, for T <= block_size."""
 
     def __init__(
-        self, vocab_size: int, *, n_layer: int = 2, n_head: int = 4, n_embd: int = 64, block_size: int = 128,
-        dropout: float = 0.0, bias: bool = True, tie_embeddings: bool = True,
+        self,
+        vocab_size: int,
+        *,
+        n_layer: int = 2,
+        n_head: int = 4,
+        n_embd: int = 64,
+        block_size: int = 128,
+        dropout: float = 0.0,
+        bias: bool = True,
+        tie_embeddings: bool = True,
     ) -> None:
         super().__init__()
         self.block_size = block_size
@@ -129,7 +137,6 @@ class GPT(nn.Module):
         return self.lm_head(x) if self.lm_head is not None else F.linear(x, self.wte.weight)
 
 
-
 def next_token_losses(model: nn.Module, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of every next-token prediction in ``tokens`` (B, L + 1), and
     which of them count (not padding); both (B, min(L, block_size))."""
@@ -145,8 +152,14 @@ def build_model(spec, config):
     if config.n_embd % config.n_head:
         raise ConfigError("n_head", config.n_head, f"a divisor of n_embd ({config.n_embd})", owner=spec.name)
     return GPT(
-        config.vocab_size, n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd,
-        block_size=config.block_size, dropout=config.dropout, bias=config.bias, tie_embeddings=config.tie_embeddings,
+        config.vocab_size,
+        n_layer=config.n_layer,
+        n_head=config.n_head,
+        n_embd=config.n_embd,
+        block_size=config.block_size,
+        dropout=config.dropout,
+        bias=config.bias,
+        tie_embeddings=config.tie_embeddings,
     )
 
 
@@ -180,7 +193,9 @@ def sample(spec, model, request, ctx):
     and ``seed`` (None: the global random state)."""
     tokenizer = ctx.tokenizer
     if tokenizer is None:
-        raise ArchzooError("this GPT has no tokenizer (its checkpoint lacks tokenizer.json), so it cannot read a prompt or write text")
+        raise ArchzooError(
+            "this GPT has no tokenizer (its checkpoint lacks tokenizer.json), so it cannot read a prompt or write text"
+        )
     prompt = str(request.get("prompt") or "")
     max_length = int(request.get("max_length", 100))
     temperature = float(request.get("temperature", 1.0))
@@ -193,7 +208,12 @@ def sample(spec, model, request, ctx):
     start = start or tokenizer.encode("\n") or [PAD_ID + 1]  # nothing to continue: start as after a line break
     generator = torch.Generator().manual_seed(int(seed)) if seed is not None else None
     ids = generate(
-        model, torch.tensor([start] * n, device=ctx.device), max_length, temperature, top_k, generator,
+        model,
+        torch.tensor([start] * n, device=ctx.device),
+        max_length,
+        temperature,
+        top_k,
+        generator,
         never=getattr(tokenizer, "special_ids", (PAD_ID,)),
     )
     # The prompt as given (a tokenizer may lowercase it or not know a character), then what was drawn.
@@ -203,8 +223,13 @@ def sample(spec, model, request, ctx):
 
 @torch.no_grad()
 def generate(
-    model: nn.Module, ids: torch.Tensor, max_length: int, temperature: float = 1.0, top_k: int = 0,
-    generator: torch.Generator | None = None, never: tuple[int, ...] = (PAD_ID,),
+    model: nn.Module,
+    ids: torch.Tensor,
+    max_length: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    generator: torch.Generator | None = None,
+    never: tuple[int, ...] = (PAD_ID,),
 ) -> torch.Tensor:
     """Append ``max_length`` sampled tokens to each row of ``ids`` (B, T); the
     ``never`` ids (padding, unknown) are not drawn."""

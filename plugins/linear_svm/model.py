@@ -54,7 +54,6 @@ class LinearSVM(nn.Module):
         return torch.cat([torch.zeros_like(f), f], dim=1) if self.binary else f
 
 
-
 def hinge_loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """max(0, 1 - y f(x)) with y in {-1, +1}; summed over the one-vs-rest margins."""
     f = model(inputs)

@@ -22,8 +22,15 @@ class LogisticConfig:
     """Nothing to shape: one weight per input (per class beyond two) and an optional bias."""
 
     bias: bool = param(True, "learn an intercept b in sigmoid(w.x + b)")
-    input_shape: tuple[int, ...] = param((2,), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1)
-    num_classes: int = param(2, "number of classes (filled from the dataset); 2 is logistic, more is softmax regression", from_data="num_classes", min=2)
+    input_shape: tuple[int, ...] = param(
+        (2,), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
+    )
+    num_classes: int = param(
+        2,
+        "number of classes (filled from the dataset); 2 is logistic, more is softmax regression",
+        from_data="num_classes",
+        min=2,
+    )
 
 
 #: On ``moons`` (2 inputs, 2 classes): two weights and a bias.
@@ -36,7 +43,8 @@ def archzoo_register(registry):
         ArchSpec(
             name="logistic",
             task="tabular-classification",
-            summary="Logistic regression: sigmoid(w.x + b) fitted by gradient descent on the cross-entropy; a straight decision boundary with probabilities.",
+            summary="Logistic regression: sigmoid(w.x + b) fitted by gradient descent on the cross-entropy; a "
+            "straight decision boundary with probabilities.",
             config=LogisticConfig,
             default_dataset="moons",
             citation="Cox (1958), The regression analysis of binary sequences. JRSS B 20(2):215-242.",

@@ -29,12 +29,23 @@ from archzoo import ArchSpec, hookimpl, param
 class LoraClassifierConfig:
     """The encoder, where the low-rank updates go and how big they are, and the head's classes."""
 
-    encoder: str = param("all-MiniLM-L6-v2", "the encoder to adapt: a BERT-family model folder, a Hugging Face Hub id (read from the local cache; --download fetches it), or all-MiniLM-L6-v2 (installed with archzoo, works offline)")
+    encoder: str = param(
+        "all-MiniLM-L6-v2",
+        "the encoder to adapt: a BERT-family model folder, a Hugging Face Hub id (read from the local cache; "
+        "--download fetches it), or all-MiniLM-L6-v2 (installed with archzoo, works offline)",
+    )
     r: int = param(8, "rank of each low-rank update B A", min=1, max=4096)
     alpha: float = param(16.0, "the update is scaled by alpha / r", min=0.0, max=1e6)
     dropout: float = param(0.1, "dropout on the input of each low-rank update", min=0.0, max=0.95)
-    target_modules: str = param("query,value", "comma-separated names of the Linear layers to adapt (a name matches a module whose path ends with it)")
-    pooling: Literal["auto", "cls", "mean"] = param("auto", "one vector per text for the head: [CLS], the mean over the tokens, or auto: the encoder's own sentence pooling if it declares one (mean for all-MiniLM-L6-v2), else [CLS]")
+    target_modules: str = param(
+        "query,value",
+        "comma-separated names of the Linear layers to adapt (a name matches a module whose path ends with it)",
+    )
+    pooling: Literal["auto", "cls", "mean"] = param(
+        "auto",
+        "one vector per text for the head: [CLS], the mean over the tokens, or auto: the encoder's own sentence "
+        "pooling if it declares one (mean for all-MiniLM-L6-v2), else [CLS]",
+    )
     num_classes: int = param(2, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -49,10 +60,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="lora",
             task="text-classification",
-            summary="A BERT-family encoder fine-tuned with LoRA through peft (r=8 on query and value by default) and a linear head; the adapter is saved in PEFT's layout.",
+            summary="A BERT-family encoder fine-tuned with LoRA through peft (r=8 on query and value by default) and "
+            "a linear head; the adapter is saved in PEFT's layout.",
             config=LoraClassifierConfig,
             default_dataset="sst2",
-            citation="Hu et al. (2021), LoRA: low-rank adaptation of large language models. ICLR 2022; Devlin et al. (2019), BERT. NAACL; Hugging Face peft; lecture notes' fine-tuning recipe.",
+            citation="Hu et al. (2021), LoRA: low-rank adaptation of large language models. ICLR 2022; Devlin et al. "
+            "(2019), BERT. NAACL; Hugging Face peft; lecture notes' fine-tuning recipe.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.lora.model",
         )

@@ -66,8 +66,10 @@ def check_targets(encoder: nn.Module, names: list[str], text: str) -> None:
         leaves = sorted({path.rsplit(".", 1)[-1] for path in linear})
         examples = sorted({".".join(path.split(".")[-3:]) for path in linear if ".0." in path or path.count(".") < 3})
         raise ConfigError(
-            "target_modules", text,
-            f"{', '.join(map(repr, unmatched))} match{'es' if len(unmatched) == 1 else ''} no Linear layer of the encoder; "
+            "target_modules",
+            text,
+            f"{', '.join(map(repr, unmatched))} match{'es' if len(unmatched) == 1 else ''} no Linear layer of the "
+            "encoder; "
             f"its Linear layers are named {', '.join(leaves)} (in block 0: {', '.join(examples[:8])})",
         )
 
@@ -85,7 +87,11 @@ class LoraClassifier(LearnedStateModule):
         names = target_names(config.target_modules)
         check_targets(base, names, config.target_modules)
         settings = peft.LoraConfig(
-            r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=names, bias="none",
+            r=config.r,
+            lora_alpha=config.alpha,
+            lora_dropout=config.dropout,
+            target_modules=names,
+            bias="none",
         )
         with warnings.catch_warnings():  # peft asks transformers a deprecated question; nothing for the user to do
             warnings.simplefilter("ignore", FutureWarning)

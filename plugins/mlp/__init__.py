@@ -24,10 +24,17 @@ class MLPConfig:
     """Widths of the hidden layers, their activation and dropout; input size and
     class count come from the dataset."""
 
-    hidden: tuple[int, ...] = param((256,), "widths of the hidden layers, input to output (e.g. 256,128); empty for a linear model", min=1, max=65536)
+    hidden: tuple[int, ...] = param(
+        (256,),
+        "widths of the hidden layers, input to output (e.g. 256,128); empty for a linear model",
+        min=1,
+        max=65536,
+    )
     activation: Literal["relu", "gelu", "tanh"] = param("relu", "nonlinearity after each hidden layer")
     dropout: float = param(0.0, "dropout probability after each hidden activation; 0 turns it off", min=0.0, max=0.95)
-    input_shape: tuple[int, ...] = param((1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1)
+    input_shape: tuple[int, ...] = param(
+        (1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
+    )
     num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -43,10 +50,12 @@ def archzoo_register(registry):
             name="mlp",
             task="image-classification",
             extra_tasks=("tabular-classification",),
-            summary="Multilayer perceptron: flatten, Linear-activation blocks, Linear to classes (the 784-256-10 lecture-note baseline).",
+            summary="Multilayer perceptron: flatten, Linear-activation blocks, Linear to classes (the 784-256-10 "
+            "lecture-note baseline).",
             config=MLPConfig,
             default_dataset="digits",
-            citation="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors. Nature 323:533-536.",
+            citation="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors. "
+            "Nature 323:533-536.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.mlp.model",
         )

@@ -25,7 +25,14 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 class MLP(nn.Module):
     """Flatten -> [Linear -> act (-> Dropout)] * len(hidden) -> Linear."""
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int, activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self,
+        in_features: int,
+        hidden: tuple[int, ...],
+        num_classes: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features

@@ -24,9 +24,23 @@ class PerceptronConfig:
     """The perceptron has no shape to choose: one weight per input and a bias.
     Its only knob is the step size of Rosenblatt's rule."""
 
-    step_size: float = param(1.0, "eta in Rosenblatt's rule w <- w + eta*(y - y_hat)*x; from zero weights it only scales w, never changes a decision", min=1e-6, max=1e6)
-    input_shape: tuple[int, ...] = param((2,), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1)
-    num_classes: int = param(2, "number of classes (filled from the dataset); the perceptron separates exactly two", from_data="num_classes", min=2, max=2)
+    step_size: float = param(
+        1.0,
+        "eta in Rosenblatt's rule w <- w + eta*(y - y_hat)*x; from zero weights it only scales w, never changes a "
+        "decision",
+        min=1e-6,
+        max=1e6,
+    )
+    input_shape: tuple[int, ...] = param(
+        (2,), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
+    )
+    num_classes: int = param(
+        2,
+        "number of classes (filled from the dataset); the perceptron separates exactly two",
+        from_data="num_classes",
+        min=2,
+        max=2,
+    )
 
 
 #: On ``and`` (2 inputs): two weights and a bias.
@@ -41,10 +55,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="perceptron",
             task="tabular-classification",
-            summary="Rosenblatt's perceptron: weighted sum, step activation, the mistake-driven update rule; converges on linearly separable data, reports when it does not.",
+            summary="Rosenblatt's perceptron: weighted sum, step activation, the mistake-driven update rule; "
+            "converges on linearly separable data, reports when it does not.",
             config=PerceptronConfig,
             default_dataset="and",
-            citation="Rosenblatt (1958), The perceptron: a probabilistic model for information storage and organization in the brain. Psychological Review 65(6):386-408.",
+            citation="Rosenblatt (1958), The perceptron: a probabilistic model for information storage and "
+            "organization in the brain. Psychological Review 65(6):386-408.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.perceptron.model",
         )
@@ -54,7 +70,8 @@ def archzoo_register(registry):
             DatasetSpec(
                 name=name,
                 task="tabular-classification",
-                summary=f"the {name.upper()} truth table: the four points of {{0,1}}^2 labelled {rule}; train, validation and test are the same four rows",
+                summary=f"the {name.upper()} truth table: the four points of {{0,1}}^2 labelled {rule}; train, "
+                "validation and test are the same four rows",
                 loader=f"{_DATA}:load_{name}",
                 source="Boolean logic; the linearly separable gates of Minsky & Papert (1969), Perceptrons",
                 input_shape=(2,),

@@ -92,11 +92,12 @@ class Perceptron(nn.Module):
         return torch.stack([torch.zeros_like(z), z], dim=1)  # (B, 2)
 
 
-
 @hookimpl
 def build_model(spec, config):
     if config.num_classes != 2:
-        raise ConfigError("num_classes", config.num_classes, "2: a perceptron draws one line between two classes", owner=spec.name)
+        raise ConfigError(
+            "num_classes", config.num_classes, "2: a perceptron draws one line between two classes", owner=spec.name
+        )
     return Perceptron(math.prod(config.input_shape), config.step_size)
 
 
@@ -146,8 +147,12 @@ def evaluate(spec, model, loader, ctx):
     converged = trained and mistakes == 0
     if trained and not converged and getattr(net, "last_epoch", False) and not getattr(net, "reported", False):
         net.reported = True  # once per run, after its last epoch
-        log.warning("perceptron: did not converge in %d epochs (%d mistakes in the last one): "
-                    "no line separated the training data", int(net.epoch_seen.item()) + 1, mistakes)
+        log.warning(
+            "perceptron: did not converge in %d epochs (%d mistakes in the last one): "
+            "no line separated the training data",
+            int(net.epoch_seen.item()) + 1,
+            mistakes,
+        )
     return {"converged": float(converged), "accuracy": accuracy, "loss": 1.0 - accuracy}
 
 

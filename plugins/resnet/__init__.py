@@ -28,17 +28,52 @@ from archzoo import ArchSpec, hookimpl, param
 class ResNetConfig:
     """Which ResNet, its shape (small) or its transfer recipe (resnet18)."""
 
-    variant: Literal["small", "resnet18"] = param("small", "small: residual blocks sized by widths/blocks_per_stage; resnet18: torchvision's, for transfer learning")
-    widths: tuple[int, ...] = param((16, 32, 64), "small: channels of each stage; every stage after the first halves the resolution", min=1, max=4096)
+    variant: Literal["small", "resnet18"] = param(
+        "small",
+        "small: residual blocks sized by widths/blocks_per_stage; resnet18: torchvision's, for transfer learning",
+    )
+    widths: tuple[int, ...] = param(
+        (16, 32, 64),
+        "small: channels of each stage; every stage after the first halves the resolution",
+        min=1,
+        max=4096,
+    )
     blocks_per_stage: int = param(1, "small: residual blocks (two convolutions each) per stage", min=1, max=64)
-    dropout: float = param(0.0, "dropout before the final Linear (the transfer recipe's new head uses 0.3)", min=0.0, max=0.95)
-    resize: int = param(0, "resize inputs to resize x resize pixels inside the model (ImageNet features like larger objects); 0 keeps their size", min=0, max=1024)
-    pretrained: bool = param(False, "resnet18: start from ImageNet weights (from the torch hub cache; see download_weights)")
-    download_weights: bool = param(False, "resnet18: allow downloading the ImageNet weights (45 MB) when they are not in the torch hub cache")
-    freeze_epochs: int = param(0, "resnet18 + pretrained: epochs of phase 1 (only the new head learns); then phase 2 (layer3, layer4 and the head)", min=0, max=100000)
-    layer4_lr_scale: float = param(0.1, "resnet18 + pretrained: layer4's learning rate as a fraction of lr (the head's)", min=0.0, max=10.0)
-    layer3_lr_scale: float = param(0.01, "resnet18 + pretrained: layer3's learning rate as a fraction of lr", min=0.0, max=10.0)
-    input_shape: tuple[int, ...] = param((1, 8, 8), "shape of one image, (channels, height, width) (filled from the dataset)", from_data="input_shape", min=1)
+    dropout: float = param(
+        0.0, "dropout before the final Linear (the transfer recipe's new head uses 0.3)", min=0.0, max=0.95
+    )
+    resize: int = param(
+        0,
+        "resize inputs to resize x resize pixels inside the model (ImageNet features like larger objects); 0 keeps "
+        "their size",
+        min=0,
+        max=1024,
+    )
+    pretrained: bool = param(
+        False, "resnet18: start from ImageNet weights (from the torch hub cache; see download_weights)"
+    )
+    download_weights: bool = param(
+        False, "resnet18: allow downloading the ImageNet weights (45 MB) when they are not in the torch hub cache"
+    )
+    freeze_epochs: int = param(
+        0,
+        "resnet18 + pretrained: epochs of phase 1 (only the new head learns); then phase 2 (layer3, layer4 and the "
+        "head)",
+        min=0,
+        max=100000,
+    )
+    layer4_lr_scale: float = param(
+        0.1, "resnet18 + pretrained: layer4's learning rate as a fraction of lr (the head's)", min=0.0, max=10.0
+    )
+    layer3_lr_scale: float = param(
+        0.01, "resnet18 + pretrained: layer3's learning rate as a fraction of lr", min=0.0, max=10.0
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 8, 8),
+        "shape of one image, (channels, height, width) (filled from the dataset)",
+        from_data="input_shape",
+        min=1,
+    )
     num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -54,7 +89,8 @@ def archzoo_register(registry):
         ArchSpec(
             name="resnet",
             task="image-classification",
-            summary="Residual networks: a small ResNet of Conv-BN-ReLU-Conv-BN blocks with identity/projection shortcuts, or torchvision's ResNet-18 with the two-phase transfer recipe.",
+            summary="Residual networks: a small ResNet of Conv-BN-ReLU-Conv-BN blocks with identity/projection "
+            "shortcuts, or torchvision's ResNet-18 with the two-phase transfer recipe.",
             config=ResNetConfig,
             default_dataset="digits",
             citation="He, Zhang, Ren & Sun (2016), Deep residual learning for image recognition. CVPR.",

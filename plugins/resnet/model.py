@@ -92,15 +92,25 @@ class ResidualBlock(nn.Module):
 class SmallResNet(nn.Module):
     """Stem -> stages of residual blocks -> global average pool -> (Dropout) -> Linear."""
 
-    def __init__(self, input_shape: tuple[int, ...], num_classes: int, widths=(16, 32, 64),
-                 blocks_per_stage: int = 1, dropout: float = 0.0, resize: int = 0):
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        widths=(16, 32, 64),
+        blocks_per_stage: int = 1,
+        dropout: float = 0.0,
+        resize: int = 0,
+    ):
         super().__init__()
         channels, height, width = input_shape
         self.resize = resize
         size = resize or min(height, width)
         large = size > 64  # ImageNet-sized inputs: downsample by 4 in the stem
-        stem = [nn.Conv2d(channels, widths[0], 3, stride=2 if large else 1, padding=1, bias=False),
-                nn.BatchNorm2d(widths[0]), nn.ReLU()]
+        stem = [
+            nn.Conv2d(channels, widths[0], 3, stride=2 if large else 1, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(),
+        ]
         if large:
             stem.append(nn.MaxPool2d(2))
             size = size // 4
@@ -113,7 +123,9 @@ class SmallResNet(nn.Module):
                 blocks.append(ResidualBlock(c_in, c_out, stride))
                 c_in = c_out
         self.stages = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.resize:
@@ -126,9 +138,18 @@ class TransferResNet18(nn.Module):
 
     ALWAYS_FROZEN = ("conv1", "bn1", "layer1", "layer2")  # when pretrained
 
-    def __init__(self, input_shape: tuple[int, ...], num_classes: int, dropout: float = 0.3, resize: int = 0,
-                 pretrained: bool = False, download_weights: bool = False, freeze_epochs: int = 0,
-                 layer3_lr_scale: float = 0.01, layer4_lr_scale: float = 0.1):
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        dropout: float = 0.3,
+        resize: int = 0,
+        pretrained: bool = False,
+        download_weights: bool = False,
+        freeze_epochs: int = 0,
+        layer3_lr_scale: float = 0.01,
+        layer4_lr_scale: float = 0.1,
+    ):
         super().__init__()
         from torchvision.models import resnet18
 
@@ -169,22 +190,34 @@ class TransferResNet18(nn.Module):
         self.train(self.training)
 
 
-
 @hookimpl
 def build_model(spec, config):
     shape = tuple(config.input_shape)
     if len(shape) != 3:
         raise ConfigError("input_shape", shape, "images shaped (channels, height, width)", owner=spec.name)
     if config.variant == "small":
-        return SmallResNet(shape, config.num_classes, tuple(config.widths), config.blocks_per_stage, config.dropout, config.resize)
+        return SmallResNet(
+            shape, config.num_classes, tuple(config.widths), config.blocks_per_stage, config.dropout, config.resize
+        )
     if config.freeze_epochs and not config.pretrained:
-        raise ConfigError("freeze_epochs", config.freeze_epochs, "0 unless pretrained=true (a frozen random backbone learns nothing)", owner=spec.name)
+        raise ConfigError(
+            "freeze_epochs",
+            config.freeze_epochs,
+            "0 unless pretrained=true (a frozen random backbone learns nothing)",
+            owner=spec.name,
+        )
     if config.pretrained and shape[0] not in (1, 3):
         raise ConfigError("input_shape", shape, "1 or 3 channels for the ImageNet weights", owner=spec.name)
     return TransferResNet18(
-        shape, config.num_classes, config.dropout, config.resize, pretrained=config.pretrained,
-        download_weights=config.download_weights, freeze_epochs=config.freeze_epochs,
-        layer3_lr_scale=config.layer3_lr_scale, layer4_lr_scale=config.layer4_lr_scale,
+        shape,
+        config.num_classes,
+        config.dropout,
+        config.resize,
+        pretrained=config.pretrained,
+        download_weights=config.download_weights,
+        freeze_epochs=config.freeze_epochs,
+        layer3_lr_scale=config.layer3_lr_scale,
+        layer4_lr_scale=config.layer4_lr_scale,
     )
 
 

@@ -32,8 +32,17 @@ class RNNConfig:
     bidirectional: bool = param(True, "also read each sequence backwards and join both directions' final states")
     dropout: float = param(0.3, "dropout between recurrent layers and in the head", min=0.0, max=0.95)
     head_hidden: int = param(64, "hidden width of the classifier head; 0 for a single Linear", min=0, max=65536)
-    embed_init: Literal["scaled", "normal"] = param("scaled", "token embeddings start N(0, 1/embed_dim) (scaled), or N(0, 1), PyTorch's default (normal), which lets the network memorise its training set sooner")
-    vocab_size: int = param(1000, "token ids the embedding has rows for (filled from the dataset's tokenizer)", from_data="vocab_size", min=2)
+    embed_init: Literal["scaled", "normal"] = param(
+        "scaled",
+        "token embeddings start N(0, 1/embed_dim) (scaled), or N(0, 1), PyTorch's default (normal), which lets the "
+        "network memorise its training set sooner",
+    )
+    vocab_size: int = param(
+        1000,
+        "token ids the embedding has rows for (filled from the dataset's tokenizer)",
+        from_data="vocab_size",
+        min=2,
+    )
     num_classes: int = param(2, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -54,10 +63,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="rnn",
             task="text-classification",
-            summary="Recurrent text classifier (the notes' SentimentLSTM): embedding, stacked (bi)LSTM/GRU/RNN over the unpadded tokens, final states into a small head.",
+            summary="Recurrent text classifier (the notes' SentimentLSTM): embedding, stacked (bi)LSTM/GRU/RNN over "
+            "the unpadded tokens, final states into a small head.",
             config=RNNConfig,
             default_dataset="sentiment-synthetic",
-            citation="Hochreiter & Schmidhuber (1997), Long short-term memory. Neural Computation 9(8); Schuster & Paliwal (1997), Bidirectional recurrent neural networks; lecture notes' SentimentLSTM.",
+            citation="Hochreiter & Schmidhuber (1997), Long short-term memory. Neural Computation 9(8); Schuster & "
+            "Paliwal (1997), Bidirectional recurrent neural networks; lecture notes' SentimentLSTM.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.rnn.model",
         )

@@ -60,14 +60,21 @@ class SentimentRNN(nn.Module):
             with torch.no_grad():
                 self.embedding.weight[PAD_ID].zero_()  # the padding vector stays zero, as nn.Embedding makes it
         self.rnn = CELLS[cell](
-            embed_dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
+            embed_dim,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
             dropout=dropout if layers > 1 else 0.0,  # PyTorch applies it between layers only
         )
         self.directions = 2 if bidirectional else 1
         features = hidden * self.directions
         if head_hidden:
             self.head = nn.Sequential(
-                nn.Dropout(dropout), nn.Linear(features, head_hidden), nn.ReLU(), nn.Dropout(dropout),
+                nn.Dropout(dropout),
+                nn.Linear(features, head_hidden),
+                nn.ReLU(),
+                nn.Dropout(dropout),
                 nn.Linear(head_hidden, num_classes),
             )
         else:
@@ -87,7 +94,14 @@ class SentimentRNN(nn.Module):
 @hookimpl
 def build_model(spec, config):
     return SentimentRNN(
-        config.vocab_size, config.num_classes, cell=config.cell, embed_dim=config.embed_dim, hidden=config.hidden,
-        layers=config.layers, bidirectional=config.bidirectional, dropout=config.dropout, head_hidden=config.head_hidden,
+        config.vocab_size,
+        config.num_classes,
+        cell=config.cell,
+        embed_dim=config.embed_dim,
+        hidden=config.hidden,
+        layers=config.layers,
+        bidirectional=config.bidirectional,
+        dropout=config.dropout,
+        head_hidden=config.head_hidden,
         embed_init=config.embed_init,
     )

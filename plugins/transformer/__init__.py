@@ -30,14 +30,37 @@ class TransformerConfig:
     heads: int = param(4, "attention heads per block (must divide d_model)", min=1, max=1024)
     d_ff: int = param(128, "hidden width of each block's feed-forward network", min=1, max=262144)
     layers: int = param(2, "encoder blocks", min=1, max=64)
-    dropout: float = param(0.1, "dropout on the embeddings, attention weights and each residual branch", min=0.0, max=0.95)
-    norm: Literal["pre", "post"] = param("pre", "pre: LayerNorm before each sublayer, plus a final LayerNorm (the notes); post: after each residual sum (Vaswani et al., 2017)")
-    embed_init: Literal["scaled", "normal"] = param("scaled", "token embeddings start N(0, 1/d_model), so the sqrt(d_model) factor makes them unit-variance like the positions (scaled, Vaswani et al.); or N(0, 1), PyTorch's default (normal)")
-    vocab_size: int = param(1000, "token ids the embedding has rows for (filled from the dataset's tokenizer)", from_data="vocab_size", min=2)
+    dropout: float = param(
+        0.1, "dropout on the embeddings, attention weights and each residual branch", min=0.0, max=0.95
+    )
+    norm: Literal["pre", "post"] = param(
+        "pre",
+        "pre: LayerNorm before each sublayer, plus a final LayerNorm (the notes); post: after each residual sum "
+        "(Vaswani et al., 2017)",
+    )
+    embed_init: Literal["scaled", "normal"] = param(
+        "scaled",
+        "token embeddings start N(0, 1/d_model), so the sqrt(d_model) factor makes them unit-variance like the "
+        "positions (scaled, Vaswani et al.); or N(0, 1), PyTorch's default (normal)",
+    )
+    vocab_size: int = param(
+        1000,
+        "token ids the embedding has rows for (filled from the dataset's tokenizer)",
+        from_data="vocab_size",
+        min=2,
+    )
     num_classes: int = param(2, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
-def transformer_parameters(vocab_size: int, d_model: int = 128, heads: int = 4, d_ff: int = 512, layers: int = 4, num_classes: int = 2, norm: str = "pre") -> int:
+def transformer_parameters(
+    vocab_size: int,
+    d_model: int = 128,
+    heads: int = 4,
+    d_ff: int = 512,
+    layers: int = 4,
+    num_classes: int = 2,
+    norm: str = "pre",
+) -> int:
     """Parameters of the encoder classifier, counted without building it.
 
     Per block: two LayerNorms (2 x 2d), attention's q/k/v and output
@@ -65,10 +88,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="transformer",
             task="text-classification",
-            summary="Transformer encoder classifier (the notes'): scaled embeddings + sinusoidal positions, pre-norm attention/GELU blocks, final LayerNorm, mean over real tokens, Linear.",
+            summary="Transformer encoder classifier (the notes'): scaled embeddings + sinusoidal positions, pre-norm "
+            "attention/GELU blocks, final LayerNorm, mean over real tokens, Linear.",
             config=TransformerConfig,
             default_dataset="sentiment-synthetic",
-            citation="Vaswani et al. (2017), Attention is all you need. NeurIPS; Xiong et al. (2020), On layer normalization in the Transformer architecture (pre-norm); lecture notes' encoder classifier.",
+            citation="Vaswani et al. (2017), Attention is all you need. NeurIPS; Xiong et al. (2020), On layer "
+            "normalization in the Transformer architecture (pre-norm); lecture notes' encoder classifier.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.transformer.model",
         )

@@ -43,7 +43,9 @@ from archzoo.toolkit import PAD_ID
 def sinusoidal_positions(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:
     """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); shape (length, d)."""
     position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
-    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / d_model))
+    frequency = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / d_model)
+    )
     table = torch.zeros(length, d_model, device=device)
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)[:, : d_model // 2]
@@ -60,7 +62,10 @@ class EncoderBlock(nn.Module):
         self.attention = nn.MultiheadAttention(d_model, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(d_model)
         self.feed_forward = nn.Sequential(
-            nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model),
+            nn.Linear(d_model, d_ff),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(d_ff, d_model),
         )
         self.dropout = nn.Dropout(dropout)
 
@@ -80,8 +85,17 @@ class TransformerClassifier(nn.Module):
     """Embed and position the tokens, encode them, average the real ones, classify."""
 
     def __init__(
-        self, vocab_size: int, num_classes: int = 2, *, d_model: int = 128, heads: int = 4, d_ff: int = 512,
-        layers: int = 4, dropout: float = 0.1, norm: str = "pre", embed_init: str = "scaled",
+        self,
+        vocab_size: int,
+        num_classes: int = 2,
+        *,
+        d_model: int = 128,
+        heads: int = 4,
+        d_ff: int = 512,
+        layers: int = 4,
+        dropout: float = 0.1,
+        norm: str = "pre",
+        embed_init: str = "scaled",
     ) -> None:
         super().__init__()
         self.d_model = d_model
@@ -112,6 +126,13 @@ def build_model(spec, config):
     if config.d_model % config.heads:
         raise ConfigError("heads", config.heads, f"a divisor of d_model ({config.d_model})", owner=spec.name)
     return TransformerClassifier(
-        config.vocab_size, config.num_classes, d_model=config.d_model, heads=config.heads, d_ff=config.d_ff,
-        layers=config.layers, dropout=config.dropout, norm=config.norm, embed_init=config.embed_init,
+        config.vocab_size,
+        config.num_classes,
+        d_model=config.d_model,
+        heads=config.heads,
+        d_ff=config.d_ff,
+        layers=config.layers,
+        dropout=config.dropout,
+        norm=config.norm,
+        embed_init=config.embed_init,
     )

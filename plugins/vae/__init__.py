@@ -25,10 +25,18 @@ class VAEConfig:
     """The notes' VAE by default; latent size, beta, widths and the variant are the knobs the notes turn."""
 
     latent_dim: int = param(20, "size of the Gaussian code z (the notes sweep 2, 5, 10, 20, 50)", min=1, max=4096)
-    beta: float = param(1.0, "weight of the KL term; 1 is the ELBO, >1 a beta-VAE (the notes sweep 0.5, 1, 2, 4)", min=0.0, max=1000.0)
-    hidden: tuple[int, ...] = param((512,), "MLP variant: widths of the encoder's hidden layers; the decoder mirrors them", min=1, max=65536)
-    variant: Literal["mlp", "conv"] = param("mlp", "mlp: the notes' fully connected VAE; conv: two stride-2 convolutions (32, 64 channels) each way")
-    input_shape: tuple[int, ...] = param((1, 28, 28), "shape of one image (filled from the dataset)", from_data="input_shape", min=1)
+    beta: float = param(
+        1.0, "weight of the KL term; 1 is the ELBO, >1 a beta-VAE (the notes sweep 0.5, 1, 2, 4)", min=0.0, max=1000.0
+    )
+    hidden: tuple[int, ...] = param(
+        (512,), "MLP variant: widths of the encoder's hidden layers; the decoder mirrors them", min=1, max=65536
+    )
+    variant: Literal["mlp", "conv"] = param(
+        "mlp", "mlp: the notes' fully connected VAE; conv: two stride-2 convolutions (32, 64 channels) each way"
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 28, 28), "shape of one image (filled from the dataset)", from_data="input_shape", min=1
+    )
 
 
 #: On Fashion-MNIST (1x28x28 = 784 pixels), the notes' MNIST VAE exactly:
@@ -43,7 +51,8 @@ def archzoo_register(registry):
         ArchSpec(
             name="vae",
             task="image-generation",
-            summary="Variational autoencoder (the notes' MNIST VAE 784-512-20 / 20-512-784): BCE + beta x KL, prior samples, reconstructions, latent traversal.",
+            summary="Variational autoencoder (the notes' MNIST VAE 784-512-20 / 20-512-784): BCE + beta x KL, prior "
+            "samples, reconstructions, latent traversal.",
             config=VAEConfig,
             default_dataset="fashion-mnist",
             citation="Kingma & Welling (2014), Auto-encoding variational Bayes; Higgins et al. (2017), beta-VAE.",

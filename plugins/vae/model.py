@@ -60,7 +60,9 @@ MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid")
 class VAE(nn.Module):
     """x -> (mu, logvar) -> z -> sigmoid decoder.  ``variant`` mlp or conv."""
 
-    def __init__(self, image_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...], variant: str = "mlp") -> None:
+    def __init__(
+        self, image_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...], variant: str = "mlp"
+    ) -> None:
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
@@ -77,15 +79,20 @@ class VAE(nn.Module):
             h4, w4 = height // 4, width_px // 4
             flat = 64 * h4 * w4
             self.encoder = nn.Sequential(
-                nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),
-                nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
+                nn.Conv2d(channels, 32, 4, 2, 1),
+                nn.ReLU(),
+                nn.Conv2d(32, 64, 4, 2, 1),
+                nn.ReLU(),
                 nn.Flatten(),
             )
             self.to_mu = nn.Linear(flat, latent_dim)
             self.to_logvar = nn.Linear(flat, latent_dim)
             self.decoder = nn.Sequential(
-                nn.Linear(latent_dim, flat), nn.ReLU(), nn.Unflatten(1, (64, h4, w4)),
-                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
+                nn.Linear(latent_dim, flat),
+                nn.ReLU(),
+                nn.Unflatten(1, (64, h4, w4)),
+                nn.ConvTranspose2d(64, 32, 4, 2, 1),
+                nn.ReLU(),
                 nn.ConvTranspose2d(32, channels, 4, 2, 1),
             )
 
@@ -100,7 +107,9 @@ class VAE(nn.Module):
         """Codes -> images in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z))
 
-    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(decoder logits, mu, logvar); ``noise`` is eps (drawn here when not given)."""
         mu, logvar = self.encode(x)
         eps = torch.randn_like(mu) if noise is None else noise
@@ -108,7 +117,9 @@ class VAE(nn.Module):
         return self.decode_logits(z), mu, logvar
 
 
-def vae_terms(model: nn.Module, x01: torch.Tensor, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def vae_terms(
+    model: nn.Module, x01: torch.Tensor, noise: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image (reconstruction BCE summed over pixels, closed-form KL summed over dimensions)."""
     logits, mu, logvar = model(x01, noise)
     # BCE on the sigmoid's logits: the same number as BCE(sigmoid(logits), x), without log(0).
@@ -117,13 +128,17 @@ def vae_terms(model: nn.Module, x01: torch.Tensor, noise: torch.Tensor | None = 
     return reconstruction, kl
 
 
-
 @hookimpl
 def build_model(spec, config):
     shape = tuple(config.input_shape)
     if config.variant == "conv":
         if len(shape) != 3 or shape[1] % 4 or shape[2] % 4:
-            raise ConfigError("input_shape", shape, "for variant=conv: images (C, H, W) whose height and width divide by 4", owner=spec.name)
+            raise ConfigError(
+                "input_shape",
+                shape,
+                "for variant=conv: images (C, H, W) whose height and width divide by 4",
+                owner=spec.name,
+            )
     model = VAE(shape, config.latent_dim, tuple(config.hidden), config.variant)
     model.beta = config.beta  # read by train_step and evaluate
     return model

@@ -26,8 +26,15 @@ class ViTConfig:
     depth: int = param(2, "number of pre-norm encoder blocks", min=1, max=64)
     heads: int = param(4, "attention heads per block; must divide dim", min=1, max=64)
     mlp_dim: int = param(128, "hidden width of each block's feed-forward network", min=1, max=65536)
-    dropout: float = param(0.0, "dropout on the embeddings, attention weights and feed-forward outputs", min=0.0, max=0.95)
-    input_shape: tuple[int, ...] = param((1, 8, 8), "shape of one image, (channels, height, width) (filled from the dataset)", from_data="input_shape", min=1)
+    dropout: float = param(
+        0.0, "dropout on the embeddings, attention weights and feed-forward outputs", min=0.0, max=0.95
+    )
+    input_shape: tuple[int, ...] = param(
+        (1, 8, 8),
+        "shape of one image, (channels, height, width) (filled from the dataset)",
+        from_data="input_shape",
+        min=1,
+    )
     num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
 
@@ -43,10 +50,12 @@ def archzoo_register(registry):
         ArchSpec(
             name="vit",
             task="image-classification",
-            summary="Vision Transformer: patch embedding, [CLS] token, learned positions, pre-norm encoder blocks, classification from [CLS].",
+            summary="Vision Transformer: patch embedding, [CLS] token, learned positions, pre-norm encoder blocks, "
+            "classification from [CLS].",
             config=ViTConfig,
             default_dataset="digits",
-            citation="Dosovitskiy et al. (2021), An image is worth 16x16 words: Transformers for image recognition at scale. ICLR.",
+            citation="Dosovitskiy et al. (2021), An image is worth 16x16 words: Transformers for image recognition at "
+            "scale. ICLR.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.vit.model",
         )

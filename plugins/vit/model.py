@@ -38,7 +38,11 @@ class EncoderBlock(nn.Module):
         self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(
-            nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, dim), nn.Dropout(dropout),
+            nn.Linear(dim, mlp_dim),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(mlp_dim, dim),
+            nn.Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,8 +52,17 @@ class EncoderBlock(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self, input_shape: tuple[int, int, int], num_classes: int, patch_size: int = 2, dim: int = 64,
-                 depth: int = 2, heads: int = 4, mlp_dim: int = 128, dropout: float = 0.0):
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        num_classes: int,
+        patch_size: int = 2,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        mlp_dim: int = 128,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         channels, height, width = input_shape
         num_patches = (height // patch_size) * (width // patch_size)
@@ -85,11 +98,17 @@ def build_model(spec, config):
     if height % p or width % p:
         fits = [d for d in divisors(height) if width % d == 0]
         raise ConfigError(
-            "patch_size", p,
+            "patch_size",
+            p,
             f"a size that tiles the {height}x{width} images exactly, one of {', '.join(map(str, fits))} "
             f"({p}x{p} patches would leave {height % p} rows and {width % p} columns over)",
             owner=spec.name,
         )
     if config.dim % config.heads:
-        raise ConfigError("heads", config.heads, f"a divisor of dim = {config.dim} (each head gets dim / heads channels)", owner=spec.name)
+        raise ConfigError(
+            "heads",
+            config.heads,
+            f"a divisor of dim = {config.dim} (each head gets dim / heads channels)",
+            owner=spec.name,
+        )
     return ViT(shape, config.num_classes, p, config.dim, config.depth, config.heads, config.mlp_dim, config.dropout)

@@ -18,7 +18,9 @@ from archzoo import ArchSpec, hookimpl, param
 class SoftmaxRegressionConfig:
     """Input shape and class count come from the dataset; the bias is optional."""
 
-    input_shape: tuple[int, ...] = param((1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1)
+    input_shape: tuple[int, ...] = param(
+        (1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
+    )
     num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
     bias: bool = param(True, "learn one bias per class")
 
@@ -29,7 +31,8 @@ def archzoo_register(registry):
         ArchSpec(
             name="softmax-regression",
             task="image-classification",
-            summary="Softmax regression: flatten, one Linear layer to the class scores (multinomial logistic regression).",
+            summary="Softmax regression: flatten, one Linear layer to the class scores (multinomial logistic "
+            "regression).",
             config=SoftmaxRegressionConfig,
             default_dataset="digits",
             citation="Cox (1958), The regression analysis of binary sequences. JRSS B 20(2):215-242.",
