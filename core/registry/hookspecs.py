@@ -11,11 +11,22 @@ wrap it with ``@hookimpl(wrapper=True)``.
 The model hooks are ``firstresult``: the first non-``None`` answer wins.  The
 host ships task defaults at the lowest priority (``trylast``) for
 classification tasks, so a classifier plugin may implement ``build_model`` only.
+An implementation may take any subset of a hook's arguments, by name.
+docs/plugins.md explains each hook with examples.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from archzoo.registry.host import Registry
+    from archzoo.registry.specs import ArchSpec, SampleResult
+    from archzoo.training.context import EvalContext, StepContext
 
 PROJECT = "archzoo"
 
@@ -24,72 +35,93 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def archzoo_register(registry):
+def archzoo_register(registry: Registry) -> None:
     """Declare what this plugin provides.
 
-    Call ``registry.add_architecture(ArchSpec(...))`` for each architecture and
-    ``registry.add_dataset(DatasetSpec(...))`` for each dataset.  Must not
-    import heavy libraries: it runs whenever archzoo lists what is installed.
+    Runs whenever archzoo lists what is installed, so it must not import torch
+    or anything heavy, build a model or touch data.
+
+    :param registry: call ``registry.add_architecture(ArchSpec(...))`` for each
+        architecture and ``registry.add_dataset(DatasetSpec(...))`` for each dataset.
     """
 
 
 @hookspec(firstresult=True)
-def build_model(spec, config):
-    """Return a ``torch.nn.Module`` for ``spec`` built from ``config``.
+def build_model(spec: ArchSpec, config: Any) -> torch.nn.Module:
+    """Build the network for one architecture.
 
-    Fields of the config marked ``from_data`` (input shape, number of classes)
-    are already filled in from the dataset.
+    :param spec: the architecture being built (its name, task and config class).
+    :param config: an instance of ``spec.config``, validated; fields marked
+        ``from_data`` (input shape, number of classes) are filled from the dataset.
+    :return: a ``torch.nn.Module`` with freshly initialised weights.
     """
 
 
 @hookspec(firstresult=True)
-def configure_optimizers(spec, model, train_config):
-    """Optionally return the optimizers to train with: one optimizer, or a dict
-    ``{name: optimizer}`` (a GAN's generator and discriminator, say).
+def configure_optimizers(
+    spec: ArchSpec, model: torch.nn.Module, train_config: Any
+) -> torch.optim.Optimizer | dict[str, torch.optim.Optimizer] | None:
+    """Supply the optimizers to train with, instead of the default one.
 
-    Return ``None`` (or leave it out) for the default: the optimizer,
-    schedule and clipping that ``train_config`` describes.
+    :param model: the model from :func:`build_model`.
+    :param train_config: the run's :class:`archzoo.TrainConfig` (``lr``,
+        ``weight_decay``, ``momentum``, ...).
+    :return: one optimizer, a dict ``{name: optimizer}`` (a GAN's generator and
+        discriminator), or ``None`` for the default: the optimizer, schedule and
+        clipping that ``train_config`` describes.
     """
 
 
 @hookspec(firstresult=True)
-def train_step(spec, model, batch, ctx):
-    """Run one optimisation step on ``batch`` and return its metrics.
+def train_step(spec: ArchSpec, model: torch.nn.Module, batch: Any, ctx: StepContext) -> dict[str, float]:
+    """Run one optimisation step on one batch.
 
     Compute the loss, call ``ctx.backward(loss)`` then ``ctx.step()`` (which
-    clips gradients, steps the optimizer and schedule, and zeroes the
-    gradients).  Return ``{"loss": float, ...}``.
+    clips the gradients, steps the optimizer and its schedule, and zeroes the
+    gradients; ``ctx.step(name)`` for one of several optimizers).
+
+    :param model: the model, wrapped for distributed training when several
+        processes train (``archzoo.toolkit.unwrap(model)`` reaches the module).
+    :param batch: what the dataset's collate made: ``(inputs, labels)`` for most datasets.
+    :param ctx: the step's context: device, data info, optimizers, step counter.
+    :return: the step's metrics, ``{"loss": float, ...}``.
     """
 
 
 @hookspec(firstresult=True)
-def evaluate(spec, model, loader, ctx):
-    """Evaluate ``model`` on every batch of ``loader`` and return metrics.
+def evaluate(spec: ArchSpec, model: torch.nn.Module, loader: Any, ctx: EvalContext) -> dict[str, float]:
+    """Evaluate the model on every batch of a split.
 
-    Use ``ctx.gather(tensor)`` to combine per-process results when training
-    runs on several processes.  The first key is the headline metric (higher
-    is better unless its name ends in ``loss``).
+    :param loader: an iterable of batches of the validation or test split.
+    :param ctx: ``ctx.gather(tensor)`` combines per-example results of several processes.
+    :return: the metrics; the first key is the headline metric that picks the
+        best checkpoint (higher is better, unless its name ends in ``loss``).
     """
 
 
 @hookspec(firstresult=True)
-def sample(spec, model, request, ctx):
-    """Inference in the wide sense; return an :class:`archzoo.SampleResult`.
+def sample(spec: ArchSpec, model: torch.nn.Module, request: dict[str, Any], ctx: EvalContext) -> SampleResult:
+    """Inference in the wide sense: classify, generate, or extract features.
 
-    For classifiers ``request["inputs"]`` is a batch tensor and the result is
-    class probabilities; generators read ``n``, ``seed`` and ``steps``;
-    feature extractors return features.
+    :param request: what to do; its keys depend on the task
+        (``archzoo.inference.sampling.REQUESTS``): ``inputs`` or ``texts`` for
+        classifiers, ``n``, ``seed``, ``steps`` and ``mode`` for image generators,
+        ``prompt`` and friends for language models.
+    :param ctx: the device, the data info (class names, normalisation) and, for
+        text models, the tokenizer.
+    :return: a :class:`archzoo.SampleResult` whose kind the task names.
     """
 
 
 @hookspec(firstresult=True)
-def text_tokenizer(spec, config, download):
-    """Optionally return the tokenizer a text model must read with (an
-    :class:`archzoo.data.tokenizers.TextTokenizer`), instead of one trained on the data.
+def text_tokenizer(spec: ArchSpec, config: Any, download: bool) -> Any:
+    """Supply the tokenizer a text model must read with, instead of one trained on the data.
 
     A model built on a pretrained encoder knows only its encoder's vocabulary
     (``bert-features``, ``lora``); text datasets then encode with this tokenizer
-    and it is saved in the checkpoint as usual.  ``download`` says whether the
-    user allowed fetching files (``archzoo train --download``).  Return ``None``
-    (or leave it out) to let the dataset train its own.
+    and it is saved in the checkpoint as usual.
+
+    :param download: whether the user allowed fetching files (``archzoo train --download``).
+    :return: an ``archzoo.data.tokenizers.TextTokenizer``, or ``None`` to let the
+        dataset train its own.
     """

@@ -31,8 +31,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="softmax-regression",
             task="image-classification",
-            summary="Softmax regression: flatten, one Linear layer to the class scores (multinomial logistic "
-            "regression).",
+            summary="Softmax regression: one Linear layer from the flattened input to the class scores",
             config=SoftmaxRegressionConfig,
             default_dataset="digits",
             citation="Cox (1958), The regression analysis of binary sequences. JRSS B 20(2):215-242.",
