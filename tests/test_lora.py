@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from archzoo.errors import CheckpointError, ConfigError, EncoderError
+from archzoo.errors import ArchzooError, CheckpointError, ConfigError, EncoderError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_bert import sst2_rows, tiny_bert, write_csv
@@ -218,5 +218,5 @@ def test_predict_reads_texts_with_the_encoders_tokenizer(lora_run):
     results, notes = predict(lora_run.best_dir, ["a gorgeous , witty film", " ".join(["long"] * 100)])
     assert len(results) == 2 and {label for label, _ in results[0]} == {"0", "1"}
     assert notes and "cut to its first 62" in notes[0]
-    with pytest.raises(EncoderError, match="empty"):
+    with pytest.raises(ArchzooError, match="empty"):
         predict(lora_run.best_dir, ["  "])

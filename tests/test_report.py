@@ -151,7 +151,7 @@ def test_eval_trust_prints_the_tables(fashion_model, capsys, shared_data):
         == 0
     )
     out = capsys.readouterr().out
-    assert "ECE before -> after" in out and "msp vs mnist" in out and "energy vs mnist" in out
+    assert "ECE before / after temperature scaling" in out and "MSP vs mnist" in out and "ENERGY vs mnist" in out
     assert "Ankle boot" in out and "verdict: " in out
 
 

@@ -494,7 +494,8 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
     assert "Verdict: " in verdict and any(v in verdict for v in ("ship", "collect more data", "redesign"))
     rows = dict(numbers["data"])
     assert (
-        rows["accuracy (95% Wilson interval)"].startswith("0.") and "MSP vs fashion-mnist: AUROC / FPR@95%TPR" in rows
+        rows["test accuracy (95% Wilson interval)"].startswith("0.")
+        and "MSP vs fashion-mnist: AUROC / FPR at 95% TPR" in rows
     )
     for picture in (reliability, ood, shift):
         with Image.open(picture) as image:

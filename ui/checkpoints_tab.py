@@ -16,11 +16,11 @@ from archzoo.checkpoints.locate import output_dir
 from archzoo.checkpoints.merge import merge_adapter
 from archzoo.checkpoints.store import card_body, list_checkpoints, read_card
 from archzoo.errors import ArchzooError
+from archzoo.registry.catalog import count_text
 
 from .common import (
     AppContext,
     bind,
-    count_text,
     error_message,
     ok,
     pick,

@@ -92,9 +92,6 @@ def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFra
     return pd.DataFrame([list(r) for r in rows], columns=headers)
 
 
-def count_text(n: int | None) -> str:
-    return "?" if n is None else f"{n:,}"
-
 
 # -- checkpoint choices ------------------------------------------------------------------
 

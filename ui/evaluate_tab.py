@@ -11,9 +11,11 @@ from __future__ import annotations
 import gradio as gr
 
 from archzoo.api import evaluate_checkpoint
+from archzoo.checkpoints.card import trust_rows
 from archzoo.errors import ArchzooError
 from archzoo.evaluation.metrics import confusion_matrix
 from archzoo.evaluation.report import write_report
+from archzoo.inference.data import judged_on
 from archzoo.inference.sampling import checkpoint_meta, checkpoint_task
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
@@ -30,15 +32,8 @@ def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], s
         _, meta = checkpoint_meta(location, host=ctx.host)
     except ArchzooError:
         return [OWN], OWN
-    info = meta["dataset"].get("info", {})
-    own = meta["dataset"]["name"]
-    shape = tuple(info.get("input_shape", ()))
-    others = sorted(
-        d.name
-        for d in ctx.host.datasets.values()
-        if d.task == info.get("task") and d.name != own and (not d.input_shape or tuple(d.input_shape) == shape)
-    )
-    return [own, *others], own
+    choices = judged_on(meta, ctx.host)
+    return choices, choices[0]
 
 
 def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: str):
@@ -185,41 +180,6 @@ def verdict_html(verdict: dict) -> str:
         f"<b>Verdict: {html.escape(verdict['verdict'])}</b><ul>{reasons}</ul>{passed}"
         "<small>From archzoo's stated thresholds (docs/evaluation.md; listed in the report page).</small></div>"
     )
-
-
-def trust_rows(summary: dict) -> list[list[str]]:
-    """The headline numbers of an assessment as (measure, value) rows."""
-    low, high = summary["accuracy_ci95"]
-    rows = [
-        ["accuracy (95% Wilson interval)", f"{summary['accuracy']:.4f} ({low:.4f}-{high:.4f})"],
-        ["macro F1", _fmt(summary["macro_f1"])],
-        ["train accuracy (sample)", _fmt(summary["train_accuracy"])],
-    ]
-    cal = summary["calibration"]
-    if cal.get("temperature") is not None:
-        rows += [
-            ["temperature (fitted on validation)", f"{cal['temperature']:.4f}"],
-            ["ECE before -> after", f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}"],
-            ["NLL before -> after", f"{cal['nll_before']:.4f} -> {cal['nll_after']:.4f}"],
-        ]
-    elif "ece_before" in cal:
-        rows.append(["ECE (no temperature fitted)", f"{cal['ece_before']:.4f}"])
-    ood = summary.get("ood") or {}
-    for score in ("msp", "energy"):
-        if f"{score}_auroc" in ood:
-            rows.append(
-                [
-                    f"{score.upper()} vs {ood['dataset']}: AUROC / FPR@95%TPR",
-                    f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
-                ]
-            )
-    for key, label in (
-        ("rotation_retention", "accuracy kept at 15 degrees"),
-        ("noise_retention", "accuracy kept at noise 0.1"),
-    ):
-        if summary.get(key) is not None:
-            rows.append([label, f"{summary[key]:.1%}"])
-    return rows
 
 
 def build(ctx: AppContext) -> dict:

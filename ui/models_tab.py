@@ -8,8 +8,9 @@ import pandas as pd
 
 from archzoo.api import planned_parameters
 from archzoo.registry import catalog
+from archzoo.registry.catalog import count_text
 
-from .common import AppContext, count_text, table
+from .common import AppContext, table
 
 ARCH_HEADERS = ["architecture", "task", "parameters", "plugin", "version", "summary"]
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from archzoo.registry import catalog
+from archzoo.runs.progress import metrics_text
 from archzoo.training.queue import Run
 
 from .common import AppContext, error_message, info, ok, problem, table, with_parameters
@@ -124,9 +127,9 @@ def status_html(ctx: AppContext, run: Run) -> str:
         result = run.result
         score = ""
         if result is not None and result.test_metrics:
-            score = "test " + ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items()) + ". "
+            score = "test " + metrics_text(result.test_metrics) + ". "
         elif result is not None and result.val_metrics:
-            score = "validation " + ", ".join(f"{k} {v:.4f}" for k, v in result.val_metrics.items()) + ". "
+            score = "validation " + metrics_text(result.val_metrics) + ". "
         early = " (stopped early: no better validation result)" if run.state == "stopped-early" else ""
         return ok(
             f"Finished{early} in {result.seconds:.1f}s: {score}Best checkpoint: {p.best_dir}. "
@@ -152,25 +155,117 @@ def _identifier(text: str) -> str:
     return re.sub(r"\W", "_", text)
 
 
+@dataclass
+class TrainForm:
+    """The settings half of the tab: what to train, on what, and every typed setting.
+
+    Each architecture has its own group of model settings (shown when it is
+    chosen); ``model_keys`` says which (architecture, field) each model widget is."""
+
+    name: Any
+    dataset: Any
+    summary: Any
+    groups: dict[str, Any]
+    model_keys: list[tuple[str, str]]
+    model_components: list[Any]
+    train_components: dict[str, Any]
+    data_dir: Any
+    download: Any
+    run_name: Any
+
+    def inputs(self) -> list[Any]:
+        return [
+            self.name,
+            self.dataset,
+            self.data_dir,
+            self.download,
+            self.run_name,
+            *self.model_components,
+            *self.train_components.values(),
+        ]
+
+    def parameter_names(self) -> list[str]:
+        """The API names of :meth:`inputs`, so gradio_client users pass settings by name."""
+        names = ["name", "dataset", "data_dir", "download", "run_name"]
+        names += [_identifier(f"{arch}_{field}") for arch, field in self.model_keys]
+        return names + [_identifier(k) for k in self.train_components]
+
+    def overrides(self, ctx: AppContext, chosen: str, values: tuple) -> dict[str, Any]:
+        """The settings the chosen architecture's widgets and the training widgets hold,
+        less those equal to what the architecture or preset already sets."""
+        spec, _ = ctx.host.resolve(chosen)
+        model_values, train_values = values[: len(self.model_keys)], values[len(self.model_keys) :]
+        chosen_values = {f: _blank(v) for (arch, f), v in zip(self.model_keys, model_values) if arch == spec.name}
+        chosen_values.update({k: _blank(v) for k, v in zip(self.train_components, train_values)})
+        return catalog.overrides_from_form(chosen_values, chosen, ctx.host)
+
+
+@dataclass
+class RunView:
+    """The run half of the tab: the buttons, and what a run shows while it trains."""
+
+    start: Any
+    stop: Any
+    resume: Any
+    status: Any
+    progress: Any
+    loss_plot: Any
+    epoch_plot: Any
+    metric_plot: Any
+    log: Any
+    queue: Any
+    refresh: Any
+    run_id: Any
+
+    def outputs(self) -> list[Any]:
+        return [
+            self.status,
+            self.progress,
+            self.loss_plot,
+            self.epoch_plot,
+            self.metric_plot,
+            self.log,
+            self.queue,
+            self.run_id,
+        ]
+
+
 def build(ctx: AppContext) -> dict:
     """Build the tab; its run buttons are wired by the returned ``connect``
     once the other tabs exist (their checkpoint drop-downs follow each run)."""
-    host = ctx.host
-    default = host.settings.default_architecture
-    first = catalog.form(default, host)
-
     gr.Markdown(
         "Pick what to train and press **Start**. The defaults train a small multilayer perceptron on "
         "scikit-learn's 8x8 handwritten digits in seconds. Every setting is checked the way "
         "`archzoo train --set KEY=VALUE` checks it."
     )
+    form = _settings_form(ctx)
+    view = _run_view(ctx)
+    form.name.change(
+        partial(_choose, ctx, form),
+        form.name,
+        [form.dataset, form.summary, *form.groups.values(), *form.model_components, *form.train_components.values()],
+        api_visibility="undocumented",
+    )
+    return {
+        "name": form.name,
+        "dataset": form.dataset,
+        "start": view.start,
+        "status": view.status,
+        "connect": partial(_connect, ctx, form, view),
+    }
+
+
+def _settings_form(ctx: AppContext) -> TrainForm:
+    host = ctx.host
+    default = host.settings.default_architecture
+    first = catalog.form(default, host)
     with gr.Row():
         name = gr.Dropdown(
             name_choices(ctx),
             value=default,
             label="Architecture or preset",
-            info="a preset is a named recipe: an architecture with settings and a dataset",
             elem_id="az-train-name",
+            info="a preset is a named recipe: an architecture with settings and a dataset",
         )
         dataset = gr.Dropdown(
             list(first.datasets),
@@ -181,40 +276,8 @@ def build(ctx: AppContext) -> dict:
             elem_id="az-train-dataset",
         )
     summary = gr.Markdown(summary_text(first))
-
-    model_keys: list[tuple[str, str]] = []
-    model_components: list[Any] = []
-    groups: dict[str, Any] = {}
-    with gr.Accordion("Model settings", open=True):
-        for arch in sorted(host.architectures):
-            try:
-                arch_form = catalog.form(arch, host)
-            except Exception as exc:  # a third-party config whose defaults do not validate
-                gr.Markdown(f"*{arch}: its settings cannot be shown ({exc})*", visible=arch == first.architecture)
-                continue
-            with gr.Column(visible=arch == first.architecture) as group:
-                fields = [f for f in arch_form.fields if f.section == "model"]
-                if not fields:
-                    gr.Markdown(f"*{arch} has no settings of its own.*")
-                for row in range(0, len(fields), 3):
-                    with gr.Row():
-                        for field in fields[row : row + 3]:
-                            model_keys.append((arch, field.name))
-                            model_components.append(field_component(field))
-            groups[arch] = group
-
-    train_fields = [f for f in first.fields if f.section == "training"]
-    train_components: dict[str, Any] = {}
-    with gr.Accordion("Training settings", open=True):
-        with gr.Row():
-            for field in train_fields:
-                if field.name in MAIN_TRAINING:
-                    train_components[field.name] = field_component(field)
-        with gr.Accordion("More training settings", open=False):
-            for field in train_fields:
-                if field.name not in MAIN_TRAINING:
-                    train_components[field.name] = field_component(field)
-    train_keys = list(train_components)
+    groups, model_keys, model_components = _model_settings(ctx, first.architecture)
+    train_components = _training_settings(first)
     with gr.Accordion("Data and output", open=False):
         with gr.Row():
             data_dir = gr.Textbox(
@@ -226,7 +289,53 @@ def build(ctx: AppContext) -> dict:
             run_name = gr.Textbox(
                 "", label="run name", info="a folder in the checkpoint store; empty for ARCH-DATASET-DATE-TIME"
             )
+    return TrainForm(
+        name, dataset, summary, groups, model_keys, model_components, train_components, data_dir, download, run_name
+    )
 
+
+def _model_settings(ctx: AppContext, shown: str) -> tuple[dict[str, Any], list[tuple[str, str]], list[Any]]:
+    """One group of widgets per architecture, three to a row; only ``shown``'s is visible."""
+    groups: dict[str, Any] = {}
+    keys: list[tuple[str, str]] = []
+    components: list[Any] = []
+    with gr.Accordion("Model settings", open=True):
+        for arch in sorted(ctx.host.architectures):
+            try:
+                arch_form = catalog.form(arch, ctx.host)
+            except Exception as exc:  # a third-party config whose defaults do not validate
+                gr.Markdown(f"*{arch}: its settings cannot be shown ({exc})*", visible=arch == shown)
+                continue
+            with gr.Column(visible=arch == shown) as group:
+                fields = [f for f in arch_form.fields if f.section == "model"]
+                if not fields:
+                    gr.Markdown(f"*{arch} has no settings of its own.*")
+                for row in range(0, len(fields), 3):
+                    with gr.Row():
+                        for field in fields[row : row + 3]:
+                            keys.append((arch, field.name))
+                            components.append(field_component(field))
+            groups[arch] = group
+    return groups, keys, components
+
+
+def _training_settings(first: catalog.Form) -> dict[str, Any]:
+    """The training settings: the main ones in a row, the rest folded away."""
+    fields = [f for f in first.fields if f.section == "training"]
+    components: dict[str, Any] = {}
+    with gr.Accordion("Training settings", open=True):
+        with gr.Row():
+            for field in fields:
+                if field.name in MAIN_TRAINING:
+                    components[field.name] = field_component(field)
+        with gr.Accordion("More training settings", open=False):
+            for field in fields:
+                if field.name not in MAIN_TRAINING:
+                    components[field.name] = field_component(field)
+    return components
+
+
+def _run_view(ctx: AppContext) -> RunView:
     with gr.Row():
         start = gr.Button("Start", variant="primary", elem_id="az-train-start")
         stop = gr.Button("Stop", variant="stop", elem_id="az-train-stop")
@@ -274,138 +383,125 @@ def build(ctx: AppContext) -> dict:
             elem_id="az-train-queue",
             scale=5,
         )
-        refresh_queue = gr.Button("Refresh", size="sm", scale=0)
-    run_id = gr.State(None)
-
-    # -- events ------------------------------------------------------------------------
-
-    arch_names = list(groups)
-
-    def choose(chosen: str):
-        try:
-            f = catalog.form(chosen, host)
-        except Exception as exc:
-            return [gr.skip(), error_message(exc)] + [
-                gr.skip() for _ in range(len(arch_names) + len(model_components) + len(train_keys))
-            ]
-        values = {x.name: x.value for x in f.fields}
-        out: list[Any] = [gr.update(choices=list(f.datasets), value=f.dataset), summary_text(f)]
-        out += [gr.update(visible=a == f.architecture) for a in arch_names]
-        out += [
-            gr.update(value=values[field]) if a == f.architecture and field in values else gr.skip()
-            for a, field in model_keys
-        ]
-        out += [gr.update(value=values[k]) if k in values else gr.skip() for k in train_keys]
-        return out
-
-    name.change(
-        choose,
-        name,
-        [dataset, summary, *[groups[a] for a in arch_names], *model_components, *train_components.values()],
-        api_visibility="undocumented",
+        refresh = gr.Button("Refresh", size="sm", scale=0)
+    return RunView(
+        start, stop, resume, status, progress, loss_plot, epoch_plot, metric_plot, log, queue, refresh, gr.State(None)
     )
 
-    def connect(followers: list[Any]) -> None:
-        """Wire Start, Stop, Resume; ``followers`` are checkpoint drop-downs
-        of other tabs, pointed at a run's best checkpoint when it ends."""
 
-        def message_only(text: str) -> list[Any]:
-            """Outputs that show ``text`` and the queue, leaving the rest of the page as it is."""
-            return (
-                [text] + [gr.skip() for _ in range(5)] + [queue_table(ctx), gr.skip()] + [gr.skip() for _ in followers]
-            )
+def _choose(ctx: AppContext, form: TrainForm, chosen: str) -> list[Any]:
+    """A new architecture or preset: its datasets, summary, settings group and values."""
+    skipped = len(form.groups) + len(form.model_components) + len(form.train_components)
+    try:
+        f = catalog.form(chosen, ctx.host)
+    except Exception as exc:
+        return [gr.skip(), error_message(exc)] + [gr.skip() for _ in range(skipped)]
+    values = {x.name: x.value for x in f.fields}
+    out: list[Any] = [gr.update(choices=list(f.datasets), value=f.dataset), summary_text(f)]
+    out += [gr.update(visible=a == f.architecture) for a in form.groups]
+    out += [
+        gr.update(value=values[field]) if a == f.architecture and field in values else gr.skip()
+        for a, field in form.model_keys
+    ]
+    out += [gr.update(value=values[k]) if k in values else gr.skip() for k in form.train_components]
+    return out
 
-        def view(run: Run):
-            loss, epoch_loss, metric = curves(run)
-            base = [
-                status_html(ctx, run),
-                progress_html(run),
-                loss,
-                epoch_loss,
-                metric,
-                log_text(run),
-                queue_table(ctx),
-                run.id,
-            ]
-            return base + _follow_updates(ctx, run, len(followers))
 
-        def follow(run: Run):
-            seen, last = 0, 0.0
-            while True:
-                new = run.events_since(seen, timeout=0.5)
-                seen += len(new)
-                done = run.done
-                now = time.monotonic()
-                if done or now - last >= UPDATE_EVERY:
-                    yield view(run)
-                    last = now
-                if done:
-                    return
+def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[Any]) -> None:
+    """Wire Start, Stop, Resume and Refresh; ``followers`` are checkpoint drop-downs
+    of other tabs, pointed at a run's best checkpoint when it ends."""
+    outputs = [*view.outputs(), *followers]
+    start = with_parameters(partial(_start, ctx, form, len(followers)), form.parameter_names())
+    view.start.click(start, form.inputs(), outputs, api_name="train", concurrency_limit=None, show_progress="hidden")
+    view.stop.click(
+        partial(_stop, ctx), view.run_id, [view.status, view.queue], api_name="stop", show_progress="hidden"
+    )
+    view.resume.click(
+        partial(_resume, ctx, len(followers)),
+        view.run_id,
+        outputs,
+        api_name="resume",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    view.refresh.click(partial(queue_table, ctx), None, view.queue, api_name="runs", show_progress="hidden")
 
-        def start_run(*values):
-            chosen, data, folder, allow_download, out = values[:5]
-            rest = values[5:]
-            try:
-                spec, _ = host.resolve(chosen or default)
-                form_values = {field: _blank(v) for (arch, field), v in zip(model_keys, rest) if arch == spec.name}
-                form_values.update({k: _blank(v) for k, v in zip(train_keys, rest[len(model_keys) :])})
-                overrides = catalog.overrides_from_form(form_values, chosen or default, host)
-                run = ctx.runs.submit(
-                    chosen or default,
-                    dataset=data,
-                    overrides=overrides,
-                    out=(out or "").strip() or None,
-                    data_dir=(folder or "").strip() or None,
-                    download=bool(allow_download),
-                )
-            except Exception as exc:
-                yield message_only(error_message(exc))
-                return
-            yield from follow(run)
 
-        parameter_names = ["name", "dataset", "data_dir", "download", "run_name"]
-        parameter_names += [_identifier(f"{arch}_{field}") for arch, field in model_keys] + [
-            _identifier(k) for k in train_keys
-        ]
-        outputs = [status, progress, loss_plot, epoch_plot, metric_plot, log, queue, run_id, *followers]
-        start.click(
-            with_parameters(start_run, parameter_names),
-            [name, dataset, data_dir, download, run_name, *model_components, *train_components.values()],
-            outputs,
-            api_name="train",
-            concurrency_limit=None,
-            show_progress="hidden",
+def _start(ctx: AppContext, form: TrainForm, followers: int, *values: Any):
+    chosen, data, folder, allow_download, out = values[:5]
+    chosen = chosen or ctx.host.settings.default_architecture
+    try:
+        run = ctx.runs.submit(
+            chosen,
+            dataset=data,
+            overrides=form.overrides(ctx, chosen, values[5:]),
+            out=(out or "").strip() or None,
+            data_dir=(folder or "").strip() or None,
+            download=bool(allow_download),
         )
+    except Exception as exc:
+        yield _message_only(ctx, error_message(exc), followers)
+        return
+    yield from _follow(ctx, run, followers)
 
-        def stop_run(current: str | None):
-            if not current:
-                return info("Nothing to stop: this page has not started a run."), queue_table(ctx)
-            return info(ctx.runs.stop(current)), queue_table(ctx)
 
-        stop.click(stop_run, run_id, [status, queue], api_name="stop", show_progress="hidden")
+def _stop(ctx: AppContext, current: str | None):
+    if not current:
+        return info("Nothing to stop: this page has not started a run."), queue_table(ctx)
+    return info(ctx.runs.stop(current)), queue_table(ctx)
 
-        def resume_run(current: str | None):
-            run = ctx.runs.get(current) if current else None
-            if run is None or run.state != "cancelled" or run.out_dir is None or run.progress.last_dir is None:
-                yield message_only(info("Nothing to resume: Resume continues a run this page stopped."))
-                return
-            try:
-                again = ctx.runs.submit(
-                    run.request.name,
-                    out=str(run.out_dir),
-                    resume=True,
-                    data_dir=run.request.data_dir,
-                    download=run.request.download,
-                )
-            except Exception as exc:
-                yield message_only(error_message(exc))
-                return
-            yield from follow(again)
 
-        resume.click(resume_run, run_id, outputs, api_name="resume", concurrency_limit=None, show_progress="hidden")
-        refresh_queue.click(lambda: queue_table(ctx), None, queue, api_name="runs", show_progress="hidden")
+def _resume(ctx: AppContext, followers: int, current: str | None):
+    run = ctx.runs.get(current) if current else None
+    if run is None or run.state != "cancelled" or run.out_dir is None or run.progress.last_dir is None:
+        yield _message_only(ctx, info("Nothing to resume: Resume continues a run this page stopped."), followers)
+        return
+    try:
+        again = ctx.runs.submit(
+            run.request.name,
+            out=str(run.out_dir),
+            resume=True,
+            data_dir=run.request.data_dir,
+            download=run.request.download,
+        )
+    except Exception as exc:
+        yield _message_only(ctx, error_message(exc), followers)
+        return
+    yield from _follow(ctx, again, followers)
 
-    return {"name": name, "dataset": dataset, "start": start, "status": status, "connect": connect}
+
+def _follow(ctx: AppContext, run: Run, followers: int):
+    """Stream a run's view to the page, at most every :data:`UPDATE_EVERY` seconds, until it is over."""
+    seen, last = 0, 0.0
+    while True:
+        seen += len(run.events_since(seen, timeout=0.5))
+        done = run.done
+        now = time.monotonic()
+        if done or now - last >= UPDATE_EVERY:
+            yield _view(ctx, run, followers)
+            last = now
+        if done:
+            return
+
+
+def _view(ctx: AppContext, run: Run, followers: int) -> list[Any]:
+    loss, epoch_loss, metric = curves(run)
+    base = [
+        status_html(ctx, run),
+        progress_html(run),
+        loss,
+        epoch_loss,
+        metric,
+        log_text(run),
+        queue_table(ctx),
+        run.id,
+    ]
+    return base + _follow_updates(ctx, run, followers)
+
+
+def _message_only(ctx: AppContext, text: str, followers: int) -> list[Any]:
+    """Outputs that show ``text`` and the queue, leaving the rest of the page as it is."""
+    return [text] + [gr.skip() for _ in range(5)] + [queue_table(ctx), gr.skip()] + [gr.skip()] * followers
 
 
 def _follow_updates(ctx: AppContext, run: Run, count: int) -> list[Any]:

@@ -186,41 +186,9 @@ def _trust(meta: dict[str, Any], repo_id: str | None) -> list[str]:
             "`archzoo predict --calibrated` uses it).",
             "",
         ]
-    low, high = trust["accuracy_ci95"]
     lines += [f"**Verdict: {trust['verdict']}** (archzoo's stated thresholds; see the report).", ""]
     lines += [f"- {reason}" for reason in trust.get("reasons", [])]
-    rows = [
-        (
-            "test accuracy (95% Wilson interval)",
-            f"{trust['accuracy']:.4f} ({low:.4f}-{high:.4f}), {trust['test_examples']:,} examples",
-        )
-    ]
-    if trust.get("macro_f1") is not None:
-        rows.append(("macro F1", f"{trust['macro_f1']:.4f}"))
-    cal = trust.get("calibration") or {}
-    if cal.get("temperature") is not None:
-        rows += [
-            ("temperature (fitted by NLL on validation)", f"{cal['temperature']:.4f}"),
-            ("ECE before / after temperature scaling (test)", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
-            ("NLL before / after temperature scaling (test)", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}"),
-        ]
-    elif "ece_before" in cal:
-        rows.append(("ECE (test; no temperature fitted)", f"{cal['ece_before']:.4f}"))
-    ood = trust.get("ood") or {}
-    for score in ("msp", "energy"):
-        if f"{score}_auroc" in ood:
-            rows.append(
-                (
-                    f"{score.upper()} vs {ood['dataset']}: AUROC / FPR at 95% TPR",
-                    f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
-                )
-            )
-    for key, label in (
-        ("rotation", "accuracy at rotation 0/15/.../90 degrees"),
-        ("noise", "accuracy at noise sd 0/0.1/.../0.5"),
-    ):
-        if trust.get(key):
-            rows.append((label, " / ".join(f"{a:.3f}" for a in trust[key]["accuracy"])))
+    rows = trust_rows(trust)
     lines += ["", "| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), ""]
     if trust.get("figures"):
         lines += [f"![{name}]({path})" for name, path in trust["figures"].items()]
@@ -286,3 +254,50 @@ def _usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:
 
 def _title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
+
+
+def trust_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A trust summary (``Assessment.summary()``, kept in ``config.json`` under
+    ``trust``) as (measure, value) rows: the one wording the card, the HTML
+    report, ``archzoo report`` and the app's Evaluate tab all show."""
+    low, high = summary["accuracy_ci95"]
+    rows = [
+        (
+            "test accuracy (95% Wilson interval)",
+            f"{summary['accuracy']:.4f} ({low:.4f}-{high:.4f}), {summary['test_examples']:,} examples",
+        ),
+        ("macro F1", _number(summary.get("macro_f1"))),
+    ]
+    if summary.get("train_accuracy") is not None:
+        rows.append(("training accuracy (a sample)", _number(summary["train_accuracy"])))
+    if summary.get("worst_class"):
+        name, recall = summary["worst_class"]
+        rows.append((f"lowest class recall ('{name}')", _number(recall)))
+    cal = summary.get("calibration") or {}
+    if cal.get("temperature") is not None:
+        rows += [
+            ("temperature (fitted by NLL on validation)", f"{cal['temperature']:.4f}"),
+            ("ECE before / after temperature scaling", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
+            ("NLL before / after temperature scaling", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}"),
+        ]
+    elif "ece_before" in cal:
+        rows.append(("ECE (no temperature fitted)", f"{cal['ece_before']:.4f}"))
+    ood = summary.get("ood") or {}
+    for score in ("msp", "energy"):
+        if f"{score}_auroc" in ood:
+            rows.append(
+                (
+                    f"{score.upper()} vs {ood['dataset']}: AUROC / FPR at 95% TPR",
+                    f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
+                )
+            )
+    for key, unit in (("rotation", "degrees"), ("noise", "noise sd")):
+        curve = summary.get(key)
+        if curve:
+            strengths = "/".join(f"{x:g}" for x in curve["strengths"])
+            rows.append((f"accuracy at {unit} {strengths}", " / ".join(f"{a:.3f}" for a in curve["accuracy"])))
+    return rows
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

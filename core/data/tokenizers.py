@@ -298,23 +298,27 @@ def check_texts(texts: Sequence[str] | str, error: type[ArchzooError] = ArchzooE
 
 
 def encode_texts(
-    tokenizer: TextTokenizer | None, texts: Sequence[str], *, max_tokens: int = 0
+    tokenizer: TextTokenizer | None,
+    texts: Sequence[str],
+    *,
+    max_tokens: int = 0,
+    error: type[ArchzooError] = ArchzooError,
 ) -> tuple[list[list[int]], list[str]]:
     """Token ids for texts a person typed, and notes on what was changed.
 
-    Empty (or whitespace-only) text is an error that says which one; texts
+    Empty (or whitespace-only) text is an ``error`` that says which one; texts
     longer than ``max_tokens`` (when given) are cut, and a note says so.
     """
     if tokenizer is None:
-        raise ArchzooError("this model has no tokenizer, so it cannot read text (its checkpoint lacks tokenizer.json)")
-    texts = check_texts(texts)
+        raise error("this model has no tokenizer, so it cannot read text (its checkpoint lacks tokenizer.json)")
+    texts = check_texts(texts, error)
     encoded = tokenizer.encode_batch(texts)
     notes = []
     for number, ids in enumerate(encoded, start=1):
         if not ids:
-            raise ArchzooError(f"text {number} gives no tokens the model knows: {texts[number - 1]!r}")
+            raise error(f"text {number} gives no tokens the model knows: {texts[number - 1]!r}")
         if max_tokens and len(ids) > max_tokens:
-            notes.append(f"text {number}: cut from {len(ids)} to {max_tokens} tokens")
+            notes.append(f"text {number}: {len(ids)} tokens, more than the model reads; cut to its first {max_tokens}")
     if max_tokens:
         encoded = [ids[:max_tokens] for ids in encoded]
     return encoded, notes

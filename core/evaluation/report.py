@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.card import trust_rows
 from archzoo.checkpoints.layout import EVALUATION_DIR
 from archzoo.errors import ArchzooError
 from archzoo.evaluation import plots
@@ -221,7 +222,6 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     s = assessment.summary()
     v = assessment.verdict()
     css = {"ship": "ship", "collect more data": "collect", "redesign": "redesign"}[v["verdict"]]
-    low, high = s["accuracy_ci95"]
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -238,41 +238,7 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     if v["verdict"] != "ship" and v["passed"]:
         parts.append("<p>What it does pass:</p><ul>" + "".join(f"<li>{e(r)}</li>" for r in v["passed"]) + "</ul>")
 
-    # headline numbers
-    rows = [
-        ("test accuracy", f"{s['accuracy']:.4f}"),
-        ("95% interval (Wilson)", f"{low:.4f} – {high:.4f}"),
-        ("macro F1", _f(s["macro_f1"])),
-        ("training accuracy (sample)", _f(s["train_accuracy"])),
-    ]
-    if s["worst_class"]:
-        rows.append((f"lowest class recall ('{s['worst_class'][0]}')", _f(s["worst_class"][1])))
-    cal = s["calibration"]
-    if cal.get("temperature") is not None:
-        rows += [
-            ("fitted temperature", f"{cal['temperature']:.4f}"),
-            ("ECE before / after scaling", f"{cal['ece_before']:.4f} / {cal['ece_after']:.4f}"),
-            ("NLL before / after scaling", f"{cal['nll_before']:.4f} / {cal['nll_after']:.4f}"),
-        ]
-    else:
-        rows.append(("ECE (no temperature fitted)", _f(cal.get("ece_before"))))
-    if s["ood"]:
-        o = s["ood"]
-        for score in ("msp", "energy"):
-            if f"{score}_auroc" in o:
-                rows.append(
-                    (
-                        f"{score.upper()} vs {o['dataset']}: AUROC / FPR at 95% TPR",
-                        f"{o[f'{score}_auroc']:.4f} / {o[f'{score}_fpr95']:.4f}",
-                    )
-                )
-    for key, label in (
-        ("rotation_retention", "accuracy kept at 15° rotation"),
-        ("noise_retention", "accuracy kept at noise σ 0.1"),
-    ):
-        if s[key] is not None:
-            rows.append((label, f"{s[key]:.1%}"))
-    parts += ["<h2>Numbers</h2>", _table(("measure", "value"), rows)]
+    parts += ["<h2>Numbers</h2>", _table(("measure", "value"), trust_rows(s))]
 
     # classes
     per_class = [

@@ -14,9 +14,10 @@ from typing import Any
 from torch.utils.data import DataLoader
 
 from archzoo.data.loading import load_dataset
-from archzoo.data.types import data_options
+from archzoo.data.types import DataInfo, data_options
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.specs import DatasetSpec
 
 
 def evaluation_split(
@@ -56,6 +57,13 @@ def evaluation_data(
     and its class names."""
     host = host or get_host()
     name = dataset or loaded.meta["dataset"]["name"]
+    spec = host.datasets.get(name)
+    if spec is not None and name != loaded.meta["dataset"]["name"] and not _fits(spec, loaded.info):
+        raise ArchzooError(
+            f"dataset '{name}' ({spec.task}, inputs {tuple(spec.input_shape) or 'of any shape'}) does not fit a "
+            f"checkpoint trained on {loaded.info.task} inputs of shape {tuple(loaded.info.input_shape)}; "
+            f"it can be judged on: {', '.join(judged_on(loaded.meta, host))}"
+        )
     options = data_options(
         loaded.meta.get("train", {}),
         data_dir=Path(data_dir) if data_dir else None,
@@ -77,3 +85,18 @@ def evaluation_data(
     if chosen is None or len(chosen) == 0:
         raise ArchzooError(f"dataset '{name}' has no {split} split. {' '.join(splits.notes)}".strip())
     return chosen, splits
+
+
+def judged_on(meta: dict[str, Any], host: Host | None = None) -> list[str]:
+    """The datasets a checkpoint can be judged on: its own first, then every
+    registered dataset of its data's task and input shape (or of a shape known
+    only once it is loaded).  The Evaluate tab offers these; :func:`evaluation_data`
+    refuses the others."""
+    host = host or get_host()
+    info = DataInfo.from_dict(meta["dataset"]["info"])
+    own = meta["dataset"]["name"]
+    return [own, *sorted(d.name for d in host.datasets.values() if d.name != own and _fits(d, info))]
+
+
+def _fits(spec: DatasetSpec, info: DataInfo) -> bool:
+    return spec.task == info.task and (not spec.input_shape or tuple(spec.input_shape) == tuple(info.input_shape))

@@ -79,6 +79,11 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def count_text(n: int | None) -> str:
+    """``1,234,567``, or ``?`` for a size that cannot be known here: how counts are shown everywhere."""
+    return "?" if n is None else f"{n:,}"
+
+
 def trainable_names(host: Host | None = None) -> list[str]:
     """Architectures, then presets: what a training form offers."""
     host = host or get_host()

@@ -20,7 +20,8 @@ def describe_event(event: Any) -> str | None:
         resumed = f", resuming at step {event.resumed_from_step}" if event.resumed_from_step else ""
         return (
             f"training {event.architecture} on {event.dataset}: {event.parameters:,} parameters "
-            f"({event.trainable_parameters:,} trainable), {event.epochs} epochs x {event.steps_per_epoch} steps, "
+            f"({event.trainable_parameters:,} trainable{_share(event)}), {event.epochs} epochs x "
+            f"{event.steps_per_epoch} steps, "
             f"{event.device}, {event.num_processes} process(es){resumed}\nwriting to {event.out_dir}"
         )
     if isinstance(event, events.EpochEnded):
@@ -47,7 +48,15 @@ def describe_event(event: Any) -> str | None:
 
 
 def metrics_text(metrics: dict[str, float]) -> str:
+    """``loss 0.3012 accuracy 0.9120``: how the CLI, the log and the app write a set of metrics."""
     return " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+def _share(event: events.RunStarted) -> str:
+    """", 0.33%" when only part of the model trains (a frozen encoder, LoRA)."""
+    if event.trainable_parameters >= event.parameters or not event.parameters:
+        return ""
+    return f", {100.0 * event.trainable_parameters / event.parameters:.2f}%"
 
 
 @dataclass

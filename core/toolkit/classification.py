@@ -19,6 +19,7 @@ from archzoo.data.text import MAX_TOKENS, pad_ids
 from archzoo.data.tokenizers import encode_texts
 from archzoo.registry.hookspecs import hookimpl
 from archzoo.registry.specs import CLASSIFICATION_TASKS, SampleResult
+from archzoo.toolkit.models import unwrap
 
 
 @hookimpl(trylast=True)
@@ -66,10 +67,12 @@ def sample(spec, model, request, ctx):
         return None
     notes: list[str] = []
     if "texts" in request and "inputs" not in request:
-        # A text classifier given texts: encode them with the data's tokenizer
-        # and pad them, as the training batches were (archzoo.text_data).
-
-        ids, notes = encode_texts(ctx.tokenizer, request["texts"], max_tokens=MAX_TOKENS)
+        # A text classifier given texts: encode them as the training batches were
+        # (archzoo.data.text) and pad them.  A model on a pretrained encoder reads
+        # with that encoder's own tokenizer and length limit.
+        tokenizer = getattr(unwrap(model), "tokenizer", None) or ctx.tokenizer
+        limit = getattr(tokenizer, "max_tokens", MAX_TOKENS)
+        ids, notes = encode_texts(tokenizer, request["texts"], max_tokens=limit)
         inputs = pad_ids(ids).to(ctx.device)
     else:
         inputs = request["inputs"].to(ctx.device)

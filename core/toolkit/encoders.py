@@ -41,7 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from archzoo.data.tokenizers import PAD_ID, LibraryTokenizer, check_texts
+from archzoo.data.tokenizers import PAD_ID, LibraryTokenizer, encode_texts
 from archzoo.errors import EncoderError
 
 #: The name of the offline default, and the package that ships it.
@@ -258,21 +258,9 @@ def _tokenizer(folder: str) -> EncoderTokenizer:
 
 
 def text_ids(tokenizer: EncoderTokenizer, texts: Sequence[str]) -> tuple[list[list[int]], list[str]]:
-    """Token ids for texts a person handed in, and notes on what was cut.
-
-    Empty or whitespace-only text is an error naming which one; a text longer
-    than the encoder reads is cut to its maximum, and a note says so.
-    """
-    texts = check_texts(texts, EncoderError)
-    encoded = tokenizer.encode_batch(texts)
-    notes = []
-    limit = tokenizer.max_tokens
-    for number, ids in enumerate(encoded, start=1):
-        if not ids:
-            raise EncoderError(f"text {number} gives no tokens the encoder knows: {texts[number - 1]!r}")
-        if len(ids) > limit:
-            notes.append(f"text {number}: {len(ids)} tokens, longer than the encoder reads; cut to its first {limit}")
-    return [ids[:limit] for ids in encoded], notes
+    """Token ids for texts a person handed in, cut to what the encoder reads (its
+    positions less [CLS] and [SEP]), and notes on what was cut."""
+    return encode_texts(tokenizer, texts, max_tokens=tokenizer.max_tokens, error=EncoderError)
 
 
 # -- the model side (imports torch) ------------------------------------------------------------

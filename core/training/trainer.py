@@ -201,69 +201,23 @@ class Trainer:
         return self._finish(status, state, time.perf_counter() - started)
 
     def _prepare(self) -> None:
-        """Seed, build the model and optimizers, make the loaders and hand them to Accelerate."""
-        # Without an accelerator Accelerate must be told it is on CPUs, or it
-        # ignores torchrun's environment and every process trains alone.
+        """Set up the run, step by step: the processes, the model and its optimizers,
+        the loaders, Accelerate's wrappers, the step count, and the step's context."""
         self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
-        plain = plain_steps(self.accelerator)
-        # A model that steps its parts separately is synchronised by hand, not by DDP.
-        by_hand = self.spec.separate_steps and self.accelerator.num_processes > 1
-        if by_hand and not plain:
-            raise ArchzooError(
-                f"architecture '{self.spec.name}' steps its networks separately, which archzoo synchronises "
-                f"across processes only for plain data parallelism; this run uses "
-                f"{self.accelerator.distributed_type.value} with gradient accumulation "
-                f"{self.accelerator.gradient_accumulation_steps}: start it with torchrun or a plain multi-GPU launch"
-            )
+        plain, by_hand = self._synchronisation()
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
-        lengths = self.splits.lengths if self.tc.bucket_batches else None
-        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
-        train_loader = DataLoader(
-            self.splits.train,
-            batch_size=self.tc.batch_size,
-            sampler=self.sampler,
-            num_workers=self.tc.num_workers,
-            collate_fn=self.splits.collate,
+        train_loader, val_loader = self._loaders()
+        self.model, optimizers, self.train_loader, self.val_loader = self._hand_to_accelerate(
+            model, optimizers, train_loader, val_loader, plain=plain, by_hand=by_hand
         )
-        val_loader = self._eval_loader(self.splits.val)
-        # Accelerate's optimizer wrapper exists for loss scaling, gradient
-        # accumulation and sharded (FSDP, DeepSpeed, XLA) setups; where none
-        # applies it only adds work to every step, so the plain optimizers are used.
-        names = list(optimizers) if not plain else []
-        wrapped = [] if plain else list(optimizers.values())
-        # In one CPU process Accelerate's loader wrapper has nothing to shard or
-        # move, yet costs every batch (about 18 us, ~1% of a small MLP's step),
-        # so the training loader is used as it is.
-        bare_loader = plain and self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
-        loaders = [] if bare_loader else [train_loader]
-        if by_hand:
-            model = model.to(self.accelerator.device)
-            broadcast_from_main([*model.parameters(), *model.buffers()])
-        prepared = self.accelerator.prepare(
-            *([] if by_hand else [model]), *wrapped, *loaders, *([val_loader] if val_loader else [])
-        )
-        if not isinstance(prepared, tuple):  # prepare() hands back a lone object bare
-            prepared = (prepared,)
-        if not by_hand:
-            model, prepared = prepared[0], prepared[1:]
-        self.model = model
-        if not plain:
-            optimizers = dict(zip(names, prepared[: len(names)]))
-        self.train_loader = train_loader if bare_loader else prepared[len(names)]
-        self.val_loader = prepared[len(names) + len(loaders)] if val_loader else None
-
         self.steps_per_epoch = len(self.train_loader)
         self.total_steps = self.steps_per_epoch * self.tc.epochs
         if self.tc.max_steps:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
         schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
-        self.train_step = self.hooks.train_step_caller()
-        if self.tc.mixed_precision != "no":
-            self.train_step = _under_autocast(self.train_step, self.accelerator.device)
-        if by_hand:
-            self.train_step = _sharing_buffers(self.train_step, model)
+        self.train_step = self._step_function(by_hand)
         self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
             device=self.accelerator.device,
@@ -277,6 +231,85 @@ class Trainer:
             plain_backward=plain,
             average_by_hand=by_hand,
         )
+
+    def _synchronisation(self) -> tuple[bool, bool]:
+        """(plain, by_hand): whether backward and step need nothing of Accelerate's
+        (:func:`plain_steps`), and whether this model is kept in step across processes
+        by hand rather than by DistributedDataParallel (``ArchSpec.separate_steps``).
+        Without an accelerator Accelerate is told it is on CPUs, or it ignores
+        torchrun's environment and every process trains alone."""
+        plain = plain_steps(self.accelerator)
+        by_hand = self.spec.separate_steps and self.accelerator.num_processes > 1
+        if by_hand and not plain:
+            raise ArchzooError(
+                f"architecture '{self.spec.name}' steps its networks separately, which archzoo synchronises "
+                f"across processes only for plain data parallelism; this run uses "
+                f"{self.accelerator.distributed_type.value} with gradient accumulation "
+                f"{self.accelerator.gradient_accumulation_steps}: start it with torchrun or a plain multi-GPU launch"
+            )
+        return plain, by_hand
+
+    def _loaders(self) -> tuple[DataLoader, DataLoader | None]:
+        """The training loader, in the (seed, epoch) order of :class:`EpochSampler`, and the validation one."""
+        lengths = self.splits.lengths if self.tc.bucket_batches else None
+        self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
+        train_loader = DataLoader(
+            self.splits.train,
+            batch_size=self.tc.batch_size,
+            sampler=self.sampler,
+            num_workers=self.tc.num_workers,
+            collate_fn=self.splits.collate,
+        )
+        return train_loader, self._eval_loader(self.splits.val)
+
+    def _hand_to_accelerate(
+        self,
+        model: torch.nn.Module,
+        optimizers: dict,
+        train_loader: DataLoader,
+        val_loader: DataLoader | None,
+        *,
+        plain: bool,
+        by_hand: bool,
+    ) -> tuple[torch.nn.Module, dict, Any, Any]:
+        """Wrap what needs wrapping, in one ``prepare`` call, and leave the rest bare.
+
+        Accelerate's optimizer wrapper exists for loss scaling, gradient
+        accumulation and sharded (FSDP, DeepSpeed, XLA) setups; where none
+        applies it only adds work to every step, so plain optimizers stay bare.
+        In one CPU process the training loader's wrapper has nothing to shard or
+        move yet costs every batch (about 18 us, ~1% of a small MLP's step), so
+        it stays bare too.  A model synchronised by hand is moved to the device
+        and given the main process's weights instead of a DDP wrapper."""
+        one_cpu = self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
+        parts: dict[str, Any] = {}
+        if by_hand:
+            model = model.to(self.accelerator.device)
+            broadcast_from_main([*model.parameters(), *model.buffers()])
+        else:
+            parts["model"] = model
+        if not plain:
+            parts.update({f"optimizer {name}": optimizer for name, optimizer in optimizers.items()})
+        if not (plain and one_cpu):
+            parts["train"] = train_loader
+        if val_loader is not None:
+            parts["validation"] = val_loader
+        prepared = self.accelerator.prepare(*parts.values())
+        if len(parts) == 1:  # prepare() hands back a lone object bare
+            prepared = (prepared,)
+        done = dict(zip(parts, prepared))
+        optimizers = {name: done.get(f"optimizer {name}", optimizer) for name, optimizer in optimizers.items()}
+        return done.get("model", model), optimizers, done.get("train", train_loader), done.get("validation")
+
+    def _step_function(self, by_hand: bool) -> Callable[[Any, Any, Any], dict[str, float]]:
+        """The plugin's ``train_step``, looked up once, under bf16 autocast when the run
+        asks for it, followed by buffer sharing for a model synchronised by hand."""
+        step = self.hooks.train_step_caller()
+        if self.tc.mixed_precision != "no":
+            step = _under_autocast(step, self.accelerator.device)
+        if by_hand:
+            step = _sharing_buffers(step, self.model)
+        return step
 
     def _give_each_process_its_own_randomness(self) -> None:
         """Every process starts from the run's seed, so all build the same

@@ -12,13 +12,13 @@ and for the whole model::
 Only A, B and the head are trained (0.3% of all-MiniLM-L6-v2 at r = 8).  The
 checkpoint keeps exactly those in ``model.safetensors``, plus the adapter in
 PEFT's layout (``adapter_config.json`` + ``adapter_model.safetensors``) so
-that plain ``peft`` can load it; :func:`archzoo.toolkit.encoders.merge_adapter`
+that plain ``peft`` can load it; :func:`archzoo.checkpoints.merge.merge_adapter`
 (``archzoo train lora --merge``) folds ``B A`` into ``W`` and writes an
 ordinary transformers model.
 
 Training, evaluation and class probabilities are archzoo's standard
-text-classification hooks; ``sample`` is written out only to read texts with
-the encoder's own tokenizer (and say when a text is cut).
+text-classification hooks: the model's ``tokenizer`` (the encoder's own) is
+what the default ``sample`` reads texts with, cut to the encoder's length.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from archzoo import ConfigError, SampleResult, hookimpl
-from archzoo.toolkit import pad_ids, unwrap
+from archzoo import ConfigError, hookimpl
 from archzoo.toolkit.encoders import (
     EncoderSource,
     LearnedStateModule,
@@ -40,7 +39,6 @@ from archzoo.toolkit.encoders import (
     pool,
     resolve_encoder,
     sentence_pooling,
-    text_ids,
     with_special_tokens,
 )
 
@@ -123,21 +121,3 @@ def build_model(spec, config):
 @hookimpl
 def text_tokenizer(spec, config, download):
     return load_tokenizer(resolve_encoder(config.encoder, download=download))
-
-
-@hookimpl
-def sample(spec, model, request, ctx):
-    inner = unwrap(model)
-    notes: list[str] = []
-    if "texts" in request and "inputs" not in request:
-        ids, notes = text_ids(inner.tokenizer, request["texts"])
-        inputs = pad_ids(ids)
-    else:
-        inputs = request["inputs"]
-    with torch.no_grad():
-        logits = model(inputs.to(ctx.device))
-    probabilities = torch.softmax(logits / float(request.get("temperature", 1.0)), dim=1)
-    outputs = {"probabilities": probabilities.cpu(), "class_names": list(ctx.info.class_names)}
-    if notes:
-        outputs["notes"] = notes
-    return SampleResult(kind="class-probabilities", outputs=outputs)

@@ -1,0 +1,159 @@
+"""``archzoo eval`` and ``archzoo report``: a checkpoint's numbers, and the trust report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from archzoo.cli.output import checkpoint_argument, data_arguments, json_flag, table
+from archzoo.errors import ArchzooError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("eval", help="evaluate a checkpoint")
+    checkpoint_argument(p)
+    data_arguments(p)
+    json_flag(p)
+    _trust_arguments(p, "--trust: ")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="classifiers: also accuracy interval, per-class F1, calibration, out-of-distribution and shift, and a "
+        "verdict (docs/evaluation.md)",
+    )
+    p.set_defaults(handler=evaluate)
+
+    p = commands.add_parser(
+        "report", help="judge a classifier: calibration, out-of-distribution, shift, verdict; one HTML page"
+    )
+    checkpoint_argument(p)
+    p.add_argument(
+        "--out", metavar="DIR", help="also write the page and figures here (other files in DIR are left alone)"
+    )
+    p.add_argument(
+        "--no-save",
+        dest="save",
+        action="store_false",
+        help="leave the checkpoint as it is (by default its temperature, card and evaluation/ folder are updated)",
+    )
+    data_arguments(p, splits=("validation", "test"))
+    _trust_arguments(p)
+    json_flag(p, "print report.json's summary and verdict")
+    p.set_defaults(handler=report)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    if args.trust:
+        from archzoo.evaluation.trust import assess
+
+        assessment = assess(
+            args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir, **_trust_options(args)
+        )
+        _print_assessment(assessment, as_json=args.json)
+        return 0
+    from archzoo.api import evaluate_checkpoint
+
+    metrics = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        table(("METRIC", args.split.upper()), [(k, f"{v:.4f}") for k, v in metrics.items()])
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from archzoo.evaluation.report import write_report
+
+    written = write_report(
+        args.checkpoint,
+        out=args.out,
+        save=args.save,
+        dataset=args.dataset,
+        split=args.split,
+        data_dir=args.data_dir,
+        **_trust_options(args),
+    )
+    if args.json:
+        data = written.assessment.to_dict()
+        page = {"page": str(written.page), "summary": data["summary"], "verdict": data["verdict"]}
+        print(json.dumps({**page, "notes": written.notes}))
+        return 0
+    _print_assessment(written.assessment, as_json=False, notes=written.notes)
+    if written.checkpoint_updated:
+        print(
+            "checkpoint updated (weights untouched): temperature, model card, evaluation/ in "
+            f"{written.assessment.checkpoint}"
+        )
+    print(f"report: {written.page}")
+    return 0
+
+
+def _trust_arguments(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument(
+        "--ood",
+        metavar="DATASET",
+        help=f"{prefix}out-of-distribution dataset (name or folder; default: mnist for fashion-mnist and back; "
+        "'none': skip)",
+    )
+    p.add_argument(
+        "--ood-data-dir", metavar="DIR", help=f"{prefix}folder that holds the out-of-distribution dataset's files"
+    )
+    p.add_argument("--no-shift", dest="shift", action="store_false", help=f"{prefix}skip the rotation and noise curves")
+    p.add_argument(
+        "--shift-examples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help=f"{prefix}test examples for the shift curves (a fixed-seed sample; 0: all; default 2000)",
+    )
+    p.add_argument(
+        "--min-accuracy", type=float, metavar="A", help=f"{prefix}accuracy bar for the verdict (default 0.85)"
+    )
+
+
+def _trust_options(args: argparse.Namespace) -> dict[str, Any]:
+    from archzoo.evaluation.verdict import Thresholds
+
+    if args.shift_examples < 0:
+        raise ArchzooError(f"--shift-examples must be 0 (all) or more, not {args.shift_examples}")
+    if args.min_accuracy is not None and not 0.0 <= args.min_accuracy <= 1.0:
+        raise ArchzooError(f"--min-accuracy must be between 0 and 1, not {args.min_accuracy}")
+    thresholds = Thresholds(min_accuracy=args.min_accuracy) if args.min_accuracy is not None else Thresholds()
+    return {
+        "ood": False if args.ood == "none" else args.ood,
+        "ood_data_dir": args.ood_data_dir,
+        "shift": args.shift,
+        "shift_examples": args.shift_examples or None,
+        "thresholds": thresholds,
+    }
+
+
+def _print_assessment(assessment: Any, *, as_json: bool, notes: list[str] | None = None) -> None:
+    """An assessment as tables (or JSON): the numbers, per class, then the verdict and its reasons."""
+    from archzoo.checkpoints.card import trust_rows
+
+    data = assessment.to_dict()
+    if as_json:
+        print(json.dumps(data))
+        return
+    table(("MEASURE", "VALUE"), trust_rows(data["summary"]))
+    print()
+    table(
+        ("CLASS", "SUPPORT", "PRECISION", "RECALL", "F1"),
+        [
+            (r["class"], r["support"], *(_share(r[k]) for k in ("precision", "recall", "f1")))
+            for r in data["classes"]["per_class"]
+        ],
+    )
+    verdict = data["verdict"]
+    print(f"\nverdict: {verdict['verdict']}")
+    for reason in verdict["reasons"]:
+        print(f"  - {reason}")
+    for note in notes if notes is not None else data["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,207 @@
+"""Using a checkpoint: ``predict``, ``generate``, ``embed`` and ``sample``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from archzoo.cli.output import checkpoint_argument, json_flag, notes, text_arguments, text_lines
+from archzoo.errors import ArchzooError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers, texts or graph nodes")
+    checkpoint_argument(p)
+    text_arguments(
+        p,
+        files="image files (or 'x,y' rows for tabular models); for text models, text files read one text per line "
+        "('-': standard input); for graph models, node indices of the training graph (none: every test node)",
+        verb="classify (text models)",
+    )
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="use the temperature stored by 'archzoo report' (calibrated probabilities)",
+    )
+    p.add_argument("--temperature", type=float, metavar="T", help="divide the logits by T before the softmax")
+    json_flag(p)
+    p.set_defaults(handler=predict)
+
+    p = commands.add_parser("generate", help="continue a prompt with a text-generation checkpoint")
+    checkpoint_argument(p)
+    p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
+    p.add_argument("--temperature", type=float, default=1.0, help="below 1: safer, above 1: wilder (default 1.0)")
+    p.add_argument("--top-k", type=int, default=0, help="draw each token from the k most likely only; 0: all (default)")
+    p.add_argument("--length", type=int, default=200, help="tokens to generate (default 200)")
+    p.add_argument("-n", "--num", type=int, default=1, help="how many continuations (default 1)")
+    p.add_argument("--seed", type=int, help="make the draw repeatable")
+    json_flag(p)
+    p.set_defaults(handler=generate)
+
+    p = commands.add_parser(
+        "embed", help="feature vectors of texts from a feature-extraction checkpoint, as safetensors"
+    )
+    checkpoint_argument(p)
+    text_arguments(p, files="text files, one text per line ('-': standard input)", verb="embed")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.safetensors",
+        help="where to write the features (N x D, tensor 'features')",
+    )
+    p.add_argument("--normalize", action="store_true", help="unit-length vectors (for cosine similarity)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder pass (default 64)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(handler=embed)
+
+    p = commands.add_parser(
+        "sample", help="draw images from an image-generation checkpoint into a folder (grid.png + one PNG each)"
+    )
+    checkpoint_argument(p)
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="new or empty folder for grid.png and 000.png, 001.png, ... (never overwritten)",
+    )
+    p.add_argument("-n", "--n", dest="n", type=int, default=16, help="how many images (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images (default 0)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="sampling steps of an iterative sampler (ddpm: DDIM steps, 1..T); 0: the model's default",
+    )
+    p.add_argument(
+        "--mode",
+        default="sample",
+        help="sample (default), reconstruct, interpolate, traverse, grid or walk: what each model offers is in "
+        "docs/generative.md",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=["ddim", "ddpm"],
+        help="ddpm checkpoints: DDIM (default) or the ancestral DDPM sampler (all T steps)",
+    )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="reconstruct / interpolate: an image to start from (repeatable); default: test images picked by --seed",
+    )
+    p.set_defaults(handler=sample)
+
+
+def predict(args: argparse.Namespace) -> int:
+    from archzoo.api import predict
+    from archzoo.inference.sampling import checkpoint_task
+
+    task = checkpoint_task(args.checkpoint)
+    if task == "node-classification":
+        return _predict_nodes(args)
+    if task == "text-classification":
+        inputs = [*args.texts, *text_lines(args.inputs)]
+        if not inputs:
+            raise ArchzooError("give texts to classify: --text TEXT, or files with one text per line")
+    else:
+        if args.texts:
+            raise ArchzooError("--text is for text classifiers; this checkpoint takes image files or rows of numbers")
+        if not args.inputs:
+            raise ArchzooError("give at least one input FILE")
+        inputs = args.inputs
+    results, changes = predict(
+        args.checkpoint, inputs, top_k=args.top_k, calibrated=args.calibrated, temperature=args.temperature
+    )
+    notes(changes)
+    if args.json:
+        ranked = [[{"label": label, "probability": p} for label, p in r] for r in results]
+        print(json.dumps([{"input": i, "top_k": r} for i, r in zip(inputs, ranked)]))
+        return 0
+    for item, ranked in zip(inputs, results):
+        shown = item if len(item) <= 60 else item[:57] + "..."
+        print(f"{shown}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def _predict_nodes(args: argparse.Namespace) -> int:
+    """Classes of nodes of a graph checkpoint's own graph (FILE arguments are node indices)."""
+    from archzoo.inference.classify import classify_nodes
+
+    if args.texts:
+        raise ArchzooError("--text is for text classifiers; a node-classification checkpoint takes node indices")
+    found = classify_nodes(args.checkpoint, args.inputs)
+    rows = list(zip(found.nodes, found.splits, found.true_classes, found.predicted, found.probabilities))
+    if args.json:
+        print(json.dumps([{"node": n, "split": s, "true": t, "label": p, "probability": q} for n, s, t, p, q in rows]))
+        return 0
+    for node, split, true, predicted, probability in rows:
+        print(f"node {node} ({split}): {predicted} {probability:.3f}, true {true}")
+    which = f"{len(rows)} node(s)" if args.inputs else f"every test node ({len(rows)})"
+    print(f"{which}: accuracy {found.accuracy:.4f}")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from archzoo.inference.generation import generate_text
+
+    texts = generate_text(
+        args.checkpoint,
+        args.prompt,
+        temperature=args.temperature,
+        max_length=args.length,
+        n=args.num,
+        top_k=args.top_k,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps({"prompt": args.prompt, "texts": texts}))
+        return 0
+    for number, text in enumerate(texts, start=1):
+        if len(texts) > 1:
+            print(f"--- {number} ---")
+        print(text)
+    return 0
+
+
+def embed(args: argparse.Namespace) -> int:
+    from archzoo.inference.features import embed_to_file
+
+    texts = [*text_lines(args.inputs), *args.texts]
+    if not texts:
+        raise ArchzooError("give texts to embed: files with one text per line, or --text TEXT")
+    result = embed_to_file(
+        args.checkpoint, texts, args.out, normalize=args.normalize, batch_size=args.batch_size, overwrite=args.overwrite
+    )
+    notes(result.notes)
+    print(f"wrote {result.count} x {result.dim} features to {result.path}")
+    return 0
+
+
+def sample(args: argparse.Namespace) -> int:
+    from archzoo.inference.generation import sample_checkpoint_images, write_images
+    from archzoo.toolkit.generative import SampleError
+
+    out = Path(args.out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SampleError(f"--out {out} already holds files; give a new or empty folder (nothing was overwritten)")
+    result = sample_checkpoint_images(
+        args.checkpoint,
+        n=args.n,
+        seed=args.seed,
+        steps=args.steps,
+        mode=args.mode,
+        sampler=args.sampler,
+        inputs=args.inputs,
+    )
+    notes(result.outputs.get("notes", []))
+    written = write_images(result, out)
+    extra = (
+        f", {result.outputs['sampler']} sampler, {result.outputs['steps']} steps" if "sampler" in result.outputs else ""
+    )
+    print(f"{len(written) - 1} image(s), mode {result.outputs.get('mode', args.mode)}, seed {args.seed}{extra}")
+    print(f"grid: {written[0]}")
+    return 0
