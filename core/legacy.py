@@ -9,8 +9,7 @@ once, where the name lives now.  Nothing inside archzoo imports these paths.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
+import importlib.machinery
 import sys
 import types
 import warnings
@@ -48,7 +47,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "store": ("archzoo.checkpoints.store",),
     "synchronise": ("archzoo.training.synchronise",),
     "text_data": ("archzoo.data.text",),
-    "tokenization": ("archzoo.data.tokenizers",),
+    "tokenization": ("archzoo.data.tokenizers", "archzoo.data.types"),
     "toy_datasets": ("archzoo.data.toys",),
     "trainer": ("archzoo.training.trainer",),
     "trust": ("archzoo.evaluation.trust",),
@@ -76,11 +75,14 @@ class _Forwarding(types.ModuleType):
         return sorted({n for t in self.__targets for n in dir(importlib.import_module(t))})
 
 
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _Finder:
+    """A meta path finder and loader for the old names (plain methods: importing
+    importlib.abc for its base classes would slow every start)."""
+
     def find_spec(self, fullname: str, path=None, target=None):
         package, _, old = fullname.rpartition(".")
         if package == "archzoo" and old in MOVED:
-            return importlib.util.spec_from_loader(fullname, self)
+            return importlib.machinery.ModuleSpec(fullname, self)
         return None
 
     def create_module(self, spec):

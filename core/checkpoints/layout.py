@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from archzoo.data.tokenizers import TOKENIZER_FILE
+from archzoo.data.types import TOKENIZER_FILE
 from archzoo.errors import CheckpointError
 from archzoo.registry.host import get_host
 

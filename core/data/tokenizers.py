@@ -43,7 +43,6 @@ PAD_ID = 0
 PAD, UNK = "[PAD]", "[UNK]"
 KINDS = ("char", "word", "bpe", "ids")
 #: The file name a tokenizer has inside a checkpoint folder.
-TOKENIZER_FILE = "tokenizer.json"
 
 
 class TextTokenizer:

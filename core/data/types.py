@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archzoo.data.tokenizers import TOKENIZER_FILE
-
 #: Splits are always drawn with this seed, so runs with different training
 #: seeds are judged on the same validation and test examples.
 SPLIT_SEED = 20240521
+
+#: The file every checkpoint of a text model keeps its tokenizer in (:mod:`archzoo.data.tokenizers`).
+TOKENIZER_FILE = "tokenizer.json"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ everything else keeps working.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 import warnings
@@ -329,7 +330,9 @@ def _import_plugin(target: Any) -> object:
     return target
 
 
+@functools.cache
 def archzoo_version() -> str:
+    """The installed archzoo's version (looked up once: reading distribution metadata is slow)."""
     try:
         return metadata.version("archzoo")
     except metadata.PackageNotFoundError:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from archzoo.errors import ArchzooError
+
+#: The registry.toml inside the package (core/registry.toml).
+SHIPPED = Path(__file__).resolve().parents[1] / "registry.toml"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         except OSError as exc:
             raise ArchzooError(f"cannot read registry file {source} (from ARCHZOO_REGISTRY): {exc.strerror}") from None
     else:
-        source = resources.files("archzoo") / "registry.toml"
+        source = SHIPPED
         text = source.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)

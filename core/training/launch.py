@@ -16,8 +16,8 @@ from typing import Any
 from archzoo.checkpoints.layout import is_checkpoint
 from archzoo.checkpoints.locate import output_dir
 from archzoo.data.loading import load_dataset
-from archzoo.data.tokenizers import TOKENIZER_FILE, load_tokenizer
-from archzoo.data.types import data_options
+from archzoo.data.tokenizers import load_tokenizer
+from archzoo.data.types import TOKENIZER_FILE, data_options
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
