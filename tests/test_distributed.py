@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from archzoo.runs.record import read_record
+
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
 
 
@@ -55,7 +57,9 @@ def test_two_processes_shard_the_data_and_write_one_checkpoint(tmp_path):
     assert meta["metrics"]["test"]["accuracy"] > 0.8, (meta["metrics"], output)
 
     # One run folder with exactly best/ and last/, no leftovers from a second writer.
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best", "last"], output
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == [".lock", "best", "events.jsonl", "last", "run.json"]
+    record = read_record(tmp_path / "ddp")  # one record, written by the first process only
+    assert record["status"] == "finished" and record["environment"]["processes"] == 2, output
 
     # Each process saw half of the training set per step count: ceil(1294 / (32 * 2)) steps per epoch.
     state = json.loads((tmp_path / "ddp" / "last" / "training_state.json").read_text())
@@ -137,4 +141,4 @@ def test_a_gan_trains_on_two_processes_with_one_model(tmp_path):
     assert state["loop"]["global_step"] == 3
     meta = json.loads((tmp_path / "gan" / "last" / "config.json").read_text())
     assert 0.0 < meta["metrics"]["validation"]["d_real"] < 1.0, meta["metrics"]
-    assert sorted(p.name for p in (tmp_path / "gan").iterdir()) == ["best", "last"]
+    assert sorted(p.name for p in (tmp_path / "gan").iterdir()) == [".lock", "best", "events.jsonl", "last", "run.json"]

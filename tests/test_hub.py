@@ -190,7 +190,8 @@ def test_push_then_pull_into_an_empty_cache_gives_the_same_outputs_bit_for_bit(h
 
     folder = archzoo.pull("alice/round-trip")
     assert folder.is_relative_to(hf.home / "hub") and folder.name == commit.oid
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors", "run"]
+    assert sorted(p.name for p in (folder / "run").iterdir()) == ["events.jsonl", "run.json"]
     local = runs[0] / "best"
     assert (folder / "model.safetensors").read_bytes() == (local / "model.safetensors").read_bytes()
     assert torch.equal(outputs(local), outputs("hf://alice/round-trip"))
@@ -402,12 +403,34 @@ def test_nothing_but_checkpoint_files_is_downloaded_and_no_repo_text_reaches_a_s
 # -- what is pushed ------------------------------------------------------------------------
 
 
+def test_the_run_record_travels_with_the_checkpoint_and_notes_the_push_and_the_pull(hf, runs, tmp_path):
+    from archzoo.runs.record import read_events, read_record
+
+    commit = archzoo.push_to_hub(runs[1], "alice/with-record")
+    pushed = read_record(runs[1])["lineage"]["pushed_to"]
+    assert pushed[-1]["repo"] == "alice/with-record" and pushed[-1]["commit"] == commit.oid
+    folder = archzoo.pull("alice/with-record", to=tmp_path / "pulled")
+    record = read_record(folder)
+    assert record["id"] == read_record(runs[1])["id"] and record["status"] == "finished"
+    assert record["lineage"]["pulled_from"] == f"alice/with-record@{commit.oid}"
+    assert "pushed_to" not in record["lineage"]
+    assert [type(e).__name__ for e in read_events(folder)] == [type(e).__name__ for e in read_events(runs[1])]
+    assert archzoo.push_to_hub(runs[1], "alice/with-record").oid == commit.oid  # the record alone changed nothing
+
+
 def test_only_checkpoint_files_are_pushed_and_the_token_is_nowhere(hf, runs):
     last = runs[0] / "last"
     assert (last / "training_state.safetensors").is_file()
     archzoo.push_to_hub(last, "alice/from-last")
     files = hf.server.files("alice/from-last")
-    assert sorted(files) == [".gitattributes", "README.md", "config.json", "model.safetensors"]
+    assert sorted(files) == [
+        ".gitattributes",
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "run/events.jsonl",
+        "run/run.json",
+    ]
     assert files["model.safetensors"] == (last / "model.safetensors").read_bytes()
     assert all(ALICE.encode() not in blob for blob in hf.server.all_stored_bytes())
     assert sorted(p.name for p in last.iterdir()) == sorted(

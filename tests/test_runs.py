@@ -157,15 +157,15 @@ class FakeHost:
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    from archzoo.training import queue
+    from archzoo.training import launch
 
     trainer = FakeTrainer()
-    real_plan = queue.plan_run
+    real_plan = launch.plan_run
 
     def plan(name=None, **kwargs):  # 'broken' and 'bad-data' stand for the default architecture
         return real_plan(None if name in ("broken", "bad-data") else name, **kwargs)
 
-    monkeypatch.setattr(queue, "plan_run", plan)
+    monkeypatch.setattr(launch, "plan_run", plan)
     manager = RunManager(FakeHost(tmp_path), train=trainer)
     yield manager, trainer
     trainer.release.set()

@@ -47,9 +47,11 @@ from archzoo.checkpoints.meta import read_meta
 from archzoo.errors import ArchzooError, PluginMissingError
 from archzoo.files import sha256_file
 from archzoo.registry.host import archzoo_version, get_host
+from archzoo.runs.record import EVENTS, IN_CHECKPOINT, RECORD, now, record_folder, update_record
 
 #: What push uploads and pull downloads: the shared files and the evaluation folder.
-HUB_PATTERNS = (*SHARED_FILES, f"{EVALUATION_DIR}/*")
+#: The run's record travels in the checkpoint's run/ folder.
+HUB_PATTERNS = (*SHARED_FILES, f"{EVALUATION_DIR}/*", f"{IN_CHECKPOINT}/{RECORD}", f"{IN_CHECKPOINT}/{EVENTS}")
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a config.json this big is not an archzoo config
 
 HF_PREFIX = "hf://"
@@ -136,13 +138,34 @@ def push_to_hub(
             )
         if branch:
             api.create_branch(repo_id, branch=branch, exist_ok=True)
-        return api.upload_folder(
+        commit = api.upload_folder(
             repo_id=repo_id,
             folder_path=staging,
             revision=branch,
             commit_message=message or _default_message(meta),
             allow_patterns=list(HUB_PATTERNS),
         )
+    _note_lineage(folder, "pushed_to", {"repo": repo_id, "branch": branch or "main", "commit": commit.oid, "at": now()})
+    return commit
+
+
+def _note_lineage(folder: Path, key: str, value: object) -> None:
+    """Add a push (or pull) to the record of the run ``folder`` belongs to, if it has one."""
+    record = record_folder(folder) or record_folder(folder.parent)
+    if record is None:
+        return
+
+    def change(data: dict) -> None:
+        lineage = data.setdefault("lineage", {})
+        if key == "pushed_to":
+            lineage.setdefault("pushed_to", []).append(value)
+        else:
+            lineage[key] = value
+
+    try:
+        update_record(record, change)
+    except (OSError, ValueError):  # a record that cannot be read is left as it is; the push itself worked
+        pass
 
 
 def _default_message(meta: dict) -> str:
@@ -167,10 +190,27 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
             for figure in evaluation.iterdir():
                 if figure.is_file():
                     _link_or_copy(figure, staging / EVALUATION_DIR / figure.name)
+        record = record_folder(folder) or record_folder(folder.parent)
+        if record is not None:
+            (staging / IN_CHECKPOINT).mkdir()
+            if (record / EVENTS).is_file():  # copied, not linked: a run still training rewrites it
+                shutil.copyfile(record / EVENTS, staging / IN_CHECKPOINT / EVENTS)
+            (staging / IN_CHECKPOINT / RECORD).write_text(_shared_record(record), encoding="utf-8")
         (staging / CARD).write_text(render_model_card(meta, repo_id=repo_id), encoding="utf-8")
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _shared_record(folder: Path) -> str:
+    """The run's record as the Hub gets it: without the list of its own pushes (which
+    would make every push differ from the last) and without the local folder's path."""
+    data = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    lineage = data.get("lineage")
+    if isinstance(lineage, dict):
+        lineage.pop("pushed_to", None)
+    data.pop("folder", None)
+    return json.dumps(data, indent=1, default=str) + "\n"
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -205,6 +245,8 @@ def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | No
         commit = config_folder.name if _COMMIT_SHA.fullmatch(config_folder.name) else ref.revision
         folder = _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token, local_dir=to)
     _check_weights(folder, meta, ref)
+    if to is not None:  # a folder of the user's own; the Hugging Face cache is left as it was downloaded
+        _note_lineage(folder, "pulled_from", f"{ref.repo_id}@{commit}")
     return folder
 
 

@@ -13,11 +13,11 @@ import argparse
 import os
 import sys
 
-from archzoo.cli import app, evaluation, hub, inference, models, training
+from archzoo.cli import app, evaluation, hub, inference, models, runs, training
 from archzoo.errors import ArchzooError
 
 #: The command groups, in the order ``archzoo --help`` lists their commands.
-GROUPS = (models, training, evaluation, inference, hub, app)
+GROUPS = (models, training, runs, evaluation, inference, hub, app)
 
 EPILOG = """examples:
   archzoo list

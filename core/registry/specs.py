@@ -22,6 +22,22 @@ TASKS = (
     "tabular-classification",
 )
 
+#: Metrics that are better when lower, for an architecture that declares nothing about them.
+LOWER_IS_BETTER = ("loss", "nll", "bits_per_dim", "bpd", "fid", "mse", "mae", "rmse", "ece", "perplexity", "error")
+
+
+def metric_direction(metric: str, declared: dict[str, str] | None = None) -> str:
+    """``"higher"`` or ``"lower"``: which way ``metric`` improves.  An architecture's
+    ``ArchSpec.metrics`` says so for its own metrics; otherwise the common ones
+    are known (:data:`LOWER_IS_BETTER`, and any name ending in ``loss``), and the
+    rest rise."""
+    if declared and metric in declared:
+        return declared[metric]
+    base = metric.rpartition(".")[2].lower()
+    lower = base in LOWER_IS_BETTER or base.endswith("loss") or base.startswith("fid")
+    return "lower" if lower else "higher"
+
+
 CLASSIFICATION_TASKS = ("image-classification", "text-classification", "tabular-classification", "node-classification")
 
 
@@ -54,12 +70,20 @@ class ArchSpec:
     implementation: str | None = None
     extra_tasks: tuple[str, ...] = ()
     separate_steps: bool = False
+    #: Which way each of its ``evaluate`` metrics improves, where a name does not say:
+    #: ``{"bits_per_dim": "lower", "coverage": "higher"}`` (see :func:`metric_direction`).
+    metrics: dict[str, str] = field(default_factory=dict, compare=False)
     # Filled in by the registry: which plugin and distribution provided it.
     plugin: str = field(default="", compare=False)
     distribution: str = field(default="", compare=False)
     version: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        for metric, direction in dict(self.metrics).items():
+            if direction not in ("higher", "lower"):
+                raise ValueError(
+                    f"architecture '{self.name}': metric {metric!r} must be 'higher' or 'lower', not {direction!r}"
+                )
         for task in (self.task, *self.extra_tasks):
             if task not in TASKS:
                 raise ValueError(f"architecture '{self.name}': unknown task {task!r}; tasks are {', '.join(TASKS)}")

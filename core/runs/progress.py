@@ -53,7 +53,7 @@ def metrics_text(metrics: dict[str, float]) -> str:
 
 
 def _share(event: events.RunStarted) -> str:
-    """", 0.33%" when only part of the model trains (a frozen encoder, LoRA)."""
+    """ ", 0.33%" when only part of the model trains (a frozen encoder, LoRA)."""
     if event.trainable_parameters >= event.parameters or not event.parameters:
         return ""
     return f", {100.0 * event.trainable_parameters / event.parameters:.2f}%"
@@ -75,6 +75,15 @@ class RunProgress:
     log: list[str] = field(default_factory=list)
     best_dir: Path | None = None
     last_dir: Path | None = None
+    _heard_steps: bool = False
+
+    @classmethod
+    def of(cls, history: Any) -> RunProgress:
+        """The progress that a sequence of events (a record's, say) adds up to."""
+        progress = cls()
+        for event in history:
+            progress.add(event)
+        return progress
 
     def add(self, event: Any) -> None:
         if isinstance(event, events.RunStarted):
@@ -84,10 +93,17 @@ class RunProgress:
             self.step = event.resumed_from_step
         elif isinstance(event, events.StepEnded):
             self.step, self.total_steps, self.epoch = event.step, event.total_steps, event.epoch + 1
+            self._heard_steps = True
             if "loss" in event.metrics:
                 self.step_losses.append((event.step / self.steps_per_epoch, float(event.metrics["loss"])))
         elif isinstance(event, events.EpochEnded):
             self.epoch = event.epoch
+            self.step = max(self.step, event.global_step)
+            if not self._heard_steps:  # read back from a record: the epoch carries its thinned losses
+                self.step_losses += [(s / self.steps_per_epoch, loss) for s, loss in event.step_losses]
+            self._heard_steps = False
+            # An epoch cut by max_steps and finished after a resume is reported again, whole.
+            self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != event.epoch]
             self.epoch_rows.append(
                 {"epoch": event.epoch, "train": dict(event.train_metrics), "validation": dict(event.val_metrics)}
             )

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -19,10 +20,12 @@ from archzoo.data.loading import load_dataset
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import TOKENIZER_FILE, data_options
 from archzoo.errors import ArchzooError
+from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
+from archzoo.runs.record import RecordWriter, record_folder
 from archzoo.training.resume import resumed_plan
-from archzoo.training.trainer import Trainer
+from archzoo.training.trainer import Trainer, TrainingInterrupted
 
 
 def train(
@@ -38,50 +41,144 @@ def train(
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
     host: Host | None = None,
+    record: RecordWriter | None = None,
+    tags: tuple[str, ...] = (),
+    note: str = "",
 ):
-    """Train an architecture or preset; returns the trainer's ``RunResult``."""
+    """Train an architecture or preset; returns the trainer's ``RunResult``.
+
+    The run's record (:mod:`archzoo.runs.record`) is written as it goes, by
+    the main process; ``record`` is one already begun (the app's queue begins
+    it when the run is queued), otherwise this begins it, with ``tags`` and ``note``."""
     host = host or get_host()
+    plan, out_dir = plan_and_folder(name, dataset, overrides or {}, out, resume, overwrite, host)
+    owned = record is None and _main_process()
+    if owned:
+        record = open_record(plan, out_dir, overrides or {}, resume=resume, host=host, tags=tags, note=note)
+    try:
+        if record is not None and record.data["status"] == "queued":
+            record.start()
+        options = data_options(
+            plan.train_config,
+            data_dir=Path(data_dir).expanduser() if data_dir else None,
+            download=download,
+            trained_tokenizer=run_tokenizer(plan, out_dir, resume=resume, download=download, host=host),
+        )
+        splits = load_dataset(plan.dataset, options, host=host)
+        if plan.spec.task == "image-generation" and splits.info.task != plan.spec.task:
+            # A generator trained on labelled images (labels unused) still generates: record that
+            # task in the checkpoint, so the CLI and the UI treat it as an image generator.
+            splits.info = dataclasses.replace(splits.info, task=plan.spec.task)
+        config = fill_from_data(plan.config, splits.info)
+        trainer = Trainer(
+            plan.spec,
+            config,
+            plan.train_config,
+            splits,
+            plan.dataset,
+            out_dir,
+            host=host,
+            on_event=on_event,
+            stop=stop,
+            resume=resume,
+            record=record,
+        )
+        return trainer.run()
+    except TrainingInterrupted:
+        raise  # the record already says so: the trainer ended the run as interrupted
+    except KeyboardInterrupt:
+        if record is not None:
+            record.fail("stopped by Ctrl-C before a checkpoint could be saved", status="interrupted")
+        raise
+    except BaseException as exc:
+        if record is not None:
+            record.fail(str(exc) if isinstance(exc, ArchzooError) else f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if owned and record is not None:
+            record.close()
+
+
+def plan_and_folder(
+    name: str | None,
+    dataset: str | None,
+    overrides: dict[str, Any],
+    out: str | Path | None,
+    resume: bool,
+    overwrite: bool,
+    host: Host,
+) -> tuple[RunPlan, Path]:
+    """The run's plan and its folder, checked: a resumable run to continue, or a folder a
+    new run may take (one without a checkpoint, unless ``overwrite``)."""
     store = host.settings.checkpoint_dir
     if resume:
         if out is None:
             raise ArchzooError("--resume needs --out: the run folder to continue")
         out_dir = output_dir(out, store)
-        plan = resumed_plan(out_dir, name, overrides or {}, host)
-    else:
-        plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = output_dir(out or f"{plan.spec.name}-{Path(plan.dataset).name}-{stamp}", store)
-        existing = [d for d in (out_dir, out_dir / "best", out_dir / "last") if is_checkpoint(d)]
-        if existing and not overwrite:
-            raise ArchzooError(
-                f"{out_dir} already holds a checkpoint; pass --overwrite to replace it, or --resume to continue it"
-            )
+        return resumed_plan(out_dir, name, overrides, host), out_dir
+    plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
+    out_dir = output_dir(out or fresh_name(plan, store), store)
+    existing = [d for d in (out_dir, out_dir / "best", out_dir / "last") if is_checkpoint(d)]
+    if existing and not overwrite:
+        raise ArchzooError(
+            f"{out_dir} already holds a checkpoint; pass --overwrite to replace it, or --resume to continue it"
+        )
+    return plan, out_dir
 
-    options = data_options(
-        plan.train_config,
-        data_dir=Path(data_dir).expanduser() if data_dir else None,
-        download=download,
-        trained_tokenizer=run_tokenizer(plan, out_dir, resume=resume, download=download, host=host),
-    )
-    splits = load_dataset(plan.dataset, options, host=host)
-    if plan.spec.task == "image-generation" and splits.info.task != plan.spec.task:
-        # A generator trained on labelled images (labels unused) still generates: record that
-        # task in the checkpoint, so the CLI and the UI treat it as an image generator.
-        splits.info = dataclasses.replace(splits.info, task=plan.spec.task)
-    config = fill_from_data(plan.config, splits.info)
-    trainer = Trainer(
-        plan.spec,
-        config,
-        plan.train_config,
-        splits,
-        plan.dataset,
+
+def fresh_name(plan: RunPlan, store: Path) -> str:
+    """``ARCH-DATASET-YYYYmmdd-HHMMSS``, made unique in the store: the folder of a run nobody named."""
+    base = f"{plan.spec.name}-{Path(plan.dataset).name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    name, n = base, 2
+    while (store / name).exists():
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def open_record(
+    plan: RunPlan,
+    out_dir: Path,
+    overrides: dict[str, Any],
+    *,
+    resume: bool,
+    host: Host,
+    status: str = "running",
+    tags: tuple[str, ...] = (),
+    note: str = "",
+) -> RecordWriter:
+    """Begin (or, resuming, continue) the record of the run ``plan`` describes in ``out_dir``;
+    the record's lock makes a second writer of the same folder fail here, before any work."""
+    if resume and record_folder(out_dir) is not None:
+        return RecordWriter.resume(out_dir, overrides=overrides, status=status)
+    spec = plan.spec
+    return RecordWriter.begin(
         out_dir,
-        host=host,
-        on_event=on_event,
-        stop=stop,
-        resume=resume,
+        name=_store_name(out_dir, host.settings.checkpoint_dir),
+        architecture=spec.name,
+        preset=plan.preset.name if plan.preset else None,
+        dataset=plan.dataset,
+        task=spec.task,
+        config=config_module.to_dict(plan.config),
+        train=config_module.to_dict(plan.train_config),
+        overrides=overrides,
+        plugin={"name": spec.plugin, "distribution": spec.distribution, "version": spec.version},
+        directions=dict(spec.metrics),
+        status=status,
+        tags=tags,
+        note=note,
     )
-    return trainer.run()
+
+
+def _store_name(folder: Path, store: Path) -> str:
+    try:
+        return folder.resolve().relative_to(store.resolve()).as_posix()
+    except ValueError:
+        return str(folder)
+
+
+def _main_process() -> bool:
+    """Only the first process of a torchrun / accelerate launch writes the record."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def run_tokenizer(plan: RunPlan, out_dir: Path, *, resume: bool, download: bool = False, host: Host) -> Any:

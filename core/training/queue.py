@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import shutil
 import threading
 import time
 import traceback
@@ -24,13 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from archzoo.checkpoints.locate import output_dir
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
-from archzoo.registry.plans import plan_run
+from archzoo.runs.lock import LOCK
 from archzoo.runs.progress import RunProgress
-from archzoo.training.launch import train
-from archzoo.training.resume import resumed_plan
+from archzoo.runs.record import EVENTS, RECORD, read_events
+from archzoo.training.launch import open_record, plan_and_folder, train
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class Run:
         self.ended_at: float | None = None
         self.stop = threading.Event()
         self.progress = RunProgress()
+        #: The run's record (archzoo.runs.record.RecordWriter), begun when it was queued.
+        self.record: Any = None
         self._events: list[Any] = []
         self._changed = threading.Condition()
 
@@ -181,19 +183,23 @@ class RunManager:
             download=download,
         )
         host = self.host
-        if resume:
-            if not out:
-                raise ArchzooError("resuming needs the run folder to continue")
-            plan = resumed_plan(output_dir(out, host.settings.checkpoint_dir), request.name, request.overrides, host)
-        else:
-            plan = plan_run(request.name, dataset=request.dataset, overrides=request.overrides, host=host)
-            if out:
-                output_dir(out, host.settings.checkpoint_dir)  # refuses names that climb out of the store
+        if resume and not out:
+            raise ArchzooError("resuming needs the run folder to continue")
+        plan, out_dir = plan_and_folder(request.name, request.dataset, request.overrides, out, resume, overwrite, host)
+        # The record is begun now, so every page (and archzoo runs) sees the run while it waits,
+        # and its lock keeps a second writer of the same folder out.
+        record = open_record(plan, out_dir, request.overrides, resume=resume, host=host, status="queued")
         architecture, chosen = plan.spec.name, plan.dataset
         with self._lock:
             if self._closed:
+                record.cancel()
+                record.close()
                 raise ArchzooError("the run manager is shut down")
             run = Run(f"run-{next(self._ids)}", request, architecture, chosen)
+            run.out_dir, run.record = out_dir, record
+            if resume:  # a resumed run continues its curves and its log
+                for event in read_events(out_dir):
+                    run._record(event)
             self._runs[run.id] = run
             self._queue.append(run)
             self._ensure_worker()
@@ -210,8 +216,7 @@ class RunManager:
             if run in self._queue:
                 self._queue.remove(run)
                 self._history.append(run)
-                run._set("cancelled")
-                run.progress.log.append("cancelled before it started; nothing was written")
+                self._cancel_waiting(run)
                 return f"{run.label}: taken out of the queue before it started"
         if run.done:
             return f"{run.label} is already {run.state}"
@@ -270,7 +275,7 @@ class RunManager:
             current = self._current
             self._lock.notify_all()
         for run in waiting:
-            run._set("cancelled")
+            self._cancel_waiting(run)
         if current is not None:
             current.stop.set()
         if self._worker is not None:
@@ -304,22 +309,20 @@ class RunManager:
         run.started_at = time.time()
         run._set(RUNNING)
         request = run.request
-        host = self.host
         try:
-            out = request.out or self._fresh_name(run, host)
-            run.out_dir = output_dir(out, host.settings.checkpoint_dir)
             result = (self._train or train)(
                 request.name,
                 dataset=request.dataset,
                 overrides=request.overrides,
-                out=out,
+                out=str(run.out_dir),
                 resume=request.resume,
                 overwrite=request.overwrite,
                 data_dir=request.data_dir,
                 download=request.download,
                 on_event=run._record,
                 stop=run.stop,
-                host=host,
+                host=self.host,
+                record=run.record,
             )
         except ArchzooError as exc:
             run._set("failed", str(exc))
@@ -328,15 +331,20 @@ class RunManager:
             log.error("training run %s failed:\n%s", run.id, traceback.format_exc())
             run._set("failed", f"{type(exc).__name__}: {exc} (a bug: the server log has the traceback)")
             return
+        finally:
+            run.record.close()
         run.result = result
         run._set(getattr(result, "status", "finished"))
 
     @staticmethod
-    def _fresh_name(run: Run, host: Host) -> str:
-        """``ARCH-DATASET-YYYYmmdd-HHMMSS`` (as ``archzoo train`` names runs), made unique in the store."""
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = f"{run.architecture}-{Path(run.dataset).name}-{stamp}"
-        name, n = base, 2
-        while (host.settings.checkpoint_dir / name).exists():
-            name, n = f"{base}-{n}", n + 1
-        return name
+    def _cancel_waiting(run: Run) -> None:
+        """A run that never started: its record says cancelled; a new run's folder, which
+        holds nothing but that record, goes."""
+        run._set("cancelled")
+        run.record.cancel()
+        run.record.close()
+        if not run.request.resume and run.out_dir is not None:
+            leftovers = {p.name for p in run.out_dir.iterdir()} - {RECORD, EVENTS, LOCK}
+            if not leftovers:
+                shutil.rmtree(run.out_dir, ignore_errors=True)
+        run.progress.log.append("cancelled before it started; nothing was written")

@@ -40,7 +40,7 @@ from archzoo.data.types import DatasetSplits
 from archzoo.errors import ArchzooError, DataError
 from archzoo.registry.config import TrainConfig
 from archzoo.registry.host import Host
-from archzoo.registry.specs import ArchSpec
+from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
 from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, unwrap
 from archzoo.training.context import EvalContext, StepContext
@@ -120,11 +120,11 @@ class EpochSampler(Sampler[int]):
         return self.size
 
 
-def better(metric: str, new: float, old: float | None) -> bool:
-    """Is ``new`` an improvement?  Losses fall, everything else rises."""
+def better(metric: str, new: float, old: float | None, declared: dict[str, str] | None = None) -> bool:
+    """Is ``new`` an improvement, in the direction the architecture declares for ``metric``?"""
     if old is None:
         return True
-    return new < old if metric.endswith("loss") else new > old
+    return new < old if metric_direction(metric, declared) == "lower" else new > old
 
 
 class Trainer:
@@ -143,6 +143,7 @@ class Trainer:
         on_event: Callable[[Any], None] | None = None,
         stop: threading.Event | None = None,
         resume: bool = False,
+        record: Any = None,
     ) -> None:
         if splits.train is None or len(splits.train) == 0:
             notes = " ".join(splits.notes)
@@ -157,6 +158,8 @@ class Trainer:
         self.on_event = on_event
         self.stop = stop or threading.Event()
         self.resume = resume
+        #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
+        self.record = record
 
     # -- the run -------------------------------------------------------------------
 
@@ -333,6 +336,7 @@ class Trainer:
         _set_epoch(loader, self.sampler, epoch)
         sums: dict[str, float] = {}
         count = 0
+        self._epoch_losses: list[tuple[int, float]] = []
         tick = time.perf_counter()
         for batch_index, batch in enumerate(loader, start=state.batch):
             if self.stop.is_set():
@@ -346,6 +350,7 @@ class Trainer:
                 sums[key] = sums.get(key, 0.0) + value
             if "loss" in metrics:
                 state.step_losses.append(metrics["loss"])
+                self._epoch_losses.append((state.global_step, metrics["loss"]))
             if self.listening:
                 now = time.perf_counter()
                 examples = _batch_length(batch) * self.accelerator.num_processes
@@ -375,7 +380,7 @@ class Trainer:
         val_metrics = self.evaluate(self.model, self.val_loader) if self.val_loader else {}
         judged = val_metrics or {"loss": train_metrics.get("loss", 0.0)}
         headline = next(iter(judged))
-        is_best = better(headline, judged[headline], state.best)
+        is_best = better(headline, judged[headline], state.best, self.spec.metrics)
         if is_best:
             state.best, state.best_metric, state.best_val, state.stale = judged[headline], headline, val_metrics, 0
         else:
@@ -396,6 +401,8 @@ class Trainer:
                 val_metrics=val_metrics,
                 is_best=is_best,
                 seconds=seconds,
+                step_losses=events.thinned(self._epoch_losses),
+                global_step=state.global_step,
             )
         )
         if self.tc.patience and state.stale >= self.tc.patience:
@@ -483,8 +490,11 @@ class Trainer:
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def _emit(self, event: Any) -> None:
+        """Tell the listener, if any, and the run's record (which keeps all but per-step events)."""
         if self.listening:
             self.on_event(event)
+        if self.record is not None:
+            self.record.add(event)
 
     def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:
         if self.accelerator.is_main_process:
