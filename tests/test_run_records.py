@@ -144,7 +144,10 @@ def test_a_corrupt_or_hand_edited_record_is_listed_as_unreadable(trained):
 def _train_in_background(env: dict, out: str, epochs: int = 400) -> subprocess.Popen:
     return subprocess.Popen(
         [*ARCHZOO, "train", "mlp", "--set", f"epochs={epochs}", "--set", "batch_size=16", "--out", out, "--quiet"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -96,6 +96,25 @@ def test_long_curves_are_thinned_by_averaging():
     )
 
 
+def test_thousands_of_epochs_plot_as_evenly_spaced_epochs_ending_with_the_last():
+    progress = RunProgress()
+    progress.add(started(steps_per_epoch=1, total_steps=1000, epochs=1000))
+    for epoch in range(1, 1001):
+        progress.add(
+            events.EpochEnded(
+                epoch=epoch,
+                train_metrics={"loss": 1.0 / epoch},
+                val_metrics={"accuracy": epoch / 1000},
+                is_best=False,
+                seconds=0,
+            )
+        )
+    epochs = [x for x, _, _ in progress.metric_curve(max_epochs=100)]
+    assert len(epochs) == 100 and epochs[-1] == 1000.0 and epochs == sorted(epochs)
+    assert {b - a for a, b in zip(epochs, epochs[1:], strict=False)} == {10.0}
+    assert 200 < len(progress.epoch_loss_curve()) <= 400
+
+
 class FakeTrainer:
     """Stands in for ``archzoo.api.train``: emits a few events per call, runs
     until released or stopped, and records how many calls overlap."""

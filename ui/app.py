@@ -1,6 +1,6 @@
 """The archzoo browser app: ``archzoo ui`` starts it.
 
-Five tabs (Models, Train, Evaluate, Inference, Checkpoints) over the same
+Six tabs (Models, Train, Runs, Evaluate, Inference, Checkpoints) over the same
 functions the CLI calls.  :func:`build_app` makes the Gradio Blocks;
 :func:`launch` serves them (on 127.0.0.1 unless told otherwise) and blocks;
 :func:`serve` starts them in the background and returns the URL (tests and
@@ -22,7 +22,7 @@ from archzoo.errors import ArchzooError  # noqa: E402
 from archzoo.registry.host import Host, get_host  # noqa: E402
 from archzoo.training.queue import RunManager  # noqa: E402
 
-from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, train_tab  # noqa: E402
+from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, runs_tab, train_tab  # noqa: E402
 from .common import PICK_BRUSH_JS, AppContext  # noqa: E402
 
 TITLE = "archzoo"
@@ -67,14 +67,18 @@ def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Bl
                 models_tab.build(ctx)
             with gr.Tab("Train", id="train"):
                 train = train_tab.build(ctx)
+            with gr.Tab("Runs", id="runs") as runs_page:
+                runs = runs_tab.build(ctx)
             with gr.Tab("Evaluate", id="evaluate") as evaluate_page:
                 evaluate = evaluate_tab.build(ctx)
             with gr.Tab("Inference", id="inference") as inference_page:
                 infer = inference_tab.build(ctx)
             with gr.Tab("Checkpoints", id="checkpoints") as checkpoints_page:
                 checkpoints = checkpoints_tab.build(ctx)
-        train["connect"]([evaluate["checkpoint"], infer["checkpoint"]])
+        train["connect"]([evaluate["checkpoint"], infer["checkpoint"]], app)
         # Checkpoints written elsewhere (the CLI, another page) appear when a tab is opened.
+        fn, inputs, outputs = runs["refresh"]
+        runs_page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
         for page, handles in ((evaluate_page, evaluate), (inference_page, infer), (checkpoints_page, checkpoints)):
             fn, inputs, outputs = handles["refresh"]
             page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")

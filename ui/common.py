@@ -92,7 +92,6 @@ def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFra
     return pd.DataFrame([list(r) for r in rows], columns=headers)
 
 
-
 # -- checkpoint choices ------------------------------------------------------------------
 
 

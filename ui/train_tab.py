@@ -30,7 +30,9 @@ MAIN_TRAINING = ("epochs", "batch_size", "lr", "seed")
 CURVE_COLUMNS = ["epoch", "value", "series"]
 QUEUE_HEADERS = ["run", "what", "state", "submitted", "detail"]
 #: Seconds between two updates of the page while a run streams.
-UPDATE_EVERY = 0.3
+UPDATE_EVERY = 0.5
+#: Seconds Stop waits for the current step to end and the checkpoint to be written.
+STOP_WAIT = 30.0
 
 
 def name_choices(ctx: AppContext) -> list[tuple[str, str]]:
@@ -216,6 +218,8 @@ class RunView:
     queue: Any
     refresh: Any
     run_id: Any
+    #: This page's ``{"run": id}``: the one run its streams show (a State is one object per page).
+    following: Any
 
     def outputs(self) -> list[Any]:
         return [
@@ -287,7 +291,10 @@ def _settings_form(ctx: AppContext) -> TrainForm:
                 False, label="allow downloading the dataset", info="nothing is downloaded unless this is ticked"
             )
             run_name = gr.Textbox(
-                "", label="run name", info="a folder in the checkpoint store; empty for ARCH-DATASET-DATE-TIME"
+                "",
+                label="run name",
+                info="a folder in the checkpoint store; empty for ARCH-DATASET-DATE-TIME",
+                elem_id="az-train-run-name",
             )
     return TrainForm(
         name, dataset, summary, groups, model_keys, model_components, train_components, data_dir, download, run_name
@@ -385,7 +392,19 @@ def _run_view(ctx: AppContext) -> RunView:
         )
         refresh = gr.Button("Refresh", size="sm", scale=0)
     return RunView(
-        start, stop, resume, status, progress, loss_plot, epoch_plot, metric_plot, log, queue, refresh, gr.State(None)
+        start,
+        stop,
+        resume,
+        status,
+        progress,
+        loss_plot,
+        epoch_plot,
+        metric_plot,
+        log,
+        queue,
+        refresh,
+        gr.State(None),
+        gr.State(dict),
     )
 
 
@@ -407,18 +426,40 @@ def _choose(ctx: AppContext, form: TrainForm, chosen: str) -> list[Any]:
     return out
 
 
-def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[Any]) -> None:
+def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[Any], app: gr.Blocks) -> None:
     """Wire Start, Stop, Resume and Refresh; ``followers`` are checkpoint drop-downs
-    of other tabs, pointed at a run's best checkpoint when it ends."""
+    of other tabs, pointed at a run's best checkpoint when it ends.  A page opened
+    (or reloaded) while a run trains shows that run, whole, with a working Stop."""
     outputs = [*view.outputs(), *followers]
-    start = with_parameters(partial(_start, ctx, form, len(followers)), form.parameter_names())
-    view.start.click(start, form.inputs(), outputs, api_name="train", concurrency_limit=None, show_progress="hidden")
+    # Every page follows on its own, so no limit; a page's Start or Resume takes over from it.
+    app.load(
+        partial(_attach, ctx, len(followers)),
+        view.following,
+        outputs,
+        api_visibility="undocumented",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    start = with_parameters(partial(_start, ctx, form, len(followers)), [*form.parameter_names(), "following"])
+    view.start.click(
+        start,
+        [*form.inputs(), view.following],
+        outputs,
+        api_name="train",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
     view.stop.click(
-        partial(_stop, ctx), view.run_id, [view.status, view.queue], api_name="stop", show_progress="hidden"
+        partial(_stop, ctx),
+        view.run_id,
+        [view.status, view.queue],
+        api_name="stop",
+        concurrency_limit=None,
+        show_progress="hidden",
     )
     view.resume.click(
         partial(_resume, ctx, len(followers)),
-        view.run_id,
+        [view.run_id, view.following],
         outputs,
         api_name="resume",
         concurrency_limit=None,
@@ -427,7 +468,17 @@ def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[An
     view.refresh.click(partial(queue_table, ctx), None, view.queue, api_name="runs", show_progress="hidden")
 
 
+def _attach(ctx: AppContext, followers: int, following: dict):
+    """Follow the server's active run, if there is one; otherwise leave the page as it is."""
+    run = ctx.runs.active()
+    if run is None:
+        yield [gr.skip() for _ in range(8 + followers)]
+        return
+    yield from _follow(ctx, run, followers, following)
+
+
 def _start(ctx: AppContext, form: TrainForm, followers: int, *values: Any):
+    *values, following = values
     chosen, data, folder, allow_download, out = values[:5]
     chosen = chosen or ctx.host.settings.default_architecture
     try:
@@ -442,16 +493,22 @@ def _start(ctx: AppContext, form: TrainForm, followers: int, *values: Any):
     except Exception as exc:
         yield _message_only(ctx, error_message(exc), followers)
         return
-    yield from _follow(ctx, run, followers)
+    yield from _follow(ctx, run, followers, following)
 
 
 def _stop(ctx: AppContext, current: str | None):
+    """Stop the page's run and, when it ends within :data:`STOP_WAIT` seconds, show
+    how it ended: the Stop answer is then the last word, whichever stream is faster."""
     if not current:
         return info("Nothing to stop: this page has not started a run."), queue_table(ctx)
-    return info(ctx.runs.stop(current)), queue_table(ctx)
+    said = ctx.runs.stop(current)
+    run = ctx.runs.get(current)
+    if run is not None and run.wait(STOP_WAIT):
+        return status_html(ctx, run), queue_table(ctx)
+    return info(said), queue_table(ctx)
 
 
-def _resume(ctx: AppContext, followers: int, current: str | None):
+def _resume(ctx: AppContext, followers: int, current: str | None, following: dict):
     run = ctx.runs.get(current) if current else None
     if run is None or run.state != "cancelled" or run.out_dir is None or run.progress.last_dir is None:
         yield _message_only(ctx, info("Nothing to resume: Resume continues a run this page stopped."), followers)
@@ -467,13 +524,15 @@ def _resume(ctx: AppContext, followers: int, current: str | None):
     except Exception as exc:
         yield _message_only(ctx, error_message(exc), followers)
         return
-    yield from _follow(ctx, again, followers)
+    yield from _follow(ctx, again, followers, following)
 
 
-def _follow(ctx: AppContext, run: Run, followers: int):
-    """Stream a run's view to the page, at most every :data:`UPDATE_EVERY` seconds, until it is over."""
+def _follow(ctx: AppContext, run: Run, followers: int, following: dict):
+    """Stream a run's view to the page, at most every :data:`UPDATE_EVERY` seconds, until
+    it is over or the page starts following another run (its own Start or Resume)."""
+    following["run"] = run.id
     seen, last = 0, 0.0
-    while True:
+    while following.get("run") == run.id:
         seen += len(run.events_since(seen, timeout=0.5))
         done = run.done
         now = time.monotonic()

@@ -247,22 +247,10 @@ def _row(entry) -> tuple:
         record["architecture"] + (f" ({record['preset']})" if record.get("preset") else ""),
         record["dataset"],
         f"{progress.get('epoch', 0)}/{progress.get('epochs', 0)}",
-        _headline(record),
+        entry.headline or "-",
         ",".join(record.get("tags") or []),
         str(record.get("created") or "")[:16].replace("T", " "),
     )
-
-
-def _headline(record: dict) -> str:
-    """The most telling best number: test, else validation, of the headline metric."""
-    best = record.get("metrics", {}).get("best") or {}
-    metric = record.get("headline") or ""
-    for split in ("test", "validation"):
-        values = best.get(split) or {}
-        name = metric if metric in values else next(iter(values), None)
-        if name is not None:
-            return f"{split} {name} {values[name]:.4f}"
-    return "-"
 
 
 def _shown(value) -> str:

@@ -130,17 +130,21 @@ class RunProgress:
         fractional epoch, thinned to ``max_points`` by averaging neighbours."""
         return [(x, y, "train") for x, y in _thin(self.step_losses, max_points)]
 
-    def epoch_loss_curve(self) -> list[tuple[float, float, str]]:
+    def epoch_loss_curve(self, max_epochs: int = 400) -> list[tuple[float, float, str]]:
         """(epoch, loss, split) rows: the mean training loss and the validation loss of each epoch."""
-        return self._per_epoch(lambda key: key == "loss", label="{split}")
+        return self._per_epoch(lambda key: key == "loss", "{split}", max_epochs)
 
-    def metric_curve(self) -> list[tuple[float, float, str]]:
+    def metric_curve(self, max_epochs: int = 400) -> list[tuple[float, float, str]]:
         """(epoch, value, "split metric") rows for every metric other than the loss, per epoch."""
-        return self._per_epoch(lambda key: key != "loss", label="{split} {key}")
+        return self._per_epoch(lambda key: key != "loss", "{split} {key}", max_epochs)
 
-    def _per_epoch(self, keep: Callable[[str], bool], label: str) -> list[tuple[float, float, str]]:
+    def _per_epoch(self, keep: Callable[[str], bool], label: str, max_epochs: int) -> list[tuple[float, float, str]]:
+        """Rows of at most ``max_epochs`` evenly spaced epochs, the last always among
+        them: a plot of thousands of epochs shows the same shape and stays light."""
+        stride = -(-len(self.epoch_rows) // max_epochs) if self.epoch_rows else 1
+        shown = self.epoch_rows[::-1][::stride][::-1]
         rows = []
-        for r in self.epoch_rows:
+        for r in shown:
             for split in ("train", "validation"):
                 for key, value in r[split].items():
                     if keep(key):

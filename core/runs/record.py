@@ -361,6 +361,18 @@ class RunEntry:
     def status(self) -> str:
         return "unreadable" if self.error else str(self.record["status"])
 
+    @property
+    def headline(self) -> str:
+        """The most telling best number, ``"test accuracy 0.9530"``: the headline metric, test before validation."""
+        best = (self.record.get("metrics") or {}).get("best") or {} if not self.error else {}
+        metric = self.record.get("headline") or ""
+        for split in ("test", "validation"):
+            values = best.get(split) or {}
+            name = metric if metric in values else next(iter(values), None)
+            if name is not None and isinstance(values[name], (int, float)):
+                return f"{split} {name} {values[name]:.4f}"
+        return ""
+
     def best(self, metric: str) -> float | None:
         """The best checkpoint's value of ``metric`` ("accuracy", or "test.accuracy"): test, then validation."""
         split, _, name = metric.rpartition(".")

@@ -223,6 +223,12 @@ class RunManager:
         run.stop.set()
         return f"{run.label}: stopping after the current step; a resumable checkpoint will be kept"
 
+    def active(self) -> Run | None:
+        """The run training now, else the next one waiting, else None: what a page
+        opened (or reloaded) in the middle of things should show."""
+        with self._lock:
+            return self._current or (self._queue[0] if self._queue else None)
+
     def get(self, run_id: str) -> Run | None:
         with self._lock:
             return self._runs.get(run_id)
