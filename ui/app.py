@@ -13,6 +13,7 @@ system's fonts, so the page makes no request beyond this server.
 from __future__ import annotations
 
 import os
+from functools import partial
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -63,9 +64,9 @@ def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Bl
             elem_id="az-intro",
         )
         with gr.Tabs(elem_id="az-tabs"):
-            with gr.Tab("Models", id="models"):
+            with gr.Tab("Models", id="models") as models_page:
                 models_tab.build(ctx)
-            with gr.Tab("Train", id="train"):
+            with gr.Tab("Train", id="train") as train_page:
                 train = train_tab.build(ctx)
             with gr.Tab("Runs", id="runs") as runs_page:
                 runs = runs_tab.build(ctx)
@@ -85,8 +86,21 @@ def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Bl
             # A fresh page shows the newest checkpoints, not those of when the server started.
             app.load(_newest(fn), inputs, outputs, api_visibility="undocumented", show_progress="hidden")
         inference_page.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
+        # The run list refreshes itself only while it is in view.
+        for page in (models_page, train_page, runs_page, evaluate_page, inference_page, checkpoints_page):
+            page.select(
+                partial(_ticking, page is runs_page),
+                None,
+                runs["timer"],
+                api_visibility="undocumented",
+                show_progress="hidden",
+            )
         app.archzoo = ctx  # for tests and benchmarks: the host and the run queue behind this app
     return app
+
+
+def _ticking(on: bool) -> gr.Timer:
+    return gr.Timer(active=on)
 
 
 def _register_hooks(host: Host) -> None:

@@ -21,7 +21,7 @@ from archzoo.runs.compare import compare
 from archzoo.runs.listing import find_run, list_runs
 from archzoo.runs.manage import delete, note, rename, tag
 from archzoo.runs.progress import RunProgress, metrics_text
-from archzoo.runs.record import read_events
+from archzoo.runs.record import RunEntry, read_events
 
 from .common import AppContext, error_message, info, ok, table
 
@@ -30,9 +30,13 @@ HEADERS = ["run", "status", "architecture", "dataset", "epoch", "best", "tags", 
 REFRESH_EVERY = 2.0
 
 
-def runs_table(ctx: AppContext) -> pd.DataFrame:
+def runs_table(ctx: AppContext, entries: list[RunEntry] | None = None) -> pd.DataFrame:
+    return table(_rows(entries if entries is not None else list_runs(ctx.host.settings.checkpoint_dir)), HEADERS)
+
+
+def _rows(entries: list[RunEntry]) -> list[list[str]]:
     rows = []
-    for entry in list_runs(ctx.host.settings.checkpoint_dir):
+    for entry in entries:
         if entry.error:
             rows.append([entry.name, "unreadable", "", "", "", entry.error[:80], "", ""])
             continue
@@ -49,21 +53,29 @@ def runs_table(ctx: AppContext) -> pd.DataFrame:
                 str(r.get("created") or "")[:16].replace("T", " "),
             ]
         )
-    return table(rows, HEADERS)
+    return rows
 
 
 def run_names(ctx: AppContext) -> list[str]:
     return [e.name for e in list_runs(ctx.host.settings.checkpoint_dir) if not e.error]
 
 
-def refresh(ctx: AppContext, chosen: list[str] | None, one: str | None):
-    """The table, and the choices of the two pickers (keeping what is still there)."""
-    names = run_names(ctx)
+def refresh(ctx: AppContext, chosen: list[str] | None, one: str | None, shown: int | None):
+    """The table and the choices of the two pickers (keeping what is still there),
+    read from the store once; nothing is sent when the page already shows it all
+    (``shown`` is the page's last listing, as a hash)."""
+    entries = list_runs(ctx.host.settings.checkpoint_dir)
+    rows = _rows(entries)
+    listing = hash(tuple(map(tuple, rows)))
+    if listing == shown:
+        return gr.skip(), gr.skip(), gr.skip(), shown
+    names = [e.name for e in entries if not e.error]
     kept = [n for n in (chosen or []) if n in names]
     return (
-        runs_table(ctx),
+        table(rows, HEADERS),
         gr.update(choices=names, value=kept),
         gr.update(choices=names, value=one if one in names else None),
+        listing,
     )
 
 
@@ -183,8 +195,8 @@ def build(ctx: AppContext) -> dict:
         "Every run in the checkpoint store, from this app and from `archzoo train` alike, updated while runs train. "
         "Pick runs to overlay their curves; pick one to see its page."
     )
-    listing = gr.Dataframe(runs_table(ctx), label="Runs", interactive=False, wrap=True, elem_id="az-runs-table")
-    timer = gr.Timer(REFRESH_EVERY)
+    listing = gr.Dataframe(runs_table(ctx), label="Runs", interactive=False, elem_id="az-runs-table")
+    timer = gr.Timer(REFRESH_EVERY, active=False)  # ticks only while the tab is open (ui.app)
     with gr.Row():
         chosen = gr.Dropdown(
             run_names(ctx),
@@ -251,10 +263,11 @@ def build(ctx: AppContext) -> dict:
         apply = gr.Button("Apply", scale=0, elem_id="az-runs-apply")
     changed = gr.HTML(elem_id="az-runs-changed")
 
+    shown = gr.State(None)
     timer.tick(
         partial(refresh, ctx),
-        [chosen, one],
-        [listing, chosen, one],
+        [chosen, one, shown],
+        [listing, chosen, one, shown],
         api_visibility="undocumented",
         show_progress="hidden",
     )
@@ -279,7 +292,7 @@ def build(ctx: AppContext) -> dict:
         api_name="change_run",
         show_progress="hidden",
     )
-    return {"refresh": (partial(refresh, ctx), [chosen, one], [listing, chosen, one])}
+    return {"refresh": (partial(refresh, ctx), [chosen, one, shown], [listing, chosen, one, shown]), "timer": timer}
 
 
 def _frame(rows: list[tuple[float, float, str]]) -> pd.DataFrame | None:

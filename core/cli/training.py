@@ -30,6 +30,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no log: only the result")
     p.add_argument(
+        "--log-with",
+        choices=["tensorboard", "trackio", "mlflow", "wandb"],
+        help="also send the metrics to this tracker (files in RUN/trackers); same as --set log_with=NAME",
+    )
+    p.add_argument(
         "--merge",
         action="store_true",
         help="LoRA runs: also write the encoder with the adapter merged in, as a plain transformers model, to "
@@ -43,6 +48,8 @@ def train(args: argparse.Namespace) -> int:
     from archzoo.registry.config import parse_assignments
 
     overrides = parse_assignments(args.settings)
+    if args.log_with:
+        overrides["log_with"] = args.log_with
     if args.merge and not args.resume:
         _check_mergeable(args.name)
     progress = ProgressPrinter(quiet=args.quiet)

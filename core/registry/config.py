@@ -256,6 +256,11 @@ class TrainConfig:
         "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs "
         "are about twice as fast); weights, evaluation and checkpoints stay float32",
     )
+    log_with: Literal["none", "tensorboard", "trackio", "mlflow", "wandb"] = param(
+        "none",
+        "also send the run's metrics to this tracker through Accelerate (files in RUN/trackers; each needs its "
+        "extra, e.g. pip install 'archzoo[tensorboard]')",
+    )
     # How text datasets are read (archzoo.text_data); other datasets ignore these.
     text_column: str = param(
         "",

@@ -25,6 +25,7 @@ from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
 from archzoo.runs.record import RecordWriter, record_folder
 from archzoo.training.resume import resumed_plan
+from archzoo.training.trackers import check_installed
 from archzoo.training.trainer import Trainer, TrainingInterrupted
 
 
@@ -115,8 +116,11 @@ def plan_and_folder(
         if out is None:
             raise ArchzooError("--resume needs --out: the run folder to continue")
         out_dir = output_dir(out, store)
-        return resumed_plan(out_dir, name, overrides, host), out_dir
+        plan = resumed_plan(out_dir, name, overrides, host)
+        check_installed(plan.train_config.log_with)
+        return plan, out_dir
     plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
+    check_installed(plan.train_config.log_with)
     out_dir = output_dir(out or fresh_name(plan, store), store)
     existing = [d for d in (out_dir, out_dir / "best", out_dir / "last") if is_checkpoint(d)]
     if existing and not overwrite:

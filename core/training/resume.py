@@ -16,7 +16,15 @@ from archzoo.registry.plans import RunPlan
 #: Settings that may change when a run is resumed: when to stop, and how fast the
 #: same steps run (a float32 run begun on a CPU can go on in bfloat16 on a GPU).
 #: Everything else must stay as it was.
-RESUMABLE_OVERRIDES = ("epochs", "patience", "max_steps", "num_workers", "eval_batch_size", "mixed_precision")
+RESUMABLE_OVERRIDES = (
+    "epochs",
+    "patience",
+    "max_steps",
+    "num_workers",
+    "eval_batch_size",
+    "mixed_precision",
+    "log_with",
+)
 
 
 def resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], host: Host) -> RunPlan:

@@ -16,6 +16,7 @@ epoch boundary continues with exactly the numbers it would have produced.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import signal
@@ -45,6 +46,7 @@ from archzoo.runs import events
 from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, unwrap
 from archzoo.training.context import EvalContext, StepContext
 from archzoo.training.synchronise import broadcast_from_main
+from archzoo.training.trackers import TrackerFeed, accelerator_options
 
 
 class TrainingInterrupted(ArchzooError):
@@ -160,12 +162,20 @@ class Trainer:
         self.resume = resume
         #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
         self.record = record
+        self.trackers: TrackerFeed | None = None
 
     # -- the run -------------------------------------------------------------------
 
     def run(self) -> RunResult:
         started = time.perf_counter()
         self._prepare()
+        try:
+            return self._train(started)
+        finally:
+            if self.trackers is not None:  # a failed run's tracker files are closed too
+                self.trackers.close()
+
+    def _train(self, started: float) -> RunResult:
         state = self._restore() if self.resume else LoopState()
         self._give_each_process_its_own_randomness()
         total_params, trainable = parameter_count(self.model)
@@ -206,7 +216,10 @@ class Trainer:
     def _prepare(self) -> None:
         """Set up the run, step by step: the processes, the model and its optimizers,
         the loaders, Accelerate's wrappers, the step count, and the step's context."""
-        self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
+        self.accelerator = Accelerator(
+            cpu=not torch.accelerator.is_available(), **accelerator_options(self.tc.log_with, self.out_dir)
+        )
+        self.trackers = self._trackers()
         plain, by_hand = self._synchronisation()
         set_seed(self.tc.seed)
         model = self.hooks.build_model(self.config)
@@ -234,6 +247,18 @@ class Trainer:
             plain_backward=plain,
             average_by_hand=by_hand,
         )
+
+    def _trackers(self) -> TrackerFeed | None:
+        """The feed to ``log_with``'s tracker, with the run's settings; None without one."""
+        if self.tc.log_with == "none":
+            return None
+        settings = {
+            "architecture": self.spec.name,
+            "dataset": self.dataset_name,
+            "model": dataclasses.asdict(self.config),
+            "train": dataclasses.asdict(self.tc),
+        }
+        return TrackerFeed(self.accelerator, self.out_dir.name, settings)
 
     def _synchronisation(self) -> tuple[bool, bool]:
         """(plain, by_hand): whether backward and step need nothing of Accelerate's
@@ -495,6 +520,8 @@ class Trainer:
             self.on_event(event)
         if self.record is not None:
             self.record.add(event)
+        if self.trackers is not None:
+            self.trackers.add(event)
 
     def _save(self, which: str, metrics: dict, state: LoopState, *, resumable: bool = False) -> None:
         if self.accelerator.is_main_process:
