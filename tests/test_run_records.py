@@ -179,9 +179,12 @@ def test_a_killed_run_is_interrupted_refuses_a_second_writer_and_resumes(tmp_pat
     assert record["status"] == "interrupted"
     epochs_before = record["progress"]["epoch"]
     assert "interrupted" in run("runs", "--status", "interrupted", env=env).stdout
+    assert f"resumable: archzoo train --out {store / 'long'} --resume" in run("runs", "show", "long", env=env).stdout
     run("train", "--out", "long", "--resume", "--set", f"epochs={epochs_before + 1}", "--quiet", env=env)
     again = read_record(store / "long")
     assert again["status"] == "finished" and again["id"] == record["id"]
     assert len(again["lineage"]["sessions"]) == 2 and again["lineage"]["sessions"][1]["from_step"] > 0
+    shown = run("runs", "show", "long", env=env).stdout
+    assert "lineage:   resumed 1 time(s), from step" in shown and "resumable:" not in shown
     progress = RunProgress.of(read_events(store / "long"))
     assert [r["epoch"] for r in progress.epoch_rows] == list(range(1, epochs_before + 2))

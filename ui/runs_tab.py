@@ -146,6 +146,9 @@ def run_page(ctx: AppContext, name: str | None):
             or "none"
         )
     )
+    lines += [f"lineage: {line}" for line in entry.lineage]
+    if entry.resumable:
+        lines.append("resumable: choose **resume** below and Apply to continue it from its last checkpoint")
     if r.get("tags"):
         lines.append("tags: " + ", ".join(r["tags"]))
     if r.get("note"):

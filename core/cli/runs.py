@@ -112,7 +112,7 @@ def show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"name": entry.name, "folder": str(entry.folder), **record}, indent=1))
         return 0
-    env, progress, lineage = record.get("environment") or {}, record["progress"], record["lineage"]
+    env, progress = record.get("environment") or {}, record["progress"]
     print(
         f"{entry.name}  ({record['id']})  {record['status']}" + (f": {record['error']}" if record.get("error") else "")
     )
@@ -137,16 +137,10 @@ def show(args: argparse.Namespace) -> int:
             )
     if record.get("overrides"):
         print("  settings:  " + " ".join(f"{k}={v}" for k, v in record["overrides"].items()))
-    sessions = lineage.get("sessions") or []
-    if len(sessions) > 1:
-        print(
-            f"  resumed:   {len(sessions) - 1} time(s), from step "
-            + ", ".join(str(s.get("from_step")) for s in sessions[1:])
-        )
-    if lineage.get("pulled_from"):
-        print(f"  pulled from: {lineage['pulled_from']}")
-    for push in lineage.get("pushed_to") or []:
-        print(f"  pushed to: {push.get('repo')}@{push.get('commit', '')[:12]} ({push.get('at')})")
+    for line in entry.lineage:
+        print(f"  lineage:   {line}")
+    if entry.resumable:
+        print(f"  resumable: archzoo train --out {entry.folder} --resume")
     if record.get("tags"):
         print(f"  tags:      {', '.join(record['tags'])}")
     if record.get("note"):

@@ -382,3 +382,25 @@ class RunEntry:
             if isinstance(value, (int, float)):
                 return float(value)
         return None
+
+    @property
+    def lineage(self) -> list[str]:
+        """Where the run came from and went, one line each: its resumes, the Hub
+        repository it was pulled from, each push (``repo@sha``)."""
+        lineage = (self.record.get("lineage") or {}) if not self.error else {}
+        lines = []
+        sessions = lineage.get("sessions") or []
+        if len(sessions) > 1:
+            steps = ", ".join(str(s.get("from_step")) for s in sessions[1:])
+            lines.append(f"resumed {len(sessions) - 1} time(s), from step {steps}")
+        if lineage.get("pulled_from"):
+            lines.append(f"pulled from {lineage['pulled_from']}")
+        for push in lineage.get("pushed_to") or []:
+            lines.append(f"pushed to {push.get('repo')}@{str(push.get('commit', ''))[:12]} ({push.get('at')})")
+        return lines
+
+    @property
+    def resumable(self) -> bool:
+        """A run that stopped before its end and left a ``last`` checkpoint to continue from."""
+        stopped = self.status in ("interrupted", "cancelled", "failed")
+        return stopped and (self.folder / "last" / "config.json").is_file()
