@@ -36,6 +36,7 @@ from archzoo.checkpoints.layout import (
 )
 from archzoo.checkpoints.locate import resolve_checkpoint
 from archzoo.checkpoints.meta import read_meta
+from archzoo.checkpoints.replace import refuse_foreign
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import DataInfo
 from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
@@ -79,6 +80,7 @@ def write_checkpoint(
     kind of dict: a LoRA model's ``adapter_config.json`` and
     ``adapter_model.safetensors`` in PEFT's layout."""
     dest = Path(dest)
+    refuse_foreign(dest)
     with staged_folder(dest) as staging:
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in unwrap(model).state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
