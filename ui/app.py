@@ -49,11 +49,17 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS, primary_hue="blue")
 
 
-def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Blocks:
-    """The whole app as Gradio Blocks (not yet served)."""
+def build_app(
+    host: Host | None = None, runs: RunManager | None = None, *, lend_hub_token: bool | None = None
+) -> gr.Blocks:
+    """The whole app as Gradio Blocks (not yet served).
+
+    ``lend_hub_token`` (default: registry.toml's ``[app] lend_hub_token``, off) lets a
+    browser user with an empty token field use this machine's Hub login."""
     host = host or get_host()
     _register_hooks(host)
-    ctx = AppContext(host=host, runs=runs or RunManager(host))
+    lend = host.settings.lend_hub_token if lend_hub_token is None else lend_hub_token
+    ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(
             "# archzoo\n"

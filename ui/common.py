@@ -42,10 +42,22 @@ PICK_BRUSH_JS = """
 
 @dataclass
 class AppContext:
-    """What the tabs share: the plugin host and the one training queue."""
+    """What the tabs share: the plugin host, the one training queue, and what the operator allowed."""
 
     host: Host
     runs: RunManager
+    #: May a browser user with an empty token field push and pull with the operator's own
+    #: Hub token (HF_TOKEN or the saved login)?  Only when the operator said so
+    #: (``archzoo ui --lend-hub-token``): otherwise the app asks for the user's own.
+    lend_hub_token: bool = False
+
+    def hub_token(self, typed: str | None) -> str | bool | None:
+        """The token a Hub request from the page uses: the one typed in, else the operator's
+        (None: huggingface_hub finds it) only if lent, else False (huggingface_hub sends none)."""
+        typed = (typed or "").strip()
+        if typed:
+            return typed
+        return None if self.lend_hub_token else False
 
 
 # -- messages --------------------------------------------------------------------------
@@ -90,7 +102,6 @@ def _escape(text: str) -> str:
 
 def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFrame:
     return pd.DataFrame([list(r) for r in rows], columns=headers)
-
 
 
 # -- checkpoint choices ------------------------------------------------------------------
