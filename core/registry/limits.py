@@ -1,0 +1,80 @@
+"""How much one request may ask of archzoo: every size, count and budget, in one place.
+
+The app is shared (a teacher serves it to a class), and checkpoints come from
+other people, so whatever a browser user sends or a ``config.json`` says is
+bounded here, before any work or allocation.  The CLI applies the same limits,
+with the same messages, to what it is given.  docs/security.md lists them.
+
+Torch-free: the numbers are checked before anything is built.
+"""
+
+from __future__ import annotations
+
+from archzoo.errors import ArchzooError
+
+
+class LimitError(ArchzooError, ValueError):
+    """A request or a file asks for more than archzoo allows: names what, how much, and the limit."""
+
+
+# -- requests from the app or the command line ------------------------------------------------
+
+#: Lines of text in one prediction request (each line is one example).
+MAX_TEXT_LINES = 10_000
+#: Bytes of text in one prediction request.
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+#: Rows of a table (CSV/JSON) in one prediction request.
+MAX_ROWS = 100_000
+#: Pixels of one image read for a prediction (width x height); a 4096 x 4096 photo is within.
+MAX_IMAGE_PIXELS = 4096 * 4096
+#: Samples one generation request may draw.
+MAX_SAMPLES = 256
+#: Classes shown for one prediction (--top-k).
+MAX_TOP_K = 1000
+#: Characters of a name (a run, a repository, a dataset, a checkpoint in the store).
+MAX_NAME_CHARS = 200
+
+# -- models built from a form or from someone else's config.json ------------------------------
+
+#: Parameters of a model built from the app's Train form or a checkpoint's config: 200 M
+#: parameters (800 MB in float32) is more than any model the shipped presets describe
+#: except on purpose; GPT-2 small has 124 M.
+MAX_PARAMETERS = 200_000_000
+#: Layers listed in one config field (``hidden = [...]``).
+MAX_LAYERS = 64
+
+# -- files read from a checkpoint or a download --------------------------------------------
+
+#: A config.json or tokenizer.json larger than this was not written by archzoo.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Nesting depth of any JSON archzoo reads (its own files nest a few levels).
+MAX_JSON_DEPTH = 32
+#: Digits of an integer in a JSON file (Python refuses more than 4300; ours need far fewer).
+MAX_JSON_INT_DIGITS = 30
+#: Bytes a downloaded or gzipped data file may expand to when read.
+MAX_DECOMPRESSED_BYTES = 2 * 1024 * 1024 * 1024
+
+# -- the app's door ------------------------------------------------------------------------
+
+#: Failed sign-ins one client may make within LOGIN_WINDOW_S before it must wait.
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 60.0
+#: Seconds every failed sign-in waits before it is answered.
+LOGIN_FAILURE_DELAY_S = 0.5
+
+
+def check_count(what: str, value: int, limit: int, *, hint: str = "") -> int:
+    """``value`` if it is within ``limit``, else a :class:`LimitError` naming both."""
+    if value > limit:
+        raise LimitError(f"{what}: {value:,} is more than the limit of {limit:,}" + (f"; {hint}" if hint else ""))
+    return value
+
+
+def check_parameters(count: int, owner: str) -> int:
+    """A model's planned parameter count, refused above :data:`MAX_PARAMETERS` before it is built."""
+    if count > MAX_PARAMETERS:
+        raise LimitError(
+            f"{owner} describes a model of {count:,} parameters, more than the limit of {MAX_PARAMETERS:,}: "
+            "it is not built; choose fewer or narrower layers"
+        )
+    return count
