@@ -45,9 +45,11 @@ from archzoo.checkpoints.layout import (
 )
 from archzoo.checkpoints.meta import read_meta
 from archzoo.checkpoints.replace import check_replace
-from archzoo.errors import ArchzooError, PluginMissingError
+from archzoo.checkpoints.schema import check_config
+from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
 from archzoo.files import sha256_file, staged_folder
 from archzoo.registry.host import archzoo_version, get_host
+from archzoo.registry.limits import LimitError, parse_json
 from archzoo.runs.record import EVENTS, IN_CHECKPOINT, RECORD, now, record_folder, update_record
 
 #: The kinds of file the evaluation folder holds (archzoo report writes a page, figures and their numbers).
@@ -253,12 +255,14 @@ def _shared_record(folder: Path) -> str:
 
 
 def shared_meta(meta: dict) -> dict:
-    """``config.json`` as the Hub gets it: a dataset or any setting that is a path on this
-    machine (``/home/me/data.csv``) keeps only its last part (``data.csv``)."""
+    """``config.json`` as the Hub gets it: a dataset, or a training setting, that is a path on
+    this machine (``/home/me/data.csv``) keeps only its last part (``data.csv``)."""
     return {key: without_local_paths(value) if key in _SETTINGS else value for key, value in meta.items()}
 
 
-_SETTINGS = ("config", "train", "dataset")
+#: Where a path of the data lives.  (The model's own ``config`` is left whole: a pretrained
+#: encoder's folder is how the model is rebuilt, and a pull on the same machine needs it.)
+_SETTINGS = ("train", "dataset")
 
 
 def without_local_paths(value: object) -> object:
@@ -361,9 +365,9 @@ def _archzoo_config(path: Path, ref: HubReference) -> dict:
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise HubError(f"{what}: its {CONFIG} is larger than {MAX_CONFIG_BYTES // 2**20} MiB")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HubError(f"{what}: its {CONFIG} is not valid JSON") from None
+        meta = parse_json(path.read_bytes(), f"{ref}'s {CONFIG}")
+    except LimitError as exc:
+        raise HubError(f"{what}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise HubError(
             f'{what}: its {CONFIG} has no "format": "{FORMAT}" '
@@ -374,7 +378,10 @@ def _archzoo_config(path: Path, ref: HubReference) -> dict:
         raise HubError(f"{ref} has a damaged archzoo {CONFIG}: 'architecture' is missing or not a name")
     if not isinstance(meta.get("weights_sha256"), str):
         raise HubError(f"{ref} has a damaged archzoo {CONFIG}: it lacks 'weights_sha256'")
-    return meta
+    try:
+        return check_config(path.read_bytes(), f"{ref}'s {CONFIG}")
+    except CheckpointError as exc:
+        raise HubError(str(exc)) from None
 
 
 def _check_weights(folder: Path, meta: dict, ref: HubReference) -> None:

@@ -78,3 +78,43 @@ def check_parameters(count: int, owner: str) -> int:
             "it is not built; choose fewer or narrower layers"
         )
     return count
+
+
+def parse_json(text: str | bytes, source: str) -> object:
+    """JSON from a file someone else may have written, within the limits above: its size,
+    its nesting depth, and the digits of its integers.  Every failure is a
+    :class:`LimitError` (or ``ValueError`` kin) naming ``source``, never a RecursionError."""
+    import json
+
+    if len(text) > MAX_JSON_BYTES:
+        raise LimitError(f"{source} is larger than {MAX_JSON_BYTES // 2**20} MiB; it is not read")
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
+            raise LimitError(f"{source} holds an integer of {len(digits):,} digits; at most {MAX_JSON_INT_DIGITS}")
+        return int(digits)
+
+    try:
+        data = json.loads(text, parse_int=integer)
+    except RecursionError:
+        raise LimitError(f"{source} nests deeper than {MAX_JSON_DEPTH} levels; it is not read") from None
+    except UnicodeDecodeError as exc:
+        raise LimitError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise LimitError(f"{source} is not valid JSON ({exc})") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise LimitError(f"{source} nests deeper than {MAX_JSON_DEPTH} levels; it is not read")
+    return data
+
+
+def _depth(value: object) -> int:
+    """The nesting depth of parsed JSON, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest

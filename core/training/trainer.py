@@ -40,9 +40,10 @@ from archzoo.data.types import DatasetSplits
 from archzoo.errors import ArchzooError, DataError
 from archzoo.registry.config import TrainConfig
 from archzoo.registry.host import Host
+from archzoo.registry.limits import check_parameters
 from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
-from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, unwrap
+from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, plan_on_meta, planned_size, unwrap
 from archzoo.training.context import EvalContext, StepContext
 from archzoo.training.synchronise import broadcast_from_main
 
@@ -209,6 +210,9 @@ class Trainer:
         self.accelerator = Accelerator(cpu=not torch.accelerator.is_available())
         plain, by_hand = self._synchronisation()
         set_seed(self.tc.seed)
+        plan = plan_on_meta(self.hooks.build_model, self.config)  # its size first, allocating nothing
+        if plan is not None:
+            check_parameters(planned_size(plan), f"the {self.spec.name} settings")
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
         train_loader, val_loader = self._loaders()
