@@ -23,6 +23,7 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from archzoo.errors import ArchzooError  # noqa: E402
 from archzoo.registry.host import Host, get_host  # noqa: E402
+from archzoo.registry.paths import PathPolicy  # noqa: E402
 from archzoo.training.queue import RunManager  # noqa: E402
 
 from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, train_tab  # noqa: E402
@@ -63,6 +64,7 @@ def build_app(
     host = host or get_host()
     _register_hooks(host)
     lend = host.settings.lend_hub_token if lend_hub_token is None else lend_hub_token
+    host.paths = PathPolicy.for_app(host.settings)  # paths from the browser stay in the store and data roots
     ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend)
     temp_dir = _own_temp_dir()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:

@@ -122,6 +122,8 @@ def merge(ctx: AppContext, location: str | None, destination: str):
             target = source.parent / "merged"
         else:
             target = source.parent / f"{source.name}-merged"
+        if ctx.host.paths is not None:
+            ctx.host.paths.writable(target, "merge destination")
         written = merge_adapter(location, target, host=ctx.host)
     except Exception as exc:
         return error_message(exc)

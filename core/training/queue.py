@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.locate import output_dir
+from archzoo.data.loading import looks_like_path
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
 from archzoo.runs.lock import LOCK
@@ -136,6 +138,18 @@ class QueueRow:
     detail: str
 
 
+def confine_request(request: RunRequest, host: Host) -> None:
+    """Under the host's path policy (the app's): a dataset path and a data folder must lie
+    in the store or a data root, and the run's folder in the store."""
+    paths = host.paths
+    if request.dataset and request.dataset not in host.datasets and looks_like_path(request.dataset):
+        paths.readable(request.dataset, "dataset")
+    if request.data_dir:
+        paths.readable(request.data_dir, "data folder")
+    if request.out:
+        paths.writable(output_dir(request.out, paths.store), "run name")
+
+
 class RunManager:
     """Runs training requests one at a time in a worker thread."""
 
@@ -185,6 +199,8 @@ class RunManager:
         host = self.host
         if resume and not out:
             raise ArchzooError("resuming needs the run folder to continue")
+        if host.paths is not None:
+            confine_request(request, host)
         plan, out_dir = plan_and_folder(request.name, request.dataset, request.overrides, out, resume, overwrite, host)
         # The record is begun now, so every page (and archzoo runs) sees the run while it waits,
         # and its lock keeps a second writer of the same folder out.
