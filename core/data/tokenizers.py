@@ -202,14 +202,21 @@ class LibraryTokenizer(TextTokenizer):
 
     @classmethod
     def train_words(cls, texts: Iterable[str], vocab_size: int) -> LibraryTokenizer:
-        """The ``vocab_size - 2`` most frequent lowercased words and punctuation marks."""
+        """The ``vocab_size - 2`` most frequent lowercased words and punctuation marks
+        (every word, when ``vocab_size`` is 0: as for characters, no limit)."""
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
+        if vocab_size and vocab_size < 3:
+            raise ArchzooError(f"a word vocabulary of {vocab_size} has no room for a word; give at least 3")
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
         tokenizer.normalizer = normalizers.Lowercase()
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # words, and runs of punctuation
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=[PAD, UNK], show_progress=False)
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size or MAX_VOCABULARY, special_tokens=[PAD, UNK], show_progress=False
+        )
         tokenizer.train_from_iterator(texts, trainer)
+        if tokenizer.get_vocab_size() <= 2:
+            raise ArchzooError("the training text holds no words to build a word vocabulary from; give more text")
         return cls(tokenizer)
 
     @classmethod

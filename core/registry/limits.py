@@ -118,3 +118,31 @@ def _depth(value: object) -> int:
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
+
+
+def check_text_request(text: str, what: str = "the text") -> str:
+    """A block of text a person sent (one example a line), within :data:`MAX_TEXT_BYTES` and
+    :data:`MAX_TEXT_LINES`; measured before it is split or read."""
+    size = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > MAX_TEXT_BYTES else len(text)
+    if size > MAX_TEXT_BYTES:
+        raise LimitError(f"{what} is {size:,} bytes, more than the limit of {MAX_TEXT_BYTES:,}: send less at a time")
+    lines = text.count("\n") + 1
+    if lines > MAX_TEXT_LINES:
+        raise LimitError(f"{what} has {lines:,} lines, more than the limit of {MAX_TEXT_LINES:,}: send fewer at a time")
+    return text
+
+
+def check_top_k(top_k: object) -> int:
+    """How many classes to show: a whole number from 1 to :data:`MAX_TOP_K`."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise LimitError(f"top-k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
+    return top_k
+
+
+def check_image_size(width: int, height: int, what: str = "the image") -> None:
+    """An image's size, checked from its header before its pixels are decoded."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise LimitError(
+            f"{what} is {width:,} x {height:,} pixels, more than the limit of {MAX_IMAGE_PIXELS:,} pixels: "
+            "send a smaller image"
+        )

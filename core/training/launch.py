@@ -147,7 +147,7 @@ def _recover(out_dir: Path, locked: bool) -> None:
 
 def fresh_name(plan: RunPlan, store: Path) -> str:
     """``ARCH-DATASET-YYYYmmdd-HHMMSS``, made unique in the store: the folder of a run nobody named."""
-    base = f"{plan.spec.name}-{Path(plan.dataset).name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    base = f"{plan.spec.name}-{Path(plan.dataset).name[:60]}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     name, n = base, 2
     while (store / name).exists():
         name, n = f"{base}-{n}", n + 1
