@@ -99,3 +99,22 @@ def test_the_port_and_the_host_header_of_the_cli(tmp_path):
     )
     assert result.returncode == 2 and "port 99999 is out of range: give 1-65535" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_identical_pictures_made_at_once_never_share_a_file(app_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from PIL import Image
+
+    from archzoo.ui.common import own_image_file
+
+    _, _, app = app_url
+    picture = np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda _: own_image_file(app.archzoo, picture), range(30)))
+    assert len(set(paths)) == 30
+    assert all(path.startswith(app.archzoo_temp_dir) for path in paths)
+    for path in paths:
+        with Image.open(path) as image:
+            assert np.array_equal(np.asarray(image), picture)

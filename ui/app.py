@@ -65,8 +65,8 @@ def build_app(
     _register_hooks(host)
     lend = host.settings.lend_hub_token if lend_hub_token is None else lend_hub_token
     host.paths = PathPolicy.for_app(host.settings)  # paths from the browser stay in the store and data roots
-    ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend)
     temp_dir = _own_temp_dir()
+    ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend, temp_dir=temp_dir)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(
             "# archzoo\n"

@@ -176,8 +176,9 @@ def classify_image(
 def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
     """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``)."""
     host = host or get_host()
+    check_text_request(text or "", "the rows")  # before anything else: the cheapest answer to a flood
     require_task(location, ("tabular-classification",), host)
-    rows = [line.strip() for line in check_text_request(text or "", "the rows").splitlines() if line.strip()]
+    rows = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if not rows:
         info = data_info(location, host)
         raise ArchzooError(f"type {info.input_shape[0]} numbers separated by commas, one row per line")
@@ -191,6 +192,8 @@ def classify_texts(
     """Top-k classes for each text (one per line when given a single string),
     through :func:`archzoo.api.predict` as ``archzoo predict`` does."""
     host = host or get_host()
+    if isinstance(texts, str):
+        check_text_request(texts)  # before anything else: the cheapest answer to a flood
     require_task(location, ("text-classification",), host)
     results, notes = predict(location, _texts(texts), top_k=top_k, host=host)
     return Prediction(top_k=results, notes=notes)
