@@ -229,3 +229,20 @@ def test_fuzzed_tokenizer_json_is_read_or_answered_never_a_traceback(content):
     except ArchzooError:
         return
     tokenizer.encode_batch(["some text 1 2 3"])  # whatever was read, it reads text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"loop": {"epoch": 0}}', r"cannot be resumed from \(KeyError"),
+        ('{"loop": 7, "optimizers": {}, "schedulers": {}, "rng": {}}', "cannot be resumed from"),
+        ("[" * 10_000, "nests deeper than 32 levels"),
+    ],
+)
+def test_a_hostile_training_state_is_a_message_on_resume(store, content, message):
+    from archzoo.api import train
+
+    result = train("mlp", dataset="digits", overrides=FAST, out="state")
+    (result.last_dir / "training_state.json").write_text(content)
+    with pytest.raises(ArchzooError, match=message):
+        train(out="state", resume=True, overrides={"epochs": "2"})
