@@ -118,3 +118,27 @@ def test_identical_pictures_made_at_once_never_share_a_file(app_url):
     for path in paths:
         with Image.open(path) as image:
             assert np.array_equal(np.asarray(image), picture)
+
+
+def test_a_request_body_over_the_limit_is_refused_at_the_door(app_url):
+    from archzoo.registry.limits import MAX_REQUEST_BYTES
+
+    url, _, _ = app_url
+    body = b"x" * (MAX_REQUEST_BYTES + 1)
+    refused = httpx.post(url + "/gradio_api/queue/join", content=body, timeout=60)
+    assert refused.status_code == 413 and "at most" in refused.text
+
+    def chunks():  # no Content-Length: the same limit holds while the body streams in
+        for _ in range(MAX_REQUEST_BYTES // (1 << 20) + 2):
+            yield b"y" * (1 << 20)
+
+    def few():
+        yield b"y" * 1000
+
+    # The same garbage, small, reaches the route (which wants a sign-in first); big, it never does.
+    small = httpx.post(url + "/gradio_api/queue/join", content=few(), timeout=60).status_code
+    try:
+        streamed = httpx.post(url + "/gradio_api/queue/join", content=chunks(), timeout=60).status_code
+    except httpx.HTTPError:
+        streamed = None  # the server ended the request
+    assert small == 401 and streamed in (400, None)

@@ -11,6 +11,7 @@ refuses before any route runs:
   the ``--host`` value, or a name the operator allowed (``--allowed-host``,
   ``[app] allowed_hosts``).  An IP address cannot be rebound, a name can;
 - a request with an ``Origin`` other than the app's own (the same host and port);
+- a request body over :data:`~archzoo.registry.limits.MAX_REQUEST_BYTES` (HTTP 413);
 - a client's sign-in after :data:`~archzoo.registry.limits.LOGIN_FAILURES` failures
   within a minute (HTTP 429), and every failed sign-in is answered only after a pause.
 """
@@ -24,7 +25,7 @@ import time
 from collections import deque
 from urllib.parse import urlsplit
 
-from archzoo.registry.limits import LOGIN_FAILURE_DELAY_S, LOGIN_FAILURES, LOGIN_WINDOW_S
+from archzoo.registry.limits import LOGIN_FAILURE_DELAY_S, LOGIN_FAILURES, LOGIN_WINDOW_S, MAX_REQUEST_BYTES
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 #: At most this many clients' failures are remembered (the oldest are forgotten first).
@@ -111,6 +112,14 @@ class RequestGuard:
         if origin is not None and urlsplit(origin).netloc.lower() != host.strip().lower():
             await _refuse(scope, send, 403, "Cross-origin requests to this archzoo app are refused.")
             return
+        if scope["type"] == "http":
+            declared = headers.get("content-length", "0")
+            if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
+                await _refuse(
+                    scope, send, 413, f"A request to this archzoo app may carry at most {MAX_REQUEST_BYTES:,} bytes."
+                )
+                return
+            receive = _capped(receive, MAX_REQUEST_BYTES)
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"):
             await self._login(scope, receive, send)
             return
@@ -135,6 +144,23 @@ class RequestGuard:
             await send(message)
 
         await self.app(scope, receive, watch)
+
+
+def _capped(receive, limit: int):
+    """``receive`` that ends the request (as if the client went away) once its body passes
+    ``limit`` bytes: a body sent without a length is held to the same limit."""
+    seen = 0
+
+    async def capped():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return capped
 
 
 async def _refuse(scope, send, status: int, text: str, *, retry_after: float | None = None) -> None:

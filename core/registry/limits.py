@@ -56,6 +56,10 @@ MAX_DECOMPRESSED_BYTES = 2 * 1024 * 1024 * 1024
 
 # -- the app's door ------------------------------------------------------------------------
 
+#: Bytes of one HTTP request's body (an upload's file is within Gradio's own 20 MB limit;
+#: a text request within MAX_TEXT_BYTES, even written with JSON's escapes).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
 #: Failed sign-ins one client may make within LOGIN_WINDOW_S before it must wait.
 LOGIN_FAILURES = 5
 LOGIN_WINDOW_S = 60.0
