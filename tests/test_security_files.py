@@ -113,7 +113,9 @@ def test_a_small_checkpoint_describing_a_huge_model_is_refused_before_it_is_buil
     edit_config(folder, lambda m: m["config"].update(hidden=[30000, 30000]))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
-    with pytest.raises(archzoo.ArchzooError, match=r"describes a model of 902,\d+,\d+ parameters, more than the limit"):
+    with pytest.raises(
+        archzoo.ArchzooError, match=r"would make a model of 902,\d+,\d+ parameters, more than the limit"
+    ):
         archzoo.load(folder)
     assert time.monotonic() - started < 5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing of 3.6 GB was made
@@ -129,8 +131,20 @@ def test_a_config_whose_shapes_do_not_match_the_weights_header_is_refused_before
 def test_the_train_form_cannot_build_a_model_over_the_budget(store):
     from archzoo.api import train
 
-    with pytest.raises(archzoo.ArchzooError, match="describes a model of .* parameters, more than the limit"):
+    with pytest.raises(archzoo.ArchzooError, match="would make a model of .* parameters, more than the limit"):
         train("mlp", dataset="digits", overrides={**FAST, "hidden": "20000,20000"}, out="huge")
+
+
+def test_the_apps_queue_refuses_a_model_over_the_budget_before_queueing_it(store):
+    from archzoo.training.queue import RunManager
+
+    runs = RunManager()
+    try:
+        with pytest.raises(archzoo.ArchzooError, match="would make a model of 401,5.* parameters, more than the limit"):
+            runs.submit("mlp", dataset="digits", overrides={**FAST, "hidden": "20000,20000"}, out="huge")
+        assert not runs.rows() and not (store / "huge").exists()
+    finally:
+        runs.shutdown()
 
 
 # -- 8: hostile tokenizer.json -------------------------------------------------------------------

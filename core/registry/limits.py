@@ -40,8 +40,6 @@ MAX_NAME_CHARS = 200
 #: parameters (800 MB in float32) is more than any model the shipped presets describe
 #: except on purpose; GPT-2 small has 124 M.
 MAX_PARAMETERS = 200_000_000
-#: Layers listed in one config field (``hidden = [...]``).
-MAX_LAYERS = 64
 
 # -- files read from a checkpoint or a download --------------------------------------------
 
@@ -78,7 +76,7 @@ def check_parameters(count: int, owner: str) -> int:
     """A model's planned parameter count, refused above :data:`MAX_PARAMETERS` before it is built."""
     if count > MAX_PARAMETERS:
         raise LimitError(
-            f"{owner} describes a model of {count:,} parameters, more than the limit of {MAX_PARAMETERS:,}: "
+            f"{owner} would make a model of {count:,} parameters, more than the limit of {MAX_PARAMETERS:,}: "
             "it is not built; choose fewer or narrower layers"
         )
     return count

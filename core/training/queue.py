@@ -29,9 +29,12 @@ from archzoo.checkpoints.locate import output_dir
 from archzoo.data.loading import looks_like_path
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.limits import check_parameters
+from archzoo.registry.plans import fill_from_data
 from archzoo.runs.lock import LOCK
 from archzoo.runs.progress import RunProgress
 from archzoo.runs.record import EVENTS, RECORD, read_events
+from archzoo.toolkit.models import plan_on_meta, planned_size
 from archzoo.training.launch import open_record, plan_and_folder, train
 
 log = logging.getLogger(__name__)
@@ -150,6 +153,21 @@ def confine_request(request: RunRequest, host: Host) -> None:
         paths.writable(output_dir(request.out, paths.store), "run name")
 
 
+def check_planned_size(plan: Any, host: Host) -> None:
+    """The model a plan builds, sized on the meta device against the parameter budget, where its
+    dataset declares its shape (else the trainer checks it once the data is loaded)."""
+    dataset = host.datasets.get(plan.dataset)
+    if dataset is None or not dataset.input_shape:
+        return
+    try:
+        config = fill_from_data(plan.config, dataset)
+    except ArchzooError:
+        return  # the trainer says what is wrong, with the data in hand
+    planned = plan_on_meta(host.hooks(plan.spec).build_model, config)
+    if planned is not None:
+        check_parameters(planned_size(planned), f"the {plan.spec.name} settings")
+
+
 class RunManager:
     """Runs training requests one at a time in a worker thread."""
 
@@ -202,6 +220,7 @@ class RunManager:
         if host.paths is not None:
             confine_request(request, host)
         plan, out_dir = plan_and_folder(request.name, request.dataset, request.overrides, out, resume, overwrite, host)
+        check_planned_size(plan, host)  # a model too big is refused now, not after it waited in the queue
         # The record is begun now, so every page (and archzoo runs) sees the run while it waits,
         # and its lock keeps a second writer of the same folder out.
         record = open_record(plan, out_dir, request.overrides, resume=resume, host=host, status="queued")
