@@ -211,3 +211,21 @@ def test_the_operator_may_lend_the_token_and_the_page_says_so(hf, run, store):
     message = checkpoints_tab.push(ctx, str(run), "alice/lent", False, "")
     assert "Pushed to" in message
     assert ctx.hub_token("") is None and _app_context(lend=False).hub_token("") is False
+
+
+def test_an_hf_location_typed_in_the_app_borrows_no_token(hf, run, store):
+    from huggingface_hub import HfApi
+
+    from archzoo.ui.app import build_app
+
+    HfApi(token=ALICE).create_repo("alice/private-typed", private=True)
+    archzoo.push_to_hub(run, "alice/private-typed", token=ALICE)
+    app = build_app()  # the operator's HF_TOKEN (alice's) is set, and not lent
+    try:
+        host = app.archzoo.host
+        with pytest.raises(HubError, match="not found|not allowed"):
+            archzoo.load("hf://alice/private-typed", host=host)
+        host.hub_token = None  # what the command line does: huggingface_hub finds the operator's token
+        assert archzoo.load("hf://alice/private-typed", host=host).spec.name == "mlp"
+    finally:
+        app.archzoo.runs.shutdown()

@@ -65,6 +65,7 @@ def build_app(
     _register_hooks(host)
     lend = host.settings.lend_hub_token if lend_hub_token is None else lend_hub_token
     host.paths = PathPolicy.for_app(host.settings)  # paths from the browser stay in the store and data roots
+    host.hub_token = None if lend else False  # an hf:// location typed in the page borrows no token
     temp_dir = _own_temp_dir()
     ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend, temp_dir=temp_dir)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:

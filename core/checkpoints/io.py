@@ -114,7 +114,7 @@ def load(
 ) -> LoadedCheckpoint:
     """Load a checkpoint (path or store name) as a ready model in eval mode."""
     host = host or get_host()
-    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths)
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths, token=host.hub_token)
     meta = read_meta(folder)
     spec = _installed_spec(meta, host)
     info = DataInfo.from_dict(meta["dataset"]["info"])

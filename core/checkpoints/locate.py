@@ -15,14 +15,21 @@ from archzoo.errors import ArchzooError
 from archzoo.registry.paths import PathPolicy, check_path_text
 
 
-def resolve_checkpoint(location: str | os.PathLike, store: Path | None = None, paths: PathPolicy | None = None) -> Path:
+def resolve_checkpoint(
+    location: str | os.PathLike,
+    store: Path | None = None,
+    paths: PathPolicy | None = None,
+    *,
+    token: str | bool | None = None,
+) -> Path:
     """Any checkpoint location -> a local folder; ``hf://`` references are pulled
-    (or found in the Hugging Face cache) first, JSON and safetensors files only.
+    (or found in the Hugging Face cache) first, JSON and safetensors files only,
+    with ``token`` (the host's ``hub_token``: False in the app unless the operator lends theirs).
 
     Under a path policy (the app's, :mod:`archzoo.registry.paths`) a local location
     must lie in the store or a data root: a browser user cannot open any folder."""
     if str(location).startswith("hf://"):
-        return pull(str(location))
+        return pull(str(location), token=token)
     check_path_text(str(location), "checkpoint")
     if paths is not None:
         text = str(location)

@@ -98,6 +98,9 @@ class Host:
         #: Where paths from outside may point (:mod:`archzoo.registry.paths`): the app sets its
         #: policy here; None (the command line) lets the user name any path.
         self.paths: PathPolicy | None = None
+        #: The token an ``hf://`` location is pulled with: None lets huggingface_hub find the
+        #: operator's; the app sets False (none) unless the operator lends theirs.
+        self.hub_token: str | bool | None = None
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.architectures: dict[str, ArchSpec] = {}
