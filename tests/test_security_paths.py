@@ -129,3 +129,16 @@ def test_a_downloaded_checkpoint_does_not_choose_which_file_the_cli_reads(store,
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     with pytest.raises(PathRefused, match="came from the Hub and records its dataset as the path"):
         evaluate_checkpoint(snapshot)
+
+
+def test_the_app_pushes_no_checkpoint_from_outside_the_store(app, tmp_path):
+    from archzoo.api import train
+    from archzoo.ui import checkpoints_tab
+
+    ctx, _ = app
+    ctx.host.paths, policy = None, ctx.host.paths
+    best = train("mlp", dataset="digits", overrides=FAST, out=str(tmp_path / "operators-own")).best_dir
+    ctx.host.paths = policy
+    # Refused before any request: no Hub is running here, and none is needed.
+    message = checkpoints_tab.push(ctx, str(best), "student/exfiltrated", False, "hf_student")
+    assert "outside the folders this app may read" in message

@@ -159,6 +159,9 @@ def push_to_hub(
     repo_id = reference.repo_id
     if branch:
         check_revision(branch)
+    paths = get_host().paths
+    if paths is not None:  # in the app: only a checkpoint in the store (or a data root) is pushed
+        paths.checkpoint(checkpoint)
     folder = find_local(checkpoint)
     meta = read_meta(folder)
     weights = folder / WEIGHTS

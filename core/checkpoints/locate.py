@@ -32,8 +32,7 @@ def resolve_checkpoint(
         return pull(str(location), token=token)
     check_path_text(str(location), "checkpoint")
     if paths is not None:
-        text = str(location)
-        paths.readable(text if Path(text).expanduser().is_absolute() else paths.store / text, "checkpoint")
+        paths.checkpoint(location)
     return find_local(location, store)
 
 

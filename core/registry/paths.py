@@ -49,6 +49,11 @@ class PathPolicy:
             "[app] data_roots in registry.toml"
         )
 
+    def checkpoint(self, location: str | os.PathLike) -> None:
+        """A checkpoint location typed in the page (a path, or a name in the store) must be readable."""
+        text = os.fspath(location)
+        self.readable(text if Path(text).expanduser().is_absolute() else self.store / text, "checkpoint")
+
     def writable(self, path: str | os.PathLike, what: str) -> Path:
         """``path`` if it lies in the checkpoint store (links resolved), else :class:`PathRefused`."""
         resolved = _resolve(path, what)
