@@ -8,6 +8,7 @@ is atomic on one filesystem.  This module is that one mechanism.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -33,6 +34,7 @@ def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
     it is removed and ``dest`` is left as it was."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    recover_swap(dest)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         yield staging
@@ -54,6 +56,29 @@ def swap_into_place(staging: Path, dest: Path) -> None:
     os.replace(dest, retired)
     os.replace(staging, dest)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def recover_swap(dest: str | os.PathLike, *, tidy: bool = False) -> bool:
+    """Undo what a kill between the two renames of :func:`swap_into_place` left:
+    no ``dest`` but a whole ``.NAME.old`` beside it, which goes back into place.
+    Returns True when it did.
+
+    With ``tidy`` (only for a caller that owns ``dest``, e.g. under its run's
+    lock) it also removes a leftover ``.NAME.old`` and the ``.NAME.*.tmp``
+    staging folders a killed writer left: none of them is ever whole data."""
+    dest = Path(dest)
+    retired = dest.with_name(f".{dest.name}.old")
+    restored = False
+    if retired.is_dir() and not retired.is_symlink() and not dest.exists():
+        os.replace(retired, dest)
+        restored = True
+    if tidy:
+        if retired.is_dir() and not retired.is_symlink():
+            shutil.rmtree(retired, ignore_errors=True)
+        for leftover in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+    return restored
 
 
 @contextmanager

@@ -238,7 +238,10 @@ def test_bad_inference_input_is_answered_in_the_page(ui, client, trained):
     assert "choose a checkpoint first" in client.predict(None, "1,2", 3, api_name="/classify_rows")[2]
     assert "this needs a tabular-classification" in client.predict(trained.best, "1,2", 3, api_name="/classify_rows")[2]
     assert "this needs a text-classification" in client.predict(trained.best, "", 3, api_name="/classify_text")[2]
-    assert "no checkpoint at" in client.predict("/no/such/folder", empty, 3, api_name="/classify_sketch")[2]
+    outside = client.predict("/no/such/folder", empty, 3, api_name="/classify_sketch")[2]
+    assert "'/no/such/folder' is outside the folders this app may read" in outside  # the path policy
+    missing = client.predict(str(ui.store / "no-such-run"), empty, 3, api_name="/classify_sketch")[2]
+    assert "no checkpoint at" in missing
     # ...and the app still answers.
     assert (
         top(
@@ -418,7 +421,8 @@ def test_a_lora_adapter_is_merged_from_the_checkpoints_tab(ui, client, trained):
         "text_column": "review",
         "label_column": "sentiment",
     }
-    best = train("lora", dataset=str(reviews), overrides=overrides, out=str(ui.files / "lora")).best_dir
+    # In the store: the app writes (the merged folder beside it) only there.
+    best = train("lora", dataset=str(reviews), overrides=overrides, out=str(ui.store / "lora")).best_dir
     message = client.predict(str(best), "", api_name="/merge_adapter")
     merged = best.parent / "merged"
     assert f"Merged into {merged}" in message

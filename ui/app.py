@@ -13,18 +13,23 @@ system's fonts, so the page makes no request beyond this server.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from functools import partial
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from archzoo.errors import ArchzooError  # noqa: E402
 from archzoo.registry.host import Host, get_host  # noqa: E402
+from archzoo.registry.paths import PathPolicy  # noqa: E402
 from archzoo.training.queue import RunManager  # noqa: E402
 
 from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, runs_tab, train_tab  # noqa: E402
 from .common import PICK_BRUSH_JS, AppContext  # noqa: E402
+from .guard import RequestGuard, allowed_host_names  # noqa: E402
 
 TITLE = "archzoo"
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
@@ -50,11 +55,20 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS, primary_hue="blue")
 
 
-def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Blocks:
-    """The whole app as Gradio Blocks (not yet served)."""
+def build_app(
+    host: Host | None = None, runs: RunManager | None = None, *, lend_hub_token: bool | None = None
+) -> gr.Blocks:
+    """The whole app as Gradio Blocks (not yet served).
+
+    ``lend_hub_token`` (default: registry.toml's ``[app] lend_hub_token``, off) lets a
+    browser user with an empty token field use this machine's Hub login."""
     host = host or get_host()
     _register_hooks(host)
-    ctx = AppContext(host=host, runs=runs or RunManager(host))
+    lend = host.settings.lend_hub_token if lend_hub_token is None else lend_hub_token
+    host.paths = PathPolicy.for_app(host.settings)  # paths from the browser stay in the store and data roots
+    host.hub_token = None if lend else False  # an hf:// location typed in the page borrows no token
+    temp_dir = _own_temp_dir()
+    ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend, temp_dir=temp_dir)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(
             "# archzoo\n"
@@ -96,11 +110,21 @@ def build_app(host: Host | None = None, runs: RunManager | None = None) -> gr.Bl
                 show_progress="hidden",
             )
         app.archzoo = ctx  # for tests and benchmarks: the host and the run queue behind this app
+        app.archzoo_temp_dir = temp_dir
     return app
 
 
 def _ticking(on: bool) -> gr.Timer:
     return gr.Timer(active=on)
+
+
+def _own_temp_dir() -> str:
+    """A temporary folder for this app alone (Gradio's ``GRADIO_TEMP_DIR``, read when
+    components and the server are made): files made for one app's users are not served
+    by another app on the same machine, and two apps never write the same file."""
+    folder = tempfile.mkdtemp(prefix="archzoo-ui-")
+    os.environ["GRADIO_TEMP_DIR"] = folder
+    return folder
 
 
 def _register_hooks(host: Host) -> None:
@@ -134,14 +158,21 @@ def serve(
     share: bool = False,
     block: bool = False,
     quiet: bool = True,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> str:
     """Serve ``app`` (default: a fresh :func:`build_app`) and return its local URL.
 
+    Requests pass :class:`~archzoo.ui.guard.RequestGuard` first: only the host names
+    :func:`~archzoo.ui.guard.allowed_host_names` gives (plus ``allowed_hosts`` and
+    registry.toml's ``[app] allowed_hosts``), only the app's own origin, sign-ins throttled.
     With ``block`` it does not return until the server is stopped (Ctrl-C)."""
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
+    names = allowed_host_names(host, (*allowed_hosts, *app.archzoo.host.settings.allowed_hosts), share=share)
+    os.environ["GRADIO_TEMP_DIR"] = app.archzoo_temp_dir  # the server's uploads go there too
     try:
         app.launch(
+            app_kwargs={"middleware": [Middleware(RequestGuard, allowed_hosts=names)]},
             server_name=host,
             server_port=port,
             auth=auth,
@@ -165,11 +196,18 @@ def serve(
     return app.local_url
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, share: bool = False) -> None:
+def launch(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    share: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
+    lend_hub_token: bool = False,
+) -> None:
     """``archzoo ui``: serve the app until Ctrl-C."""
-    app = build_app()
+    app = build_app(lend_hub_token=lend_hub_token or None)
     store = app.archzoo.host.settings.checkpoint_dir
-    url = serve(app, host=host, port=port, auth=auth, share=share, quiet=True)
+    url = serve(app, host=host, port=port, auth=auth, share=share, quiet=True, allowed_hosts=allowed_hosts)
     if host in ("0.0.0.0", "::"):
         url = f"http://127.0.0.1:{port}/"
     print(
@@ -179,6 +217,12 @@ def launch(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | No
         flush=True,
     )
     print(f"archzoo ui: checkpoints in {store.resolve()}; press Ctrl-C to stop", flush=True)
+    if app.archzoo.lend_hub_token:
+        print(
+            "archzoo ui: this machine's Hub login is lent to every user who leaves the token field empty "
+            "(--lend-hub-token); the page says so",
+            flush=True,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"archzoo ui: listening on {host}: anyone who can reach this machine can use the app"
@@ -189,3 +233,4 @@ def launch(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | No
         app.block_thread()
     finally:
         app.archzoo.runs.shutdown(timeout=30)  # a running training stops and keeps a resumable checkpoint
+        shutil.rmtree(app.archzoo_temp_dir, ignore_errors=True)

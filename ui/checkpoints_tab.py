@@ -77,7 +77,7 @@ def push(ctx: AppContext, location: str | None, repo_id: str, private: bool, tok
         repo_id = (repo_id or "").strip()
         if not repo_id or "/" not in repo_id.strip("/"):
             raise ArchzooError("give the Hub repository as user/name (for example alice/mlp-digits)")
-        url = push_to_hub(location, repo_id, private=bool(private), token=(token or "").strip() or None)
+        url = push_to_hub(location, repo_id, private=bool(private), token=ctx.hub_token(token))
     except Exception as exc:
         return error_message(exc)
     return ok(f"Pushed to {url or repo_id}.")
@@ -90,9 +90,11 @@ def pull(ctx: AppContext, reference: str, token: str):
         if not reference:
             raise ArchzooError("give a Hub reference: user/name, user/name@revision or hf://user/name")
         ref = parse_reference(reference)
-        # Into the store (not only the Hugging Face cache), so it is listed here and in the other tabs.
-        folder = ctx.host.settings.checkpoint_dir / "hub" / (ref.repo_id + (f"@{ref.revision}" if ref.revision else ""))
-        path = hub_pull(reference, to=folder, token=(token or "").strip() or None)
+        # Into the store (not only the Hugging Face cache), so it is listed here and in the other tabs;
+        # pulling again replaces the earlier pull (an archzoo checkpoint in the store, nothing else).
+        revision = f"@{ref.revision.replace('/', '--')}" if ref.revision else ""
+        folder = ctx.host.settings.checkpoint_dir / "hub" / (ref.repo_id + revision)
+        path = hub_pull(reference, to=folder, token=ctx.hub_token(token), overwrite=True)
     except Exception as exc:
         return error_message(exc), gr.skip(), gr.skip()
     options = all_choices(ctx)
@@ -120,6 +122,8 @@ def merge(ctx: AppContext, location: str | None, destination: str):
             target = source.parent / "merged"
         else:
             target = source.parent / f"{source.name}-merged"
+        if ctx.host.paths is not None:
+            ctx.host.paths.writable(target, "merge destination")
         written = merge_adapter(location, target, host=ctx.host)
     except Exception as exc:
         return error_message(exc)
@@ -158,7 +162,11 @@ def build(ctx: AppContext) -> dict:
             token = gr.Textbox(
                 label="Hub token",
                 type="password",
-                info="optional: HF_TOKEN or a saved login is used when empty; never stored",
+                info=(
+                    "optional: when empty, this server's own Hub login is used (the operator allowed it); never stored"
+                    if ctx.lend_hub_token
+                    else "your own Hub access token: needed to push, and to pull private repositories; never stored"
+                ),
             )
             repo = gr.Textbox(label="Push to repository", placeholder="user/name", elem_id="az-push-repo")
             private = gr.Checkbox(False, label="private repository")

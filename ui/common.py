@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import inspect
 import logging
+import tempfile
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,49 @@ PICK_BRUSH_JS = """
 
 @dataclass
 class AppContext:
-    """What the tabs share: the plugin host and the one training queue."""
+    """What the tabs share: the plugin host, the one training queue, and what the operator allowed."""
 
     host: Host
     runs: RunManager
+    #: May a browser user with an empty token field push and pull with the operator's own
+    #: Hub token (HF_TOKEN or the saved login)?  Only when the operator said so
+    #: (``archzoo ui --lend-hub-token``): otherwise the app asks for the user's own.
+    lend_hub_token: bool = False
+    #: This app's own temporary folder (Gradio's cache for it); pictures it makes are written there.
+    temp_dir: str = ""
+
+    def hub_token(self, typed: str | None) -> str | bool | None:
+        """The token a Hub request from the page uses: the one typed in, else the operator's
+        (None: huggingface_hub finds it) only if lent, else False (huggingface_hub sends none)."""
+        typed = (typed or "").strip()
+        if typed:
+            return typed
+        return None if self.lend_hub_token else False
+
+
+def own_image_file(ctx: AppContext, image: Any) -> str | None:
+    """Write a picture (PIL image or array) for the page as a PNG of its own, under a fresh
+    name in this app's temporary folder, and return its path.
+
+    Gradio would store it under a name made from its bytes, rewriting the same file for
+    two identical answers at once, so one reader could get the other's half-written
+    file; a file written whole under a new name and renamed into place cannot clash."""
+    if image is None:
+        return None
+    import os
+    import uuid
+
+    import numpy as np
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(image)) if not isinstance(image, Image.Image) else image
+    folder = os.path.join(ctx.temp_dir or tempfile.gettempdir(), "archzoo-images")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{uuid.uuid4().hex}.png")
+    partial = path + ".part"
+    picture.save(partial, format="PNG")
+    os.replace(partial, path)
+    return path
 
 
 # -- messages --------------------------------------------------------------------------

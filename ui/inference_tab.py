@@ -36,6 +36,7 @@ from .common import (
     info,
     notes_html,
     ok,
+    own_image_file,
     pick,
     problem,
     table,
@@ -101,7 +102,7 @@ def classify_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: f
         prediction = inference.classify_drawing(location, _composite(sketch), top_k=int(top_k), host=ctx.host)
     except Exception as exc:
         return None, None, error_message(exc)
-    return _label(prediction.top_k[0]), prediction.seen, notes_html(prediction.notes)
+    return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
 
 
 def classify_upload(ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool):
@@ -114,7 +115,7 @@ def classify_upload(ctx: AppContext, location: str | None, upload: Any, top_k: f
         )
     except Exception as exc:
         return None, None, error_message(exc)
-    return _label(prediction.top_k[0]), prediction.seen, notes_html(prediction.notes)
+    return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
 
 
 def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float):
@@ -169,7 +170,8 @@ def generate_images(
         )
     except Exception as exc:
         return None, error_message(exc)
-    return images, ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}.") + "".join(info(n) for n in notes)
+    files = [own_image_file(ctx, image) for image in images]
+    return files, ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}.") + "".join(info(n) for n in notes)
 
 
 def generate_text(ctx: AppContext, location: str | None, prompt: str, temperature: float, length: float):

@@ -43,7 +43,7 @@ def local_folder(location: str | os.PathLike, *, host: Any = None) -> Path:
             "pull it into a folder of your own (archzoo pull REPO --to DIR) and use that"
         )
     host = host or get_host()
-    folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths, token=host.hub_token)
     linked = [p.name for p in folder.iterdir() if p.is_symlink()]
     if linked:
         raise NotAmendableError(

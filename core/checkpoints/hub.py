@@ -44,19 +44,36 @@ from archzoo.checkpoints.layout import (
     find_local,
 )
 from archzoo.checkpoints.meta import read_meta
-from archzoo.errors import ArchzooError, PluginMissingError
-from archzoo.files import sha256_file
+from archzoo.checkpoints.replace import check_replace
+from archzoo.checkpoints.schema import check_config
+from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
+from archzoo.files import sha256_file, staged_folder
 from archzoo.registry.host import archzoo_version, get_host
+from archzoo.registry.limits import LimitError, parse_json
 from archzoo.runs.record import EVENTS, IN_CHECKPOINT, RECORD, now, record_folder, update_record
 
-#: What push uploads and pull downloads: the shared files and the evaluation folder.
-#: The run's record travels in the checkpoint's run/ folder.
-HUB_PATTERNS = (*SHARED_FILES, f"{EVALUATION_DIR}/*", f"{IN_CHECKPOINT}/{RECORD}", f"{IN_CHECKPOINT}/{EVENTS}")
+#: The kinds of file the evaluation folder holds (archzoo report writes a page, figures and their numbers).
+EVALUATION_SUFFIXES = (".html", ".json", ".png", ".md")
+#: What push uploads and pull downloads, and nothing else: the shared files by exact name, the
+#: evaluation folder's pages and figures one level deep, and the run's record in run/.
+#: (huggingface_hub matches with fnmatch, where ``*`` also matches ``/``: hence IGNORED.)
+HUB_PATTERNS = (
+    *SHARED_FILES,
+    *(f"{EVALUATION_DIR}/*{suffix}" for suffix in EVALUATION_SUFFIXES),
+    f"{IN_CHECKPOINT}/{RECORD}",
+    f"{IN_CHECKPOINT}/{EVENTS}",
+)
+#: Anything deeper than one level below evaluation/ is never taken, whatever its name.
+IGNORED = (f"{EVALUATION_DIR}/*/*",)
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a config.json this big is not an archzoo config
 
 HF_PREFIX = "hf://"
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
+#: A branch or tag name (git's rules, narrowed: no "..", no empty part, no leading "/" or "-"),
+#: or a pull request's ref (refs/pr/N).
+_REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+_EVALUATION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 LOGIN_HINT = "log in with `hf auth login`, or set HF_TOKEN to an access token"
 
 
@@ -88,7 +105,26 @@ def parse_reference(reference: str) -> HubReference:
         )
     if sep and not revision:
         raise HubError(f"'{reference}' has an empty revision after '@': give a branch, a tag or a commit sha")
+    if revision:
+        check_revision(revision)
     return HubReference(repo_id, revision or None)
+
+
+def check_revision(revision: str) -> str:
+    """A branch, a tag or a commit sha, and nothing that could be read as a path
+    (``..``, a leading ``/``, a backslash): the revision names a folder in the cache."""
+    if (
+        len(revision) > 200
+        or not _REVISION.fullmatch(revision)
+        or ".." in revision
+        or revision.endswith((".lock", "."))
+    ):
+        shown = "".join(c if c.isprintable() else "?" for c in revision[:80])
+        raise HubError(
+            f"'{shown}' is not a revision: give a branch or tag name (letters, digits, '.', '_', '-', "
+            "'/' between parts) or a commit sha"
+        )
+    return revision
 
 
 # -- push ------------------------------------------------------------------------------
@@ -101,7 +137,7 @@ def push_to_hub(
     private: bool = False,
     branch: str | None = None,
     message: str | None = None,
-    token: str | None = None,
+    token: str | bool | None = None,
 ) -> str:
     """Upload a checkpoint (folder, run folder or store name) to ``repo_id`` as one commit.
 
@@ -109,7 +145,8 @@ def push_to_hub(
     ``private=True`` into an existing public repository is refused rather than
     published), and ``branch`` if it does not exist yet.  The card is rendered
     afresh so its usage snippet names ``repo_id``.  ``token=None`` lets
-    huggingface_hub find one (``HF_TOKEN``, then the saved login).
+    huggingface_hub find one (``HF_TOKEN``, then the saved login); ``token=False``
+    sends none (the app does that unless the operator lends theirs).
 
     Returns the commit URL: a ``huggingface_hub.CommitInfo``, which is a
     ``str`` whose ``.oid`` is the commit sha.
@@ -120,6 +157,11 @@ def push_to_hub(
             f"push to '{reference.repo_id}' and choose the branch with --branch, not '@{reference.revision}'"
         )
     repo_id = reference.repo_id
+    if branch:
+        check_revision(branch)
+    paths = get_host().paths
+    if paths is not None:  # in the app: only a checkpoint in the store (or a data root) is pushed
+        paths.checkpoint(checkpoint)
     folder = find_local(checkpoint)
     meta = read_meta(folder)
     weights = folder / WEIGHTS
@@ -144,6 +186,7 @@ def push_to_hub(
             revision=branch,
             commit_message=message or _default_message(meta),
             allow_patterns=list(HUB_PATTERNS),
+            ignore_patterns=list(IGNORED),
         )
     _note_lineage(folder, "pushed_to", {"repo": repo_id, "branch": branch or "main", "commit": commit.oid, "at": now()})
     return commit
@@ -182,21 +225,22 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix="archzoo-push-"))
     try:
         for name in SHARED_FILES:
-            if name != CARD and (folder / name).is_file():
+            if name not in (CARD, CONFIG) and _regular_file(folder / name):
                 _link_or_copy(folder / name, staging / name)
+        (staging / CONFIG).write_text(json.dumps(shared_meta(meta), indent=2) + "\n", encoding="utf-8")
         evaluation = folder / EVALUATION_DIR
-        if evaluation.is_dir():
+        if evaluation.is_dir() and not evaluation.is_symlink():
             (staging / EVALUATION_DIR).mkdir()
             for figure in evaluation.iterdir():
-                if figure.is_file():
+                if _regular_file(figure) and evaluation_file(figure.name):
                     _link_or_copy(figure, staging / EVALUATION_DIR / figure.name)
         record = record_folder(folder) or record_folder(folder.parent)
-        if record is not None:
+        if record is not None and _regular_file(record / RECORD):
             (staging / IN_CHECKPOINT).mkdir()
-            if (record / EVENTS).is_file():  # copied, not linked: a run still training rewrites it
+            if _regular_file(record / EVENTS):  # copied, not linked: a run still training rewrites it
                 shutil.copyfile(record / EVENTS, staging / IN_CHECKPOINT / EVENTS)
             (staging / IN_CHECKPOINT / RECORD).write_text(_shared_record(record), encoding="utf-8")
-        (staging / CARD).write_text(render_model_card(meta, repo_id=repo_id), encoding="utf-8")
+        (staging / CARD).write_text(render_model_card(shared_meta(meta), repo_id=repo_id), encoding="utf-8")
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -210,23 +254,58 @@ def _shared_record(folder: Path) -> str:
     if isinstance(lineage, dict):
         lineage.pop("pushed_to", None)
     data.pop("folder", None)
-    return json.dumps(data, indent=1, default=str) + "\n"
+    return json.dumps(without_local_paths(data), indent=1, default=str) + "\n"
+
+
+def shared_meta(meta: dict) -> dict:
+    """``config.json`` as the Hub gets it: a dataset, or a training setting, that is a path on
+    this machine (``/home/me/data.csv``) keeps only its last part (``data.csv``)."""
+    return {key: without_local_paths(value) if key in _SETTINGS else value for key, value in meta.items()}
+
+
+#: Where a path of the data lives.  (The model's own ``config`` is left whole: a pretrained
+#: encoder's folder is how the model is rebuilt, and a pull on the same machine needs it.)
+_SETTINGS = ("train", "dataset")
+
+
+def without_local_paths(value: object) -> object:
+    """``value`` with every string that is an absolute or home-relative path cut to its name."""
+    if isinstance(value, dict):
+        return {key: without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_local_paths(item) for item in value]
+    if isinstance(value, str) and _LOCAL_PATH.match(value):
+        return re.split(r"[\\/]", value.rstrip("/\\"))[-1] or "dataset"
+    return value
+
+
+_LOCAL_PATH = re.compile(r"(/|~|[A-Za-z]:[\\/]|\\\\)")
+
+
+def evaluation_file(name: str) -> bool:
+    """Is ``name`` a file the evaluation folder may share: a page, a figure or its numbers?"""
+    return bool(_EVALUATION_NAME.fullmatch(name)) and name.endswith(EVALUATION_SUFFIXES)
+
+
+def _regular_file(path: Path) -> bool:
+    """A regular file itself, not a link to one: a push never follows a link out of the folder."""
+    return path.is_file() and not path.is_symlink()
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
-    for link in (os.link, os.symlink):
-        try:
-            link(source.resolve(), dest)
-            return
-        except OSError:
-            continue
-    shutil.copy2(source, dest)
+    """A hard link to (or a copy of) the regular file ``source``; never a symbolic link."""
+    try:
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:
+        shutil.copyfile(source, dest, follow_symlinks=False)
 
 
 # -- pull ------------------------------------------------------------------------------
 
 
-def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | None = None) -> Path:
+def pull(
+    reference: str, *, to: str | os.PathLike | None = None, token: str | bool | None = None, overwrite: bool = False
+) -> Path:
     """Download a checkpoint from the Hub; returns the local checkpoint folder.
 
     ``reference`` is ``user/repo`` or ``user/repo@revision`` (branch, tag or
@@ -236,21 +315,35 @@ def pull(reference: str, *, to: str | os.PathLike | None = None, token: str | No
 
     ``config.json`` is fetched first and must be an archzoo checkpoint config
     before the weights are downloaded; then the weights' sha256 is checked.
+
+    ``to`` that already holds a checkpoint is replaced only with ``overwrite``
+    (:mod:`archzoo.checkpoints.replace`); anything else there is never touched.
+    The files are downloaded beside ``to`` and swapped in whole.
     """
     ref = parse_reference(reference)
+    if to is not None:
+        to = Path(to).expanduser()
+        check_replace(to, overwrite=overwrite)
     with _translate_errors(ref, writing=False):
         config_folder = _download(ref.repo_id, ref.revision, [CONFIG], token=token)
         meta = _archzoo_config(config_folder / CONFIG, ref)
         # Pin the rest to the commit config.json came from, so a push in between cannot mix revisions.
         commit = config_folder.name if _COMMIT_SHA.fullmatch(config_folder.name) else ref.revision
-        folder = _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token, local_dir=to)
-    _check_weights(folder, meta, ref)
-    if to is not None:  # a folder of the user's own; the Hugging Face cache is left as it was downloaded
-        _note_lineage(folder, "pulled_from", f"{ref.repo_id}@{commit}")
-    return folder
+        if to is None:
+            folder = _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token)
+            _check_weights(folder, meta, ref)
+            return folder
+        with staged_folder(to) as staging:
+            _download(ref.repo_id, commit, list(HUB_PATTERNS), token=token, local_dir=staging)
+            _check_weights(staging, meta, ref)
+    # A folder of the user's own; the Hugging Face cache is left as it was downloaded.
+    _note_lineage(to, "pulled_from", f"{ref.repo_id}@{commit}")
+    return to
 
 
-def _download(repo_id: str, revision: str | None, files: list[str], *, token: str | None, local_dir=None) -> Path:
+def _download(
+    repo_id: str, revision: str | None, files: list[str], *, token: str | bool | None, local_dir=None
+) -> Path:
     from huggingface_hub import snapshot_download
 
     return Path(
@@ -258,6 +351,7 @@ def _download(repo_id: str, revision: str | None, files: list[str], *, token: st
             repo_id,
             revision=revision,
             allow_patterns=files,
+            ignore_patterns=list(IGNORED),
             local_dir=local_dir,
             token=token,
             library_name="archzoo",
@@ -274,9 +368,9 @@ def _archzoo_config(path: Path, ref: HubReference) -> dict:
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise HubError(f"{what}: its {CONFIG} is larger than {MAX_CONFIG_BYTES // 2**20} MiB")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HubError(f"{what}: its {CONFIG} is not valid JSON") from None
+        meta = parse_json(path.read_bytes(), f"{ref}'s {CONFIG}")
+    except LimitError as exc:
+        raise HubError(f"{what}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise HubError(
             f'{what}: its {CONFIG} has no "format": "{FORMAT}" '
@@ -287,7 +381,10 @@ def _archzoo_config(path: Path, ref: HubReference) -> dict:
         raise HubError(f"{ref} has a damaged archzoo {CONFIG}: 'architecture' is missing or not a name")
     if not isinstance(meta.get("weights_sha256"), str):
         raise HubError(f"{ref} has a damaged archzoo {CONFIG}: it lacks 'weights_sha256'")
-    return meta
+    try:
+        return check_config(path.read_bytes(), f"{ref}'s {CONFIG}")
+    except CheckpointError as exc:
+        raise HubError(str(exc)) from None
 
 
 def _check_weights(folder: Path, meta: dict, ref: HubReference) -> None:
@@ -322,7 +419,7 @@ def installed_hint(meta: dict) -> str | None:
 # -- talking to the Hub ----------------------------------------------------------------
 
 
-def _api(token: str | None):
+def _api(token: str | bool | None):
     from huggingface_hub import HfApi
 
     return HfApi(token=token, library_name="archzoo", library_version=archzoo_version())

@@ -36,14 +36,16 @@ from archzoo.checkpoints.layout import (
 )
 from archzoo.checkpoints.locate import resolve_checkpoint
 from archzoo.checkpoints.meta import read_meta
+from archzoo.checkpoints.replace import refuse_foreign
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import DataInfo
 from archzoo.errors import ArchzooError, CheckpointError, PluginMissingError
 from archzoo.files import sha256_file, staged_folder
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.limits import check_parameters
 from archzoo.registry.specs import ArchSpec
-from archzoo.toolkit.models import unwrap
+from archzoo.toolkit.models import plan_on_meta, planned_size, unwrap
 
 
 @dataclass
@@ -79,6 +81,7 @@ def write_checkpoint(
     kind of dict: a LoRA model's ``adapter_config.json`` and
     ``adapter_model.safetensors`` in PEFT's layout."""
     dest = Path(dest)
+    refuse_foreign(dest)
     with staged_folder(dest) as staging:
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in unwrap(model).state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
@@ -111,7 +114,7 @@ def load(
 ) -> LoadedCheckpoint:
     """Load a checkpoint (path or store name) as a ready model in eval mode."""
     host = host or get_host()
-    folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths, token=host.hub_token)
     meta = read_meta(folder)
     spec = _installed_spec(meta, host)
     info = DataInfo.from_dict(meta["dataset"]["info"])
@@ -126,17 +129,27 @@ def load(
             f"{weights} does not match the sha256 recorded in {CONFIG} (file truncated or edited?): "
             f"expected {meta['weights_sha256'][:12]}..., found {actual[:12]}..."
         )
+    _check_recorded_files(folder, meta)
+    # Before a byte of the model exists: its size from the config (within the budget), and
+    # the config's shapes and dtypes against the weights' header (safetensors reads only that).
+    hooks = host.hooks(spec)
+    header = weights_header(weights)
+    plan = plan_on_meta(hooks.build_model, config)
+    if plan is not None:
+        check_parameters(planned_size(plan), f"{folder / CONFIG}")
+        check_shapes({k: shape for k, (shape, _) in plan.items()}, {k: s for k, (s, _) in header.items()}, weights)
+        check_dtypes({k: dtype for k, (_, dtype) in plan.items()}, {k: d for k, (_, d) in header.items()}, weights)
     try:
         state = load_file(weights)
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
 
-    _check_recorded_files(folder, meta)
-    model = host.hooks(spec).build_model(config)
+    model = hooks.build_model(config)
     check_state_matches(model, state, weights)
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
-    tokenizer = _load_tokenizer(folder, meta)
+    rows = getattr(config, "vocab_size", 0) or info.vocab_size
+    tokenizer = _load_tokenizer(folder, meta, rows if isinstance(rows, int) else 0)
     return LoadedCheckpoint(
         model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer
     )
@@ -155,8 +168,9 @@ def _check_recorded_files(folder: Path, meta: dict[str, Any]) -> None:
             raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
 
 
-def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
-    """The checkpoint's ``tokenizer.json``, checked against its recorded sha256; None if it has none."""
+def _load_tokenizer(folder: Path, meta: dict[str, Any], embedding_rows: int = 0) -> Any:
+    """The checkpoint's ``tokenizer.json``, checked against its recorded sha256 and against the
+    ``embedding_rows`` of the model that reads its ids (0: not known); None if it has none."""
     path = folder / TOKENIZER
     recorded = meta.get("files", {}).get(TOKENIZER)
     if not path.is_file():
@@ -169,9 +183,16 @@ def _load_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
         raise CheckpointError(f"{path} does not match the sha256 recorded in {CONFIG} (file truncated or edited?)")
 
     try:
-        return load_tokenizer(path)
+        tokenizer = load_tokenizer(path)
     except ArchzooError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+        raise CheckpointError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+    rows = embedding_rows
+    if rows and tokenizer.vocab_size > rows:
+        raise CheckpointError(
+            f"{path} gives token ids up to {tokenizer.vocab_size - 1:,}, but the model's embedding has "
+            f"{rows:,} rows ('vocab_size' in {CONFIG}): the tokenizer is not this model's"
+        )
+    return tokenizer
 
 
 def _installed_spec(meta: dict[str, Any], host: Host) -> ArchSpec:
@@ -181,10 +202,65 @@ def _installed_spec(meta: dict[str, Any], host: Host) -> ArchSpec:
     raise PluginMissingError.for_checkpoint(meta)
 
 
+def weights_header(weights: Path) -> dict[str, tuple[tuple[int, ...], torch.dtype | str]]:
+    """``{name: (shape, dtype)}`` of a safetensors file, read from its header alone."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(weights, framework="pt") as handle:
+            header = {}
+            for name in handle.keys():
+                piece = handle.get_slice(name)
+                header[name] = (tuple(piece.get_shape()), _DTYPES.get(piece.get_dtype(), piece.get_dtype()))
+            return header
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
+
+
+#: safetensors' dtype names -> torch's, for the dtypes a model's tensors may have.
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+#: Weights of a floating-point tensor may be stored in any of these (loading converts between them).
+FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def check_dtypes(expected: dict[str, torch.dtype], found: dict[str, torch.dtype | str], source: Path | str) -> None:
+    """A floating-point tensor stored as one of :data:`FLOATING`, any other as exactly its dtype:
+    int, bool, float8 or complex weights where floats belong are refused, never cast."""
+    wrong = []
+    for name, dtype in expected.items():
+        stored = found.get(name)
+        if stored is None:
+            continue
+        fits = stored in FLOATING if dtype in FLOATING else stored == dtype
+        if not fits:
+            shown = str(stored).removeprefix("torch.")
+            wrong.append(f"{name}: stored as {shown}, expected {str(dtype).removeprefix('torch.')}")
+    if wrong:
+        raise CheckpointError(f"{source} holds tensors of the wrong type: " + "; ".join(wrong[:5]))
+
+
 def check_state_matches(model: torch.nn.Module, state: dict[str, torch.Tensor], source: Path | str) -> None:
     """Every expected tensor present with the right shape, and nothing extra."""
     expected = {k: tuple(v.shape) for k, v in unwrap(model).state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
+    check_shapes(expected, {k: tuple(v.shape) for k, v in state.items()}, source)
+    check_dtypes(
+        {k: v.dtype for k, v in unwrap(model).state_dict().items()}, {k: v.dtype for k, v in state.items()}, source
+    )
+
+
+def check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], source: Path | str) -> None:
+    """The shapes a model has against the shapes a file holds: all there, none extra, all equal."""
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     wrong = [

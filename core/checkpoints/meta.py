@@ -9,14 +9,13 @@ against the weights.  Torch-free: listing a store reads only this.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archzoo.checkpoints.layout import CONFIG, FORMAT, FORMAT_VERSION
+from archzoo.checkpoints.layout import FORMAT, FORMAT_VERSION
+from archzoo.checkpoints.schema import read_config
 from archzoo.data.types import DataInfo
-from archzoo.errors import CheckpointError
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, archzoo_version, get_host
 from archzoo.registry.specs import CLASSIFICATION_TASKS, ArchSpec
@@ -54,19 +53,8 @@ def build_meta(
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
-    """Read and sanity-check ``config.json``."""
-    try:
-        meta = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{folder} has no {CONFIG}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG} is not valid JSON ({exc}); the checkpoint is damaged") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f'{folder / CONFIG} is not an archzoo checkpoint config (no "format": "{FORMAT}")')
-    for key in ("architecture", "config", "dataset", "weights_sha256"):
-        if key not in meta:
-            raise CheckpointError(f"{folder / CONFIG} lacks the '{key}' entry; the checkpoint is damaged")
-    return meta
+    """Read ``config.json`` and check it against its schema (:mod:`archzoo.checkpoints.schema`)."""
+    return read_config(folder)
 
 
 def task_of(meta: dict[str, Any], host: Host | None = None) -> str:

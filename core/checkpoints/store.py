@@ -114,7 +114,7 @@ def describe(location: str | Path, *, host: Host | None = None, store: Path | No
 def read_card(location: str | Path, *, host: Host | None = None) -> str:
     """The model card (``README.md``) of a checkpoint, as Markdown."""
     host = host or get_host()
-    folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths, token=host.hub_token)
     card = folder / CARD
     if not card.is_file():
         return f"*{folder} has no model card ({CARD}).*"

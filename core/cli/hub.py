@@ -22,6 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reference", metavar="REPO_ID[@REVISION]", help="repository, optionally @branch, @tag or @commit-sha"
     )
     p.add_argument("--to", metavar="DIR", help="put the files in DIR instead of the Hugging Face cache")
+    p.add_argument("--overwrite", action="store_true", help="replace the checkpoint already in --to")
     p.set_defaults(handler=pull)
 
 
@@ -39,7 +40,7 @@ def pull(args: argparse.Namespace) -> int:
     from archzoo.checkpoints.hub import describe, installed_hint, parse_reference, pull
     from archzoo.checkpoints.layout import CONFIG
 
-    folder = pull(args.reference, to=args.to)
+    folder = pull(args.reference, to=args.to, overwrite=args.overwrite)
     meta = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
     print(f"{parse_reference(args.reference)}: {describe(meta)}")
     hint = installed_hint(meta)

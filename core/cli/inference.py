@@ -10,6 +10,25 @@ from archzoo.cli.output import checkpoint_argument, json_flag, notes, text_argum
 from archzoo.errors import ArchzooError
 
 
+def top_k(text: str) -> int:
+    """``--top-k`` of predict: archzoo's limit as argparse's usage error."""
+    from archzoo.registry.limits import LimitError, check_top_k
+
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    try:
+        return check_top_k(number)
+    except LimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def top_k_or_all(text: str) -> int:
+    """``--top-k`` of generate: 0 (all tokens) or a count."""
+    return 0 if text.strip() == "0" else top_k(text)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers, texts or graph nodes")
     checkpoint_argument(p)
@@ -19,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "('-': standard input); for graph models, node indices of the training graph (none: every test node)",
         verb="classify (text models)",
     )
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=top_k, default=3, help="how many classes to show, 1-1000 (default: 3)")
     p.add_argument(
         "--calibrated",
         action="store_true",
@@ -33,7 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     checkpoint_argument(p)
     p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
     p.add_argument("--temperature", type=float, default=1.0, help="below 1: safer, above 1: wilder (default 1.0)")
-    p.add_argument("--top-k", type=int, default=0, help="draw each token from the k most likely only; 0: all (default)")
+    p.add_argument(
+        "--top-k", type=top_k_or_all, default=0, help="draw each token from the k most likely only; 0: all (default)"
+    )
     p.add_argument("--length", type=int, default=200, help="tokens to generate (default 200)")
     p.add_argument("-n", "--num", type=int, default=1, help="how many continuations (default 1)")
     p.add_argument("--seed", type=int, help="make the draw repeatable")

@@ -10,6 +10,7 @@ explicit.  The groups import nothing heavy at module level, so ``archzoo
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 
@@ -50,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Errors of the filesystem about a path the user gave: a message, not a traceback.
+_PATH_ERRORS = {errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENOTDIR, errno.EISDIR}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -73,3 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (archzoo list | head): stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        if exc.errno not in _PATH_ERRORS:
+            raise
+        # A path the user gave that the filesystem refuses (a name too long, no permission, a full disk).
+        where = f": {str(exc.filename)[:120]}{'...' if len(str(exc.filename)) > 120 else ''}" if exc.filename else ""
+        print(f"error: {exc.strerror}{where}", file=sys.stderr)
+        return 2

@@ -28,6 +28,7 @@ from torch.utils.data import TensorDataset
 from archzoo.data.splitting import check_val_fraction, split_indices, tensor_dataset
 from archzoo.data.types import DataInfo, DataOptions, DatasetSplits
 from archzoo.errors import DataError
+from archzoo.registry.limits import MAX_DECOMPRESSED_BYTES
 
 
 def _read_only(*arrays: np.ndarray) -> None:
@@ -83,25 +84,36 @@ def read_idx(path: Path) -> np.ndarray:
 
     Written out rather than taken from torchvision so that loading needs
     neither pickle nor torchvision's processed-file cache, and so that a
-    truncated or foreign file gives a message naming it.
+    truncated or foreign file gives a message naming it.  The file is read as
+    a stream: its header says how many bytes follow, which must be within
+    :data:`~archzoo.registry.limits.MAX_DECOMPRESSED_BYTES`, and no more than
+    that is ever decompressed (a small gzip cannot expand into gigabytes).
     """
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as probe:
+            compressed = probe.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as stream:
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+                raise DataError(f"{path} is not an IDX file (its first bytes are not an IDX magic number)")
+            ndim = magic[3]
+            shape = stream.read(4 * ndim)
+            if len(shape) < 4 * ndim:
+                raise DataError(f"{path} is truncated: its IDX header is incomplete")
+            dims = struct.unpack(f">{ndim}I", shape)
+            dtype = np.dtype(_IDX_DTYPES[magic[2]])
+            size = prod(dims) * dtype.itemsize
+            if size > MAX_DECOMPRESSED_BYTES:
+                raise DataError(
+                    f"{path} promises {size:,} bytes of data (shape {dims}), more than the limit of "
+                    f"{MAX_DECOMPRESSED_BYTES:,}; it is not read"
+                )
+            raw = stream.read(size)
+            if len(raw) != size or stream.read(1):
+                raise DataError(f"{path} is truncated or corrupt: its header promises shape {dims}")
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(f"{path} is not an IDX file (its first bytes are not an IDX magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated: its IDX header is incomplete")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    if len(raw) != header + prod(dims) * dtype.itemsize:
-        raise DataError(f"{path} is truncated or corrupt: its header promises shape {dims}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return np.frombuffer(raw, dtype=dtype).reshape(dims)
 
 
 @lru_cache(maxsize=8)
@@ -117,7 +129,16 @@ def _idx_pair(images_path: str, labels_path: str, _stamp: tuple[int, int]) -> tu
         raise DataError(f"{images_path} and {labels_path} do not hold images (N x H x W) and labels (N)")
     if len(images) != len(labels):
         raise DataError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels")
+    if tuple(images.shape[1:]) != IDX_IMAGE_SIZE:
+        raise DataError(
+            f"{images_path} holds images of {images.shape[1]} x {images.shape[2]} pixels; an MNIST-like "
+            f"dataset's are {IDX_IMAGE_SIZE[0]} x {IDX_IMAGE_SIZE[1]}"
+        )
     return images, labels
+
+
+#: The size of every MNIST-like dataset's images.
+IDX_IMAGE_SIZE = (28, 28)
 
 
 def _read_pair(pair: tuple[Path, Path]) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from typing import Any
 from archzoo.data.types import DataOptions, DatasetSplits
 from archzoo.errors import DataError
 from archzoo.registry.host import get_host
+from archzoo.registry.paths import check_path_text
 
 
 def load_dataset(name_or_path: str, options: DataOptions | None = None, host: Any = None) -> DatasetSplits:
@@ -21,7 +22,9 @@ def load_dataset(name_or_path: str, options: DataOptions | None = None, host: An
     file (a CSV/TSV table of texts and labels, or a corpus; see archzoo.text_data)."""
     options = options or DataOptions()
     host = host or get_host()
-    if name_or_path not in host.datasets and _looks_like_path(name_or_path):
+    if name_or_path not in host.datasets:
+        check_path_text(name_or_path, "dataset")
+    if name_or_path not in host.datasets and looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if path.is_file():  # a CSV/TSV table of texts and labels, or a text corpus
             from archzoo.data.text import (
@@ -40,5 +43,6 @@ def load_dataset(name_or_path: str, options: DataOptions | None = None, host: An
     return loader(options)
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
+    """Is a dataset given as a path (a file or a folder) rather than a registered name?"""
     return "/" in name or name.startswith(".") or name.startswith("~") or Path(name).is_dir() or Path(name).is_file()

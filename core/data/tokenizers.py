@@ -37,6 +37,10 @@ from typing import Any
 import numpy as np
 
 from archzoo.errors import ArchzooError
+from archzoo.registry.limits import parse_json
+
+#: The most token ids a tokenizer read from a file may have.
+MAX_VOCABULARY = 10_000_000
 
 #: Token id 0 pads every batch, for every tokenizer.
 PAD_ID = 0
@@ -198,14 +202,21 @@ class LibraryTokenizer(TextTokenizer):
 
     @classmethod
     def train_words(cls, texts: Iterable[str], vocab_size: int) -> LibraryTokenizer:
-        """The ``vocab_size - 2`` most frequent lowercased words and punctuation marks."""
+        """The ``vocab_size - 2`` most frequent lowercased words and punctuation marks
+        (every word, when ``vocab_size`` is 0: as for characters, no limit)."""
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
+        if vocab_size and vocab_size < 3:
+            raise ArchzooError(f"a word vocabulary of {vocab_size} has no room for a word; give at least 3")
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
         tokenizer.normalizer = normalizers.Lowercase()
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # words, and runs of punctuation
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=[PAD, UNK], show_progress=False)
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size or MAX_VOCABULARY, special_tokens=[PAD, UNK], show_progress=False
+        )
         tokenizer.train_from_iterator(texts, trainer)
+        if tokenizer.get_vocab_size() <= 2:
+            raise ArchzooError("the training text holds no words to build a word vocabulary from; give more text")
         return cls(tokenizer)
 
     @classmethod
@@ -257,17 +268,30 @@ def train_tokenizer(kind: str, texts: Sequence[str], vocab_size: int) -> TextTok
     raise ArchzooError(f"unknown tokenizer {kind!r}; choose one of char, word, bpe")
 
 
-def tokenizer_from_json(text: str, source: str = "tokenizer.json") -> TextTokenizer:
-    """Rebuild a tokenizer from what :meth:`TextTokenizer.to_json` wrote."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArchzooError(f"{source} is not valid JSON ({exc})") from None
+def tokenizer_from_json(text: str | bytes, source: str = "tokenizer.json") -> TextTokenizer:
+    """Rebuild a tokenizer from what :meth:`TextTokenizer.to_json` wrote.
+
+    The file may come from anyone's checkpoint: it is parsed within archzoo's JSON
+    limits and each kind's fields are checked, so a bad one is a message naming the field."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ArchzooError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    data = parse_json(text, source)
     kind = data.get("type") if isinstance(data, dict) else None
     if kind == "archzoo-char":
-        return CharTokenizer(data["chars"])
+        chars = data.get("chars")
+        if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+            raise ArchzooError(f"{source}: 'chars' must be a list of single characters")
+        if len(chars) > MAX_VOCABULARY:
+            raise ArchzooError(f"{source}: 'chars' lists {len(chars):,} characters; at most {MAX_VOCABULARY:,}")
+        return CharTokenizer(chars)
     if kind == "archzoo-ids":
-        return IdTokenizer(data["vocab_size"])
+        size = data.get("vocab_size")
+        if type(size) is not int or not 2 <= size <= MAX_VOCABULARY:
+            raise ArchzooError(f"{source}: 'vocab_size' must be a whole number from 2 to {MAX_VOCABULARY:,}")
+        return IdTokenizer(size)
     if isinstance(data, dict) and "model" in data:
         from tokenizers import Tokenizer
 
@@ -280,7 +304,7 @@ def tokenizer_from_json(text: str, source: str = "tokenizer.json") -> TextTokeni
 
 def load_tokenizer(path: str | Path) -> TextTokenizer:
     path = Path(path)
-    return tokenizer_from_json(path.read_text(encoding="utf-8"), str(path))
+    return tokenizer_from_json(path.read_bytes(), str(path))
 
 
 def check_texts(texts: Sequence[str] | str, error: type[ArchzooError] = ArchzooError) -> list[str]:

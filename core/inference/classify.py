@@ -30,6 +30,7 @@ from archzoo.inference.sampling import (
 )
 from archzoo.inference.sketch import input_preview, match_background, prepare_drawing
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.limits import MAX_ROWS, check_count, check_text_request, check_top_k
 
 
 @dataclass
@@ -79,6 +80,11 @@ def predict(
     """
     if not inputs:
         raise ArchzooError("give at least one input to predict")
+    check_top_k(top_k)
+    check_count("inputs in one prediction", len(inputs), MAX_ROWS, hint="send fewer at a time")
+    texts = [item for item in inputs if isinstance(item, str)]
+    if texts:
+        check_text_request("\n".join(texts), "the inputs")
     host = host or get_host()
     loaded = load(location, host=host)
     if loaded.spec.task == "feature-extraction":
@@ -170,6 +176,7 @@ def classify_image(
 def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
     """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``)."""
     host = host or get_host()
+    check_text_request(text or "", "the rows")  # before anything else: the cheapest answer to a flood
     require_task(location, ("tabular-classification",), host)
     rows = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if not rows:
@@ -185,6 +192,8 @@ def classify_texts(
     """Top-k classes for each text (one per line when given a single string),
     through :func:`archzoo.api.predict` as ``archzoo predict`` does."""
     host = host or get_host()
+    if isinstance(texts, str):
+        check_text_request(texts)  # before anything else: the cheapest answer to a flood
     require_task(location, ("text-classification",), host)
     results, notes = predict(location, _texts(texts), top_k=top_k, host=host)
     return Prediction(top_k=results, notes=notes)
@@ -239,7 +248,7 @@ def _predict_image(location, image, info, notes, top_k, host, calibrated=False) 
 
 def _texts(texts: list[str] | str | None) -> list[str]:
     if isinstance(texts, str):
-        texts = texts.splitlines()
+        texts = check_text_request(texts).splitlines()
     texts = [t.strip() for t in (texts or []) if t and t.strip()]
     if not texts:
         raise ArchzooError("the text is empty: type some text first (one text per line)")

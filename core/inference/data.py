@@ -13,10 +13,11 @@ from typing import Any
 
 from torch.utils.data import DataLoader
 
-from archzoo.data.loading import load_dataset
+from archzoo.data.loading import load_dataset, looks_like_path
 from archzoo.data.types import DataInfo, data_options
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.paths import PathRefused
 from archzoo.registry.specs import DatasetSpec
 
 
@@ -58,6 +59,10 @@ def evaluation_data(
     host = host or get_host()
     name = dataset or loaded.meta["dataset"]["name"]
     spec = host.datasets.get(name)
+    if spec is None and looks_like_path(name):
+        confine_dataset(name, loaded.path, given=dataset is not None, host=host)
+    if data_dir and host.paths is not None:
+        host.paths.readable(data_dir, "data folder")
     if spec is not None and name != loaded.meta["dataset"]["name"] and not _fits(spec, loaded.info):
         raise ArchzooError(
             f"dataset '{name}' ({spec.task}, inputs {tuple(spec.input_shape) or 'of any shape'}) does not fit a "
@@ -85,6 +90,27 @@ def evaluation_data(
     if chosen is None or len(chosen) == 0:
         raise ArchzooError(f"dataset '{name}' has no {split} split. {' '.join(splits.notes)}".strip())
     return chosen, splits
+
+
+def confine_dataset(name: str, checkpoint: Path, *, given: bool, host: Host) -> None:
+    """A dataset that is a path is read only where the path policy allows (the app's: the
+    store and the data roots).  Without a policy (the command line) a path the checkpoint
+    recorded is still not read when the checkpoint came from the Hub (it lies in the Hugging
+    Face cache): someone else's config.json does not choose which of the user's files is read."""
+    if host.paths is not None:
+        host.paths.readable(name, "dataset" if given else "the checkpoint's recorded dataset")
+        return
+    if not given and _downloaded(checkpoint):
+        raise PathRefused(
+            f"this checkpoint came from the Hub and records its dataset as the path '{name[:200]}'; "
+            "archzoo does not read a path someone else's checkpoint names: give the dataset with --dataset"
+        )
+
+
+def _downloaded(folder: Path) -> bool:
+    from huggingface_hub import constants
+
+    return Path(folder).resolve().is_relative_to(Path(constants.HF_HUB_CACHE).expanduser().resolve())
 
 
 def judged_on(meta: dict[str, Any], host: Host | None = None) -> list[str]:

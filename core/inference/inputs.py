@@ -15,6 +15,7 @@ import torch
 
 from archzoo.data.types import DataInfo
 from archzoo.errors import ArchzooError
+from archzoo.registry.limits import MAX_IMAGE_PIXELS, LimitError, check_image_size
 
 
 def open_image(image: Any) -> Any:
@@ -29,14 +30,20 @@ def open_image(image: Any) -> Any:
             raise ArchzooError(f"{path}: no such file")
         try:
             with Image.open(path) as opened:
+                check_image_size(*opened.size, what=path.name)  # from the header, before decoding
                 opened.load()
                 return opened.copy()
+        except Image.DecompressionBombError:
+            raise LimitError(f"{path.name} is far larger than the limit of {MAX_IMAGE_PIXELS:,} pixels") from None
         except (UnidentifiedImageError, OSError) as exc:
             raise ArchzooError(f"{path.name} is not an image archzoo can read ({exc.__class__.__name__})") from None
     if isinstance(image, np.ndarray):
+        if image.ndim >= 2:
+            check_image_size(image.shape[1], image.shape[0])
         array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
         return Image.fromarray(array)
     if isinstance(image, Image.Image):
+        check_image_size(*image.size)
         return image
     raise ArchzooError(f"expected an image, got {type(image).__name__}")
 

@@ -65,7 +65,7 @@ def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None
 def checkpoint_meta(location: str | Path, *, host: Host | None = None) -> tuple[Path, dict[str, Any]]:
     """Resolve a checkpoint and read its ``config.json`` without loading the model."""
     host = host or get_host()
-    folder = resolve_checkpoint(location, host.settings.checkpoint_dir)
+    folder = resolve_checkpoint(location, host.settings.checkpoint_dir, host.paths, token=host.hub_token)
     return folder, read_meta(folder)
 
 

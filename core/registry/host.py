@@ -24,6 +24,7 @@ import pluggy
 from archzoo.errors import DuplicateNameError, UnknownNameError
 from archzoo.plugins import builtin as builtin_plugins
 from archzoo.registry import hookspecs
+from archzoo.registry.paths import PathPolicy
 from archzoo.registry.settings import Settings, load_settings
 from archzoo.registry.specs import ArchSpec, DatasetSpec
 
@@ -94,6 +95,12 @@ class Host:
         extra_plugins: dict[str, object] | None = None,
     ) -> None:
         self.settings = settings or load_settings()
+        #: Where paths from outside may point (:mod:`archzoo.registry.paths`): the app sets its
+        #: policy here; None (the command line) lets the user name any path.
+        self.paths: PathPolicy | None = None
+        #: The token an ``hf://`` location is pulled with: None lets huggingface_hub find the
+        #: operator's; the app sets False (none) unless the operator lends theirs.
+        self.hub_token: str | bool | None = None
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.architectures: dict[str, ArchSpec] = {}

@@ -27,6 +27,13 @@ class Settings:
     default_dataset: str = "digits"
     checkpoint_dir: Path = Path("checkpoints")
     source: str = ""
+    #: Folders of the operator's own data that the app may read datasets from, besides the store
+    #: and the shipped datasets (``[app] data_roots``; see docs/security.md).
+    data_roots: tuple[Path, ...] = ()
+    #: Host names the app answers besides loopback and its --host (``[app] allowed_hosts``).
+    allowed_hosts: tuple[str, ...] = ()
+    #: Lend the operator's Hub token to browser users with an empty token field (``[app] lend_hub_token``).
+    lend_hub_token: bool = False
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -48,6 +55,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     plugins = data.get("plugins", {})
     defaults = data.get("defaults", {})
     store = os.environ.get("ARCHZOO_CHECKPOINTS") or defaults.get("checkpoint_dir", "checkpoints")
+    app = data.get("app", {})
     return Settings(
         disabled_plugins=frozenset(plugins.get("disabled", [])),
         presets=dict(data.get("presets", {})),
@@ -55,4 +63,14 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         default_dataset=defaults.get("dataset", "digits"),
         checkpoint_dir=Path(store).expanduser(),
         source=str(source),
+        data_roots=tuple(Path(str(root)).expanduser() for root in _strings(app, "data_roots", source)),
+        allowed_hosts=tuple(_strings(app, "allowed_hosts", source)),
+        lend_hub_token=app.get("lend_hub_token", False) is True,
     )
+
+
+def _strings(table: dict[str, Any], key: str, source: Path) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ArchzooError(f"registry file {source}: [app] {key} must be a list of non-empty strings")
+    return value

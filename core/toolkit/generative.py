@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from archzoo.errors import ArchzooError
+from archzoo.registry.limits import MAX_SAMPLES
 from archzoo.registry.specs import SampleResult
 
 #: The sampling modes whose images start from real ones.
@@ -97,7 +98,7 @@ def parse_request(
     ``image_shape`` is the (C, H, W) its inputs must have.
     """
     who = f"{owner}: " if owner else ""
-    n = _whole(request, "n", default_n, 1, 100_000)
+    n = _whole(request, "n", default_n, 1, MAX_SAMPLES)  # archzoo.registry.limits
     seed = _whole(request, "seed", 0, 0, MAX_SEED)
     steps = _whole(request, "steps", 0, 0, max_steps if max_steps else None)
     mode = str(request.get("mode") or "sample")

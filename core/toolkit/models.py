@@ -56,3 +56,32 @@ def planned_parameters(name: str, host: Host | None = None) -> int | None:
         return parameter_count(host.hooks(plan.spec).build_model(config))[0]
     except Exception:  # shown as '?'
         return None
+
+
+def plan_on_meta(build: Any, config: Any) -> dict[str, tuple[tuple[int, ...], Any]] | None:
+    """``{tensor name: (shape, dtype)}`` of the model ``build(config)`` would make, found by
+    building it on PyTorch's ``meta`` device, which allocates no memory: the size of a model
+    described by a form or someone's config.json is known before a byte of it exists.
+
+    None when the model cannot be built there (a plugin that reads pretrained weights from
+    disk while building; its size is the pretrained model's, not the config's)."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = build(config)
+        state = unwrap(model).state_dict()
+    except Exception:  # not buildable on meta: the caller builds for real, as before
+        return None
+    return {name: (tuple(tensor.shape), tensor.dtype) for name, tensor in state.items()}
+
+
+def planned_size(plan: dict[str, tuple[tuple[int, ...], Any]]) -> int:
+    """Elements in a :func:`plan_on_meta` plan (parameters and buffers)."""
+    total = 0
+    for shape, _ in plan.values():
+        count = 1
+        for side in shape:
+            count *= side
+        total += count
+    return total

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from archzoo.checkpoints.layout import is_checkpoint
 from archzoo.checkpoints.locate import output_dir
+from archzoo.checkpoints.replace import check_run_folder, recover_run_folder, retire_run_checkpoints
 from archzoo.data.loading import load_dataset
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import TOKENIZER_FILE, data_options
@@ -23,6 +23,7 @@ from archzoo.errors import ArchzooError
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
+from archzoo.runs.lock import RunLock
 from archzoo.runs.record import RecordWriter, record_folder
 from archzoo.training.resume import resumed_plan
 from archzoo.training.trackers import check_installed
@@ -52,13 +53,17 @@ def train(
     the main process; ``record`` is one already begun (the app's queue begins
     it when the run is queued), otherwise this begins it, with ``tags`` and ``note``."""
     host = host or get_host()
-    plan, out_dir = plan_and_folder(name, dataset, overrides or {}, out, resume, overwrite, host)
+    plan, out_dir = plan_and_folder(
+        name, dataset, overrides or {}, out, resume, overwrite, host, locked=record is not None
+    )
     owned = record is None and _main_process()
     if owned:
         record = open_record(plan, out_dir, overrides or {}, resume=resume, host=host, tags=tags, note=note)
     try:
         if record is not None and record.data["status"] == "queued":
             record.start()
+        if record is not None and overwrite and not resume:
+            retire_run_checkpoints(out_dir)  # the old run goes as a whole, now that this one owns the folder
         options = data_options(
             plan.train_config,
             data_dir=Path(data_dir).expanduser() if data_dir else None,
@@ -108,31 +113,45 @@ def plan_and_folder(
     resume: bool,
     overwrite: bool,
     host: Host,
+    *,
+    locked: bool = False,
 ) -> tuple[RunPlan, Path]:
     """The run's plan and its folder, checked: a resumable run to continue, or a folder a
-    new run may take (one without a checkpoint, unless ``overwrite``)."""
+    new run may take (:func:`archzoo.checkpoints.replace.check_run_folder`).
+
+    A swap a kill interrupted is put right first, under the run's lock (``locked``:
+    the caller already holds it); a folder another process is writing is refused."""
     store = host.settings.checkpoint_dir
     if resume:
         if out is None:
             raise ArchzooError("--resume needs --out: the run folder to continue")
         out_dir = output_dir(out, store)
+        _recover(out_dir, locked)
         plan = resumed_plan(out_dir, name, overrides, host)
         check_installed(plan.train_config.log_with)
         return plan, out_dir
     plan = plan_run(name, dataset=dataset, overrides=overrides, host=host)
     check_installed(plan.train_config.log_with)
     out_dir = output_dir(out or fresh_name(plan, store), store)
-    existing = [d for d in (out_dir, out_dir / "best", out_dir / "last") if is_checkpoint(d)]
-    if existing and not overwrite:
-        raise ArchzooError(
-            f"{out_dir} already holds a checkpoint; pass --overwrite to replace it, or --resume to continue it"
-        )
+    check_run_folder(out_dir, overwrite=overwrite)
+    _recover(out_dir, locked)
     return plan, out_dir
+
+
+def _recover(out_dir: Path, locked: bool) -> None:
+    """Recover ``out_dir``'s interrupted swaps while holding its lock (main process only)."""
+    if not out_dir.is_dir() or not _main_process():
+        return
+    if locked:
+        recover_run_folder(out_dir)
+        return
+    with RunLock(out_dir):
+        recover_run_folder(out_dir)
 
 
 def fresh_name(plan: RunPlan, store: Path) -> str:
     """``ARCH-DATASET-YYYYmmdd-HHMMSS``, made unique in the store: the folder of a run nobody named."""
-    base = f"{plan.spec.name}-{Path(plan.dataset).name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    base = f"{plan.spec.name}-{Path(plan.dataset).name[:60]}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     name, n = base, 2
     while (store / name).exists():
         name, n = f"{base}-{n}", n + 1

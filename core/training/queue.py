@@ -25,11 +25,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from archzoo.checkpoints.locate import output_dir
+from archzoo.data.loading import looks_like_path
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.limits import check_parameters
+from archzoo.registry.plans import fill_from_data
 from archzoo.runs.lock import LOCK
 from archzoo.runs.progress import RunProgress
 from archzoo.runs.record import EVENTS, RECORD, read_events
+from archzoo.toolkit.models import plan_on_meta, planned_size
 from archzoo.training.launch import open_record, plan_and_folder, train
 
 log = logging.getLogger(__name__)
@@ -136,6 +141,33 @@ class QueueRow:
     detail: str
 
 
+def confine_request(request: RunRequest, host: Host) -> None:
+    """Under the host's path policy (the app's): a dataset path and a data folder must lie
+    in the store or a data root, and the run's folder in the store."""
+    paths = host.paths
+    if request.dataset and request.dataset not in host.datasets and looks_like_path(request.dataset):
+        paths.readable(request.dataset, "dataset")
+    if request.data_dir:
+        paths.readable(request.data_dir, "data folder")
+    if request.out:
+        paths.writable(output_dir(request.out, paths.store), "run name")
+
+
+def check_planned_size(plan: Any, host: Host) -> None:
+    """The model a plan builds, sized on the meta device against the parameter budget, where its
+    dataset declares its shape (else the trainer checks it once the data is loaded)."""
+    dataset = host.datasets.get(plan.dataset)
+    if dataset is None or not dataset.input_shape:
+        return
+    try:
+        config = fill_from_data(plan.config, dataset)
+    except ArchzooError:
+        return  # the trainer says what is wrong, with the data in hand
+    planned = plan_on_meta(host.hooks(plan.spec).build_model, config)
+    if planned is not None:
+        check_parameters(planned_size(planned), f"the {plan.spec.name} settings")
+
+
 class RunManager:
     """Runs training requests one at a time in a worker thread."""
 
@@ -185,7 +217,10 @@ class RunManager:
         host = self.host
         if resume and not out:
             raise ArchzooError("resuming needs the run folder to continue")
+        if host.paths is not None:
+            confine_request(request, host)
         plan, out_dir = plan_and_folder(request.name, request.dataset, request.overrides, out, resume, overwrite, host)
+        check_planned_size(plan, host)  # a model too big is refused now, not after it waited in the queue
         # The record is begun now, so every page (and archzoo runs) sees the run while it waits,
         # and its lock keeps a second writer of the same folder out.
         record = open_record(plan, out_dir, request.overrides, resume=resume, host=host, status="queued")

@@ -38,12 +38,13 @@ from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_ch
 from archzoo.checkpoints.meta import build_meta
 from archzoo.data.text import bucket_by_length
 from archzoo.data.types import DatasetSplits
-from archzoo.errors import ArchzooError, DataError
+from archzoo.errors import ArchzooError, CheckpointError, DataError
 from archzoo.registry.config import TrainConfig
 from archzoo.registry.host import Host
+from archzoo.registry.limits import check_parameters, parse_json
 from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
-from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, unwrap
+from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, plan_on_meta, planned_size, unwrap
 from archzoo.training.context import EvalContext, StepContext
 from archzoo.training.synchronise import broadcast_from_main
 from archzoo.training.trackers import TrackerFeed, accelerator_options
@@ -222,6 +223,9 @@ class Trainer:
         self.trackers = self._trackers()
         plain, by_hand = self._synchronisation()
         set_seed(self.tc.seed)
+        plan = plan_on_meta(self.hooks.build_model, self.config)  # its size first, allocating nothing
+        if plan is not None:
+            check_parameters(planned_size(plan), f"the {self.spec.name} settings")
         model = self.hooks.build_model(self.config)
         optimizers = build_optimizers(self.hooks, model, self.tc)
         train_loader, val_loader = self._loaders()
@@ -567,18 +571,29 @@ class Trainer:
         return tensors, extra
 
     def _restore(self) -> LoopState:
-        import json
-
-        from safetensors.torch import load_file
-
+        """The loop, optimizers, schedules and random generators as the ``last`` checkpoint saved
+        them; a state file that is damaged or not archzoo's is a :class:`CheckpointError` naming it."""
         last = self.out_dir / "last"
         if not (last / STATE_JSON).is_file():
             raise ArchzooError(f"nothing to resume: {last} holds no resumable training state")
+        try:
+            return self._restore_from(last)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+            if isinstance(exc, ArchzooError):
+                raise
+            raise CheckpointError(
+                f"{last / STATE_JSON} cannot be resumed from ({type(exc).__name__}: {str(exc)[:200]}); "
+                "the training state is damaged: start a new run with --overwrite"
+            ) from None
+
+    def _restore_from(self, last: Path) -> LoopState:
+        from safetensors.torch import load_file
+
         weights = load_file(last / WEIGHTS)
         check_state_matches(unwrap(self.model), weights, last / WEIGHTS)
         unwrap(self.model).load_state_dict(weights)
         tensors = load_file(last / STATE_TENSORS)
-        extra = json.loads((last / STATE_JSON).read_text(encoding="utf-8"))
+        extra = parse_json((last / STATE_JSON).read_bytes(), str(last / STATE_JSON))
         for name, optimizer in self.ctx.optimizers.items():
             saved = extra["optimizers"][name]
             if len(saved["param_groups"]) != len(optimizer.param_groups):
