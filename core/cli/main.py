@@ -14,11 +14,11 @@ import errno
 import os
 import sys
 
-from archzoo.cli import app, evaluation, hub, inference, models, runs, training
+from archzoo.cli import app, evaluation, hub, inference, models, runs, studies, training
 from archzoo.errors import ArchzooError
 
 #: The command groups, in the order ``archzoo --help`` lists their commands.
-GROUPS = (models, training, runs, evaluation, inference, hub, app)
+GROUPS = (models, training, runs, studies, evaluation, inference, hub, app)
 
 EPILOG = """examples:
   archzoo list
