@@ -142,6 +142,18 @@ def test_mlp_trains_on_two_dimensional_points(store):
     assert result.test_metrics["accuracy"] > 0.9, result.test_metrics
 
 
+def test_a_preset_on_points_is_recorded_and_described_as_what_it_is(store):
+    """A preset's run says the data's task and its card the preset's summary, also after a resume."""
+    train("mlp-moons", overrides={"epochs": "1"}, out="preset")
+    record = json.loads((store / "preset" / "run.json").read_text())
+    assert record["task"] == "tabular-classification" and record["preset"] == "mlp-moons"
+    card = (store / "preset" / "best" / "README.md").read_text()
+    assert "2-32-32-2" in card and "784-256-10" not in card
+    train(out="preset", resume=True, overrides={"epochs": "2"})
+    assert "2-32-32-2" in (store / "preset" / "last" / "README.md").read_text()
+    assert json.loads((store / "preset" / "last" / "config.json").read_text())["train"]["epochs"] == 2
+
+
 def test_a_classifier_cannot_train_on_another_task(store):
     with pytest.raises(archzoo.ArchzooError, match="cannot train on dataset 'moons'"):
         train("cnn", dataset="moons")

@@ -278,6 +278,8 @@ def test_rows_of_numbers_for_a_tabular_checkpoint(ui, client):
     best = train("mlp-moons", overrides={"epochs": 10}, out=str(ui.files / "moons")).best_dir
     about = client.predict(str(best), api_name="/checkpoint_info")
     assert "tabular-classification" in about[0]
+    assert about[1]["maximum"] == 2 and about[1]["value"] == 2  # top-k: no more than the two classes
+    assert [c[0] for c in about[2]["choices"]] == ["sample"]
     label, table, notes = client.predict(str(best), "0.0, 0.9\n1.0, -0.45", 2, api_name="/classify_rows")
     assert top(label) == "upper moon" and [r[1] for r in table["data"]] == ["upper moon", "lower moon"]
     assert "expected 2 numbers, got 3" in client.predict(str(best), "1,2,3", 2, api_name="/classify_rows")[2]
@@ -528,6 +530,7 @@ def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):
     best = train("vae", dataset="digits", overrides={"epochs": 1}, out=str(ui.files / "vae")).best_dir
     about = client.predict(str(best), api_name="/checkpoint_info")
     assert "image-generation" in about[0]
+    assert [c[0] for c in about[2]["choices"]] == ["sample", "reconstruct", "interpolate", "traverse", "grid"]
     first, notes = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
     again, _ = client.predict(str(best), 4, 7, 0, "sample", "model's default", api_name="/generate_images")
     other, _ = client.predict(str(best), 4, 8, 0, "sample", "model's default", api_name="/generate_images")

@@ -217,3 +217,37 @@ def test_the_checkpoints_tab_lists_the_run_with_its_card(page):
     expect(page.locator("#az-card")).to_contain_text("mlp")
     shot(page, "09-checkpoints")
     assert page.errors == [], page.errors
+
+
+def test_switching_checkpoint_clears_the_old_answer_and_fits_the_widgets(page, served):
+    """A prediction does not stay under another checkpoint's name, and a generator offers its own modes."""
+    from archzoo.api import train
+
+    open_tab(page, "Inference")
+    stroke(page, [(0.5, 0.1), (0.5, 0.5), (0.5, 0.9)])
+    classify_drawing(page, "1", "10-before-switch")
+    vae = train("vae", dataset="digits", overrides={"epochs": 1}, out=str(served.store / "vae-digits")).best_dir
+    box = page.locator("#az-infer-checkpoint input")
+    box.fill(str(vae))
+    box.press("Enter")
+    expect(page.locator("#az-infer-about")).to_contain_text("vae on digits (image-generation)")
+    expect(page.locator("#az-image-label")).to_be_hidden()
+    page.locator("#az-gen-mode input").click()
+    options = page.get_by_role("option")
+    expect(options).to_have_count(5)
+    assert [o.split("\n")[-1].strip() for o in options.all_inner_texts()] == [
+        "sample",
+        "reconstruct",
+        "interpolate",
+        "traverse",
+        "grid",
+    ]
+    page.keyboard.press("Escape")
+    expect(page.locator("#az-gen-mode")).to_contain_text("grid: the decoded code plane")
+    expect(page.locator("#az-gen-mode")).not_to_contain_text("walk")
+    shot(page, "11-generator-modes")
+    box.fill(str(served.store.glob("mlp-digits-*/best").__next__()))
+    box.press("Enter")
+    expect(page.locator("#az-infer-about")).to_contain_text("mlp on digits")
+    expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_count(0)
+    assert page.errors == [], page.errors

@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 
 from archzoo import inference
+from archzoo.checkpoints.meta import read_meta
 from archzoo.checkpoints.store import describe as describe_entry
 from archzoo.errors import ArchzooError
 
@@ -54,9 +55,17 @@ TASK_WIDGETS: dict[str, str] = {
 }
 GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features", "graph")
 NODE_COLUMNS = ["node", "split in training", "true class", "prediction", "probability"]
-#: Every generator's sampling modes; a generator refuses the ones it lacks by name (archzoo.generative).
-IMAGE_MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid", "walk")
 SAMPLER_DEFAULT = "model's default"
+#: What each sampling mode does, in the words the mode box uses for the modes a generator offers.
+MODE_WORDS = {
+    "sample": "sample: from noise",
+    "reconstruct": "reconstruct: test images through the model",
+    "interpolate": "interpolate: between two test images",
+    "traverse": "traverse: one code dimension at a time",
+    "grid": "grid: the decoded code plane",
+    "walk": "walk: a path through the noise",
+}
+TOKEN_KINDS = {"word": "word", "char": "character", "bpe": "BPE sub-word"}
 
 
 def widget_group(task: str) -> str | None:
@@ -86,6 +95,33 @@ def describe(ctx: AppContext, location: str | None) -> tuple[str, str | None]:
             " Draw on the sketchpad or upload an image; it is converted to the model's input, and the page says how."
         )
     return info(text), group
+
+
+def what_it_takes(ctx: AppContext, location: str | None) -> tuple[int, tuple[str, ...], str]:
+    """(its number of classes, its sampling modes, what its text box reads) for the
+    widgets that depend on the checkpoint: top-k goes no further than its classes,
+    a generator offers only its own modes, a text model says what it reads."""
+    try:
+        meta = read_meta(describe_entry(location, host=ctx.host).path) if location else {}
+    except (ArchzooError, OSError):
+        meta = {}
+    data = (meta.get("dataset") or {}).get("info") or {}
+    classes = int(data.get("num_classes") or 0) or len(data.get("class_names") or ()) or 10
+    spec = ctx.host.architectures.get(str(meta.get("architecture", "")))
+    modes = (spec.sample_modes if spec is not None else ()) or ("sample",)
+    vocabulary = int(data.get("vocab_size") or 0)
+    kind = TOKEN_KINDS.get(str((meta.get("train") or {}).get("tokenizer", "")), "")
+    reads = (
+        f"It reads {kind + ' ' if kind else ''}tokens of a {vocabulary:,}-token vocabulary learned from "
+        f"{(meta.get('dataset') or {}).get('name', 'its data')}; anything outside it is read as one unknown token."
+        if vocabulary
+        else ""
+    )
+    return classes, modes, reads
+
+
+def modes_info(modes: tuple[str, ...]) -> str:
+    return "; ".join(MODE_WORDS.get(mode, mode) for mode in modes)
 
 
 def _label(top_k: list[tuple[str, float]]) -> dict[str, float]:
@@ -257,8 +293,15 @@ def build(ctx: AppContext) -> dict:
         elem_id="az-infer-checkpoint",
     )
     about = gr.HTML(first_text, elem_id="az-infer-about")
+    classes, modes, reads = what_it_takes(ctx, first)
     top_k = gr.Slider(
-        1, 10, value=3, step=1, label="classes to show (top-k)", visible=first_group in ("image", "tabular", "text")
+        1,
+        classes,
+        value=min(3, classes),
+        step=1,
+        label="classes to show (top-k)",
+        visible=first_group in ("image", "tabular", "text"),
+        elem_id="az-top-k",
     )
     groups: dict[str, Any] = {}
 
@@ -313,7 +356,7 @@ def build(ctx: AppContext) -> dict:
         rows_notes = gr.HTML()
 
     with gr.Column(visible=first_group == "text") as groups["text"]:
-        text_in = gr.Textbox(label="Text (one per line)", lines=4, elem_id="az-text")
+        text_in = gr.Textbox(label="Text (one per line)", lines=4, info=reads or None, elem_id="az-text")
         classify_text_button = gr.Button("Classify", variant="primary")
         with gr.Row():
             text_label = gr.Label(label="Prediction (first text)")
@@ -329,12 +372,12 @@ def build(ctx: AppContext) -> dict:
             steps = gr.Number(0, label="steps", info="sampling steps; 0 is the model's default")
         with gr.Row():
             mode = gr.Dropdown(
-                list(IMAGE_MODES),
+                list(modes),
                 value="sample",
+                allow_custom_value=True,  # the generator itself refuses a mode it lacks, naming its own
                 label="mode",
                 elem_id="az-gen-mode",
-                info="sample: from noise; reconstruct, interpolate: from test images; traverse, grid, walk: through "
-                "the code",
+                info=modes_info(modes),
             )
             sampler = gr.Dropdown(
                 [SAMPLER_DEFAULT, "ddim", "ddpm"],
@@ -344,8 +387,8 @@ def build(ctx: AppContext) -> dict:
                 info="ddim: 'steps' steps (50 by default); ddpm: all T steps, slow",
             )
         generate_images_button = gr.Button("Generate", variant="primary")
-        gallery = gr.Gallery(label="Generated images", columns=4, height="auto")
-        gallery_notes = gr.HTML()
+        gallery = gr.Gallery(label="Generated images", columns=4, height="auto", elem_id="az-gallery")
+        gallery_notes = gr.HTML(elem_id="az-gallery-notes")
 
     with gr.Column(visible=first_group == "text-generation") as groups["text-generation"]:
         prompt = gr.Textbox(label="Prompt", lines=3, info="may be empty: the model then starts on its own")
@@ -379,13 +422,31 @@ def build(ctx: AppContext) -> dict:
     group_blocks = [groups[g] for g in GROUPS]
     sketch.clear(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
 
-    def on_checkpoint(location):
-        text, group = describe(ctx, location)
-        return [text, gr.update(visible=group in ("image", "tabular", "text"))] + [
-            gr.update(visible=g == group) for g in GROUPS
+    # What one checkpoint showed is gone when another is chosen: no stale prediction under a new name.
+    results = [image_label, seen, image_notes, rows_label, rows_table, rows_notes, text_label, text_table, text_notes,
+               gallery, gallery_notes, generated, generated_notes, vectors, similarity, features_notes, nodes_table,
+               nodes_notes]  # fmt: skip
+    cleared = [None, None, "", None, table([], ["row", "prediction", "probability"]), "", None,
+               table([], ["text", "prediction", "probability"]), "", None, "", "", "", table([], ["text"]),
+               table([], ["text"]), "", table([], NODE_COLUMNS), ""]  # fmt: skip
+
+    def fitted(location, group):
+        """The updates that fit the widgets to ``location``: top-k, modes, the text box's words."""
+        classes, modes, reads = what_it_takes(ctx, location)
+        return [
+            gr.update(visible=group in ("image", "tabular", "text"), maximum=classes, value=min(3, classes)),
+            gr.update(choices=list(modes), value="sample", info=modes_info(modes)),
+            gr.update(info=reads or None),
         ]
 
-    checkpoint.change(on_checkpoint, checkpoint, [about, top_k, *group_blocks], api_name="checkpoint_info")
+    def on_checkpoint(location):
+        text, group = describe(ctx, location)
+        return [text, *fitted(location, group)] + [gr.update(visible=g == group) for g in GROUPS] + cleared
+
+    fitted_widgets = [top_k, mode, text_in]
+    checkpoint.change(
+        on_checkpoint, checkpoint, [about, *fitted_widgets, *group_blocks, *results], api_name="checkpoint_info"
+    )
 
     classify_drawing_button.click(
         bind(classify_sketch, ctx, ["checkpoint", "sketch", "top_k"]),
@@ -440,10 +501,11 @@ def build(ctx: AppContext) -> dict:
         options = checkpoint_choices(ctx)
         chosen = pick(options, current)
         text, group = describe(ctx, chosen)
-        return [
-            gr.update(choices=options, value=chosen),
-            text,
-            gr.update(visible=group in ("image", "tabular", "text")),
-        ] + [gr.update(visible=g == group) for g in GROUPS]
+        return [gr.update(choices=options, value=chosen), text, *fitted(chosen, group)] + [
+            gr.update(visible=g == group) for g in GROUPS
+        ]
 
-    return {"checkpoint": checkpoint, "refresh": (refresh, [checkpoint], [checkpoint, about, top_k, *group_blocks])}
+    return {
+        "checkpoint": checkpoint,
+        "refresh": (refresh, [checkpoint], [checkpoint, about, *fitted_widgets, *group_blocks]),
+    }

@@ -18,7 +18,7 @@ from archzoo.checkpoints.schema import read_config
 from archzoo.data.types import DataInfo
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, archzoo_version, get_host
-from archzoo.registry.specs import CLASSIFICATION_TASKS, ArchSpec
+from archzoo.registry.specs import CLASSIFICATION_TASKS, ArchSpec, task_on
 
 
 def build_meta(
@@ -30,17 +30,17 @@ def build_meta(
     dataset: str,
     metrics: dict[str, dict[str, float]],
     parameters: int,
+    summary: str | None = None,
 ) -> dict[str, Any]:
-    """The contents of ``config.json``, less the weights' hash."""
+    """The contents of ``config.json``, less the weights' hash. ``summary`` says what
+    this model is (a preset's summary); the architecture's by default."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "archzoo_version": archzoo_version(),
         "architecture": spec.name,
-        # What it does: a classifier does the task of its data (an MLP on points is tabular); a
-        # generator or feature extractor does its own, whatever data it learned from.
-        "task": info.task if info.task in spec.tasks and spec.task in CLASSIFICATION_TASKS else spec.task,
-        "summary": spec.summary,
+        "task": task_on(spec, info.task),
+        "summary": summary or spec.summary,
         "citation": spec.citation,
         "plugin": {"name": spec.plugin, "distribution": spec.distribution, "version": spec.version},
         "config": config_module.to_dict(config),

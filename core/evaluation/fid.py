@@ -80,7 +80,7 @@ def feature_model(dataset: str = "fashion-mnist") -> Any:
         )
         raise FIDError(
             f"no {metric_name(dataset)} feature model: archzoo ships them for {shipped}"
-            + (f"; build it with 'python -m archzoo.fid build {dataset}'" if dataset in RECIPES else "")
+            + (f"; build it with 'python -m archzoo.evaluation.fid build {dataset}'" if dataset in RECIPES else "")
         )
     return load(folder)
 
@@ -147,6 +147,23 @@ def frechet_distance(stats_a: tuple[Any, Any], stats_b: tuple[Any, Any]) -> floa
 def fid(real: Any, generated: Any, dataset: str = "fashion-mnist") -> float:
     """FID-<dataset> between two sets of N x C x H x W images in [0, 1]."""
     return frechet_distance(statistics(features(real, dataset)), statistics(features(generated, dataset)))
+
+
+def generator_fid(location: str | Path, *, n: int = 1000, seed: int = 1000, chunk: int = 250) -> float:
+    """FID-<dataset> of ``n`` images drawn from a generator checkpoint (seeds ``seed``,
+    ``seed + 1``, ... per chunk) against its dataset's test split: how a study
+    judges generators, whose losses say nothing of sample quality."""
+    import torch
+
+    from archzoo.inference.sampling import sample_checkpoint
+
+    loaded = load(location)
+    dataset = loaded.info.name
+    drawn = [
+        sample_checkpoint(loaded, {"n": min(chunk, n - start), "seed": seed + i}).outputs["images"]
+        for i, start in enumerate(range(0, n, chunk))
+    ]
+    return fid(real_images(dataset, "test"), torch.cat(drawn), dataset)
 
 
 def real_images(dataset: str = "fashion-mnist", split: str = "test", limit: int | None = None) -> Any:

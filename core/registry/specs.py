@@ -24,7 +24,18 @@ TASKS = (
 
 #: Metrics that are better when lower, for an architecture that declares nothing about them.
 LOWER_IS_BETTER = (
-    "loss", "nll", "bits_per_dim", "bpd", "fid", "mse", "mae", "rmse", "ece", "perplexity", "error", "reconstruction",
+    "loss",
+    "nll",
+    "bits_per_dim",
+    "bpd",
+    "fid",
+    "mse",
+    "mae",
+    "rmse",
+    "ece",
+    "perplexity",
+    "error",
+    "reconstruction",
 )
 
 
@@ -41,6 +52,13 @@ def metric_direction(metric: str, declared: dict[str, str] | None = None) -> str
 
 
 CLASSIFICATION_TASKS = ("image-classification", "text-classification", "tabular-classification", "node-classification")
+
+
+def task_on(spec: ArchSpec, data_task: str | None) -> str:
+    """What ``spec`` does when trained on data of ``data_task``: a classifier does
+    the task of its data (an MLP on points is a tabular classifier); a generator
+    or feature extractor does its own, whatever data it learned from."""
+    return data_task if data_task in spec.tasks and spec.task in CLASSIFICATION_TASKS else spec.task
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,9 @@ class ArchSpec:
     implementation: str | None = None
     extra_tasks: tuple[str, ...] = ()
     separate_steps: bool = False
+    #: A generator's sampling modes (its ``sample`` hook's ``mode``), for front ends to offer
+    #: only these: ``("sample", "reconstruct", "grid")``. Empty: ``sample`` only.
+    sample_modes: tuple[str, ...] = ()
     #: Which way each of its ``evaluate`` metrics improves, where a name does not say:
     #: ``{"bits_per_dim": "lower", "coverage": "higher"}`` (see :func:`metric_direction`).
     metrics: dict[str, str] = field(default_factory=dict, compare=False)

@@ -20,9 +20,11 @@ from archzoo.data.loading import load_dataset
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import TOKENIZER_FILE, data_options
 from archzoo.errors import ArchzooError
+from archzoo.files import name_in
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
+from archzoo.registry.specs import task_on
 from archzoo.runs.lock import RunLock
 from archzoo.runs.record import RecordWriter, record_folder
 from archzoo.training.resume import resumed_plan
@@ -88,6 +90,7 @@ def train(
             stop=stop,
             resume=resume,
             record=record,
+            summary=plan.preset.summary if plan.preset else None,
         )
         return trainer.run()
     except TrainingInterrupted:
@@ -176,11 +179,11 @@ def open_record(
     spec = plan.spec
     return RecordWriter.begin(
         out_dir,
-        name=_store_name(out_dir, host.settings.checkpoint_dir),
+        name=name_in(out_dir, host.settings.checkpoint_dir),
         architecture=spec.name,
         preset=plan.preset.name if plan.preset else None,
         dataset=plan.dataset,
-        task=spec.task,
+        task=task_on(spec, getattr(host.datasets.get(plan.dataset), "task", None)),
         config=config_module.to_dict(plan.config),
         train=config_module.to_dict(plan.train_config),
         overrides=overrides,
@@ -190,13 +193,6 @@ def open_record(
         tags=tags,
         note=note,
     )
-
-
-def _store_name(folder: Path, store: Path) -> str:
-    try:
-        return folder.resolve().relative_to(store.resolve()).as_posix()
-    except ValueError:
-        return str(folder)
 
 
 def _main_process() -> bool:

@@ -12,6 +12,7 @@ from archzoo.registry import config as config_module
 from archzoo.registry.config import TrainConfig
 from archzoo.registry.host import Host
 from archzoo.registry.plans import RunPlan
+from archzoo.runs.record import RecordError, read_record
 
 #: Settings that may change when a run is resumed: when to stop, and how fast the
 #: same steps run (a float32 run begun on a CPU can go on in bfloat16 on a GPU).
@@ -45,4 +46,14 @@ def resumed_plan(out_dir: Path, name: str | None, overrides: dict[str, Any], hos
         )
     config = config_module.build_config(spec.config, meta["config"], owner=spec.name)
     train_config = config_module.build_config(TrainConfig, {**meta["train"], **overrides}, owner="training")
-    return RunPlan(spec=spec, preset=None, dataset=meta["dataset"]["name"], config=config, train_config=train_config)
+    preset = host.presets.get(_recorded_preset(out_dir) or "")
+    preset = preset if preset is not None and preset.architecture == spec.name else None
+    return RunPlan(spec=spec, preset=preset, dataset=meta["dataset"]["name"], config=config, train_config=train_config)
+
+
+def _recorded_preset(out_dir: Path) -> str | None:
+    """The preset the run was started from, as its record says (None without a record)."""
+    try:
+        return read_record(out_dir).get("preset")
+    except (RecordError, OSError):
+        return None

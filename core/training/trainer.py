@@ -147,6 +147,7 @@ class Trainer:
         stop: threading.Event | None = None,
         resume: bool = False,
         record: Any = None,
+        summary: str | None = None,
     ) -> None:
         if splits.train is None or len(splits.train) == 0:
             notes = " ".join(splits.notes)
@@ -163,6 +164,7 @@ class Trainer:
         self.resume = resume
         #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
         self.record = record
+        self.summary = summary  # what the checkpoints say this model is (a preset's summary)
         self.trackers: TrackerFeed | None = None
 
     # -- the run -------------------------------------------------------------------
@@ -537,6 +539,7 @@ class Trainer:
                 dataset=self.dataset_name,
                 metrics=metrics,
                 parameters=parameter_count(self.model)[0],
+                summary=self.summary,
             )
             training_state = self._training_state(state) if resumable else None
             path = write_checkpoint(

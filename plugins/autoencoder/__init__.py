@@ -53,6 +53,7 @@ def archzoo_register(registry):
             citation="Hinton & Salakhutdinov (2006), Reducing the dimensionality of data with neural networks.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.autoencoder.model",
+            sample_modes=("sample", "grid", "interpolate", "reconstruct"),
             extra_tasks=("image-classification",),  # trains on any image dataset; the labels are not used
         )
     )

@@ -47,7 +47,6 @@ from archzoo.toolkit.generative import (
     to_unit,
 )
 
-MODES = ("sample", "grid", "interpolate", "reconstruct")
 #: How fast the running code statistics follow the training codes.
 MOMENTUM = 0.01
 
@@ -127,7 +126,7 @@ def evaluate(spec, model, loader, ctx):
 @hookimpl
 def sample(spec, model, request, ctx):
     ae = unwrap(model)
-    draw = parse_request(request, modes=MODES, image_shape=ae.image_shape, max_steps=0, owner=spec.name)
+    draw = parse_request(request, modes=spec.sample_modes, image_shape=ae.image_shape, max_steps=0, owner=spec.name)
     device = next(ae.parameters()).device
     mean, std = ae.code_mean.cpu(), ae.code_std.cpu()
     columns = None

@@ -71,6 +71,7 @@ def archzoo_register(registry):
             "WGAN-GP.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.dcgan.model",
+            sample_modes=("sample", "walk"),
             extra_tasks=("image-classification",),  # trains on any 28x28 image dataset; the labels are not used
             # G and D run and step separately: one DistributedDataParallel around both
             # cannot synchronise that, so on several processes the trainer does it by hand.

@@ -59,8 +59,6 @@ from archzoo.toolkit.generative import (
     to_signed,
 )
 
-MODES = ("sample", "walk")
-
 
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
@@ -258,7 +256,7 @@ def evaluate(spec, model, loader, ctx):
 def sample(spec, model, request, ctx):
     """``sample``: G(z) for n noise vectors; ``walk``: n images along the line between two noise vectors."""
     gan = unwrap(model)
-    draw = parse_request(request, modes=MODES, image_shape=None, max_steps=0, owner=spec.name)
+    draw = parse_request(request, modes=spec.sample_modes, image_shape=None, max_steps=0, owner=spec.name)
     device = next(gan.parameters()).device
     generator = draw.generator()
     if draw.mode == "walk":

@@ -420,7 +420,13 @@ def sample(spec, model, request, ctx):
     ``eta`` (DDIM only, default 0) adds DDPM-like noise between 0 and 1.
     ``clip`` (default: on for images) clips each predicted x_0 to [-1, 1]."""
     d = unwrap(model)
-    draw = parse_request(request, modes=("sample",), image_shape=d.data_shape, max_steps=d.timesteps, owner=spec.name)
+    draw = parse_request(
+        request,
+        modes=spec.sample_modes or ("sample",),
+        image_shape=d.data_shape,
+        max_steps=d.timesteps,
+        owner=spec.name,
+    )
     sampler = str(request.get("sampler") or "ddim")
     if sampler not in SAMPLERS:
         raise SampleError(f"{spec.name}: unknown sampler {sampler!r}; choose {' or '.join(SAMPLERS)}")

@@ -58,6 +58,7 @@ def archzoo_register(registry):
             citation="Kingma & Welling (2014), Auto-encoding variational Bayes; Higgins et al. (2017), beta-VAE.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.vae.model",
+            sample_modes=("sample", "reconstruct", "interpolate", "traverse", "grid"),
             extra_tasks=("image-classification",),  # trains on any image dataset; the labels are not used
         )
     )

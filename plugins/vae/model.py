@@ -54,8 +54,6 @@ from archzoo.toolkit.generative import (
     traversal,
 )
 
-MODES = ("sample", "reconstruct", "interpolate", "traverse", "grid")
-
 
 class VAE(nn.Module):
     """x -> (mu, logvar) -> z -> sigmoid decoder.  ``variant`` mlp or conv."""
@@ -179,7 +177,7 @@ def evaluate(spec, model, loader, ctx):
 @hookimpl
 def sample(spec, model, request, ctx):
     vae = unwrap(model)
-    draw = parse_request(request, modes=MODES, image_shape=vae.image_shape, max_steps=0, owner=spec.name)
+    draw = parse_request(request, modes=spec.sample_modes, image_shape=vae.image_shape, max_steps=0, owner=spec.name)
     device = next(vae.parameters()).device
     columns = None
     with torch.no_grad():
