@@ -251,3 +251,27 @@ def test_switching_checkpoint_clears_the_old_answer_and_fits_the_widgets(page, s
     expect(page.locator("#az-infer-about")).to_contain_text("mlp on digits")
     expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_count(0)
     assert page.errors == [], page.errors
+
+
+def test_a_model_has_a_page_whose_train_button_opens_it_in_the_train_form(page):
+    """The Models tab: summaries not clipped, a page per architecture or preset, and Train it."""
+    open_tab(page, "Models")
+    table = page.locator("#az-models-table")
+    expect(table).to_contain_text("image data, tabular data")  # the MLP trains on both kinds, said once
+    summary = table.get_by_text("Variational autoencoder", exact=False).first
+    assert summary.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the summary is clipped"
+    pick = page.locator("#az-model-pick input")
+    pick.fill("mlp-moons")
+    page.get_by_role("option", name="mlp-moons", exact=True).click()
+    about = page.locator("#az-model-page")
+    expect(about).to_contain_text("a preset of mlp")
+    expect(about).to_contain_text("2-32-32-2")
+    expect(about).to_contain_text("tabular-classification on moons")
+    expect(about.locator("table")).to_contain_text("32,32")
+    shot(page, "12-model-page")
+    page.locator("#az-model-train").click()
+    expect(page.get_by_role("tab", name="Train", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#az-train-name input")).to_have_value("mlp-moons (preset of mlp, for moons)")
+    expect(page.get_by_label("hidden widths of the hidden layers")).to_have_value("32,32")
+    shot(page, "13-model-in-train-form")
+    assert page.errors == [], page.errors

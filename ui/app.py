@@ -77,9 +77,9 @@ def build_app(
             "then draw a digit in **Inference**.",
             elem_id="az-intro",
         )
-        with gr.Tabs(elem_id="az-tabs"):
+        with gr.Tabs(elem_id="az-tabs") as tabs:
             with gr.Tab("Models", id="models") as models_page:
-                models_tab.build(ctx)
+                models = models_tab.build(ctx)
             with gr.Tab("Train", id="train") as train_page:
                 train = train_tab.build(ctx)
             with gr.Tab("Runs", id="runs") as runs_page:
@@ -91,6 +91,13 @@ def build_app(
             with gr.Tab("Checkpoints", id="checkpoints") as checkpoints_page:
                 checkpoints = checkpoints_tab.build(ctx)
         train["connect"]([evaluate["checkpoint"], infer["checkpoint"]], app)
+        # A model's page opens it in the Train form (whose own change handler fills the fields).
+        models["train"].click(
+            lambda name: (gr.Tabs(selected="train"), gr.update(value=name)),
+            models["chosen"],
+            [tabs, train["name"]],
+            api_visibility="undocumented",
+        )
         # Checkpoints written elsewhere (the CLI, another page) appear when a tab is opened.
         fn, inputs, outputs = runs["refresh"]
         runs_page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
