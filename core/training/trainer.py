@@ -147,6 +147,7 @@ class Trainer:
         stop: threading.Event | None = None,
         resume: bool = False,
         record: Any = None,
+        stop_early: Callable[[events.EpochEnded], str | None] | None = None,
     ) -> None:
         if splits.train is None or len(splits.train) == 0:
             notes = " ".join(splits.notes)
@@ -161,6 +162,10 @@ class Trainer:
         self.on_event = on_event
         self.stop = stop or threading.Event()
         self.resume = resume
+        #: Asked after each epoch, as patience is: a reason (a message for the log) ends the run
+        #: as ``stopped-early``. A study's pruner speaks through it; with several processes,
+        #: each is asked and all must answer alike (they see the same gathered metrics).
+        self.stop_early = stop_early
         #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
         self.record = record
         self.trackers: TrackerFeed | None = None
@@ -423,19 +428,22 @@ class Trainer:
         self._save("last", metrics, state, resumable=True)
         if is_best:
             self._save("best", metrics, state)
-        self._emit(
-            events.EpochEnded(
-                epoch=epoch + 1,
-                train_metrics=train_metrics,
-                val_metrics=val_metrics,
-                is_best=is_best,
-                seconds=seconds,
-                step_losses=events.thinned(self._epoch_losses),
-                global_step=state.global_step,
-            )
+        ended = events.EpochEnded(
+            epoch=epoch + 1,
+            train_metrics=train_metrics,
+            val_metrics=val_metrics,
+            is_best=is_best,
+            seconds=seconds,
+            step_losses=events.thinned(self._epoch_losses),
+            global_step=state.global_step,
         )
+        self._emit(ended)
         if self.tc.patience and state.stale >= self.tc.patience:
             self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
+            return True
+        reason = self.stop_early(ended) if self.stop_early is not None else None
+        if reason:
+            self._emit(events.Message(reason))
             return True
         return False
 
