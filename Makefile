@@ -33,11 +33,12 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 
 # For the tests: real data (Debian ships Fashion-MNIST as a package) and a real
 # browser for the UI tests (Debian's chromium, driven by playwright; playwright's
-# own browser download is not used).
+# own browser download is not used), and PostgreSQL for the shared study storage.
 system-packages:
 	@missing=""; \
 	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \

@@ -103,3 +103,11 @@ def link_or_copy(source: str | os.PathLike, dest: str | os.PathLike) -> None:
         os.link(source, dest)
     except OSError:
         shutil.copy2(source, dest)
+
+
+def name_in(folder: Path, root: Path) -> str:
+    """``folder`` as a name below ``root`` (``mlp/best``), or its full path when it lies elsewhere."""
+    try:
+        return folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(folder)

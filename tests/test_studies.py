@@ -124,8 +124,18 @@ def test_every_shipped_study_plans_every_cell_and_names_its_source():
     from archzoo.studies.spec import shipped_studies
 
     studies = shipped_studies()
-    assert {"notes-1.7-width-depth", "notes-2.8-optimizers", "workshop-day2-learning-rate"} <= set(studies)
+    notes = {
+        "1.7-width-depth",
+        "2.8-optimizers",
+        "3.11-dropout-weight-decay",
+        "5.9-rnn-cells",
+        "7.9-transformer",
+        "9.9-vae",
+    }
+    assert {f"notes-{n}" for n in notes} | {"workshop-day2-learning-rate"} <= set(studies)
     for spec in studies.values():
         spec.check()  # a bad value in shipped.toml would be refused here, naming the cell
         assert spec.about and set(spec.printed) <= {c.label for c in spec.cells}
     assert studies["notes-2.8-optimizers"].printed["AdamW"] == 0.9801
+    assert studies["notes-9.9-vae"].direction == "minimize"  # a reconstruction loss: lower is better
+    assert studies["notes-7.9-transformer"].printed["1 head"] == 0.848

@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+import gradio as gr
 import pandas as pd
 
 from archzoo.checkpoints.store import list_checkpoints
@@ -133,6 +134,13 @@ def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFra
 
 
 # -- checkpoint choices ------------------------------------------------------------------
+
+
+def curve_plot(label: str, y_title: str, elem_id: str) -> gr.LinePlot:
+    """An empty line plot of ``value`` against ``epoch``, one line per ``series``: every curve in the app."""
+    return gr.LinePlot(
+        None, x="epoch", y="value", color="series", label=label, x_title="epoch", y_title=y_title, elem_id=elem_id
+    )
 
 
 def checkpoint_choices(ctx: AppContext, tasks: tuple[str, ...] | None = None) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from archzoo.runs.manage import delete, note, rename, tag
 from archzoo.runs.progress import RunProgress, metrics_text
 from archzoo.runs.record import RunEntry, read_events
 
-from .common import AppContext, error_message, info, ok, table
+from .common import AppContext, curve_plot, error_message, info, ok, table
 
 HEADERS = ["run", "status", "architecture", "dataset", "epoch", "best", "tags", "created"]
 #: Seconds between two refreshes of the list while the tab is open.
@@ -213,26 +213,8 @@ def build(ctx: AppContext) -> dict:
         compare_button = gr.Button("Compare", scale=0, elem_id="az-runs-compare-button")
     comparison_note = gr.HTML()
     with gr.Row():
-        loss_plot = gr.LinePlot(
-            None,
-            x="epoch",
-            y="value",
-            color="series",
-            label="Validation loss, each epoch",
-            x_title="epoch",
-            y_title="loss",
-            elem_id="az-runs-loss",
-        )
-        metric_plot = gr.LinePlot(
-            None,
-            x="epoch",
-            y="value",
-            color="series",
-            label="Validation metrics, each epoch",
-            x_title="epoch",
-            y_title="value",
-            elem_id="az-runs-metrics",
-        )
+        loss_plot = curve_plot("Validation loss, each epoch", "loss", "az-runs-loss")
+        metric_plot = curve_plot("Validation metrics, each epoch", "value", "az-runs-metrics")
     with gr.Row():
         settings = gr.Dataframe(table([], ["setting"]), label="Settings that differ", interactive=False, wrap=True)
         best = gr.Dataframe(table([], ["metric"]), label="Best of each metric", interactive=False, wrap=True)

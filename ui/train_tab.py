@@ -23,7 +23,7 @@ from archzoo.registry import catalog
 from archzoo.runs.progress import metrics_text
 from archzoo.training.queue import Run
 
-from .common import AppContext, error_message, info, ok, problem, table, with_parameters
+from .common import AppContext, curve_plot, error_message, info, ok, problem, table, with_parameters
 
 #: Training settings shown at once; the rest are under "More training settings".
 MAIN_TRAINING = ("epochs", "batch_size", "lr", "seed")
@@ -350,36 +350,9 @@ def _run_view(ctx: AppContext) -> RunView:
     status = gr.HTML(elem_id="az-train-status")
     progress = gr.HTML(progress_html(None), elem_id="az-train-progress")
     with gr.Row():
-        loss_plot = gr.LinePlot(
-            None,
-            x="epoch",
-            y="value",
-            color="series",
-            label="Training loss, every step",
-            y_title="loss",
-            x_title="epoch",
-            elem_id="az-loss-plot",
-        )
-        epoch_plot = gr.LinePlot(
-            None,
-            x="epoch",
-            y="value",
-            color="series",
-            label="Loss, each epoch",
-            y_title="loss",
-            x_title="epoch",
-            elem_id="az-epoch-plot",
-        )
-        metric_plot = gr.LinePlot(
-            None,
-            x="epoch",
-            y="value",
-            color="series",
-            label="Metrics, each epoch",
-            y_title="value",
-            x_title="epoch",
-            elem_id="az-metric-plot",
-        )
+        loss_plot = curve_plot("Training loss, every step", "loss", "az-loss-plot")
+        epoch_plot = curve_plot("Loss, each epoch", "loss", "az-epoch-plot")
+        metric_plot = curve_plot("Metrics, each epoch", "value", "az-metric-plot")
     log = gr.Textbox(label="Log", lines=8, max_lines=14, autoscroll=True, interactive=False, elem_id="az-train-log")
     with gr.Row():
         queue = gr.Dataframe(

@@ -18,6 +18,7 @@ from archzoo.checkpoints.layout import CARD, STATE_JSON, is_checkpoint
 from archzoo.checkpoints.locate import resolve_checkpoint
 from archzoo.checkpoints.meta import read_meta, task_of
 from archzoo.errors import ArchzooError, PluginMissingError
+from archzoo.files import name_in
 from archzoo.registry.host import Host, get_host
 
 #: How deep below the store to look for checkpoint folders.
@@ -87,7 +88,7 @@ def describe(location: str | Path, *, host: Host | None = None, store: Path | No
     host = host or get_host()
     root = store if store is not None else host.settings.checkpoint_dir
     folder = resolve_checkpoint(location, root)
-    name = _name(folder, root)
+    name = name_in(folder, root)
     try:
         meta = read_meta(folder)
     except ArchzooError as exc:
@@ -170,10 +171,3 @@ def _checkpoint_folders(root: Path) -> list[Path]:
             elif depth + 1 < MAX_DEPTH:
                 pending.append((child, depth + 1))
     return found
-
-
-def _name(folder: Path, root: Path) -> str:
-    try:
-        return folder.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(folder)

@@ -20,10 +20,10 @@ FID-<dataset> values with each other, computed with the same feature model and
 the same number of samples (the estimate is biased upwards for small sets).
 
 The feature model ships with archzoo as package data
-(``archzoo/fid_models/<dataset>/``: a normal archzoo checkpoint, about 300 KB)
+(``archzoo/evaluation/fid_models/<dataset>/``: a normal archzoo checkpoint, about 300 KB)
 and is rebuilt, deterministically on one machine, by::
 
-    python -m archzoo.fid build fashion-mnist
+    python -m archzoo.evaluation.fid build fashion-mnist
 
 which trains the ``cnn-fashion`` preset (3 blocks of 2x(Conv-BN-ReLU) at
 16/32/64 channels, global average pooling, Linear(64, 10); 72,890 parameters)

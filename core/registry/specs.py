@@ -23,7 +23,9 @@ TASKS = (
 )
 
 #: Metrics that are better when lower, for an architecture that declares nothing about them.
-LOWER_IS_BETTER = ("loss", "nll", "bits_per_dim", "bpd", "fid", "mse", "mae", "rmse", "ece", "perplexity", "error")
+LOWER_IS_BETTER = (
+    "loss", "nll", "bits_per_dim", "bpd", "fid", "mse", "mae", "rmse", "ece", "perplexity", "error", "reconstruction",
+)
 
 
 def metric_direction(metric: str, declared: dict[str, str] | None = None) -> str:

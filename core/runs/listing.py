@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from archzoo.errors import ArchzooError, UnknownNameError
+from archzoo.files import name_in
 from archzoo.registry.host import get_host
 from archzoo.registry.specs import metric_direction
 from archzoo.runs.record import IN_CHECKPOINT, RECORD, RecordError, RunEntry, read_record, record_folder
@@ -94,7 +95,7 @@ def _best(entry: RunEntry) -> dict:
 
 
 def _entry(folder: Path, root: Path) -> RunEntry:
-    name = _name(folder, root)
+    name = name_in(folder, root)
     try:
         return RunEntry(folder=folder, name=name, record=read_record(folder))
     except RecordError as exc:
@@ -119,10 +120,3 @@ def _run_folders(root: Path) -> list[Path]:
             elif depth + 1 < MAX_DEPTH and child.name not in ("best", "last"):
                 pending.append((child, depth + 1))
     return found
-
-
-def _name(folder: Path, root: Path) -> str:
-    try:
-        return folder.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(folder)
