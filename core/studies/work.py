@@ -30,8 +30,6 @@ from archzoo.studies import pruning, search
 from archzoo.studies.spec import StudySpec
 from archzoo.studies.trial import TrialDone, run_trial, trial_folder
 
-__all__ = ["TrialDone", "create", "default_storage", "load", "open_storage", "start_workers", "trial_folder", "work"]
-
 #: The storage file in the checkpoint store when no ``--storage`` is given.
 STORAGE_FILE = "studies.sqlite3"
 SPEC_ATTR = "archzoo_spec"
