@@ -33,8 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="a searched setting (repeatable): V1,V2 choices, LOW:HIGH floats, log:LOW:HIGH, "
                         "int:LOW:HIGH, logint:LOW:HIGH (docs/studies.md)")  # fmt: skip
     a.add_argument("--trials", type=int, help="a search's trials in all, over every worker")
-    a.add_argument("--sampler", choices=("tpe", "random"), default="tpe", help="how a search samples (default tpe)")
-    a.add_argument("--seed", type=int, default=0, help="the search's sampler seed (default 0)")
+    a.add_argument("--sampler", choices=("tpe", "random"), help="how a search samples (default tpe)")
+    a.add_argument("--seed", type=int, help="the search's sampler seed (default 0)")
     a.add_argument(
         "--prune",
         action="store_true",
@@ -122,8 +122,6 @@ def _spec(args: argparse.Namespace):
 
     if args.grid and args.search:
         raise ArchzooError("give --grid or --search, not both")
-    if args.trials is not None and not args.search:
-        raise ArchzooError("--trials is for a search: give --search KEY=SPEC too (a grid runs each cell)")
     if args.grid or args.search:
         if not args.target:
             raise ArchzooError(
@@ -141,9 +139,6 @@ def _spec(args: argparse.Namespace):
             dataset=args.dataset,
             base={k: str(v) for k, v in parse_assignments(args.settings).items()},
             space=parse_space(args.search),
-            search_trials=args.trials or 0,
-            sampler=args.sampler,
-            sampler_seed=args.seed,
         )
     elif args.name:
         spec = shipped_study(args.name)
@@ -152,13 +147,23 @@ def _spec(args: argparse.Namespace):
         if args.settings:
             spec.base = {**spec.base, **{k: str(v) for k, v in parse_assignments(args.settings).items()}}
     else:
-        raise ArchzooError("name a shipped study (archzoo study list), or give --preset and --grid")
+        raise ArchzooError("name a shipped study (archzoo study list), or give --preset and --grid or --search")
     if args.seeds is not None:
         spec.seeds = args.seeds
     if args.metric:
         spec.metric = args.metric
     if args.prune:
         spec.prune = True
+    searched = {"--trials": args.trials, "--sampler": args.sampler, "--seed": args.seed}
+    if not spec.is_search and any(v is not None for v in searched.values()):
+        given = ", ".join(k for k, v in searched.items() if v is not None)
+        raise ArchzooError(f"{given}: for a search only (--search KEY=SPEC); a grid runs each cell")
+    if args.trials is not None:
+        spec.search_trials = args.trials
+    if args.sampler is not None:
+        spec.sampler = args.sampler
+    if args.seed is not None:
+        spec.sampler_seed = args.seed
     return spec
 
 

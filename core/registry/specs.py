@@ -24,7 +24,18 @@ TASKS = (
 
 #: Metrics that are better when lower, for an architecture that declares nothing about them.
 LOWER_IS_BETTER = (
-    "loss", "nll", "bits_per_dim", "bpd", "fid", "mse", "mae", "rmse", "ece", "perplexity", "error", "reconstruction",
+    "loss",
+    "nll",
+    "bits_per_dim",
+    "bpd",
+    "fid",
+    "mse",
+    "mae",
+    "rmse",
+    "ece",
+    "perplexity",
+    "error",
+    "reconstruction",
 )
 
 
