@@ -676,6 +676,7 @@ EXAMPLE_FILES = {
     "pyproject.toml": "toml",
     "archzoo_softmax_regression/__init__.py": "python",
     "archzoo_softmax_regression/model.py": "python",
+    "archzoo_softmax_regression/studies.toml": "toml",
     "tests/test_contract.py": "python",
 }
 

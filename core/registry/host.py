@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -83,6 +84,11 @@ class Registry:
             )
         self._host.datasets[spec.name] = spec
 
+    def add_studies(self, path: str | Path) -> None:
+        """Ship studies: a TOML file of ``[studies.NAME]`` tables, written as archzoo's own
+        ``studies/shipped.toml``; ``archzoo study list`` reads it (torch-free, read when listed)."""
+        self._host.study_files.append((self._plugin, Path(path)))
+
 
 class Host:
     """All installed plugins, their architectures, data sets and presets."""
@@ -105,6 +111,8 @@ class Host:
         self.pm.add_hookspecs(hookspecs)
         self.architectures: dict[str, ArchSpec] = {}
         self.datasets: dict[str, DatasetSpec] = {}
+        #: (plugin, path) of each studies file a plugin ships (:meth:`Registry.add_studies`).
+        self.study_files: list[tuple[str, Path]] = []
         self.broken: list[BrokenPlugin] = []
         self._providers: dict[str, set[object]] = {}  # architecture -> plugin objects that implement it
         self._runtime_ready = False
@@ -147,7 +155,7 @@ class Host:
             self._register_plugin(name, dist, dist_version, plugin)
 
     def _register_plugin(self, name: str, dist: str, dist_version: str, plugin: object) -> None:
-        before, before_data = set(self.architectures), set(self.datasets)
+        before, before_data, before_studies = set(self.architectures), set(self.datasets), len(self.study_files)
         registry = Registry(self, name, dist, dist_version)
         impls = [i for i in self.pm.hook.archzoo_register.get_hookimpls() if i.plugin is plugin]
         try:
@@ -160,6 +168,7 @@ class Host:
                 del self.architectures[arch]
             for data in set(self.datasets) - before_data:
                 del self.datasets[data]
+            del self.study_files[before_studies:]
             self.pm.unregister(plugin)
             self._mark_broken(name, dist, exc)
             return

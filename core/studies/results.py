@@ -1,7 +1,8 @@
-"""A study's table: each cell's mean and spread over its seeds, beside the notes' numbers.
+"""A study's table: each cell's mean and spread over its seeds, beside the notes' numbers;
+for a search study, its trials best first and the metric against each searched setting.
 
-Read from the study's storage (which trial is which cell) and each trial's
-run record (the values), so a table is the same whoever ran the trials.
+Read from the study's storage (which trial is which cell, what each trial
+sampled, the value each reported), so a table is the same whoever ran the trials.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CellResult:
     running: int = 0
     waiting: int = 0
     printed: float | None = None
+    pruned: int = 0
 
     @property
     def mean(self) -> float | None:
@@ -37,9 +39,12 @@ class CellResult:
     def shown(self) -> str:
         """``0.9712 ± 0.0021 (3 seeds)``, or what is still to come."""
         if self.mean is None:
-            return "running" if self.running else ("failed" if self.failed else "waiting")
+            if self.running:
+                return "running"
+            return "failed" if self.failed else ("pruned" if self.pruned else "waiting")
         spread = f" ± {self.std:.4f}" if self.std is not None else ""
-        return f"{self.mean:.4f}{spread} (n={len(self.values)})"
+        pruned = f", {self.pruned} pruned" if self.pruned else ""
+        return f"{self.mean:.4f}{spread} (n={len(self.values)}{pruned})"
 
 
 def results(study: optuna.Study, spec: StudySpec) -> list[CellResult]:
@@ -53,6 +58,8 @@ def results(study: optuna.Study, spec: StudySpec) -> list[CellResult]:
             row.values.append(float(trial.value))
         elif trial.state == TrialState.FAIL and not trial.user_attrs.get("stopped", True):
             row.failed.append(str(trial.user_attrs.get("error", "failed")))
+        elif trial.state == TrialState.PRUNED:
+            row.pruned += 1
         elif trial.state == TrialState.RUNNING:
             row.running += 1
         elif trial.state == TrialState.WAITING:
@@ -61,9 +68,14 @@ def results(study: optuna.Study, spec: StudySpec) -> list[CellResult]:
 
 
 def progress(rows: list[CellResult], spec: StudySpec) -> str:
-    done = sum(len(r.values) + len(r.failed) for r in rows)
+    done = sum(len(r.values) + len(r.failed) + r.pruned for r in rows)
     failed = sum(len(r.failed) for r in rows)
-    return f"{done}/{len(spec.trials())} trials done" + (f", {failed} failed" if failed else "")
+    pruned = sum(r.pruned for r in rows)
+    return (
+        f"{done}/{len(spec.trials())} trials done"
+        + (f", {failed} failed" if failed else "")
+        + (f", {pruned} pruned" if pruned else "")
+    )
 
 
 def plot(rows: list[CellResult], spec: StudySpec, path: Path) -> Path:

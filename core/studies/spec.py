@@ -1,18 +1,23 @@
-"""What a study is: a named set of runs, one per cell and seed.
+"""What a study is: a named set of runs, one per cell and seed, or a search.
 
 A cell is a set of settings (``{"lr": "0.01", "optimizer": "sgd"}``), made
 either as the product of a grid (``--grid lr=1e-1,1e-2``) or listed by name
 (the notes' tables: "SGD+Momentum" sets optimizer, lr and momentum at once).
-Every cell is checked with :func:`archzoo.registry.plans.plan_run` before any
-trial runs, so a value a field does not allow is refused naming the field.
+A search study has a space instead (``--search lr=log:1e-4:1e-1``,
+:mod:`archzoo.studies.space`) and a number of trials, each sampling a point.
+Every cell, and each end or value of a space, is checked with
+:func:`archzoo.registry.plans.plan_run` before any trial runs, so a value a
+field does not allow is refused naming the field.
 Torch-free: ``archzoo study list`` stays fast.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import tomllib
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,9 +25,11 @@ from archzoo.errors import ArchzooError, UnknownNameError
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import plan_run
 from archzoo.registry.specs import metric_direction
+from archzoo.studies import space as search_space
 
 #: The studies archzoo ships: the lecture notes' tables.
 SHIPPED = Path(__file__).with_name("shipped.toml")
+SAMPLERS = ("tpe", "random")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,21 @@ class StudySpec:
     section: str = ""  # where in the notes the table is printed
     printed: dict[str, float] = field(default_factory=dict)  # the notes' numbers, by cell label
     about: str = ""
+    # A search study: its space (setting -> spec as written) instead of cells, and how many trials.
+    space: dict[str, str] = field(default_factory=dict)
+    search_trials: int = 0
+    sampler: str = "tpe"  # "tpe" or "random"
+    sampler_seed: int = 0
+    prune: bool = False  # median pruning on the validation metric, per epoch
+
+    @property
+    def is_search(self) -> bool:
+        return bool(self.space)
+
+    @property
+    def planned(self) -> int:
+        """How many trials the study runs in all."""
+        return self.search_trials if self.is_search else len(self.trials())
 
     @property
     def direction(self) -> str:
@@ -63,9 +85,16 @@ class StudySpec:
             values["seed"] = str(seed)
         return values
 
+    def search_overrides(self, values: dict[str, str]) -> dict[str, str]:
+        """A search trial's settings: the shared ones and the point it sampled."""
+        return {**self.base, **values}
+
     def check(self, host: Host | None = None) -> None:
         """Plan every cell's run now: a bad value is refused before any trial, naming the cell."""
         host = host or get_host()
+        if self.is_search:
+            self._check_search(host)
+            return
         if not self.cells:
             raise ArchzooError(f"study '{self.name}' has no cells: give --grid KEY=V1,V2 or cells")
         if self.seeds < 1:
@@ -76,22 +105,54 @@ class StudySpec:
             except ArchzooError as exc:
                 raise ArchzooError(f"study '{self.name}', cell '{cell.label}': {exc}") from exc
 
+    def _check_search(self, host: Host) -> None:
+        """The space's items each planned at both ends (a range) or with each value (a choice)."""
+        where = f"study '{self.name}'"
+        if self.cells:
+            raise ArchzooError(f"{where}: give --grid or --search, not both")
+        if self.search_trials < 1:
+            raise ArchzooError(f"{where}: a search needs --trials N (1 or more), not {self.search_trials}")
+        if self.seeds != 1:
+            raise ArchzooError(
+                f"{where}: --seeds is for grids; a search samples a new point each trial. Set one seed with "
+                f"--set seed=S, then measure the best point's spread with a grid of it and --seeds"
+            )
+        if self.sampler not in SAMPLERS:
+            raise ArchzooError(f"{where}: --sampler is one of {', '.join(SAMPLERS)}, not '{self.sampler}'")
+        for param in search_space.params(self.space):
+            if param.key in self.base:
+                raise ArchzooError(f"{where}: '{param.key}' is both searched and --set; keep one")
+            for value in param.to_check():
+                try:
+                    plan_run(self.target, dataset=self.dataset, overrides={**self.base, param.key: value}, host=host)
+                except ArchzooError as exc:
+                    item = f"{param.key}={self.space[param.key]}"
+                    raise ArchzooError(f"{where}, --search '{item}' at {param.key}={value}: {exc}") from exc
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> StudySpec:
+        """The stored spec; one written before a field existed takes its default."""
         data = json.loads(text)
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ArchzooError(
+                f"study '{data.get('name')}' was made by a newer archzoo (it has {', '.join(sorted(unknown))}); "
+                f"update archzoo to work on it"
+            )
         data["cells"] = [Cell(c["label"], dict(c["settings"])) for c in data["cells"]]
         return cls(**data)
 
 
 def grid_cells(grid: list[str]) -> list[Cell]:
-    """``["lr=1e-1,1e-2", "optimizer=sgd,adam"]`` -> the four cells of their product."""
+    """``["lr=1e-1,1e-2", "optimizer=sgd,adam"]`` -> the four cells of their product
+    (values split on ``|`` where an item has one: ``hidden=256,128|512``)."""
     axes = []
     for item in grid:
         key, sep, values = item.partition("=")
-        choices = [v.strip() for v in values.split(",") if v.strip()]
+        choices = search_space.split_choices(values)
         if not sep or not key.strip() or not choices:
             raise ArchzooError(f"--grid expects KEY=V1,V2,...: got '{item}'")
         axes.append([(key.strip(), v) for v in choices])
@@ -102,12 +163,33 @@ def grid_cells(grid: list[str]) -> list[Cell]:
     return cells
 
 
-def shipped_studies(path: Path = SHIPPED) -> dict[str, StudySpec]:
-    """The studies in ``shipped.toml``, by name."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def shipped_studies(path: Path = SHIPPED, *, host: Host | None = None, plugins: bool = True) -> dict[str, StudySpec]:
+    """The studies in ``shipped.toml`` and in each plugin's studies file
+    (:meth:`archzoo.registry.host.Registry.add_studies`), by name. A plugin's file that
+    cannot be read is skipped with a warning; a name shipped twice is refused, naming both."""
+    studies = _read_studies(path.read_text(encoding="utf-8"))
+    origin = dict.fromkeys(studies, "archzoo")
+    for plugin, file in (host or get_host()).study_files if plugins else ():
+        try:
+            found = _read_studies(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            warnings.warn(f"plugin '{plugin}': its studies file {file} is skipped: {exc}", stacklevel=2)
+            continue
+        for name, spec in found.items():
+            if name in studies:
+                raise ArchzooError(f"study '{name}' is shipped twice: by {origin[name]} and by plugin '{plugin}'")
+            studies[name], origin[name] = spec, f"plugin '{plugin}'"
+    return studies
+
+
+def _read_studies(text: str) -> dict[str, StudySpec]:
+    """``[studies.NAME]`` tables: a grid's ``cells``, or a search's ``search`` and ``trials``."""
+    data = tomllib.loads(text)
     studies = {}
     for name, entry in data.get("studies", {}).items():
-        cells = [Cell(label, {k: str(v) for k, v in settings.items()}) for label, settings in entry["cells"].items()]
+        cells = [
+            Cell(label, {k: str(v) for k, v in settings.items()}) for label, settings in entry.get("cells", {}).items()
+        ]
         studies[name] = StudySpec(
             name=name,
             target=entry["target"],
@@ -119,6 +201,11 @@ def shipped_studies(path: Path = SHIPPED) -> dict[str, StudySpec]:
             section=entry.get("section", ""),
             printed={k: float(v) for k, v in entry.get("printed", {}).items()},
             about=entry.get("about", ""),
+            space={k: str(v) for k, v in entry.get("search", {}).items()},
+            search_trials=int(entry.get("trials", 0)),
+            sampler=entry.get("sampler", "tpe"),
+            sampler_seed=int(entry.get("seed", 0)),
+            prune=bool(entry.get("prune", False)),
         )
     return studies
 

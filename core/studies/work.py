@@ -7,7 +7,9 @@ waiting trial; a worker claims one (Optuna hands a waiting trial to one
 worker only), trains it into ``STORE/STUDY/NNN`` and reports the run's best
 value.  Started again, a study enqueues only the trials that are missing:
 never run, stopped, or left running by a worker that died (its run folder is
-no longer locked).
+no longer locked); a pruned trial is done, not missing.  A search study
+samples its trials instead (:mod:`archzoo.studies.search`); one trial, grid
+or search, is :mod:`archzoo.studies.trial`.
 """
 
 from __future__ import annotations
@@ -16,39 +18,23 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from archzoo.checkpoints.layout import is_checkpoint
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host, get_host
 from archzoo.runs.lock import is_locked
-from archzoo.runs.record import RecordError, RunEntry, read_record
+from archzoo.studies import pruning, search
 from archzoo.studies.spec import StudySpec
-from archzoo.training.launch import train
+from archzoo.studies.trial import TrialDone, run_trial, trial_folder
 
 #: The storage file in the checkpoint store when no ``--storage`` is given.
 STORAGE_FILE = "studies.sqlite3"
 SPEC_ATTR = "archzoo_spec"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-@dataclass
-class TrialDone:
-    """What a worker reports after each trial."""
-
-    index: int
-    label: str
-    seed: int
-    folder: Path
-    state: str  # "complete", "failed", "stopped"
-    value: float | None = None
-    error: str = ""
 
 
 def default_storage(host: Host | None = None) -> str:
@@ -73,16 +59,25 @@ def create(spec: StudySpec, storage: optuna.storages.BaseStorage, host: Host | N
     use by a study with other settings."""
     host = host or get_host()
     spec.check(host)
-    study = optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        direction=spec.direction,
+        load_if_exists=True,
+        pruner=pruning.pruner(spec.prune),
+    )
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is None:
         study.set_user_attr(SPEC_ATTR, spec.to_json())
-    elif stored != spec.to_json():
+    elif StudySpec.from_json(stored) != spec:  # compared as specs: one stored before a field existed still matches
         raise ArchzooError(
             f"a study named '{spec.name}' already exists with other settings; choose another --name, "
             f"or run it again with its own settings to continue it"
         )
-    _enqueue_missing(study, spec, host)
+    if spec.is_search:
+        search.enqueue_missing(study, spec, host)
+    else:
+        _enqueue_missing(study, spec, host)
     return study
 
 
@@ -94,11 +89,9 @@ def load(name: str, storage: optuna.storages.BaseStorage) -> tuple[optuna.Study,
         raise ArchzooError(
             f"no study named '{name}' in this storage" + (f"; it has: {', '.join(names)}" if names else "")
         ) from None
-    return study, StudySpec.from_json(study.user_attrs[SPEC_ATTR])
-
-
-def trial_folder(spec: StudySpec, index: int, host: Host | None = None) -> Path:
-    return (host or get_host()).settings.checkpoint_dir / spec.name / f"{index:03d}"
+    spec = StudySpec.from_json(study.user_attrs[SPEC_ATTR])
+    study.pruner = pruning.pruner(spec.prune)
+    return study, spec
 
 
 def _enqueue_missing(study: optuna.Study, spec: StudySpec, host: Host) -> None:
@@ -127,8 +120,11 @@ def work(
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[TrialDone]:
-    """Claim and run waiting trials until none is left (or ``stop`` is set)."""
+    """Claim and run waiting trials until none is left (or ``stop`` is set); a search
+    study's trials until ``--trials`` are counted (:mod:`archzoo.studies.search`)."""
     host = host or get_host()
+    if spec.is_search:
+        return search.work(study, spec, host=host, on_trial=on_trial, on_event=on_event, stop=stop)
     done = []
     size = len(spec.trials())
     while not (stop is not None and stop.is_set()):
@@ -140,7 +136,7 @@ def work(
             study.tell(trial, state=TrialState.FAIL)
             break
         trial.suggest_int("trial", 0, size - 1)
-        result = _run_trial(study, trial, spec, host, on_event, stop)
+        result = _run_grid_trial(study, trial, spec, host, on_event, stop)
         done.append(result)
         if on_trial is not None:
             on_trial(result)
@@ -149,57 +145,11 @@ def work(
     return done
 
 
-def _run_trial(study, trial, spec: StudySpec, host: Host, on_event, stop) -> TrialDone:
+def _run_grid_trial(study, trial, spec: StudySpec, host: Host, on_event, stop) -> TrialDone:
     index, label, seed = trial.user_attrs["index"], trial.user_attrs["label"], trial.user_attrs["seed"]
     cell = next(c for c in spec.cells if c.label == label)
-    folder = trial_folder(spec, index, host)
-    resume = is_checkpoint(folder / "last") and _status(folder) in ("interrupted", "cancelled")
-    report = TrialDone(index, label, seed, folder, "complete")
-    try:
-        result = train(
-            None if resume else spec.target,
-            dataset=None if resume else spec.dataset,
-            overrides={} if resume else spec.overrides(cell, seed),
-            out=folder,
-            resume=resume,
-            overwrite=not resume,
-            on_event=on_event,
-            stop=stop,
-            host=host,
-            tags=(f"study:{spec.name}",),
-            note=f"study {spec.name}: {label}, seed {seed}",
-        )
-    except KeyboardInterrupt:
-        trial.set_user_attr("stopped", True)
-        study.tell(trial, state=TrialState.FAIL)
-        raise
-    except Exception as exc:  # a failed trial is recorded as failed; the study goes on
-        report.state, report.error = "failed", f"{type(exc).__name__}: {exc}"
-        trial.set_user_attr("stopped", False)
-        trial.set_user_attr("error", report.error[:2000])
-        study.tell(trial, state=TrialState.FAIL)
-        return report
-    if result.status == "cancelled":
-        report.state = "stopped"
-        trial.set_user_attr("stopped", True)
-        study.tell(trial, state=TrialState.FAIL)
-        return report
-    report.value = RunEntry(folder, folder.name, read_record(folder)).best(spec.metric)
-    if report.value is None:
-        report.state, report.error = "failed", f"the run reported no {spec.metric}"
-        trial.set_user_attr("stopped", False)
-        trial.set_user_attr("error", report.error)
-        study.tell(trial, state=TrialState.FAIL)
-        return report
-    study.tell(trial, report.value)
-    return report
-
-
-def _status(folder: Path) -> str:
-    try:
-        return str(read_record(folder)["status"])
-    except (RecordError, KeyError, OSError):
-        return ""
+    report = TrialDone(index, label, seed, trial_folder(spec, index, host), "complete")
+    return run_trial(study, trial, spec, report, spec.overrides(cell, seed), host=host, on_event=on_event, stop=stop)
 
 
 def start_workers(name: str, storage_url: str | None, count: int) -> list[subprocess.Popen]:

@@ -44,6 +44,7 @@ def train(
     download: bool = False,
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
+    stop_early: Callable[[Any], str | None] | None = None,
     host: Host | None = None,
     record: RecordWriter | None = None,
     tags: tuple[str, ...] = (),
@@ -53,7 +54,9 @@ def train(
 
     The run's record (:mod:`archzoo.runs.record`) is written as it goes, by
     the main process; ``record`` is one already begun (the app's queue begins
-    it when the run is queued), otherwise this begins it, with ``tags`` and ``note``."""
+    it when the run is queued), otherwise this begins it, with ``tags`` and ``note``.
+    ``stop_early`` is asked after each epoch with its ``EpochEnded``: a reason ends
+    the run as ``stopped-early``, as patience does (a study's pruner uses it)."""
     host = host or get_host()
     plan, out_dir = plan_and_folder(
         name, dataset, overrides or {}, out, resume, overwrite, host, locked=record is not None
@@ -88,6 +91,7 @@ def train(
             host=host,
             on_event=on_event,
             stop=stop,
+            stop_early=stop_early,
             resume=resume,
             record=record,
             summary=plan.preset.summary if plan.preset else None,

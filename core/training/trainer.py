@@ -148,6 +148,7 @@ class Trainer:
         resume: bool = False,
         record: Any = None,
         summary: str | None = None,
+        stop_early: Callable[[events.EpochEnded], str | None] | None = None,
     ) -> None:
         if splits.train is None or len(splits.train) == 0:
             notes = " ".join(splits.notes)
@@ -162,6 +163,10 @@ class Trainer:
         self.on_event = on_event
         self.stop = stop or threading.Event()
         self.resume = resume
+        #: Asked after each epoch, as patience is: a reason (a message for the log) ends the run
+        #: as ``stopped-early``. A study's pruner speaks through it; with several processes,
+        #: each is asked and all must answer alike (they see the same gathered metrics).
+        self.stop_early = stop_early
         #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
         self.record = record
         self.summary = summary  # what the checkpoints say this model is (a preset's summary)
@@ -425,19 +430,22 @@ class Trainer:
         self._save("last", metrics, state, resumable=True)
         if is_best:
             self._save("best", metrics, state)
-        self._emit(
-            events.EpochEnded(
-                epoch=epoch + 1,
-                train_metrics=train_metrics,
-                val_metrics=val_metrics,
-                is_best=is_best,
-                seconds=seconds,
-                step_losses=events.thinned(self._epoch_losses),
-                global_step=state.global_step,
-            )
+        ended = events.EpochEnded(
+            epoch=epoch + 1,
+            train_metrics=train_metrics,
+            val_metrics=val_metrics,
+            is_best=is_best,
+            seconds=seconds,
+            step_losses=events.thinned(self._epoch_losses),
+            global_step=state.global_step,
         )
+        self._emit(ended)
         if self.tc.patience and state.stale >= self.tc.patience:
             self._emit(events.Message(f"no better {headline} for {self.tc.patience} epochs: stopping early"))
+            return True
+        reason = self.stop_early(ended) if self.stop_early is not None else None
+        if reason:
+            self._emit(events.Message(reason))
             return True
         return False
 

@@ -5,11 +5,13 @@ This module is the catalogue card.  archzoo imports it whenever it lists what
 is installed, so it holds only the typed config and the spec: no torch.  The
 model and its hooks are in ``archzoo_softmax_regression.model``, which archzoo
 imports the first time the architecture is used (``implementation=`` below).
+It also ships a study (``studies.toml`` beside it), which ``archzoo study list`` shows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from archzoo import ArchSpec, hookimpl, param
 
@@ -39,3 +41,4 @@ def archzoo_register(registry):
             implementation="archzoo_softmax_regression.model",
         )
     )
+    registry.add_studies(Path(__file__).with_name("studies.toml"))
