@@ -139,3 +139,18 @@ def test_every_shipped_study_plans_every_cell_and_names_its_source():
     assert studies["notes-2.8-optimizers"].printed["AdamW"] == 0.9801
     assert studies["notes-9.9-vae"].direction == "minimize"  # a reconstruction loss: lower is better
     assert studies["notes-7.9-transformer"].printed["1 head"] == 0.848
+
+
+def test_a_generator_trial_is_judged_by_the_fid_of_its_samples(store):
+    """FID-<dataset> is measured on the trial's own samples (the losses of a GAN say nothing of them)."""
+    from archzoo.api import train
+    from archzoo.studies.trial import judged
+
+    train("dcgan-fashion", overrides={"max_steps": "2", "batch_size": "16"}, out="gan")
+    value = judged(store / "gan", "FID-fashion-mnist")
+    assert 0 < value < 10_000
+    assert read_record(store / "gan")["metrics"]["last"]["test"]["FID-fashion-mnist"] == value
+    assert (
+        judged(store / "gan", "validation.g_loss")
+        == read_record(store / "gan")["metrics"]["best"]["validation"]["g_loss"]
+    )

@@ -25,6 +25,9 @@ from archzoo.runs.record import RecordError, RunEntry, read_record, update_recor
 from archzoo.studies import pruning
 from archzoo.studies.spec import StudySpec
 
+#: Images drawn from each generator for a trial's FID (against the full test split).
+FID_SAMPLES = 1000
+
 
 @dataclass
 class TrialDone:
@@ -96,11 +99,25 @@ def run_trial(
         _note_pruned(folder, judge)
         study.tell(trial, state=TrialState.PRUNED)
         return report
-    report.value = RunEntry(folder, folder.name, read_record(folder)).best(spec.metric)
+    report.value = judged(folder, spec.metric)
     if report.value is None:
         return _failed(study, trial, report, f"the run reported no {spec.metric}")
     study.tell(trial, report.value)
     return report
+
+
+def judged(folder: Path, metric: str) -> float | None:
+    """The trial's value of ``metric``: from its run's best checkpoint, or, for
+    ``FID-<dataset>`` (a generator's losses say nothing of its samples), measured
+    on samples of its last checkpoint now and written into its record."""
+    name = metric.rpartition(".")[2]
+    if not name.startswith("FID-"):
+        return RunEntry(folder, folder.name, read_record(folder)).best(metric)
+    from archzoo.evaluation.fid import generator_fid
+
+    value = generator_fid(folder / "last", n=FID_SAMPLES)
+    update_record(folder, lambda data: data["metrics"]["last"].setdefault("test", {}).update({name: value}))
+    return value
 
 
 def _failed(study: optuna.Study, trial: optuna.Trial, report: TrialDone, error: str) -> TrialDone:
