@@ -35,6 +35,7 @@ BUDGETS: dict[str, tuple[dict[str, str], int, str]] = {
     "notes-9.9-vae": ({"epochs": "3"}, 1, "3 epochs of the notes' 30"),
     "notes-3.11-dropout-weight-decay": ({"epochs": "3"}, 1, "3 epochs of the notes' 20, 3 x 3 of the 5 x 5 grid"),
     "notes-7.9-transformer": ({"epochs": "1", "max_steps": "300"}, 1, "300 steps of batch 64 (about 0.3 of an epoch)"),
+    "notes-8.9-dcgan": ({"epochs": "1", "max_steps": "150"}, 1, "150 steps of batch 128 of the notes' 25 epochs"),
 }
 QUICK = {"epochs": "1", "max_steps": "20"}
 
