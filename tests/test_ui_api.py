@@ -30,6 +30,7 @@ from ui_server import free_port, served_app
 sys.path.insert(0, str(Path(__file__).parent))
 
 OWN = "its own dataset"
+AUTO_OOD = "automatic (mnist <-> fashion-mnist)"
 
 
 @pytest.fixture(scope="module")
@@ -521,6 +522,10 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
         "'moons' has inputs of shape (2,)"
         in client.predict(trained.best, OWN, "test", "moons", "", False, api_name="/judge")[0]
     )
+    # Core's notes name CLI options; the page names its own boxes instead.
+    automatic = client.predict(trained.best, OWN, "test", AUTO_OOD, "", False, api_name="/judge")[0]
+    assert "none known for 'digits'; name one (the box 'Out-of-distribution set')" in automatic
+    assert "--ood" not in automatic
 
 
 def test_a_generative_checkpoint_fills_the_gallery_reproducibly(ui, client):

@@ -111,10 +111,19 @@ def notes_html(notes: list[str]) -> str:
     return f'<div class="az-msg az-info"><b>What was changed to fit the model:</b><ul>{items}</ul></div>'
 
 
-def error_message(exc: BaseException) -> str:
-    """A user's mistake is shown as it is; anything else is a bug, logged with its traceback."""
+def in_page_words(text: str, words: dict[str, str]) -> str:
+    """``text`` with the CLI's option names replaced by what the page calls the same box:
+    core speaks of ``--ood-data-dir DIR``; the Evaluate tab has a box for it."""
+    for option in sorted(words, key=len, reverse=True):  # "--ood-data-dir DIR" before "--ood"
+        text = text.replace(option, words[option])
+    return text
+
+
+def error_message(exc: BaseException, words: dict[str, str] | None = None) -> str:
+    """A user's mistake is shown as it is (in the page's ``words``); anything else is a bug,
+    logged with its traceback."""
     if isinstance(exc, ArchzooError):
-        return problem(str(exc))
+        return problem(in_page_words(str(exc), words or {}))
     log.error("unexpected error in the UI:\n%s", "".join(traceback.format_exception(exc)))
     return problem(
         f"Something went wrong inside archzoo ({type(exc).__name__}: {exc}). "

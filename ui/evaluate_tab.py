@@ -19,9 +19,17 @@ from archzoo.inference.data import judged_on
 from archzoo.inference.sampling import checkpoint_meta, checkpoint_task
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
-from .common import AppContext, bind, checkpoint_choices, error_message, ok, pick, table
+from .common import AppContext, bind, checkpoint_choices, error_message, in_page_words, ok, pick, table
 
 OWN = "its own dataset"
+#: The CLI's options in the words of this tab's boxes, for core's messages.
+PAGE_WORDS = {
+    "--ood-data-dir DIR": "the box 'Its data folder'",
+    "--ood-data-dir": "the box 'Its data folder'",
+    "--ood DATASET": "the box 'Out-of-distribution set'",
+    "--ood": "the box 'Out-of-distribution set'",
+    "--data-dir": "the data folder",
+}
 
 
 def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], str]:
@@ -130,7 +138,7 @@ def judge(
         folder = report.page.parent
         pictures = [_picture(folder / f"{name}.png") for name in ("reliability", "ood", "shift")]
     except Exception as exc:
-        return (error_message(exc), "", *nothing)
+        return (error_message(exc, PAGE_WORDS), "", *nothing)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -146,7 +154,7 @@ def judge(
     if report.notes:
         import html
 
-        items = "".join(f"<li>{html.escape(n, quote=False)}</li>" for n in report.notes)
+        items = "".join(f"<li>{html.escape(in_page_words(n, PAGE_WORDS), quote=False)}</li>" for n in report.notes)
         status += f'<div class="az-msg az-info"><b>Notes:</b><ul>{items}</ul></div>'
 
     return (status, verdict_html(report.verdict), table(trust_rows(assessment.summary()), TRUST_HEADERS), *pictures)
