@@ -154,3 +154,15 @@ def test_a_generator_trial_is_judged_by_the_fid_of_its_samples(store):
         judged(store / "gan", "validation.g_loss")
         == read_record(store / "gan")["metrics"]["best"]["validation"]["g_loss"]
     )
+
+
+def test_each_worker_says_where_its_machine_keeps_the_data(env, tmp_path, shared_data):
+    """--data-dir is a worker's, not the study's: each machine may keep the data elsewhere."""
+    grid = ["study", "run", "--preset", "rnn", "--dataset", "sst2", "--set", "max_steps=2", "--set", "epochs=1",
+            "--set", "tokenizer_vocab=200", "--grid", "hidden=8"]  # fmt: skip
+    archzoo(*grid, "--name", "far", "--workers", "0", env=env)
+    missing = archzoo("study", "work", "far", "--data-dir", str(tmp_path / "no-such-folder"), env=env)
+    assert "failed" in missing.stdout and "does not exist" in missing.stdout  # the trial names what is missing
+    archzoo(*grid, "--name", "text", "--workers", "0", env=env)
+    archzoo("study", "work", "text", "--data-dir", str(shared_data / "sst2"), "--quiet", env=env)
+    assert read_record(tmp_path / "text" / "000")["status"] == "finished"

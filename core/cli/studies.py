@@ -52,12 +52,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="processes working on it at once on this machine; 0 only creates it, for 'archzoo study work' elsewhere",
     )
     _storage(a)
+    _data_dir(a)
     a.add_argument("--quiet", action="store_true", help="only the table at the end")
     a.set_defaults(handler=run)
 
     a = actions.add_parser("work", help="work on an existing study's waiting trials (one worker per GPU or machine)")
     a.add_argument("name")
     _storage(a)
+    _data_dir(a)
     a.add_argument("--quiet", action="store_true", help="print nothing per trial")
     a.set_defaults(handler=work)
 
@@ -67,6 +69,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     a.add_argument("--out", metavar="DIR", help="also write study.png and study.json here")
     json_flag(a)
     a.set_defaults(handler=show)
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help="where this machine keeps the dataset's files (as train's)")
 
 
 def _storage(p: argparse.ArgumentParser) -> None:
@@ -188,9 +194,9 @@ def run(args: argparse.Namespace) -> int:
             + (f" --storage {args.storage}" * bool(args.storage))
         )
         return 0
-    helpers = studies.start_workers(spec.name, args.storage, args.workers - 1)
+    helpers = studies.start_workers(spec.name, args.storage, args.workers - 1, args.data_dir)
     try:
-        studies.work(study, spec, on_trial=None if args.quiet else _print_trial)
+        studies.work(study, spec, on_trial=None if args.quiet else _print_trial, data_dir=args.data_dir)
     finally:
         for helper in helpers:
             helper.wait()
@@ -201,7 +207,7 @@ def work(args: argparse.Namespace) -> int:
     from archzoo.studies import work as studies
 
     study, spec = studies.load(args.name, studies.open_storage(args.storage))
-    studies.work(study, spec, on_trial=None if args.quiet else _print_trial)
+    studies.work(study, spec, on_trial=None if args.quiet else _print_trial, data_dir=args.data_dir)
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -68,6 +69,7 @@ def work(
     on_trial: Callable[[TrialDone], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
+    data_dir: str | Path | None = None,
 ) -> list[TrialDone]:
     """Claim, sample and run trials until ``--trials`` are counted (or ``stop`` is set)."""
     done = []
@@ -92,7 +94,15 @@ def work(
             trial.set_user_attr(key, value)
         report = TrialDone(index, label, seed, trial_folder(spec, index, host), "complete", settings=settings)
         result = run_trial(
-            study, trial, spec, report, spec.search_overrides(settings), host=host, on_event=on_event, stop=stop
+            study,
+            trial,
+            spec,
+            report,
+            spec.search_overrides(settings),
+            host=host,
+            on_event=on_event,
+            stop=stop,
+            data_dir=data_dir,
         )
         done.append(result)
         if on_trial is not None:

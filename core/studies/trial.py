@@ -57,6 +57,7 @@ def run_trial(
     host: Host,
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
+    data_dir: str | Path | None = None,
 ) -> TrialDone:
     """Train the trial's run (resuming it if a stopped attempt left a checkpoint) and tell Optuna how it went."""
     from archzoo.training.launch import train  # torch, only once a trial runs: show, list and done studies stay quick
@@ -75,6 +76,7 @@ def run_trial(
             out=folder,
             resume=resume,
             overwrite=not resume,
+            data_dir=data_dir,
             on_event=on_event,
             stop=stop,
             stop_early=judge,

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -119,12 +120,15 @@ def work(
     on_trial: Callable[[TrialDone], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
+    data_dir: str | Path | None = None,
 ) -> list[TrialDone]:
     """Claim and run waiting trials until none is left (or ``stop`` is set); a search
-    study's trials until ``--trials`` are counted (:mod:`archzoo.studies.search`)."""
+    study's trials until ``--trials`` are counted (:mod:`archzoo.studies.search`).
+    ``data_dir`` is where this worker's machine keeps the dataset (not part of the
+    study: each machine may keep it elsewhere)."""
     host = host or get_host()
     if spec.is_search:
-        return search.work(study, spec, host=host, on_trial=on_trial, on_event=on_event, stop=stop)
+        return search.work(study, spec, host=host, on_trial=on_trial, on_event=on_event, stop=stop, data_dir=data_dir)
     done = []
     size = len(spec.trials())
     while not (stop is not None and stop.is_set()):
@@ -136,7 +140,7 @@ def work(
             study.tell(trial, state=TrialState.FAIL)
             break
         trial.suggest_int("trial", 0, size - 1)
-        result = _run_grid_trial(study, trial, spec, host, on_event, stop)
+        result = _run_grid_trial(study, trial, spec, host, on_event, stop, data_dir)
         done.append(result)
         if on_trial is not None:
             on_trial(result)
@@ -145,16 +149,21 @@ def work(
     return done
 
 
-def _run_grid_trial(study, trial, spec: StudySpec, host: Host, on_event, stop) -> TrialDone:
+def _run_grid_trial(study, trial, spec: StudySpec, host: Host, on_event, stop, data_dir) -> TrialDone:
     index, label, seed = trial.user_attrs["index"], trial.user_attrs["label"], trial.user_attrs["seed"]
     cell = next(c for c in spec.cells if c.label == label)
     report = TrialDone(index, label, seed, trial_folder(spec, index, host), "complete")
-    return run_trial(study, trial, spec, report, spec.overrides(cell, seed), host=host, on_event=on_event, stop=stop)
+    overrides = spec.overrides(cell, seed)
+    return run_trial(study, trial, spec, report, overrides, host=host, on_event=on_event, stop=stop, data_dir=data_dir)
 
 
-def start_workers(name: str, storage_url: str | None, count: int) -> list[subprocess.Popen]:
+def start_workers(
+    name: str, storage_url: str | None, count: int, data_dir: str | Path | None = None
+) -> list[subprocess.Popen]:
     """``count`` more ``archzoo study work`` processes on the same study, in the background."""
     command = [sys.executable, "-m", "archzoo.cli", "study", "work", name, "--quiet"]
     if storage_url:
         command += ["--storage", storage_url]
+    if data_dir:
+        command += ["--data-dir", str(data_dir)]
     return [subprocess.Popen(command) for _ in range(count)]
