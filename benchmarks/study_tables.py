@@ -38,6 +38,9 @@ BUDGETS: dict[str, tuple[dict[str, str], int, str]] = {
     "notes-8.9-dcgan": ({"epochs": "1", "max_steps": "150"}, 1, "150 steps of batch 128 of the notes' 25 epochs"),
 }
 QUICK = {"epochs": "1", "max_steps": "20"}
+#: study -> its data folder below the shared data (SST-2 is not downloaded here).
+DATA = {"notes-7.9-transformer": "sst2"}
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def archzoo(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -49,6 +52,8 @@ def run_study(name: str, store: Path, quick: bool) -> tuple[dict, float]:
     settings = {**settings, **QUICK} if quick else settings
     env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(store), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     assigned = [item for key, value in settings.items() for item in ("--set", f"{key}={value}")]
+    if name in DATA:
+        assigned += ["--data-dir", str(SHARED_DATA / DATA[name])]
     start = time.perf_counter()
     done = archzoo(
         "study", "run", name, *assigned, "--seeds", str(seeds), "--name", f"{name}-bench", "--quiet", env=env
