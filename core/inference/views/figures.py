@@ -1,0 +1,57 @@
+"""What every view draws with: a matplotlib figure on its own Agg canvas, and its PNG bytes.
+
+Figures are made with ``matplotlib.figure.Figure`` directly, never through
+``pyplot``: no global backend or figure registry is touched, so views draw
+headless and from the app's worker threads at the same time (as the trust
+report's figures do).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+
+def figure(width: float, height: float, rows: int = 1, columns: int = 1, *, squeeze: bool = False):
+    """A figure of ``rows`` x ``columns`` axes (a flat list, row by row)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(rows, columns, i + 1) for i in range(rows * columns)]
+    return (fig, axes[0]) if squeeze else (fig, axes)
+
+
+def png(fig: Any) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def side(count: int) -> tuple[int, int]:
+    """(rows, columns) of an about-square grid for ``count`` panels."""
+    columns = max(1, math.ceil(math.sqrt(count)))
+    return math.ceil(count / columns), columns
+
+
+def picture(array: Any) -> tuple[np.ndarray, str | None]:
+    """A C x H x W tensor or array -> (H x W or H x W x 3 array, colour map): grey for one channel."""
+    data = np.asarray(array.detach().float().cpu() if hasattr(array, "detach") else array, dtype=np.float32)
+    if data.ndim == 3 and data.shape[0] == 1:
+        return data[0], "gray"
+    if data.ndim == 3:
+        return np.clip(data[:3].transpose(1, 2, 0), 0.0, 1.0), None
+    return data, "gray"
+
+
+def bare(axis: Any) -> None:
+    """No ticks or frame: for a panel that shows an image."""
+    axis.set_xticks([])
+    axis.set_yticks([])
+    for spine in axis.spines.values():
+        spine.set_visible(False)
