@@ -34,7 +34,10 @@ class ViewError(ArchzooError, ValueError):
 
 @dataclass
 class View:
-    """One drawn view: PNG bytes for people, and (where it has numbers) a JSON-able dict for scripts."""
+    """One drawn view: PNG bytes for people, and (where it has numbers) a dict of them for scripts.
+
+    The numbers may be numpy arrays: turning a 200 x 200 probability grid into Python lists
+    takes longer than drawing it, so that happens only when the JSON is asked for (:meth:`json`)."""
 
     name: str
     png: bytes
@@ -49,6 +52,10 @@ class View:
 
         return Image.open(io.BytesIO(self.png))
 
+    def json(self) -> str:
+        """The numbers as JSON text (arrays as lists), headed by the view's name."""
+        return json.dumps({"view": self.name, **(self.data or {})}, default=_listed) + "\n"
+
     def write(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Write ``NAME.png`` (and ``NAME.json``) into ``folder``; returns the paths written.
         A file already there is replaced only with ``overwrite``."""
@@ -60,9 +67,7 @@ class View:
                 f"{there[0]} already exists; give another --out folder or --overwrite (nothing was written)"
             )
         folder.mkdir(parents=True, exist_ok=True)
-        contents = [self.png] + (
-            [(json.dumps({"view": self.name, **self.data}) + "\n").encode()] if self.data is not None else []
-        )
+        contents = [self.png] + ([self.json().encode("utf-8")] if self.data is not None else [])
         for path, content in zip(paths, contents):
             with staged_file(path) as partial:  # a crash never leaves half a PNG
                 partial.write_bytes(content)
@@ -95,3 +100,10 @@ class ViewRequest:
 
     def counted(self, default: int) -> int:
         return self.count if self.count is not None else default
+
+
+def _listed(value: Any) -> Any:
+    """numpy arrays and scalars as JSON can hold them."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-able")

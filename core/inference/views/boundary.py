@@ -57,12 +57,14 @@ def boundary(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None
     size = probs.shape[-1]
     predicted = probs.argmax(axis=-1)
     extent = (xs[0], xs[-1], ys[0], ys[-1])
-    fig, axis = figure(5.6, 4.8, squeeze=True)
+    fig, axis = figure(5.6, 4.8, squeeze=True, fixed=True)
     if size == 2:  # shade p(class 1): the colour says which class, its depth how sure
         shade = axis.imshow(probs[..., 1], origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", vmin=0, vmax=1)
-        fig.colorbar(shade, ax=axis, label=f"p({names[1]})")
+        bar = fig.add_axes((0.88, 0.1, 0.03, 0.83))
+        fig.colorbar(shade, cax=bar, label=f"p({names[1]})")
         axis.contour(xs, ys, probs[..., 1], levels=[0.5], colors="black", linewidths=1.5)
-    else:  # each class its colour, faded where the model is unsure
+    else:  # each class its colour, faded where the model is unsure; no colour bar to make room for
+        fig.subplots_adjust(right=0.97)
         from matplotlib.colors import to_rgb
 
         colours = np.array([to_rgb(COLOURS[c % len(COLOURS)]) for c in range(size)])
@@ -86,11 +88,11 @@ def boundary(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None
     axis.set_title(f"{loaded.spec.name} on {loaded.info.name}: {line}", fontsize=10)
     data = {
         "class_names": names,
-        "x": np.round(xs, 5).tolist(),
-        "y": np.round(ys, 5).tolist(),
-        "probabilities": np.round(probs, 4).tolist(),
+        "x": xs,
+        "y": ys,
+        "probabilities": probs.round(4),
         "margins": margins,
-        "points": np.round(points, 5).tolist(),
-        "labels": labels.tolist(),
+        "points": points,
+        "labels": labels,
     }
     return View("boundary", png(fig), data)

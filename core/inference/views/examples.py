@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 from archzoo.errors import ArchzooError
 from archzoo.inference.data import evaluation_data
@@ -45,6 +45,9 @@ def example(loaded: Any, index: int, host: Host, split: str = "test") -> tuple[A
 
 def collect(loaded: Any, split: str, host: Host, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``limit`` (inputs, labels) of a split, stacked."""
+    chosen, _ = split_and_splits(loaded, split, host)
+    if isinstance(chosen, TensorDataset) and len(chosen.tensors) == 2:  # whole tensors: no batching needed
+        return chosen.tensors[0][:limit], chosen.tensors[1][:limit]
     xs, ys, seen = [], [], 0
     for x, y in loader(loaded, split, host):
         xs.append(x[: limit - seen])
