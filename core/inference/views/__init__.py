@@ -48,10 +48,14 @@ def _families() -> dict[str, Callable[..., View]]:
 
 def available(loaded: Any, *, host: Host | None = None) -> list[str]:
     """The views this loaded checkpoint offers, in the order of :data:`VIEWS`."""
+    host = host or get_host()
+    return _offered(loaded, host, plugin_views(loaded, host))
+
+
+def _offered(loaded: Any, host: Host, extra: dict[str, Any]) -> list[str]:
     from archzoo.inference.views import offers
 
-    host = host or get_host()
-    offered = set(offers.generic(loaded, host)) | set(plugin_views(loaded, host))
+    offered = set(offers.generic(loaded, host)) | set(extra)
     return [name for name in VIEWS if name in offered] + sorted(offered - set(VIEWS))
 
 
@@ -64,14 +68,14 @@ def draw(location: Any, name: str, request: ViewRequest | None = None, *, host: 
     host = host or get_host()
     request = request or ViewRequest()
     loaded = location if isinstance(location, LoadedCheckpoint) else load(location, host=host)
-    offered = available(loaded, host=host)
+    extra = plugin_views(loaded, host)
+    offered = _offered(loaded, host, extra)
     if name not in offered:
         known = "" if name in VIEWS else " (no such view)"
         raise ViewError(
             f"'{loaded.spec.name}' ({loaded.info.name}) does not offer the view '{name}'{known}; "
             f"it offers: {', '.join(offered) or 'none'}"
         )
-    extra = plugin_views(loaded, host)
     families = _families()
     if name in families:
         return families[name](loaded, request, host=host, extra=extra.get(name))

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from archzoo.errors import ArchzooError
-from archzoo.inference.views.base import View, ViewRequest
-from archzoo.inference.views.examples import ViewInputError, device_of, example
+from archzoo.inference.views.base import View, ViewError, ViewRequest
+from archzoo.inference.views.examples import device_of, example
 from archzoo.inference.views.figures import bare, figure, picture, png
 from archzoo.registry.host import Host
 from archzoo.toolkit import unwrap
@@ -119,7 +119,7 @@ def the_input(loaded: Any, request: ViewRequest, host: Host) -> tuple[torch.Tens
         return inputs, None, to_unit(inputs[0].cpu(), loaded.info), 0
     tokens = request.counted(DEFAULT_TOKENS)
     if tokens > MAX_TOKENS:
-        raise ViewInputError(f"count: {tokens} tokens is more than the limit of {MAX_TOKENS} for an attention map")
+        raise ViewError(f"count: {tokens} tokens is more than the limit of {MAX_TOKENS} for an attention map")
     ids = inputs[:, :tokens]  # the model reads the first ``tokens`` of the example, and the title says so
     tokenizer = getattr(loaded, "tokenizer", None)
     labels = [tokenizer.decode([int(i)]) if tokenizer else str(int(i)) for i in ids[0]]
@@ -138,7 +138,7 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
         raise ArchzooError(f"'{loaded.spec.name}' computed no attention on this input")
     if request.layer is not None:
         if request.layer not in maps:
-            raise ViewInputError(f"no attention layer '{request.layer}'; the layers that attend are: {', '.join(maps)}")
+            raise ViewError(f"no attention layer '{request.layer}'; the layers that attend are: {', '.join(maps)}")
         maps = {request.layer: maps[request.layer]}
     heads = max(m.shape[0] for m in maps.values())
     layers = list(maps)[: max(1, MAX_PANELS // heads)]

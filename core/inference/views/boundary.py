@@ -59,7 +59,10 @@ def boundary(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None
     extent = (xs[0], xs[-1], ys[0], ys[-1])
     fig, axis = figure(5.6, 4.8, squeeze=True, fixed=True)
     if size == 2:  # shade p(class 1): the colour says which class, its depth how sure
-        shade = axis.imshow(probs[..., 1], origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", vmin=0, vmax=1)
+        shade = axis.imshow(
+            probs[..., 1], origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", vmin=0, vmax=1,
+            interpolation="nearest",
+        )  # fmt: skip
         bar = fig.add_axes((0.88, 0.1, 0.03, 0.83))
         fig.colorbar(shade, cax=bar, label=f"p({names[1]})")
         axis.contour(xs, ys, probs[..., 1], levels=[0.5], colors="black", linewidths=1.5)
@@ -69,18 +72,19 @@ def boundary(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None
 
         colours = np.array([to_rgb(COLOURS[c % len(COLOURS)]) for c in range(size)])
         confidence = probs.max(axis=-1)[..., None]
-        axis.imshow(colours[predicted] * confidence + (1 - confidence), origin="lower", extent=extent, aspect="auto")
+        shaded = colours[predicted] * confidence + (1 - confidence)
+        axis.imshow(shaded, origin="lower", extent=extent, aspect="auto", interpolation="nearest")
         axis.contour(xs, ys, predicted, levels=np.arange(size - 1) + 0.5, colors="black", linewidths=1.2)
     margins = list((extra(request) if extra else {}).get("margins", ()))
     if margins and size == 2:  # the plugin's levels of the log-odds log p1 / p0 (an SVM: its margin f = +-1)
         odds = np.log(np.clip(probs[..., 1], 1e-12, None)) - np.log(np.clip(probs[..., 0], 1e-12, None))
         axis.contour(xs, ys, odds, levels=sorted(margins), colors="black", linestyles="--", linewidths=1.0)
     points, labels = found["points"], found["labels"]
-    for c in range(size):
+    for c in range(size):  # markers of a line, not a scatter: Agg stamps one marker picture, 3x faster
         chosen = labels == c
-        axis.scatter(
-            points[chosen, 0], points[chosen, 1], s=12, color=COLOURS[c % len(COLOURS)], edgecolors="black",
-            linewidths=0.4, label=names[c],
+        axis.plot(
+            points[chosen, 0], points[chosen, 1], "o", ms=3.5, color=COLOURS[c % len(COLOURS)], mec="black", mew=0.4,
+            label=names[c],
         )  # fmt: skip
     axis.set(xlim=extent[:2], ylim=extent[2:], xlabel="x1", ylabel="x2")
     axis.legend(fontsize=8, loc="upper right")

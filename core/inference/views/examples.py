@@ -12,14 +12,10 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from archzoo.errors import ArchzooError
 from archzoo.inference.data import evaluation_data
+from archzoo.inference.views.base import ViewError
 from archzoo.registry.host import Host
 from archzoo.toolkit import unwrap
-
-
-class ViewInputError(ArchzooError, ValueError):
-    """An index past the end of the split, or a layer name the model does not have."""
 
 
 def split_and_splits(loaded: Any, split: str, host: Host) -> tuple[Any, Any]:
@@ -35,7 +31,7 @@ def example(loaded: Any, index: int, host: Host, split: str = "test") -> tuple[A
     """(a batch of one: example ``index`` of the split, its label or None)."""
     chosen, splits = split_and_splits(loaded, split, host)
     if index >= len(chosen):
-        raise ViewInputError(f"index {index} is past the end of the {split} split of {len(chosen)} examples")
+        raise ViewError(f"index {index} is past the end of the {split} split of {len(chosen)} examples")
     item = chosen[index]
     batch = splits.collate([item]) if splits.collate is not None else torch.utils.data.default_collate([item])
     if isinstance(batch, (list, tuple)) and len(batch) == 2:
@@ -68,7 +64,7 @@ def layer(model: Any, name: str) -> torch.nn.Module:
     named = layers(model)
     if name not in named:
         shown = ", ".join(named)
-        raise ViewInputError(f"the model has no layer '{name}'; its layers are: {shown or 'none'}")
+        raise ViewError(f"the model has no layer '{name}'; its layers are: {shown or 'none'}")
     return named[name]
 
 

@@ -48,6 +48,7 @@ def latent(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) 
     limit = request.counted(MAX_LATENT) if request.count is not None else MAX_LATENT
     inputs, labels = collect(loaded, "test", host, limit)
     z = codes(loaded, inputs)
+    dimensions = z.shape[1]
     projection = "none"
     if z.shape[1] > 2:  # the plane of the two directions along which the codes vary most
         centred = z - z.mean(dim=0)
@@ -71,17 +72,13 @@ def latent(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) 
     axis.set_title(f"{loaded.spec.name}: {shown}" + ("" if projection == "none" else f" ({projection})"), fontsize=10)
     data = {
         "split": "test",
-        "latent_dim": int(codes_dim(loaded, inputs[:1])),
+        "latent_dim": int(dimensions),
         "projection": projection,
         "class_names": names,
         "points": np.round(points, 5).tolist(),
         "labels": labels.tolist(),
     }
     return View("latent", png(fig), data)
-
-
-def codes_dim(loaded: Any, one: torch.Tensor) -> int:
-    return codes(loaded, one).shape[1]
 
 
 def reconstructions(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) -> View:
