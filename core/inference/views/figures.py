@@ -64,3 +64,15 @@ def bare(axis: Any) -> None:
     axis.set_yticks([])
     for spine in axis.spines.values():
         spine.set_visible(False)
+
+
+def strip(pictures: list[np.ndarray], pad: int = 1) -> np.ndarray:
+    """Pictures of one size (H x W grey or H x W x 3 colour, values in [0, 1]) side by side on
+    white, as one RGB array: a row of many images is one ``imshow``, not one axes each
+    (matplotlib spends most of a many-panel figure's time on its axes)."""
+    rgb = [np.repeat(p[..., None], 3, axis=2) if p.ndim == 2 else p for p in pictures]
+    height, width = rgb[0].shape[:2]
+    canvas = np.ones((height, len(rgb) * (width + pad) - pad, 3), dtype=np.float32)
+    for i, picture_ in enumerate(rgb):
+        canvas[:, i * (width + pad) : i * (width + pad) + width] = picture_
+    return canvas

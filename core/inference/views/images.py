@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from archzoo.inference.sampling import expect, sample_checkpoint
 from archzoo.inference.views.base import View, ViewError, ViewRequest
 from archzoo.inference.views.examples import device_of, example, first_of, layer, layers, loader
-from archzoo.inference.views.figures import bare, figure, picture, png, side
+from archzoo.inference.views.figures import bare, figure, picture, png, side, strip
 from archzoo.inference.views.offers import first_weights
 from archzoo.registry.host import Host
 from archzoo.registry.limits import check_count
@@ -67,16 +67,17 @@ def misclassified(loaded: Any, request: ViewRequest, *, host: Host, extra: Any =
     shown = ranked[:MAX_CELLS]
     rows = max(len(shown), 1)
     per_cell = min(per_cell, max((len(indices) for _, indices in shown), default=1))
-    fig, axes = figure(1.1 * per_cell + 1.6, 1.15 * rows + 0.6, rows, per_cell)
+    fig, axes = figure(1.0 * per_cell + 1.6, 1.2 * rows + 0.6, rows, 1)
     for axis in axes:
         bare(axis)
-    for row, ((t, p), indices) in enumerate(shown):
+    for axis, ((t, p), indices) in zip(axes, shown):
+        row = [picture(to_unit(pictures[i], loaded.info))[0] for i in indices[:per_cell]]
+        row += [np.ones_like(row[0])] * (per_cell - len(row))  # a short row padded with blank cells
+        axis.imshow(strip(row), vmin=0, vmax=1, interpolation="nearest", aspect="equal")
+        width = row[0].shape[1] + 1
         for column, index in enumerate(indices[:per_cell]):
-            image, cmap = picture(to_unit(pictures[index], loaded.info))
-            axis = axes[row * per_cell + column]
-            axis.imshow(image, cmap=cmap, vmin=0, vmax=1)
-            axis.set_title(f"#{index}", fontsize=7)
-        axes[row * per_cell].set_ylabel(f"{names[t]} → {names[p]}\n({len(indices)})", fontsize=8)
+            axis.text((column + 0.5) * width - 0.5, -0.8, f"#{index}", ha="center", va="bottom", fontsize=7)
+        axis.set_ylabel(f"{names[t]} → {names[p]}\n({len(indices)})", fontsize=8)
     wrong = int(confusion.sum() - np.trace(confusion))
     title = f"misclassified test images: {wrong} of {int(confusion.sum())}, by true → predicted class"
     if not shown:
