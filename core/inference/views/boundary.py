@@ -24,7 +24,7 @@ from archzoo.registry.host import Host
 
 #: Training points drawn on top of the regions at most.
 MAX_POINTS = 5000
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
 def plane(loaded: Any, host: Host, resolution: int) -> dict[str, Any]:
