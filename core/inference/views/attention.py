@@ -163,9 +163,16 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
                 )
             else:
                 axis.imshow(weights, cmap="viridis", vmin=0, vmax=max(float(weights.max()), 1e-6))
-                if tokens is not None and len(tokens) <= 48:
-                    axis.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=5)
-                    axis.set_yticks(range(len(tokens)), tokens, fontsize=5)
+                if tokens is not None and len(tokens) <= 48:  # the tokens on the outer panels only: each label costs
+                    last_row = row == len(layers) - 1
+                    if last_row:
+                        axis.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=5)
+                    else:
+                        axis.set_xticks([])
+                    if head == 0:
+                        axis.set_yticks(range(len(tokens)), tokens, fontsize=5)
+                    else:
+                        axis.set_yticks([])
                 else:
                     axis.tick_params(labelsize=6)
             axis.set_title(f"head {head}", fontsize=8)
