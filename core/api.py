@@ -12,6 +12,8 @@ from archzoo.evaluation.evaluate import evaluate_checkpoint
 from archzoo.inference.classify import predict
 from archzoo.inference.data import evaluation_data, evaluation_loader, evaluation_split
 from archzoo.inference.sampling import sample_checkpoint
+from archzoo.inference.views import available as available_views
+from archzoo.inference.views import draw as draw_view
 from archzoo.registry.plans import RunPlan, fill_from_data, plan_run
 from archzoo.toolkit.models import planned_parameters
 from archzoo.training.launch import run_tokenizer, train
@@ -21,6 +23,8 @@ __all__ = [
     "RESUMABLE_OVERRIDES",
     "LoadedCheckpoint",
     "RunPlan",
+    "available_views",
+    "draw_view",
     "evaluate_checkpoint",
     "evaluation_data",
     "evaluation_loader",

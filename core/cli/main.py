@@ -14,11 +14,11 @@ import errno
 import os
 import sys
 
-from archzoo.cli import app, evaluation, hub, inference, models, runs, studies, training
+from archzoo.cli import app, evaluation, hub, inference, models, runs, studies, training, views
 from archzoo.errors import ArchzooError
 
 #: The command groups, in the order ``archzoo --help`` lists their commands.
-GROUPS = (models, training, runs, studies, evaluation, inference, hub, app)
+GROUPS = (models, training, runs, studies, evaluation, inference, views, hub, app)
 
 EPILOG = """examples:
   archzoo list
@@ -28,6 +28,7 @@ EPILOG = """examples:
   archzoo eval my-mlp
   archzoo predict my-mlp shoe.png
   archzoo report my-mlp --out my-mlp-report
+  archzoo show my-mlp misclassified --out views
   archzoo predict my-rnn reviews.txt --text "a gorgeous, witty film"
   archzoo train bert-features --data-dir ../shared/data/sst2 --out my-probe
   archzoo embed my-probe texts.txt --out feats.safetensors

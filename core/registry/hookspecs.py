@@ -125,3 +125,20 @@ def text_tokenizer(spec: ArchSpec, config: Any, download: bool) -> Any:
     :return: an ``archzoo.data.tokenizers.TextTokenizer``, or ``None`` to let the
         dataset train its own.
     """
+
+
+@hookspec
+def archzoo_views(spec: ArchSpec, model: torch.nn.Module, ctx: EvalContext) -> dict[str, Any]:
+    """Views only this model can give, beside the generic ones every model gets.
+
+    Not ``firstresult``: every answer is merged, so a cross-cutting plugin may add views too.
+
+    :param model: the loaded model, in evaluation mode.
+    :param ctx: the device and the data info.
+    :return: ``{view name: function(request) -> dict}``; ``request`` is an
+        ``archzoo.inference.views.ViewRequest`` (``index``, ``count``, ``seed``, ...).
+        A generic view's name adds to that view (``boundary``: ``{"margins": [log-odds levels]}``;
+        ``attention``: ``{"maps": {layer: heads x T x T}, "tokens": [...]}``); any other name is a
+        new view drawn from ``{"frames": [...], "titles": [...]}``: points (N x 2) or images
+        (N x C x H x W in [0, 1]) per frame.  docs/plugins.md has examples.
+    """

@@ -266,7 +266,7 @@ class Host:
 
 
 class ArchHooks:
-    """The four model hooks (and ``configure_optimizers``, ``text_tokenizer``) bound to one architecture."""
+    """The model hooks (and ``configure_optimizers``, ``text_tokenizer``, ``archzoo_views``) of one architecture."""
 
     def __init__(self, spec: ArchSpec, host: Host) -> None:
         self.spec = spec
@@ -332,6 +332,10 @@ class ArchHooks:
 
     def sample(self, model: Any, request: dict, ctx: Any) -> Any:
         return self._call("sample", True, model=model, request=request, ctx=ctx)
+
+    def views(self, model: Any, ctx: Any) -> list[Any]:
+        """Every plugin's answer to ``archzoo_views`` for this architecture (a list; none: empty)."""
+        return list(self._host.subset_caller(self.spec, "archzoo_views")(spec=self.spec, model=model, ctx=ctx) or [])
 
     def text_tokenizer(self, config: Any, download: bool = False) -> Any:
         """The tokenizer this architecture reads text with (a pretrained encoder's), or None."""

@@ -31,6 +31,10 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_SAMPLES = 256
 #: Classes shown for one prediction (--top-k).
 MAX_TOP_K = 1000
+#: Cells a side of a view's grid (``archzoo show --resolution``): 500 x 500 predictions.
+MAX_VIEW_RESOLUTION = 500
+#: Images, points or examples one view may draw (``archzoo show --count``).
+MAX_VIEW_COUNT = 2000
 #: Characters of a name (a run, a repository, a dataset, a checkpoint in the store).
 MAX_NAME_CHARS = 200
 

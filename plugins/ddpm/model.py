@@ -379,12 +379,16 @@ def ddim_sample(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     clip: bool = False,
+    trace: list[tuple[int, torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Song et al.'s DDIM from x_T = ``x`` in ``steps`` steps (eta = 0: deterministic).
     With ``clip`` the predicted x_0 is clipped to [-1, 1] and the noise direction
-    recomputed from it, so that one bad prediction cannot throw the image out of range."""
+    recomputed from it, so that one bad prediction cannot throw the image out of range.
+    ``trace``, a list, receives (t, x_t) after every step, from x_T down to x_0 (t = 0)."""
     d = unwrap(model)
     sequence = ddim_steps(d.timesteps, steps)
+    if trace is not None:
+        trace.append((d.timesteps, x.clone()))
     for i in reversed(range(len(sequence))):
         step = sequence[i]
         t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
@@ -399,6 +403,8 @@ def ddim_sample(
         x = alpha_bar_prev.sqrt() * x0 + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps
         if eta > 0 and i > 0:
             x = x + sigma * torch.randn(x.shape, generator=generator).to(x.device)
+        if trace is not None:
+            trace.append((sequence[i - 1] if i > 0 else 0, x.clone()))
     return x
 
 
@@ -459,3 +465,41 @@ def sample(spec, model, request, ctx):
     if ctx.info.mean:
         points = points * torch.tensor(ctx.info.std) + torch.tensor(ctx.info.mean)
     return images_result(scatter_image(x).unsqueeze(0), draw, points=points, **extra)
+
+
+#: Frames of the reverse diffusion the ``diffusion`` view shows, from x_T to x_0.
+FRAMES = 8
+
+
+@hookimpl
+def archzoo_views(spec, model, ctx):
+    """The ``diffusion`` view: DDIM's reverse process (the default 50 steps, seeded) from
+    noise at t = T to samples at t = 0, in :data:`FRAMES` frames: points in the data's units,
+    or images."""
+    d = unwrap(model)
+
+    def frames(request):
+        n = request.count or (500 if not d.images else 8)
+        generator = torch.Generator().manual_seed(request.seed)
+        x = torch.randn((n, *d.data_shape), generator=generator).to(next(d.parameters()).device)
+        trace = []
+        ddim_sample(model, x, min(DEFAULT_DDIM_STEPS, d.timesteps), 0.0, generator, d.images, trace)
+        picked = sorted({round(i * (len(trace) - 1) / (FRAMES - 1)) for i in range(FRAMES)})
+        shown = []
+        for i in picked:
+            state = trace[i][1].cpu()
+            if d.images:
+                shown.append(from_signed(state))
+            elif ctx.info.mean:
+                shown.append(state * torch.tensor(ctx.info.std) + torch.tensor(ctx.info.mean))
+            else:
+                shown.append(state)
+        return {
+            "frames": shown,
+            "titles": [f"t = {trace[i][0]}" for i in picked],
+            "sampler": "ddim",
+            "steps": len(trace) - 1,
+            "seed": request.seed,
+        }
+
+    return {"diffusion": frames}

@@ -112,3 +112,12 @@ def sample(spec, model, request, ctx):
         kind="class-probabilities",
         outputs={"probabilities": probabilities.cpu(), "class_names": list(ctx.info.class_names)},
     )
+
+
+@hookimpl
+def archzoo_views(spec, model, ctx):
+    """The boundary view also draws the margin f(x) = +-1.  With (0, f) as the logits, the
+    log-odds log p1 / p0 the view computes is f itself."""
+    if not unwrap(model).binary:
+        return None
+    return {"boundary": lambda request: {"margins": [-1.0, 1.0]}}
