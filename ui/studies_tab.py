@@ -22,7 +22,7 @@ from archzoo.runs.listing import list_runs
 from archzoo.studies.spec import StudySpec, shipped_studies
 from archzoo.studies.work import load
 
-from .common import AppContext, error_message, info, ok, problem, table
+from .common import AppContext, error_message, info, ok, problem, table, with_parameters
 from .study_specs import checked_spec, grid_spec
 from .study_view import TRIAL_HEADERS, PlotCache, cell_rows, look, stored_names
 from .study_worker import StudyWorker
@@ -45,7 +45,9 @@ def shipped_text(name: str | None) -> str:
         return "*Pick a shipped study.*"
     lines = [
         f"**{spec.name}**" + (f" · notes {spec.section}" if spec.section else ""),
+        "",
         spec.about,
+        "",
         f"{spec.target}" + (f" on {spec.dataset}" if spec.dataset else "") + f" · judged by `{spec.metric}` · "
         f"{len(spec.cells)} cells x {spec.seeds} seed(s) = {len(spec.trials())} trials"
         + (" · every trial: " + ", ".join(f"`{k}={v}`" for k, v in spec.base.items()) if spec.base else ""),
@@ -339,9 +341,10 @@ def build(ctx: AppContext) -> dict:
     )  # fmt: skip
     form = [target, dataset, *[x for pair in zip(fields, values, strict=True) for x in pair], seeds,
             shared_settings, name]  # fmt: skip
-    start_button.click(
-        partial(start, ctx, plots), [mode, chosen, *form], [answer, *look_outputs], api_name="start_study", **quiet
-    )
+    parameters = ["mode", "shipped", "target", "dataset"]
+    parameters += [f"{kind}_{i + 1}" for i in range(GRID_ROWS) for kind in ("field", "values")]
+    starting = with_parameters(partial(start, ctx, plots), [*parameters, "seeds", "shared", "name"])
+    start_button.click(starting, [mode, chosen, *form], [answer, *look_outputs], api_name="start_study", **quiet)
     stop_button.click(partial(stop, ctx, plots), viewed, [answer, *look_outputs], api_name="stop_study", **quiet)
     continue_button.click(
         partial(resume, ctx, plots), viewed, [answer, *look_outputs], api_name="continue_study", **quiet

@@ -6,7 +6,8 @@ values no longer than a name, and a study name that is a plain folder name insid
 the checkpoint store (its trials' runs are written in ``STORE/NAME/NNN``).  The
 cells' values are then checked by :meth:`StudySpec.check`, as ``archzoo study run``
 checks them.  A grid's cells are labelled as ``--grid`` labels them, so the same grid
-given to the CLI under the same name is the same study.
+given to the CLI under the same name is the same study.  Trials train outside the
+Train tab's queue, so a dataset path is confined here as the queue confines a run's.
 """
 
 from __future__ import annotations
@@ -21,23 +22,22 @@ from archzoo.registry.host import Host
 from archzoo.registry.limits import MAX_NAME_CHARS, MAX_STUDY_TRIALS, check_count
 from archzoo.runs.record import RECORD
 from archzoo.studies.spec import Cell, StudySpec
+from archzoo.training.queue import RunRequest, confine_request
 
 #: A study name is one folder name: letters, digits, '.', '_' and '-', not starting with a dot.
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def grid_axes(rows: list[tuple[str | None, str | None]]) -> list[tuple[str, list[str]]]:
-    """The form's rows "field -> values" as (field, values); empty rows are skipped.
+    """The form's rows "field -> values" as (field, values); rows without values are left out.
     Values are separated by commas, or by ';' when one value is itself a list (``256,128; 512``)."""
     axes: list[tuple[str, list[str]]] = []
     for field, text in rows:
         field, text = (field or "").strip(), (text or "").strip()
-        if not field and not text:
+        if not text:  # a row without values is not part of the grid
             continue
         if not field:
             raise ArchzooError(f"the values '{text[:40]}' have no field: choose the setting they are for")
-        if not text:
-            raise ArchzooError(f"field '{field}': give one or more values, separated by commas")
         if any(field == known for known, _ in axes):
             raise ArchzooError(f"field '{field}' is given twice: write all its values in one row")
         separator = ";" if ";" in text else ","
@@ -100,16 +100,18 @@ def grid_spec(
     if overlap:
         raise ArchzooError(f"'{overlap[0]}' is both a grid field and a shared setting: give it in one place")
     name = (name or "").strip() or f"{target}-" + "-".join(field for field, _ in axes)
-    spec = StudySpec(name=study_name(host, name), target=target, cells=cells, dataset=dataset or None)
+    spec = StudySpec(name=name, target=target, cells=cells, dataset=dataset or None)
     spec.seeds, spec.base = count, base
-    spec.check(host)
-    return spec
+    return checked_spec(host, spec)
 
 
 def checked_spec(host: Host, spec: StudySpec) -> StudySpec:
-    """A study about to start from the app (shipped or stored): its name and size bounded, its cells checked."""
+    """A study about to start from the app (shipped, typed or stored): its name and size bounded,
+    a dataset path confined as a Train run's is, every cell checked."""
     study_name(host, spec.name)
     check_size(len(spec.cells), spec.seeds)
+    if host.paths is not None:
+        confine_request(RunRequest(name=spec.target, dataset=spec.dataset), host)
     spec.check(host)
     return spec
 

@@ -108,11 +108,12 @@ class StudyWorker:
         try:
             done = work(study, spec, host=self.host, stop=stop)
             stopped = stop.is_set() or any(d.state == "stopped" for d in done)
+            ended = sum(d.state != "stopped" for d in done)
             failed = sum(d.state == "failed" for d in done)
             outcome.text = (
-                f"stopped after {len(done)} trial(s) this time; Continue runs the missing ones"
+                f"stopped, {ended} trial(s) ended this time; Continue runs the missing ones"
                 if stopped
-                else f"finished: {len(done)} trial(s) run this time" + (f", {failed} failed" if failed else "")
+                else f"finished: {ended} trial(s) run this time" + (f", {failed} failed" if failed else "")
             )
         except Exception as exc:  # a bug: the study stops, the server keeps running
             log.error("study %s failed:\n%s", spec.name, traceback.format_exc())
