@@ -300,3 +300,30 @@ def test_the_default_trains_in_the_worker_under_30_seconds(store):
         assert len(run.progress.epoch_rows) == 5
     finally:
         manager.shutdown()
+
+
+def test_work_that_holds_the_training_slot_keeps_runs_waiting_until_it_is_released(fake):
+    manager, trainer = fake
+    trainer.release.set()
+    stop = threading.Event()
+    holder = manager.hold("study", "study lr", stop)
+    with pytest.raises(ArchzooError, match="study lr is training; one training at a time"):
+        manager.hold("study", "study other", threading.Event())
+    waiting = manager.submit("mlp")
+    time.sleep(0.3)
+    assert waiting.state == "queued" and trainer.calls == []
+    assert [(r.id, r.label, r.state) for r in manager.rows()][0] == ("study", "study lr", "running")
+    manager.release(holder)
+    assert waiting.wait(20) and waiting.state == "finished"
+    assert manager.holder() is None
+
+    trainer.release.clear()
+    busy = manager.submit("mlp")
+    wait_for(lambda: busy.state == "running")
+    with pytest.raises(ArchzooError, match=f"run {busy.id} .* is running; one training at a time"):
+        manager.hold("study", "study lr", stop)
+    trainer.release.set()
+    busy.wait(20)
+    manager.hold("study", "study lr", stop)
+    manager.shutdown(timeout=10)
+    assert stop.is_set()  # shutting the server down stops the holder's work too

@@ -1,7 +1,7 @@
 """The archzoo browser app: ``archzoo ui`` starts it.
 
-Six tabs (Models, Train, Runs, Evaluate, Inference, Checkpoints) over the same
-functions the CLI calls.  :func:`build_app` makes the Gradio Blocks;
+Seven tabs (Models, Train, Runs, Studies, Evaluate, Inference, Checkpoints) over
+the same functions the CLI calls.  :func:`build_app` makes the Gradio Blocks;
 :func:`launch` serves them (on 127.0.0.1 unless told otherwise) and blocks;
 :func:`serve` starts them in the background and returns the URL (tests and
 benchmarks use it).
@@ -27,9 +27,18 @@ from archzoo.registry.host import Host, get_host  # noqa: E402
 from archzoo.registry.paths import PathPolicy  # noqa: E402
 from archzoo.training.queue import RunManager  # noqa: E402
 
-from . import checkpoints_tab, evaluate_tab, inference_tab, models_tab, runs_tab, train_tab  # noqa: E402
+from . import (  # noqa: E402
+    checkpoints_tab,
+    evaluate_tab,
+    inference_tab,
+    models_tab,
+    runs_tab,
+    studies_tab,
+    train_tab,
+)
 from .common import PICK_BRUSH_JS, AppContext  # noqa: E402
 from .guard import RequestGuard, allowed_host_names  # noqa: E402
+from .study_worker import StudyWorker  # noqa: E402
 
 TITLE = "archzoo"
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
@@ -69,6 +78,7 @@ def build_app(
     host.hub_token = None if lend else False  # an hf:// location typed in the page borrows no token
     temp_dir = _own_temp_dir()
     ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend, temp_dir=temp_dir)
+    ctx.studies = StudyWorker(host, ctx.runs)  # holds ctx.runs' training slot while a study runs
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(
             "# archzoo\n"
@@ -84,6 +94,8 @@ def build_app(
                 train = train_tab.build(ctx)
             with gr.Tab("Runs", id="runs") as runs_page:
                 runs = runs_tab.build(ctx)
+            with gr.Tab("Studies", id="studies") as studies_page:
+                studies = studies_tab.build(ctx)
             with gr.Tab("Evaluate", id="evaluate") as evaluate_page:
                 evaluate = evaluate_tab.build(ctx)
             with gr.Tab("Inference", id="inference") as inference_page:
@@ -98,21 +110,27 @@ def build_app(
             [tabs, train["name"]],
             api_visibility="undocumented",
         )
+        studies["connect"](runs["one"], tabs, runs["timer"])
         # Checkpoints written elsewhere (the CLI, another page) appear when a tab is opened.
         fn, inputs, outputs = runs["refresh"]
         runs_page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
+        # The Studies tab shows the study in the storage now: on opening it, and on a fresh or reloaded page.
+        fn, inputs, outputs = studies["refresh"]
+        studies_page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
+        app.load(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
         for page, handles in ((evaluate_page, evaluate), (inference_page, infer), (checkpoints_page, checkpoints)):
             fn, inputs, outputs = handles["refresh"]
             page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
             # A fresh page shows the newest checkpoints, not those of when the server started.
             app.load(_newest(fn), inputs, outputs, api_visibility="undocumented", show_progress="hidden")
         inference_page.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
-        # The run list refreshes itself only while it is in view.
-        for page in (models_page, train_page, runs_page, evaluate_page, inference_page, checkpoints_page):
+        # The run list and the study refresh themselves only while they are in view.
+        pages = (models_page, train_page, runs_page, studies_page, evaluate_page, inference_page, checkpoints_page)
+        for page in pages:
             page.select(
-                partial(_ticking, page is runs_page),
+                partial(_ticking, page is runs_page, page is studies_page),
                 None,
-                runs["timer"],
+                [runs["timer"], studies["timer"]],
                 api_visibility="undocumented",
                 show_progress="hidden",
             )
@@ -121,8 +139,8 @@ def build_app(
     return app
 
 
-def _ticking(on: bool) -> gr.Timer:
-    return gr.Timer(active=on)
+def _ticking(*on: bool) -> tuple[gr.Timer, ...]:
+    return tuple(gr.Timer(active=each) for each in on)
 
 
 def _own_temp_dir() -> str:

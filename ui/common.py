@@ -54,6 +54,8 @@ class AppContext:
     lend_hub_token: bool = False
     #: This app's own temporary folder (Gradio's cache for it); pictures it makes are written there.
     temp_dir: str = ""
+    #: The server's one study worker (ui.study_worker.StudyWorker), made by build_app.
+    studies: Any = None
 
     def hub_token(self, typed: str | None) -> str | bool | None:
         """The token a Hub request from the page uses: the one typed in, else the operator's

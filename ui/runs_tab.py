@@ -277,7 +277,11 @@ def build(ctx: AppContext) -> dict:
         api_name="change_run",
         show_progress="hidden",
     )
-    return {"refresh": (partial(refresh, ctx), [chosen, one, shown], [listing, chosen, one, shown]), "timer": timer}
+    return {
+        "refresh": (partial(refresh, ctx), [chosen, one, shown], [listing, chosen, one, shown]),
+        "timer": timer,
+        "one": one,  # the Studies tab opens a trial's run here
+    }
 
 
 def _frame(rows: list[tuple[float, float, str]]) -> pd.DataFrame | None:

@@ -115,6 +115,13 @@ def status_html(ctx: AppContext, run: Run) -> str:
     if run.state == "queued":
         position = ctx.runs.position(run)
         ahead = max(position - 1, 0)
+        holder = ctx.runs.holder()
+        if holder is not None:
+            return info(
+                f"Waiting in the queue (position {position}): {holder.label} is training on this server "
+                "(see the Studies tab), and one training runs at a time. Your run starts when the study ends "
+                "or is stopped; Stop takes it out of the queue."
+            )
         return info(
             f"Waiting in the queue (position {position}): one run trains at a time and "
             f"{ahead + 1} run(s) are ahead of yours. It starts by itself; Stop takes it out of the queue."
@@ -145,6 +152,13 @@ def status_html(ctx: AppContext, run: Run) -> str:
             f"(or run: archzoo train --out {run.out_dir} --resume)."
         )
     return problem(run.error or "the run failed")
+
+
+def study_running(label: str) -> str:
+    return info(
+        f"{label} is training on this server (see the Studies tab): one training runs at a time, "
+        "so a run started here waits in the queue until the study ends or is stopped."
+    )
 
 
 def log_text(run: Run | None, limit: int = 300) -> str:
@@ -445,7 +459,11 @@ def _attach(ctx: AppContext, followers: int, following: dict):
     """Follow the server's active run, if there is one; otherwise leave the page as it is."""
     run = ctx.runs.active()
     if run is None:
-        yield [gr.skip() for _ in range(8 + followers)]
+        holder = ctx.runs.holder()
+        if holder is None:
+            yield [gr.skip() for _ in range(8 + followers)]
+        else:
+            yield _message_only(ctx, study_running(holder.label), followers)
         return
     yield from _follow(ctx, run, followers, following)
 

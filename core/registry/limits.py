@@ -37,6 +37,9 @@ MAX_VIEW_RESOLUTION = 500
 MAX_VIEW_COUNT = 2000
 #: Characters of a name (a run, a repository, a dataset, a checkpoint in the store).
 MAX_NAME_CHARS = 200
+#: Trials (cells x seeds) of one study started from the app: each trial is a whole training
+#: run, so a grid typed in the page multiplies work; the shipped studies have at most 8.
+MAX_STUDY_TRIALS = 64
 
 # -- models built from a form or from someone else's config.json ------------------------------
 

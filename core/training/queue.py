@@ -8,6 +8,11 @@ event each run emits (folded by :class:`archzoo.runs.progress.RunProgress`),
 and stops a run on request by setting its ``stop`` event: the trainer then
 saves a resumable ``last`` checkpoint and ends with status ``"cancelled"``.  A
 run still waiting in the queue is simply taken out of it.
+
+Work that trains by itself (a study in the app runs its trials one after
+another) takes the same single slot with :meth:`RunManager.hold`: it is
+refused while a run trains or waits, and runs submitted meanwhile wait in the
+queue until it is released, so two trainings never share the machine.
 """
 
 from __future__ import annotations
@@ -130,6 +135,17 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """Work that trains outside the queue and holds its one training slot meanwhile
+    (a study runs its trials one after another): queued runs wait until it is released."""
+
+    id: str
+    label: str
+    stop: threading.Event
+    since: float
+
+
+@dataclass(frozen=True)
 class QueueRow:
     """One line of the visible queue."""
 
@@ -183,6 +199,7 @@ class RunManager:
         self._ids = itertools.count(1)
         self._worker: threading.Thread | None = None
         self._closed = False
+        self._holder: Holder | None = None
 
     @property
     def host(self) -> Host:
@@ -258,6 +275,37 @@ class RunManager:
         run.stop.set()
         return f"{run.label}: stopping after the current step; a resumable checkpoint will be kept"
 
+    def hold(self, holder_id: str, label: str, stop: threading.Event) -> Holder:
+        """Take the one training slot for work that trains by itself, outside the queue: runs
+        submitted meanwhile wait in the queue until :meth:`release`.  Refused while a run trains
+        or waits, or something else holds the slot, so two trainings never share the machine.
+        ``stop`` is set by :meth:`shutdown`."""
+        with self._lock:
+            if self._closed:
+                raise ArchzooError("the run manager is shut down")
+            if self._holder is not None:
+                raise ArchzooError(f"{self._holder.label} is training; one training at a time on this server")
+            busy = self._current or (self._queue[0] if self._queue else None)
+            if busy is not None:
+                raise ArchzooError(
+                    f"run {busy.id} ({busy.label}) is {busy.state}; one training at a time on this server: "
+                    "wait for it to end, or stop it"
+                )
+            self._holder = Holder(holder_id, label, stop, time.time())
+            return self._holder
+
+    def release(self, holder: Holder) -> None:
+        """Give the slot back (queued runs start); a holder no longer holding it changes nothing."""
+        with self._lock:
+            if self._holder is holder:
+                self._holder = None
+                self._lock.notify_all()
+
+    def holder(self) -> Holder | None:
+        """What holds the training slot outside the queue now, if anything."""
+        with self._lock:
+            return self._holder
+
     def active(self) -> Run | None:
         """The run training now, else the next one waiting, else None: what a page
         opened (or reloaded) in the middle of things should show."""
@@ -283,7 +331,13 @@ class RunManager:
         with self._lock:
             active = ([self._current] if self._current else []) + list(self._queue)
             over = [r for r in reversed(self._history) if r not in active]
+            holder = self._holder
         rows = []
+        if holder is not None:
+            since = datetime.fromtimestamp(holder.since).strftime("%H:%M:%S")
+            rows.append(
+                QueueRow(holder.id, holder.label, RUNNING, 0, since, "holds the training slot; runs wait for it")
+            )
         for run in active + over:
             position = self.position(run)
             if run.state == RUNNING:
@@ -314,7 +368,10 @@ class RunManager:
             waiting = list(self._queue)
             self._queue.clear()
             current = self._current
+            holder = self._holder
             self._lock.notify_all()
+        if holder is not None:
+            holder.stop.set()
         for run in waiting:
             self._cancel_waiting(run)
         if current is not None:
@@ -332,7 +389,7 @@ class RunManager:
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._queue and not self._closed:
+                while (not self._queue or self._holder is not None) and not self._closed:
                     self._lock.wait()
                 if self._closed and not self._queue:
                     return
