@@ -163,7 +163,14 @@ def generator_fid(location: str | Path, *, n: int = 1000, seed: int = 1000, chun
         sample_checkpoint(loaded, {"n": min(chunk, n - start), "seed": seed + i}).outputs["images"]
         for i, start in enumerate(range(0, n, chunk))
     ]
-    return fid(real_images(dataset, "test"), torch.cat(drawn), dataset)
+    return frechet_distance(split_statistics(dataset), statistics(features(torch.cat(drawn), dataset)))
+
+
+@lru_cache(maxsize=4)
+def split_statistics(dataset: str) -> tuple[Any, Any]:
+    """(mean, covariance) of the features of ``dataset``'s test split: the same for every
+    generator judged against it, so a study's trials read and embed the split once."""
+    return statistics(features(real_images(dataset, "test"), dataset))
 
 
 def real_images(dataset: str = "fashion-mnist", split: str = "test", limit: int | None = None) -> Any:
