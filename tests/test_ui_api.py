@@ -54,7 +54,7 @@ def trained(ui, client):
     seconds = time.monotonic() - started
     final = job.result()
     return SimpleNamespace(
-        outputs=outputs, final=final, seconds=seconds, best=final[8]["value"]
+        outputs=outputs, final=final, seconds=seconds, best=final[9]["value"]
     )  # (the run id is page state, not an API output)
 
 
@@ -124,7 +124,9 @@ def test_a_broken_plugin_is_shown_with_its_error():
 
 def test_the_default_trains_in_seconds_and_streams_its_progress(ui, trained):
     assert trained.seconds < 30
-    status, progress, loss, epoch_loss, metric, log, queue, eval_choice, infer_choice = trained.final
+    status, progress, loss, epoch_loss, metric, live, log, queue, eval_choice, infer_choice = trained.final
+    # digits are not points in a plane: no live view, and the first update hides any left from before
+    assert trained.outputs[0][5]["visible"] is False and not any(o[5].get("value") for o in trained.outputs)
     assert "Finished" in status and "test accuracy" in status
     assert "100% · step" in progress and "epoch 5 / 5" in progress
     assert "epoch 5: train loss" in log and "best checkpoint:" in log
@@ -595,3 +597,22 @@ def test_a_feature_extractor_shows_embeddings_and_similarities(ui, client, tmp_p
     )  # (a random encoder finds every text alike, so no more)
     assert "3 text(s), 32 dimensions" in notes
     assert "the text is empty" in client.predict(str(best), "   ", api_name="/extract_features")[2]
+
+
+def test_a_moons_run_streams_its_decision_boundary_each_epoch_and_keeps_it(ui, client):
+    """The live view: a 2-D classifier's boundary reaches the page while it trains, and every
+    epoch's numbers stay in the run folder, drawable afterwards."""
+    from archzoo.inference.views import live
+
+    job = client.submit("mlp-moons", "moons", "", False, "live-moons", api_name="/train")
+    outputs = list(job)
+    final = job.result()
+    pictures = [o[5] for o in outputs if o and isinstance(o[5], dict) and o[5].get("value")]
+    assert "Finished" in final[0], final[0]
+    assert pictures and pictures[-1]["label"] == "decision boundary after epoch 5"  # the form's 5 epochs
+    assert Image.open(pictures[-1]["value"]).size[0] >= 400  # the final epoch's picture, with axes
+    folder = ui.store / "live-moons"
+    kept = live.kept(folder)["boundary"]
+    assert kept[0] == 1 and kept[-1] == 5  # the first and last epochs are always kept
+    view = live.draw(folder, "boundary", kept[0])
+    assert view.data["epoch"] == 1 and view.data["probabilities"].shape == (live.RESOLUTION, live.RESOLUTION, 2)

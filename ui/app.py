@@ -22,6 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from archzoo import api  # noqa: E402
 from archzoo.errors import ArchzooError  # noqa: E402
 from archzoo.registry.host import Host, get_host  # noqa: E402
 from archzoo.registry.paths import PathPolicy  # noqa: E402
@@ -77,7 +78,7 @@ def build_app(
     host.paths = PathPolicy.for_app(host.settings)  # paths from the browser stay in the store and data roots
     host.hub_token = None if lend else False  # an hf:// location typed in the page borrows no token
     temp_dir = _own_temp_dir()
-    ctx = AppContext(host=host, runs=runs or RunManager(host), lend_hub_token=lend, temp_dir=temp_dir)
+    ctx = AppContext(host=host, runs=runs or RunManager(host, train=api.train), lend_hub_token=lend, temp_dir=temp_dir)
     ctx.studies = StudyWorker(host, ctx.runs)  # holds ctx.runs' training slot while a study runs
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(

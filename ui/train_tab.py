@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from archzoo.inference.views import live
 from archzoo.registry import catalog
 from archzoo.runs.progress import metrics_text
 from archzoo.training.queue import Run
@@ -31,6 +32,10 @@ CURVE_COLUMNS = ["epoch", "value", "series"]
 QUEUE_HEADERS = ["run", "what", "state", "submitted", "detail"]
 #: Seconds between two updates of the page while a run streams.
 UPDATE_EVERY = 0.5
+#: The live view is drawn again at most every max(this, its drawing time / live.BUDGET) seconds:
+#: drawing it (about 0.1-0.2 s) takes the CPU and the interpreter from the training beside it.
+LIVE_EVERY = 1.0
+SCROLL_TO_RUN = "() => document.getElementById('az-train-status')?.scrollIntoView({block: 'start'})"
 #: Seconds Stop waits for the current step to end and the checkpoint to be written.
 STOP_WAIT = 30.0
 
@@ -228,6 +233,7 @@ class RunView:
     loss_plot: Any
     epoch_plot: Any
     metric_plot: Any
+    live: Any
     log: Any
     queue: Any
     refresh: Any
@@ -242,6 +248,7 @@ class RunView:
             self.loss_plot,
             self.epoch_plot,
             self.metric_plot,
+            self.live,
             self.log,
             self.queue,
             self.run_id,
@@ -363,6 +370,15 @@ def _run_view(ctx: AppContext) -> RunView:
         resume = gr.Button("Resume", elem_id="az-train-resume")
     status = gr.HTML(elem_id="az-train-status")
     progress = gr.HTML(progress_html(None), elem_id="az-train-progress")
+    live_view = gr.Image(
+        None,
+        label="What the model learned, each epoch",
+        interactive=False,
+        visible=False,
+        elem_id="az-train-live",
+        format="png",
+        height=420,
+    )
     with gr.Row():
         loss_plot = curve_plot("Training loss, every step", "loss", "az-loss-plot")
         epoch_plot = curve_plot("Loss, each epoch", "loss", "az-epoch-plot")
@@ -387,6 +403,7 @@ def _run_view(ctx: AppContext) -> RunView:
         loss_plot,
         epoch_plot,
         metric_plot,
+        live_view,
         log,
         queue,
         refresh,
@@ -436,6 +453,9 @@ def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[An
         concurrency_limit=None,
         show_progress="hidden",
     )
+    # The form is long: after Start (or Resume) bring the run's status, progress and pictures into sight.
+    for button in (view.start, view.resume):
+        button.click(None, None, None, js=SCROLL_TO_RUN, api_visibility="undocumented")
     view.stop.click(
         partial(_stop, ctx),
         view.run_id,
@@ -461,7 +481,7 @@ def _attach(ctx: AppContext, followers: int, following: dict):
     if run is None:
         holder = ctx.runs.holder()
         if holder is None:
-            yield [gr.skip() for _ in range(8 + followers)]
+            yield [gr.skip() for _ in range(9 + followers)]
         else:
             yield _message_only(ctx, study_running(holder.label), followers)
         return
@@ -523,18 +543,44 @@ def _follow(ctx: AppContext, run: Run, followers: int, following: dict):
     it is over or the page starts following another run (its own Start or Resume)."""
     following["run"] = run.id
     seen, last = 0, 0.0
+    shown: dict[str, Any] = {}  # the epoch of the live view on the page, and when it may be drawn again
     while following.get("run") == run.id:
         seen += len(run.events_since(seen, timeout=0.5))
         done = run.done
         now = time.monotonic()
         if done or now - last >= UPDATE_EVERY:
-            yield _view(ctx, run, followers)
+            yield _view(ctx, run, followers, shown)
             last = now
         if done:
             return
 
 
-def _view(ctx: AppContext, run: Run, followers: int) -> list[Any]:
+def live_update(run: Run, shown: dict[str, Any]) -> Any:
+    """The newest kept epoch of the run's live view (:mod:`archzoo.inference.views.live`), drawn
+    when there is a newer one and :data:`LIVE_EVERY` allows (the last always); hidden without one."""
+    kept = run.progress.views
+    if not kept or run.out_dir is None:
+        first = "epoch" not in shown
+        shown["epoch"] = None
+        return gr.update(value=None, visible=False) if first else gr.skip()
+    name, frames = next(iter(kept.items()))
+    epoch = frames[-1][0]
+    now = time.monotonic()
+    if epoch == shown.get("epoch") or (now < shown.get("next", 0.0) and not run.done):
+        return gr.skip()
+    began = time.perf_counter()
+    try:
+        view = live.draw(run.out_dir, name, epoch)
+    except Exception as exc:  # a picture that cannot be drawn must not end the stream
+        shown.update(epoch=epoch, next=now + LIVE_EVERY)
+        return gr.update(label=f"the live view could not be drawn: {exc}")
+    cost = time.perf_counter() - began
+    shown.update(epoch=epoch, next=now + max(LIVE_EVERY, cost / live.BUDGET))
+    what = "decision boundary" if name == "boundary" else "samples"
+    return gr.update(value=view.image(), visible=True, label=f"{what} after epoch {epoch}")
+
+
+def _view(ctx: AppContext, run: Run, followers: int, shown: dict[str, Any]) -> list[Any]:
     loss, epoch_loss, metric = curves(run)
     base = [
         status_html(ctx, run),
@@ -542,6 +588,7 @@ def _view(ctx: AppContext, run: Run, followers: int) -> list[Any]:
         loss,
         epoch_loss,
         metric,
+        live_update(run, shown),
         log_text(run),
         queue_table(ctx),
         run.id,
@@ -551,7 +598,7 @@ def _view(ctx: AppContext, run: Run, followers: int) -> list[Any]:
 
 def _message_only(ctx: AppContext, text: str, followers: int) -> list[Any]:
     """Outputs that show ``text`` and the queue, leaving the rest of the page as it is."""
-    return [text] + [gr.skip() for _ in range(5)] + [queue_table(ctx), gr.skip()] + [gr.skip()] * followers
+    return [text] + [gr.skip() for _ in range(6)] + [queue_table(ctx), gr.skip()] + [gr.skip()] * followers
 
 
 def _follow_updates(ctx: AppContext, run: Run, count: int) -> list[Any]:

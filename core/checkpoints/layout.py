@@ -11,13 +11,16 @@
     evaluation/                 archzoo report's page, figures and numbers
     training_state.*            a run's ``last`` checkpoint only: what resuming needs
 
-A run's folder holds ``best/`` and ``last/``; a location names either, or the
-run (its best).  Torch-free, so listing a store or talking to the Hub never imports torch.
+A run's folder holds ``best/`` and ``last/``, and ``views/`` where its model has a
+live view (``boundary.json`` + ``boundary-epoch-0001.safetensors``, ...); a location
+names either checkpoint, or the run (its best).  Torch-free, so listing a store or
+talking to the Hub never imports torch.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from archzoo.data.types import TOKENIZER_FILE
@@ -36,6 +39,11 @@ STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 #: The subfolder of a checkpoint that holds its trust report and figures.
 EVALUATION_DIR = "evaluation"
+
+#: The subfolder of a run folder that holds its live views, one file per epoch.
+VIEWS_DIR = "views"
+#: The names of the files in it: VIEW.json (what every epoch shares), VIEW-epoch-NNNN.safetensors.
+VIEW_FILE = re.compile(r"(?P<view>[a-z]+)(?:-epoch-(?P<epoch>\d{4,6}))?\.(?:json|safetensors)")
 
 #: The files a checkpoint shares on the Hub (``training_state.*`` stays local: it is only for resuming).
 SHARED_FILES = (WEIGHTS, CONFIG, CARD, ADAPTER_CONFIG, ADAPTER_WEIGHTS, TOKENIZER)

@@ -21,7 +21,7 @@ import os
 import shutil
 from pathlib import Path
 
-from archzoo.checkpoints.layout import CONFIG, FORMAT
+from archzoo.checkpoints.layout import CONFIG, FORMAT, VIEW_FILE, VIEWS_DIR
 from archzoo.errors import CheckpointError
 from archzoo.files import recover_swap
 from archzoo.runs.record import EVENTS, RECORD
@@ -49,6 +49,21 @@ def _json_format(folder: Path, name: str) -> object:
     except (OSError, ValueError, RecursionError):
         return None
     return data.get("format") if isinstance(data, dict) else None
+
+
+def is_own_views(folder: Path) -> bool:
+    """Is ``folder`` a real folder holding only archzoo's live views (and the
+    ``.NAME.PID.part`` files a write in progress or a kill leaves)?"""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return all(entry.is_file() and not entry.is_symlink() and _view_name(entry.name) for entry in folder.iterdir())
+
+
+def _view_name(name: str) -> bool:
+    if name.startswith(".") and name.endswith(".part"):
+        name = name[1:].rsplit(".", 2)[0]
+    return VIEW_FILE.fullmatch(name) is not None
 
 
 def _empty_folder(path: Path) -> bool:
@@ -93,6 +108,11 @@ def check_run_folder(out_dir: Path, *, overwrite: bool) -> None:
         )
     for name in RUN_CHECKPOINTS:
         refuse_foreign(out_dir / name)
+    if os.path.lexists(out_dir / VIEWS_DIR) and not is_own_views(out_dir / VIEWS_DIR):
+        raise CheckpointError(
+            f"{out_dir / VIEWS_DIR} is not archzoo's live views folder (a run keeps its pictures there); "
+            "choose another --out"
+        )
     if os.path.lexists(out_dir / RECORD) and _json_format(out_dir, RECORD) != RECORD_FORMAT:
         raise CheckpointError(f"{out_dir / RECORD} is not an archzoo run record; choose another --out")
     if os.path.lexists(out_dir / EVENTS) and not os.path.lexists(out_dir / RECORD):
@@ -111,9 +131,11 @@ def recover_run_folder(out_dir: Path) -> list[str]:
 
 
 def retire_run_checkpoints(out_dir: Path) -> None:
-    """Remove a replaced run's ``best`` and ``last`` (archzoo checkpoints only), so none of
+    """Remove a replaced run's ``best``, ``last`` and ``views`` (archzoo's only), so none of
     the old run survives beside the new one.  The caller holds the run's lock."""
     for name in RUN_CHECKPOINTS:
         folder = Path(out_dir) / name
         if is_own_checkpoint(folder):
             shutil.rmtree(folder)
+    if is_own_views(Path(out_dir) / VIEWS_DIR):
+        shutil.rmtree(Path(out_dir) / VIEWS_DIR)

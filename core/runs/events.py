@@ -1,6 +1,6 @@
 """The events a training run emits, in order: one ``RunStarted``, a
-``StepEnded`` per optimisation step, an ``EpochEnded`` (and ``CheckpointSaved``)
-per epoch, ``Message``s along the way, and one ``RunEnded``.
+``StepEnded`` per optimisation step, an ``EpochEnded`` (and ``CheckpointSaved``,
+and a ``ViewSaved`` where the model has a live view) per epoch, ``Message``s along the way, and one ``RunEnded``.
 
 The CLI turns them into a progress bar; the UI streams them to the browser;
 the run's record (:mod:`archzoo.runs.record`) keeps them, per-step events
@@ -63,6 +63,16 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class ViewSaved:
+    """A live view's numbers for one epoch, written into the run's ``views/`` folder
+    (:mod:`archzoo.inference.views.live` draws them)."""
+
+    view: str  # "boundary" or "samples"
+    epoch: int
+    path: Path
+
+
+@dataclass(frozen=True)
 class Message:
     text: str
 
@@ -77,7 +87,9 @@ class RunEnded:
     seconds: float = 0.0
 
 
-KINDS = {cls.__name__: cls for cls in (RunStarted, StepEnded, EpochEnded, CheckpointSaved, Message, RunEnded)}
+KINDS = {
+    cls.__name__: cls for cls in (RunStarted, StepEnded, EpochEnded, CheckpointSaved, ViewSaved, Message, RunEnded)
+}
 _PATHS = ("out_dir", "path", "best_dir", "last_dir")
 
 

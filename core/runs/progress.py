@@ -75,6 +75,8 @@ class RunProgress:
     log: list[str] = field(default_factory=list)
     best_dir: Path | None = None
     last_dir: Path | None = None
+    #: view name -> (epoch, file) of each live view's epochs so far, in order
+    views: dict[str, list[tuple[int, Path]]] = field(default_factory=dict)
     _heard_steps: bool = False
 
     @classmethod
@@ -112,6 +114,8 @@ class RunProgress:
                 self.best_dir = event.path
             else:
                 self.last_dir = event.path
+        elif isinstance(event, events.ViewSaved):
+            self.views.setdefault(event.view, []).append((event.epoch, event.path))
         elif isinstance(event, events.RunEnded):
             self.ended = event
             self.best_dir, self.last_dir = event.best_dir or self.best_dir, event.last_dir or self.last_dir

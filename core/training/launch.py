@@ -29,7 +29,7 @@ from archzoo.runs.lock import RunLock
 from archzoo.runs.record import RecordWriter, record_folder
 from archzoo.training.resume import resumed_plan
 from archzoo.training.trackers import check_installed
-from archzoo.training.trainer import Trainer, TrainingInterrupted
+from archzoo.training.trainer import EpochWatch, Trainer, TrainingInterrupted
 
 
 def train(
@@ -45,6 +45,7 @@ def train(
     on_event: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
     stop_early: Callable[[Any], str | None] | None = None,
+    watch: Callable[..., EpochWatch | None] | None = None,
     host: Host | None = None,
     record: RecordWriter | None = None,
     tags: tuple[str, ...] = (),
@@ -56,7 +57,10 @@ def train(
     the main process; ``record`` is one already begun (the app's queue begins
     it when the run is queued), otherwise this begins it, with ``tags`` and ``note``.
     ``stop_early`` is asked after each epoch with its ``EpochEnded``: a reason ends
-    the run as ``stopped-early``, as patience does (a study's pruner uses it)."""
+    the run as ``stopped-early``, as patience does (a study's pruner uses it).
+    ``watch(spec, config, splits, out_dir, host)`` gives the function the trainer hands
+    the model after each epoch, or None (:func:`archzoo.inference.views.live.watcher`,
+    which ``archzoo.api.train`` passes, keeps the live views in the run)."""
     host = host or get_host()
     plan, out_dir = plan_and_folder(
         name, dataset, overrides or {}, out, resume, overwrite, host, locked=record is not None
@@ -92,6 +96,7 @@ def train(
             on_event=on_event,
             stop=stop,
             stop_early=stop_early,
+            watch=watch(plan.spec, config, splits, out_dir, host) if watch is not None and _main_process() else None,
             resume=resume,
             record=record,
             summary=plan.preset.summary if plan.preset else None,

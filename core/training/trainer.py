@@ -49,6 +49,11 @@ from archzoo.training.context import EvalContext, StepContext
 from archzoo.training.synchronise import broadcast_from_main
 from archzoo.training.trackers import TrackerFeed, accelerator_options
 
+#: Called on the main process after every epoch with (model, epoch, last): the model bare and in
+#: eval mode, under ``no_grad``, with the random streams forked (training's numbers do not
+#: change); returns (view name, file) for each file it wrote.  The live views are one.
+EpochWatch = Callable[[torch.nn.Module, int, bool], list[tuple[str, Path]]]
+
 
 class TrainingInterrupted(ArchzooError):
     """Ctrl-C stopped the run; a resumable ``last`` checkpoint was saved."""
@@ -149,6 +154,7 @@ class Trainer:
         record: Any = None,
         summary: str | None = None,
         stop_early: Callable[[events.EpochEnded], str | None] | None = None,
+        watch: EpochWatch | None = None,
     ) -> None:
         if splits.train is None or len(splits.train) == 0:
             notes = " ".join(splits.notes)
@@ -167,6 +173,7 @@ class Trainer:
         #: as ``stopped-early``. A study's pruner speaks through it; with several processes,
         #: each is asked and all must answer alike (they see the same gathered metrics).
         self.stop_early = stop_early
+        self.watch = watch
         #: The run's record (:class:`archzoo.runs.record.RecordWriter`), on the main process; None elsewhere.
         self.record = record
         self.summary = summary  # what the checkpoints say this model is (a preset's summary)
@@ -214,10 +221,13 @@ class Trainer:
                     status = "interrupted" if interrupted() else "cancelled"
                     self._save("last", {}, state, resumable=True)
                     break
-                if self._close_epoch(epoch, train_metrics, state, time.perf_counter() - epoch_start):
+                stopping = self._close_epoch(epoch, train_metrics, state, time.perf_counter() - epoch_start)
+                capped = bool(self.tc.max_steps) and state.global_step >= self.tc.max_steps
+                self._watch(epoch + 1, last=stopping or capped or epoch + 1 == self.tc.epochs)
+                if stopping:
                     status = "stopped-early"
                     break
-                if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                if capped:
                     break
         return self._finish(status, state, time.perf_counter() - started)
 
@@ -501,6 +511,20 @@ class Trainer:
         metrics = self.hooks.evaluate(model, loader, ctx)
         model.train()
         return metrics
+
+    def _watch(self, epoch: int, *, last: bool) -> None:
+        """Hand the model to the epoch watch (the live views), leaving training as it was."""
+        if self.watch is None or not self.accelerator.is_main_process:
+            return
+        device = self.accelerator.device
+        model = unwrap(self.model)
+        model.eval()
+        forked = [] if device.type == "cpu" else [device.index or 0]
+        with torch.random.fork_rng(devices=forked, device_type=device.type), torch.no_grad():
+            saved = self.watch(model, epoch, last)
+        model.train()
+        for view, path in saved:
+            self._emit(events.ViewSaved(view=view, epoch=epoch, path=path))
 
     # -- pieces --------------------------------------------------------------------
 

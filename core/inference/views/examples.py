@@ -41,17 +41,30 @@ def example(loaded: Any, index: int, host: Host, split: str = "test") -> tuple[A
 
 def collect(loaded: Any, split: str, host: Host, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``limit`` (inputs, labels) of a split, stacked."""
-    chosen, _ = split_and_splits(loaded, split, host)
-    if isinstance(chosen, TensorDataset) and len(chosen.tensors) == 2:  # whole tensors: no batching needed
-        return chosen.tensors[0][:limit], chosen.tensors[1][:limit]
+    chosen, splits = split_and_splits(loaded, split, host)
+    return stacked(chosen, splits.collate, limit)
+
+
+def stacked(dataset: Any, collate: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``limit`` (inputs, labels) of a dataset, stacked."""
+    if isinstance(dataset, TensorDataset) and len(dataset.tensors) == 2:  # whole tensors: no batching needed
+        return dataset.tensors[0][:limit], dataset.tensors[1][:limit]
     xs, ys, seen = [], [], 0
-    for x, y in loader(loaded, split, host):
+    for x, y in DataLoader(dataset, batch_size=512, collate_fn=collate):
         xs.append(x[: limit - seen])
         ys.append(y[: limit - seen])
         seen += len(xs[-1])
         if seen >= limit:
             break
     return torch.cat(xs), torch.cat(ys)
+
+
+def in_data_units(info: Any, inputs: torch.Tensor) -> torch.Tensor:
+    """Rows of numbers as the model reads them (standardised) back in the data's own units."""
+    columns = inputs.shape[1]
+    mean = torch.tensor(info.mean or (0.0,) * columns, dtype=torch.float32)
+    std = torch.tensor(info.std or (1.0,) * columns, dtype=torch.float32)
+    return inputs.float() * std + mean
 
 
 def layers(model: Any) -> dict[str, torch.nn.Module]:

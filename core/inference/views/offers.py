@@ -22,7 +22,7 @@ def generic(loaded: Any, host: Host) -> list[str]:
     shape = tuple(info.input_shape)
     names: list[str] = []
     classifier = spec.task in CLASSIFIERS
-    if classifier and info.task == "tabular-classification" and shape == (2,):
+    if points_classifier(spec, info):
         names.append("boundary")
     if classifier and len(shape) == 3:
         names += ["misclassified", "filters"] if first_weights(model, shape) is not None else ["misclassified"]
@@ -34,6 +34,11 @@ def generic(loaded: Any, host: Host) -> list[str]:
     if attends(loaded):
         names.append("attention")
     return names
+
+
+def points_classifier(spec: Any, info: Any) -> bool:
+    """A classifier of 2-D points (rows of two numbers): it has a decision boundary to draw."""
+    return spec.task in CLASSIFIERS and info.task == "tabular-classification" and tuple(info.input_shape) == (2,)
 
 
 def first_weights(model: nn.Module, shape: tuple[int, ...]) -> tuple[str, nn.Module] | None:

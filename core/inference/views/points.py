@@ -19,7 +19,7 @@ import torch
 from archzoo.errors import ArchzooError
 from archzoo.inference.sampling import expect, sample_checkpoint
 from archzoo.inference.views.base import View, ViewRequest
-from archzoo.inference.views.examples import collect
+from archzoo.inference.views.examples import collect, in_data_units
 from archzoo.inference.views.figures import bare, figure, picture, png, side
 from archzoo.registry.host import Host
 from archzoo.registry.limits import MAX_SAMPLES
@@ -44,9 +44,7 @@ def draw_samples(loaded: Any, n: int, seed: int, host: Host) -> tuple[torch.Tens
 
 def real_points(loaded: Any, host: Host) -> np.ndarray:
     inputs, _ = collect(loaded, "train", host, MAX_REAL)
-    mean = torch.tensor(loaded.info.mean or (0.0,) * inputs.shape[1])
-    std = torch.tensor(loaded.info.std or (1.0,) * inputs.shape[1])
-    return (inputs.float() * std + mean).numpy()
+    return in_data_units(loaded.info, inputs).numpy()
 
 
 def samples(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) -> View:
@@ -56,14 +54,9 @@ def samples(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None)
         raise ArchzooError(f"count: {n:,} images is more than the limit of {MAX_SAMPLES} for one view")
     images, points = draw_samples(loaded, n, request.seed, host)
     if points is not None:
-        real = real_points(loaded, host)
-        fig, axis = figure(5.4, 5.0, squeeze=True)
-        axis.scatter(real[:, 0], real[:, 1], s=6, color="#bbbbbb", label=f"real ({len(real):,} training points)")
-        axis.scatter(points[:, 0], points[:, 1], s=6, color="#d62728", alpha=0.8, label=f"samples ({len(points):,})")
-        axis.set(xlabel="x1", ylabel="x2", title=f"{loaded.spec.name}: samples over the real {loaded.info.name}")
-        axis.legend(fontsize=8, loc="upper right")
+        title = f"{loaded.spec.name}: samples over the real {loaded.info.name}"
         data = {"seed": request.seed, "samples": np.round(points.numpy(), 5).tolist()}
-        return View("samples", png(fig), data)
+        return View("samples", draw_scatter(real_points(loaded, host), points.numpy(), title), data)
     rows, columns = side(len(images))
     fig, axes = figure(1.2 * columns + 0.4, 1.2 * rows + 0.6, rows, columns)
     for axis in axes:
@@ -73,6 +66,17 @@ def samples(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None)
         axis.imshow(array, cmap=cmap, vmin=0, vmax=1)
     fig.suptitle(f"{loaded.spec.name}: {len(images)} samples, seed {request.seed}", fontsize=10)
     return View("samples", png(fig), {"seed": request.seed, "count": len(images)})
+
+
+def draw_scatter(real: np.ndarray, points: np.ndarray, title: str) -> bytes:
+    """Samples (red) over the real points (grey), with axes, as PNG bytes."""
+    fig, axis = figure(5.4, 5.0, squeeze=True)
+    axis.scatter(real[:, 0], real[:, 1], s=6, color="#bbbbbb", label=f"real ({len(real):,} training points)")
+    axis.scatter(points[:, 0], points[:, 1], s=6, color="#d62728", alpha=0.8, label=f"samples ({len(points):,})")
+    axis.set(xlabel="x1", ylabel="x2", title=title)
+    axis.title.set_fontsize(10)
+    axis.legend(fontsize=8, loc="upper right")
+    return png(fig)
 
 
 def diffusion(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) -> View:
