@@ -175,3 +175,38 @@ def test_the_runs_tab_lists_cli_runs_compares_them_and_resumes_a_killed_one(brow
         time.sleep(0.5)
     expect(table).to_contain_text(f"{epochs + 1}/{epochs + 1}")
     shot(page, "07-resumed")
+
+
+def test_the_boundary_is_drawn_while_it_trains_and_two_runs_show_theirs_side_by_side(browser, served):
+    env = {**os.environ, "ARCHZOO_CHECKPOINTS": str(served.store), "OMP_NUM_THREADS": "1"}
+    logistic = [sys.executable, "-m", "archzoo.cli", "train", "logistic-moons", "--set", "epochs=10", "--quiet"]
+    subprocess.run([*logistic, "--out", "logistic"], env=env, check=True, capture_output=True, timeout=300)
+
+    page = new_page(browser, served.url)
+    page.get_by_role("tab", name="Train", exact=True).click()
+    name = page.locator("#az-train-name")
+    name.locator("input").fill("mlp-moons")
+    page.get_by_role("option", name=re.compile(r"^mlp-moons \(preset")).click()
+    page.get_by_label("epochs", exact=True).fill("40")
+    page.get_by_text("Data and output").click()
+    page.locator("#az-train-run-name textarea").fill("mlp-live")
+    page.locator("#az-train-start").click()
+    live = page.locator("#az-train-live")
+    expect(live.locator("img")).to_be_visible()  # while it trains
+    shot(page, "08-live-boundary")
+    expect(page.locator("#az-train-status")).to_contain_text("Finished")
+    expect(live).to_contain_text("decision boundary after epoch 40")
+    assert page.locator("#az-train-status").bounding_box()["y"] < 900 + page.evaluate("window.scrollY")
+
+    page.get_by_role("tab", name="Runs", exact=True).click()
+    compare = page.locator("#az-runs-compare")
+    for run in ("logistic", "mlp-live"):
+        compare.locator("input").fill(run)
+        page.get_by_role("option", name=run, exact=True).click()
+    page.locator("#az-runs-compare-button").click()
+    pictures = page.locator("#az-runs-pictures img")
+    expect(pictures).to_have_count(2)
+    shot(page, "09-boundaries-side-by-side")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(pictures.first).to_be_visible()
+    shot(page, "10-boundaries-phone")

@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from archzoo.errors import ArchzooError
+from archzoo.inference.views import live
 from archzoo.registry.config import parse_assignments
 from archzoo.runs.compare import compare
 from archzoo.runs.listing import find_run, list_runs
@@ -79,9 +80,17 @@ def refresh(ctx: AppContext, chosen: list[str] | None, one: str | None, shown: i
     )
 
 
+def kept_picture(folder: Any) -> Any:
+    """The last picture a run kept of its model while it trained (a PIL image), or None."""
+    try:
+        return live.draw(folder).image() if live.kept(folder) else None
+    except Exception:  # a run's half-written or foreign views folder shows no picture, not an error page
+        return None
+
+
 def compare_runs(ctx: AppContext, chosen: list[str] | None):
-    """-> (message, loss curves, metric curves, differing settings, best metrics)."""
-    empty = (None, None, table([], ["setting"]), table([], ["metric"]))
+    """-> (message, loss curves, metric curves, differing settings, best metrics, the runs' pictures)."""
+    empty = (None, None, table([], ["setting"]), table([], ["metric"]), None)
     chosen = list(chosen or [])
     if len(chosen) < 2:
         return (info("Pick two or more runs to compare their curves and settings."), *empty)
@@ -110,19 +119,20 @@ def compare_runs(ctx: AppContext, chosen: list[str] | None):
         if comparison.differing
         else info("These runs have the same settings: they differ only by chance (or by code).")
     )
-    return text, _frame(loss_rows), _frame(metric_rows), settings, best
+    pictures = [(p, name) for name in names if (p := kept_picture(comparison.folders[name])) is not None]
+    return text, _frame(loss_rows), _frame(metric_rows), settings, best, pictures or None
 
 
 def run_page(ctx: AppContext, name: str | None):
-    """-> (summary, loss curve, metric curve, log, config JSON, card)."""
+    """-> (summary, loss curve, metric curve, log, config JSON, card, the last picture it kept)."""
     if not name:
-        return info("Pick a run to see its page."), None, None, "", "", ""
+        return info("Pick a run to see its page."), None, None, "", "", "", None
     try:
         entry = find_run(name, ctx.host.settings.checkpoint_dir)
         if entry.error:
             raise ArchzooError(entry.error)
     except Exception as exc:
-        return error_message(exc), None, None, "", "", ""
+        return error_message(exc), None, None, "", "", "", None
     r = entry.record
     progress = RunProgress.of(read_events(entry.folder))
     env = r.get("environment") or {}
@@ -157,7 +167,9 @@ def run_page(ctx: AppContext, name: str | None):
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else "*No best checkpoint yet.*"
     config = json.dumps({"model": r["config"], "training": r["train"]}, indent=1)
     loss = _frame([(x, y, s) for x, y, s in progress.loss_curve()] + progress.epoch_loss_curve())
-    return "\n\n".join(lines), loss, _frame(progress.metric_curve()), "\n".join(progress.log[-300:]), config, card
+    picture = kept_picture(entry.folder)
+    log = "\n".join(progress.log[-300:])
+    return "\n\n".join(lines), loss, _frame(progress.metric_curve()), log, config, card, picture
 
 
 def change(ctx: AppContext, action: str, name: str | None, value: str, confirmed: bool):
@@ -215,6 +227,15 @@ def build(ctx: AppContext) -> dict:
     with gr.Row():
         loss_plot = curve_plot("Validation loss, each epoch", "loss", "az-runs-loss")
         metric_plot = curve_plot("Validation metrics, each epoch", "value", "az-runs-metrics")
+    pictures = gr.Gallery(
+        None,
+        label="What each run learned: the last picture it kept while it trained",
+        columns=2,
+        height="auto",
+        object_fit="contain",
+        format="png",
+        elem_id="az-runs-pictures",
+    )
     with gr.Row():
         settings = gr.Dataframe(table([], ["setting"]), label="Settings that differ", interactive=False, wrap=True)
         best = gr.Dataframe(table([], ["metric"]), label="Best of each metric", interactive=False, wrap=True)
@@ -229,6 +250,10 @@ def build(ctx: AppContext) -> dict:
         run_metrics = gr.LinePlot(
             None, x="epoch", y="value", color="series", label="Metrics", x_title="epoch", y_title="value"
         )
+    picture = gr.Image(
+        None, label="What it learned (the last epoch it kept)", interactive=False, format="png",
+        elem_id="az-run-picture", height=420,
+    )  # fmt: skip
     with gr.Accordion("Log, configuration and model card", open=False):
         log = gr.Textbox(label="Log", lines=10, max_lines=20, interactive=False, elem_id="az-run-log")
         config = gr.Code(label="Configuration", language="json")
@@ -259,14 +284,14 @@ def build(ctx: AppContext) -> dict:
     compare_button.click(
         partial(compare_runs, ctx),
         chosen,
-        [comparison_note, loss_plot, metric_plot, settings, best],
+        [comparison_note, loss_plot, metric_plot, settings, best, pictures],
         api_name="compare_runs",
         show_progress="hidden",
     )
     one.change(
         partial(run_page, ctx),
         one,
-        [summary, run_loss, run_metrics, log, config, card],
+        [summary, run_loss, run_metrics, log, config, card, picture],
         api_name="run_page",
         show_progress="hidden",
     )

@@ -23,6 +23,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--count", type=int, metavar="N", help="how many images, samples, filters or tokens (each view says its bound)"
     )
     p.add_argument("--seed", type=int, default=0, help="samples, diffusion: the same seed draws the same (default 0)")
+    p.add_argument(
+        "--epoch",
+        type=int,
+        metavar="N",
+        help="boundary, samples: the picture the run kept after epoch N while it trained (a run folder or name)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace VIEW.png / VIEW.json if DIR holds them")
     json_flag(p)
     p.set_defaults(handler=show)
@@ -32,6 +38,8 @@ def show(args: argparse.Namespace) -> int:
     from archzoo.api import available_views, draw_view, load
     from archzoo.inference.views import VIEWS, ViewRequest
 
+    if args.epoch is not None:
+        return show_kept(args)
     request = ViewRequest(
         layer=args.layer, index=args.index, resolution=args.resolution, count=args.count, seed=args.seed
     )
@@ -44,7 +52,20 @@ def show(args: argparse.Namespace) -> int:
         print(f"{loaded.spec.name} on {loaded.info.name} ({loaded.path}) offers:")
         table(("VIEW", "WHAT IT SHOWS"), [(name, VIEWS.get(name, "a view of its plugin")) for name in offered])
         return 0
-    view = draw_view(loaded, args.view, request)
+    return write(draw_view(loaded, args.view, request), args)
+
+
+def show_kept(args: argparse.Namespace) -> int:
+    """A live view's epoch, from the run folder's views/ (no model is loaded)."""
+    from archzoo.inference.views import live
+    from archzoo.registry.host import get_host
+    from archzoo.runs.listing import find_run
+
+    folder = find_run(args.checkpoint, get_host().settings.checkpoint_dir).folder
+    return write(live.draw(folder, args.view, args.epoch), args)
+
+
+def write(view, args: argparse.Namespace) -> int:
     written = view.write(args.out, overwrite=args.overwrite)
     notes(view.notes)
     if args.json:

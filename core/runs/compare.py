@@ -31,6 +31,8 @@ class Comparison:
     best: list[tuple[str, list[float | None], str]] = field(default_factory=list)
     #: run name -> its progress (curves per epoch and per step), rebuilt from its record.
     progress: dict[str, RunProgress] = field(default_factory=dict)
+    #: run name -> its folder (where its checkpoints and live views are).
+    folders: dict[str, Path] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,7 +58,13 @@ def compare(locations: list[str | Path], store: str | Path | None = None) -> Com
             raise ArchzooError(f"{entry.name}: {entry.error}")
     names = _unique([e.name for e in entries])
     progress = {name: RunProgress.of(read_events(e.folder)) for name, e in zip(names, entries)}
-    return Comparison(names=names, differing=differing(entries), best=best_values(entries, progress), progress=progress)
+    return Comparison(
+        names=names,
+        differing=differing(entries),
+        best=best_values(entries, progress),
+        progress=progress,
+        folders={name: e.folder for name, e in zip(names, entries)},
+    )
 
 
 def settings(entry: RunEntry) -> dict[str, Any]:

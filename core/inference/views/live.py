@@ -36,13 +36,14 @@ from archzoo.inference.views.examples import in_data_units, stacked
 from archzoo.inference.views.figures import figure, picture, png, strip
 from archzoo.inference.views.points import MAX_REAL, draw_scatter
 from archzoo.registry.host import Host
+from archzoo.registry.limits import MAX_SAMPLES
 from archzoo.registry.specs import ArchSpec
 
 #: Grid cells a side of the live boundary (``archzoo show`` draws 200 from the checkpoint).
 RESOLUTION = 64
-#: Images a generator draws each epoch, and points a point generator draws.
+#: Images a generator draws each epoch, and points a point generator draws (one sample call's most).
 IMAGES = 8
-POINTS = 500
+POINTS = MAX_SAMPLES
 #: The share of a run's time its live view may take.
 BUDGET = 0.05
 #: Epochs of image samples in one picture, newest at the bottom.
