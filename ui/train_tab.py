@@ -32,9 +32,10 @@ CURVE_COLUMNS = ["epoch", "value", "series"]
 QUEUE_HEADERS = ["run", "what", "state", "submitted", "detail"]
 #: Seconds between two updates of the page while a run streams.
 UPDATE_EVERY = 0.5
-#: The live view is drawn again at most every max(this, its drawing time / live.BUDGET) seconds:
+#: The live view is drawn again at most every max(this, 20 x its drawing time) seconds:
 #: drawing it (about 0.1-0.2 s) takes the CPU and the interpreter from the training beside it.
 LIVE_EVERY = 1.0
+DRAW_SHARE = 20
 SCROLL_TO_RUN = "() => document.getElementById('az-train-status')?.scrollIntoView({block: 'start'})"
 #: Seconds Stop waits for the current step to end and the checkpoint to be written.
 STOP_WAIT = 30.0
@@ -575,7 +576,7 @@ def live_update(run: Run, shown: dict[str, Any]) -> Any:
         shown.update(epoch=epoch, next=now + LIVE_EVERY)
         return gr.update(label=f"the live view could not be drawn: {exc}")
     cost = time.perf_counter() - began
-    shown.update(epoch=epoch, next=now + max(LIVE_EVERY, cost / live.BUDGET))
+    shown.update(epoch=epoch, next=now + max(LIVE_EVERY, DRAW_SHARE * cost))
     what = "decision boundary" if name == "boundary" else "samples"
     return gr.update(value=view.image(), visible=True, label=f"{what} after epoch {epoch}")
 
