@@ -141,4 +141,8 @@ def test_a_gan_trains_on_two_processes_with_one_model(tmp_path):
     assert state["loop"]["global_step"] == 3
     meta = json.loads((tmp_path / "gan" / "last" / "config.json").read_text())
     assert 0.0 < meta["metrics"]["validation"]["d_real"] < 1.0, meta["metrics"]
-    assert sorted(p.name for p in (tmp_path / "gan").iterdir()) == [".lock", "best", "events.jsonl", "last", "run.json"]
+    kept = sorted(p.name for p in (tmp_path / "gan").iterdir())
+    assert kept == [".lock", "best", "events.jsonl", "last", "run.json", "views"]
+    # the main process alone keeps the live samples, once per epoch
+    views = sorted(p.name for p in (tmp_path / "gan" / "views").iterdir())
+    assert views == ["samples-epoch-0001.safetensors", "samples.json"]

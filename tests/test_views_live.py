@@ -28,7 +28,8 @@ def store(tmp_path, monkeypatch):
     torch.set_num_threads(threads)
 
 
-def test_the_boundary_is_kept_every_epoch_without_changing_what_training_computes(store):
+def test_the_boundary_is_kept_every_epoch_without_changing_what_training_computes(store, monkeypatch):
+    monkeypatch.setattr(live, "BUDGET", 1.0)  # a loaded machine may otherwise skip epochs by design
     kept = api.train("logistic-moons", overrides={"epochs": 4}, out="watched")
     plain = api.train("logistic-moons", overrides={"epochs": 4}, out="plain", watch=None)
     assert kept.history == [{**h, "seconds": k["seconds"]} for h, k in zip(plain.history, kept.history)]
@@ -54,7 +55,8 @@ def test_a_watch_over_its_budget_keeps_the_first_and_last_epochs_only(store, mon
         live.draw(store / "thrifty", "samples")
 
 
-def test_a_point_generator_keeps_its_samples_and_an_image_generator_a_strip(store):
+def test_a_point_generator_keeps_its_samples_and_an_image_generator_a_strip(store, monkeypatch):
+    monkeypatch.setattr(live, "BUDGET", 1.0)
     api.train("ddpm-spirals", overrides={"epochs": 2}, out="points")
     view = live.draw(store / "points")
     assert view.name == "samples" and view.data["samples"].shape == (live.POINTS, 2)
