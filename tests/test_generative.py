@@ -223,7 +223,7 @@ def _train_steps(name, values, fashion, steps, batch_size=64, **train):
     model.train()
     for step, batch in zip(range(steps), loader):
         ctx.global_step = step
-        history.append(hooks.train_step(model, batch, ctx))
+        history.append({k: float(v) for k, v in hooks.train_step(model, batch, ctx).items()})  # tensors or numbers
     return spec, hooks, model, history
 
 

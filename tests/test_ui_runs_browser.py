@@ -6,6 +6,7 @@ Debian's chromium driven by playwright; screenshots in ``test-artifacts/ui-runs/
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -171,7 +172,7 @@ def test_the_runs_tab_lists_cli_runs_compares_them_and_resumes_a_killed_one(brow
     expect(page.locator("#az-runs-changed")).to_contain_text("killed")
     deadline = time.monotonic() + 180
     while read_record(served.store / "killed")["status"] != "finished":
-        assert time.monotonic() < deadline, read_record(served.store / "killed")
+        assert time.monotonic() < deadline, json.dumps(read_record(served.store / "killed"))
         time.sleep(0.5)
     expect(table).to_contain_text(f"{epochs + 1}/{epochs + 1}")
     shot(page, "07-resumed")
@@ -187,7 +188,9 @@ def test_the_boundary_is_drawn_while_it_trains_and_two_runs_show_theirs_side_by_
     name = page.locator("#az-train-name")
     name.locator("input").fill("mlp-moons")
     page.get_by_role("option", name=re.compile(r"^mlp-moons \(preset")).click()
-    page.get_by_label("epochs", exact=True).fill("40")
+    epochs = page.get_by_label("epochs", exact=True)
+    expect(epochs).to_have_value("100")  # the preset's own, filled in first; then ours
+    epochs.fill("40")
     page.get_by_text("Data and output").click()
     page.locator("#az-train-run-name textarea").fill("mlp-live")
     page.locator("#az-train-start").click()

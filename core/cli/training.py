@@ -100,7 +100,7 @@ class ProgressPrinter:
 
         if isinstance(event, events.StepEnded):
             if self.bar is not None:
-                self.bar.update(1)
+                self.bar.update(event.step - self.bar.n)  # steps are reported every log_every
                 self.bar.set_postfix(
                     epoch=event.epoch + 1,
                     loss=f"{event.metrics.get('loss', float('nan')):.4f}",

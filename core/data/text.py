@@ -95,6 +95,25 @@ class TokenSequences(Dataset):
     def lengths(self) -> torch.Tensor:
         return self.offsets[1:] - self.offsets[:-1]
 
+    def take(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole batch at once (:mod:`archzoo.data.batches`): what :func:`pad_batch`
+        makes of these examples, by one gather instead of a loop."""
+        starts = self.offsets[indices]
+        sizes = self.offsets[indices + 1] - starts
+        positions = torch.arange(int(sizes.max()) if len(sizes) else 0, device=starts.device)
+        inside = positions < sizes[:, None]
+        gathered = self.tokens[(starts[:, None] + positions).clamp(max=max(len(self.tokens) - 1, 0))]
+        return gathered.masked_fill(~inside, PAD_ID), self.labels[indices]
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.offsets, self.tokens, self.labels
+
+    def to(self, device: torch.device) -> TokenSequences:
+        moved = object.__new__(TokenSequences)
+        moved.offsets, moved.tokens, moved.labels = (t.to(device) for t in self.tensors)
+        return moved
+
 
 def pad_batch(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Dynamic padding: ``(ids, label)`` pairs -> ``(B, T)`` ids padded with 0 to the
@@ -156,6 +175,23 @@ class TokenWindows(Dataset):
             raise IndexError(index)
         start = index * self.window
         return self.stream[start : start + self.window + 1]
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        """A whole batch of windows at once (:mod:`archzoo.data.batches`)."""
+        on_host = indices.device.type == "cpu"  # a check on the device would wait for it every batch
+        if on_host and len(indices) and not (0 <= int(indices.min()) and int(indices.max()) < self.count):
+            raise IndexError(indices)
+        offsets = torch.arange(self.window + 1, device=indices.device)
+        return self.stream[indices[:, None] * self.window + offsets]
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return (self.stream,)
+
+    def to(self, device: torch.device) -> TokenWindows:
+        moved = object.__new__(TokenWindows)
+        moved.stream, moved.window, moved.count = self.stream.to(device), self.window, self.count
+        return moved
 
 
 # -- tables of text and labels ----------------------------------------------------------------

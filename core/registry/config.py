@@ -256,6 +256,32 @@ class TrainConfig:
         "run the training steps' forward passes in bfloat16 (autocast; CPUs with bf16 instructions and recent GPUs "
         "are about twice as fast); weights, evaluation and checkpoints stay float32",
     )
+    eval_mixed_precision: bool = param(
+        False,
+        "evaluate under the run's mixed precision too (faster on GPUs); off: evaluation in float32",
+    )
+    compile: bool = param(
+        False,
+        "torch.compile the model's forward pass (GPUs: faster steps after a slower first one); where it is "
+        "unavailable or fails, the run goes on uncompiled and says so",
+    )
+    channels_last: bool = param(
+        False, "convolutional models: keep weights and image batches in channels-last memory (faster on GPUs)"
+    )
+    device_data_budget: float = param(
+        4.0,
+        "GiB of accelerator memory a dataset held in memory may take; one that fits is put on the device once, "
+        "a larger one is copied batch by batch from pinned memory; 0 keeps data off the device",
+        min=0.0,
+        max=1e6,
+    )
+    log_every: int = param(
+        10,
+        "read the step metrics and report progress every this many steps (and at every epoch's end); reading "
+        "them makes a GPU wait, so not every step",
+        min=1,
+        max=10**9,
+    )
     log_with: Literal["none", "tensorboard", "trackio", "mlflow", "wandb"] = param(
         "none",
         "also send the run's metrics to this tracker through Accelerate (files in RUN/trackers; each needs its "

@@ -84,7 +84,9 @@ def train_step(spec: ArchSpec, model: torch.nn.Module, batch: Any, ctx: StepCont
         processes train (``archzoo.toolkit.unwrap(model)`` reaches the module).
     :param batch: what the dataset's collate made: ``(inputs, labels)`` for most datasets.
     :param ctx: the step's context: device, data info, optimizers, step counter.
-    :return: the step's metrics, ``{"loss": float, ...}``.
+    :return: the step's metrics, ``{"loss": ..., ...}``, each a Python number or a
+        0-d tensor (``loss.detach()``): a tensor is read only every ``log_every``
+        steps, where ``loss.item()`` would make a GPU wait on every step.
     """
 
 

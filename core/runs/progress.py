@@ -77,7 +77,7 @@ class RunProgress:
     last_dir: Path | None = None
     #: view name -> (epoch, file) of each live view's epochs so far, in order
     views: dict[str, list[tuple[int, Path]]] = field(default_factory=dict)
-    _heard_steps: bool = False
+    _epoch_began: int = 0  # where this epoch's step losses start in step_losses
 
     @classmethod
     def of(cls, history: Any) -> RunProgress:
@@ -93,17 +93,19 @@ class RunProgress:
             self.total_steps, self.epochs = event.total_steps, event.epochs
             self.steps_per_epoch = max(event.steps_per_epoch, 1)
             self.step = event.resumed_from_step
+            self._epoch_began = len(self.step_losses)
         elif isinstance(event, events.StepEnded):
             self.step, self.total_steps, self.epoch = event.step, event.total_steps, event.epoch + 1
-            self._heard_steps = True
             if "loss" in event.metrics:
                 self.step_losses.append((event.step / self.steps_per_epoch, float(event.metrics["loss"])))
         elif isinstance(event, events.EpochEnded):
             self.epoch = event.epoch
             self.step = max(self.step, event.global_step)
-            if not self._heard_steps:  # read back from a record: the epoch carries its thinned losses
+            # The epoch's own losses (every step, thinned) replace the few heard every log_every steps.
+            if event.step_losses:
+                del self.step_losses[self._epoch_began :]
                 self.step_losses += [(s / self.steps_per_epoch, loss) for s, loss in event.step_losses]
-            self._heard_steps = False
+            self._epoch_began = len(self.step_losses)
             # An epoch cut by max_steps and finished after a resume is reported again, whole.
             self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != event.epoch]
             self.epoch_rows.append(

@@ -36,7 +36,7 @@ def evaluate(spec, model, loader, ctx):
     return classification_metrics(model, loader, ctx)
 
 
-def classification_step(model, batch, ctx) -> dict[str, float]:
+def classification_step(model, batch, ctx) -> dict[str, torch.Tensor]:
     """Cross-entropy on ``(inputs, labels)``, one optimizer step; loss and accuracy.
     Also for plugins of other tasks that train a classifier (``bert-features``)."""
     inputs, labels = batch
@@ -44,8 +44,10 @@ def classification_step(model, batch, ctx) -> dict[str, float]:
     loss = F.cross_entropy(logits, labels)
     ctx.backward(loss)
     ctx.step()
-    hits = (logits.argmax(dim=1) == labels).sum().item()  # argmax has no gradient: no detach needed
-    return {"loss": loss.item(), "accuracy": hits / len(labels)}
+    # Tensors, not .item(): the trainer reads them when it reports, not every step.
+    hits = (logits.argmax(dim=1) == labels).sum()  # argmax has no gradient: no detach needed
+    exact = torch.float32 if hits.device.type == "mps" else torch.float64  # float64: hits / n as Python has it
+    return {"loss": loss.detach(), "accuracy": hits.to(exact) / len(labels)}
 
 
 def classification_metrics(model, loader, ctx) -> dict[str, float]:

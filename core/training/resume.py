@@ -24,6 +24,11 @@ RESUMABLE_OVERRIDES = (
     "num_workers",
     "eval_batch_size",
     "mixed_precision",
+    "eval_mixed_precision",
+    "compile",
+    "channels_last",
+    "device_data_budget",
+    "log_every",
     "log_with",
 )
 

@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Sampler
 from archzoo.checkpoints.io import check_state_matches, write_checkpoint
 from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_checkpoint
 from archzoo.checkpoints.meta import build_meta
+from archzoo.data.batches import batch_loader
 from archzoo.data.text import bucket_by_length
 from archzoo.data.types import DatasetSplits
 from archzoo.errors import ArchzooError, CheckpointError, DataError
@@ -46,7 +47,15 @@ from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
 from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, plan_on_meta, planned_size, unwrap
 from archzoo.training.context import EvalContext, StepContext
+from archzoo.training.speed import (
+    channels_last_batches,
+    compile_forward,
+    falling_back,
+    fused_available,
+    to_channels_last,
+)
 from archzoo.training.synchronise import broadcast_from_main
+from archzoo.training.tally import StepTally, read
 from archzoo.training.trackers import TrackerFeed, accelerator_options
 
 #: Called on the main process after every epoch with (model, epoch, last): the model bare and in
@@ -178,6 +187,7 @@ class Trainer:
         self.record = record
         self.summary = summary  # what the checkpoints say this model is (a preset's summary)
         self.trackers: TrackerFeed | None = None
+        self.notes: list[str] = []  # what the user should be told of how the run was set up
 
     # -- the run -------------------------------------------------------------------
 
@@ -209,7 +219,7 @@ class Trainer:
                 resumed_from_step=state.global_step,
             )
         )
-        for note in self.splits.notes:
+        for note in dict.fromkeys([*self.splits.notes, *self.notes]):  # each once, in order
             self._emit(events.Message(note))
 
         status = "finished"
@@ -243,7 +253,7 @@ class Trainer:
         plan = plan_on_meta(self.hooks.build_model, self.config)  # its size first, allocating nothing
         if plan is not None:
             check_parameters(planned_size(plan), f"the {self.spec.name} settings")
-        model = self.hooks.build_model(self.config)
+        model = self._speed_up(self.hooks.build_model(self.config))
         optimizers = build_optimizers(self.hooks, model, self.tc)
         train_loader, val_loader = self._loaders()
         self.model, optimizers, self.train_loader, self.val_loader = self._hand_to_accelerate(
@@ -299,17 +309,24 @@ class Trainer:
         return plain, by_hand
 
     def _loaders(self) -> tuple[DataLoader, DataLoader | None]:
-        """The training loader, in the (seed, epoch) order of :class:`EpochSampler`, and the validation one."""
+        """The training loader, in the (seed, epoch) order of :class:`EpochSampler`, and the validation
+        one; whole batches where the data is in memory (:mod:`archzoo.data.batches`)."""
         lengths = self.splits.lengths if self.tc.bucket_batches else None
         self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
-        train_loader = DataLoader(
-            self.splits.train,
-            batch_size=self.tc.batch_size,
-            sampler=self.sampler,
-            num_workers=self.tc.num_workers,
-            collate_fn=self.splits.collate,
-        )
+        train_loader = self._loader(self.splits.train, self.sampler, self.tc.batch_size)
         return train_loader, self._eval_loader(self.splits.val)
+
+    def _loader(self, dataset: Any, sampler: Sampler[int] | None, batch_size: int) -> DataLoader:
+        return batch_loader(
+            dataset,
+            sampler,
+            batch_size,
+            self.splits.collate,
+            num_workers=self.tc.num_workers,
+            device=self.accelerator.device,
+            budget_gib=self.tc.device_data_budget,
+            note=self.notes.append,
+        )
 
     def _hand_to_accelerate(
         self,
@@ -350,6 +367,14 @@ class Trainer:
         optimizers = {name: done.get(f"optimizer {name}", optimizer) for name, optimizer in optimizers.items()}
         return done.get("model", model), optimizers, done.get("train", train_loader), done.get("validation")
 
+    def _speed_up(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The model on the run's device (so fused optimizers can be made for it), in
+        channels-last memory and compiled when the run asks (:mod:`archzoo.training.speed`)."""
+        model = model.to(self.accelerator.device)
+        self.channels_last = self.tc.channels_last and to_channels_last(model, self.notes.append)
+        self.uncompile = compile_forward(model, self.notes.append) if self.tc.compile else None
+        return model
+
     def _step_function(self, by_hand: bool) -> Callable[[Any, Any, Any], dict[str, float]]:
         """The plugin's ``train_step``, looked up once, under bf16 autocast when the run
         asks for it, followed by buffer sharing for a model synchronised by hand."""
@@ -358,6 +383,10 @@ class Trainer:
             step = _under_autocast(step, self.accelerator.device)
         if by_hand:
             step = _sharing_buffers(step, self.model)
+        if self.channels_last:
+            step = channels_last_batches(step)
+        if self.uncompile is not None:
+            step = falling_back(step, self.uncompile, lambda note: self._emit(events.Message(note)))
         return step
 
     def _give_each_process_its_own_randomness(self) -> None:
@@ -371,7 +400,10 @@ class Trainer:
             set_seed(shared + self.accelerator.process_index)
 
     def _train_epoch(self, epoch: int, state: LoopState) -> dict[str, float] | None:
-        """One pass over the training shard; the mean step metrics, or None if stopped midway."""
+        """One pass over the training shard; the mean step metrics, or None if stopped midway.
+
+        Step metrics stay on the device (:class:`StepTally`); they are read, and
+        progress reported, every ``log_every`` steps and at the epoch's end."""
         self.model.train()
         self.ctx.epoch = epoch
         loader = self.train_loader
@@ -380,46 +412,49 @@ class Trainer:
         # Accelerate's loaders set their sampler's epoch from their own
         # iteration count on every pass; set it so a resumed run agrees.
         _set_epoch(loader, self.sampler, epoch)
-        sums: dict[str, float] = {}
-        count = 0
-        self._epoch_losses: list[tuple[int, float]] = []
-        tick = time.perf_counter()
+        tally = StepTally()
+        examples, tick = 0, time.perf_counter()
+        last_batch = self.steps_per_epoch - 1
         for batch_index, batch in enumerate(loader, start=state.batch):
             if self.stop.is_set():
                 state.epoch, state.batch = epoch, batch_index
+                self._keep_losses(tally, state)
                 return None
             self.ctx.global_step = state.global_step
             metrics = self.train_step(self.model, batch, self.ctx)
             state.global_step += 1
-            count += 1
-            for key, value in metrics.items():
-                sums[key] = sums.get(key, 0.0) + value
-            if "loss" in metrics:
-                state.step_losses.append(metrics["loss"])
-                self._epoch_losses.append((state.global_step, metrics["loss"]))
-            if self.listening:
+            tally.add(state.global_step, metrics)
+            examples += _batch_length(batch) * self.accelerator.num_processes
+            capped = bool(self.tc.max_steps) and state.global_step >= self.tc.max_steps
+            if self.listening and (state.global_step % self.tc.log_every == 0 or batch_index == last_batch or capped):
                 now = time.perf_counter()
-                examples = _batch_length(batch) * self.accelerator.num_processes
                 self.on_event(
                     events.StepEnded(
                         epoch=epoch,
                         step=state.global_step,
                         total_steps=self.total_steps,
-                        metrics=metrics,
+                        metrics=read(metrics),
                         examples_per_second=examples / max(now - tick, 1e-9),
                         lr=self.ctx.optimizer.param_groups[0]["lr"],
                     )
                 )
-                tick = now
-            if self.tc.max_steps and state.global_step >= self.tc.max_steps:
+                examples, tick = 0, now
+            if capped:
                 if batch_index + 1 < self.steps_per_epoch:
                     # Stopped inside the epoch: a run resumed with a larger max_steps
                     # continues from the next batch, as if it had never stopped.
                     state.epoch, state.batch = epoch, batch_index + 1
-                    return {k: v / max(count, 1) for k, v in sums.items()}
+                    self._keep_losses(tally, state)
+                    return tally.means()
                 break
         state.epoch, state.batch = epoch + 1, 0
-        return {k: v / max(count, 1) for k, v in sums.items()}
+        self._keep_losses(tally, state)
+        return tally.means()
+
+    def _keep_losses(self, tally: StepTally, state: LoopState) -> None:
+        """Read the epoch's step losses back once, for the epoch's report and the run's result."""
+        self._epoch_losses = tally.step_losses()
+        state.step_losses += [loss for _, loss in self._epoch_losses]
 
     def _close_epoch(self, epoch: int, train_metrics: dict[str, float], state: LoopState, seconds: float) -> bool:
         """Validate, keep the best and last checkpoints, report; True when early stopping says stop."""
@@ -508,7 +543,11 @@ class Trainer:
             accelerator=self.accelerator,
             tokenizer=self.splits.tokenizer,
         )
-        metrics = self.hooks.evaluate(model, loader, ctx)
+        if self.tc.eval_mixed_precision and self.tc.mixed_precision != "no":
+            with torch.autocast(device_type=self.accelerator.device.type, dtype=torch.bfloat16):
+                metrics = self.hooks.evaluate(model, loader, ctx)
+        else:
+            metrics = self.hooks.evaluate(model, loader, ctx)
         model.train()
         return metrics
 
@@ -531,13 +570,7 @@ class Trainer:
     def _eval_loader(self, dataset: Any) -> DataLoader | None:
         if dataset is None or len(dataset) == 0:
             return None
-        return DataLoader(
-            dataset,
-            batch_size=self.tc.eval_batch_size,
-            shuffle=False,
-            num_workers=self.tc.num_workers,
-            collate_fn=self.splits.collate,
-        )
+        return self._loader(dataset, None, self.tc.eval_batch_size)
 
     def _schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
         if self.tc.schedule == "constant":
@@ -725,15 +758,17 @@ def plain_steps(accelerator: Accelerator) -> bool:
 
 
 def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms."""
+    """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms; fused
+    kernels on CUDA."""
     groups = param_groups_weight_decay(model, tc.weight_decay)
     if not groups:
         raise ArchzooError("the model has no trainable parameters")
+    fused = {"fused": True} if fused_available(model) else {}
     if tc.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=tc.lr)
+        return torch.optim.AdamW(groups, lr=tc.lr, **fused)
     if tc.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=tc.lr)
-    return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum)
+        return torch.optim.Adam(groups, lr=tc.lr, **fused)
+    return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, **fused)
 
 
 class _graceful_interrupt:

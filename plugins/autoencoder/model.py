@@ -104,7 +104,7 @@ def train_step(spec, model, batch, ctx):
     ctx.backward(loss)
     ctx.step()
     unwrap(model).track(z.detach())
-    return {"loss": loss.item()}
+    return {"loss": loss.detach()}
 
 
 @hookimpl

@@ -320,7 +320,7 @@ def train_step(spec, model, batch, ctx):
     ctx.backward(loss)
     ctx.step()
     diffusion.update_ema()
-    return {"loss": loss.item()}
+    return {"loss": loss.detach()}
 
 
 @hookimpl

@@ -146,7 +146,7 @@ def train_step(spec, model, batch, ctx):
     ctx.backward(loss)
     ctx.step()
     accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
-    return {"loss": loss.item(), "accuracy": accuracy.item()}
+    return {"loss": loss.detach(), "accuracy": accuracy.detach()}
 
 
 @hookimpl

@@ -169,7 +169,7 @@ def train_step(spec, model, batch, ctx):
     loss = losses.sum() / counted.sum().clamp(min=1)
     ctx.backward(loss)
     ctx.step()
-    return {"loss": loss.item()}
+    return {"loss": loss.detach()}
 
 
 @hookimpl

@@ -87,7 +87,7 @@ def train_step(spec, model, batch, ctx):
     ctx.step()
     with torch.no_grad():
         accuracy = (model(inputs).argmax(dim=1) == labels).float().mean()
-    return {"loss": loss.item(), "hinge": hinge.item(), "accuracy": accuracy.item()}
+    return {"loss": loss.detach(), "hinge": hinge.detach(), "accuracy": accuracy.detach()}
 
 
 @hookimpl

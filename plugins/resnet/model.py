@@ -283,4 +283,4 @@ def train_step(spec, model, batch, ctx):
             p.grad = None  # nothing to step: the backbone is frozen in phase 1
     ctx.step()
     accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
-    return {"loss": loss.item(), "accuracy": accuracy.item(), "phase": float(phase)}
+    return {"loss": loss.detach(), "accuracy": accuracy.detach(), "phase": float(phase)}

@@ -150,7 +150,7 @@ def train_step(spec, model, batch, ctx):
     loss = (reconstruction + beta * kl).mean()
     ctx.backward(loss)
     ctx.step()
-    return {"loss": loss.item(), "reconstruction": reconstruction.mean().item(), "kl": kl.mean().item()}
+    return {"loss": loss.detach(), "reconstruction": reconstruction.mean().detach(), "kl": kl.mean().detach()}
 
 
 @hookimpl
