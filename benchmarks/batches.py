@@ -58,7 +58,7 @@ def loader_rates(splits, repeats: int, batch_size: int = 128) -> dict[str, list[
     for repeat in range(repeats):
         for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
             count, began = 0, time.perf_counter()
-            for inputs, labels in LOADERS[name](splits, sampler, batch_size):
+            for _batch in LOADERS[name](splits, sampler, batch_size):
                 count += 1
             rates[name].append(count / (time.perf_counter() - began))
     return rates
