@@ -223,3 +223,19 @@ def test_a_validation_split_too_small_is_a_clear_error(tmp_path, digits_model):
     ):
         calibrate_checkpoint(small)
     assert (small / "config.json").read_bytes() == config  # nothing written
+
+
+def test_an_accuracy_no_better_than_guessing_gets_a_word_and_a_real_one_none():
+    from archzoo.evaluation.accuracy import chance_note
+
+    said = chance_note(0.507, 2)
+    assert said.startswith("An accuracy of 0.507 is about chance for 2 classes (0.500 by guessing)")
+    assert chance_note(0.76, 2) == "" and chance_note(0.14, 10) != "" and chance_note(0.9, 10) == ""
+    assert chance_note(None, 2) == "" and chance_note(0.5, 1) == ""
+
+
+def test_the_train_forms_float_arrows_step_by_a_tenth_of_the_value_not_by_one():
+    from archzoo.ui.train_tab import float_step
+
+    assert float_step(0.001) == pytest.approx(0.0001) and float_step(0.9) == pytest.approx(0.01)
+    assert float_step(0.0) == 0.01 and float_step("x") == 0.01 and float_step(3.0) == pytest.approx(0.1)

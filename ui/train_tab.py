@@ -10,15 +10,20 @@ in the visible queue.
 
 from __future__ import annotations
 
+import json
+import math
+
 import re
 import time
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
+from archzoo.evaluation.accuracy import chance_note
 from archzoo.inference.views import live
 from archzoo.registry import catalog
 from archzoo.runs.progress import metrics_text
@@ -64,9 +69,34 @@ def field_component(field: catalog.FormField) -> Any:
         return gr.Dropdown(list(field.choices), value=field.value, label=field.name, info=hint)
     if field.kind == "bool":
         return gr.Checkbox(value=bool(field.value), label=field.name, info=hint)
-    if field.kind in ("int", "float"):
-        return gr.Number(value=field.value, label=field.name, info=hint)
+    if field.kind == "int":
+        return gr.Number(value=field.value, label=field.name, info=hint, precision=0, step=1)
+    if field.kind == "float":
+        return gr.Number(value=field.value, label=field.name, info=hint, step=float_step(field.value))
     return gr.Textbox(value="" if field.value is None else str(field.value), label=field.name, info=hint)
+
+
+def chance_of(result: Any, best_dir: Any) -> str:
+    """A word when the run's accuracy is no better than guessing (its classes read from its checkpoint)."""
+    metrics = (result.test_metrics or result.val_metrics) if result is not None else {}
+    if "accuracy" not in metrics or best_dir is None:
+        return ""
+    try:
+        meta = json.loads((Path(best_dir) / "config.json").read_text())
+        classes = int(meta["dataset"]["info"]["num_classes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return chance_note(metrics["accuracy"], classes)
+
+
+def float_step(value: Any) -> float:
+    """The arrows' step for a float setting: a tenth of its order of magnitude
+    (0.0001 for a learning rate of 0.001), not the browser's 1."""
+    try:
+        size = abs(float(value))
+    except (TypeError, ValueError):
+        return 0.01
+    return 10.0 ** (math.floor(math.log10(size)) - 1) if size > 0 else 0.01
 
 
 def progress_html(run: Run | None) -> str:
@@ -146,10 +176,12 @@ def status_html(ctx: AppContext, run: Run) -> str:
         elif result is not None and result.val_metrics:
             score = "validation " + metrics_text(result.val_metrics) + ". "
         early = " (stopped early: no better validation result)" if run.state == "stopped-early" else ""
-        return ok(
+        done = (
             f"Finished{early} in {result.seconds:.1f}s: {score}Best checkpoint: {p.best_dir}. "
             "Try it in the Inference tab, or measure it in Evaluate."
         )
+        guessing = chance_of(result, p.best_dir)
+        return info(f"{done} {guessing}") if guessing else ok(done)
     if run.state == "cancelled":
         if p.last_dir is None:
             return info("Cancelled before it started; nothing was written.")

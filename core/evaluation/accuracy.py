@@ -75,3 +75,21 @@ def class_report(matrix: ConfusionMatrix) -> dict[str, Any]:
         "confusion_matrix": {"class_names": matrix.class_names, "counts": matrix.counts},
         "most_confused": [list(cell) for cell in matrix.most_confused(3)],
     }
+
+
+#: How far above guessing an accuracy must be before it is not called "about chance".
+CHANCE_MARGIN = 0.05
+
+
+def chance_note(accuracy: float | None, num_classes: int) -> str:
+    """A word for an accuracy no better than guessing the classes at random
+    (0.507 on two classes), or "" when the model learned something."""
+    if accuracy is None or num_classes < 2:
+        return ""
+    chance = 1.0 / num_classes
+    if accuracy > chance + CHANCE_MARGIN:
+        return ""
+    return (
+        f"An accuracy of {accuracy:.3f} is about chance for {num_classes} classes ({chance:.3f} by guessing): "
+        "the model has learned little. Try more epochs, another learning rate, or a larger model."
+    )
