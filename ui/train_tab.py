@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-
 import re
 import time
 from dataclasses import dataclass
