@@ -248,3 +248,17 @@ def test_a_folder_of_links_into_a_cache_is_not_changed(fashion_model, tmp_path):
     assert not report.checkpoint_updated and (tmp_path / "elsewhere" / "report.html").is_file()
     assert any("the checkpoint was left as it is" in n for n in report.notes)
     assert sorted(p.name for p in linked.iterdir()) == sorted(p.name for p in fashion_model.iterdir() if p.is_file())
+
+
+def test_the_apps_card_names_the_report_and_figures_as_files_where_links_would_lead_nowhere(reported):
+    from archzoo.checkpoints.store import card_body, read_card
+    from archzoo.ui.checkpoints_tab import in_the_page
+
+    _, folder, _, _ = reported
+    body = card_body(read_card(folder))
+    assert "](evaluation/report.html)" in body  # on the Hub, a link beside the card
+    shown = in_the_page(body)
+    assert "](evaluation/" not in shown and "`evaluation/report.html` (in the checkpoint folder)" in shown
+    assert "*(figure: `evaluation/" in shown
+    kept = "[the notes](https://example.org/notes) and [a section](#usage)"
+    assert in_the_page(kept) == kept

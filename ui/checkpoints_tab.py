@@ -5,6 +5,7 @@ transformers model (as ``archzoo train lora --merge`` does)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -65,9 +66,27 @@ def card(ctx: AppContext, location: str | None) -> str:
     if not location:
         return "*Choose a checkpoint to see its model card.*"
     try:
-        return card_body(read_card(location, host=ctx.host))
+        return in_the_page(card_body(read_card(location, host=ctx.host)))
     except Exception as exc:  # shown as text in the card's place
         return f"**Cannot show this card:** {exc}"
+
+
+#: A Markdown image or link whose target is a path inside the checkpoint (no scheme, not absolute).
+RELATIVE = re.compile(r"(!?)\[([^\]]*)\]\((?![a-z][a-z0-9+.-]*:|/|#)([^)\s]+)\)", re.IGNORECASE)
+
+
+def in_the_page(body: str) -> str:
+    """The card with its links into the checkpoint folder (the evaluation report and its
+    figures, which the Hub shows beside the card) named as files: this page does not
+    serve the store, so as links they would lead nowhere."""
+
+    def named(found: re.Match) -> str:
+        image, text, target = found.groups()
+        if image:
+            return f"*(figure: `{target}` in the checkpoint folder; the Evaluate tab draws it)*"
+        return f"`{target}` (in the checkpoint folder)"
+
+    return RELATIVE.sub(named, body)
 
 
 def push(ctx: AppContext, location: str | None, repo_id: str, private: bool, token: str):
