@@ -42,3 +42,14 @@ def store(tmp_path, monkeypatch) -> Path:
     reset_host()
     yield path
     reset_host()
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for the test (tiny models on a busy machine), restored after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

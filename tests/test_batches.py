@@ -19,21 +19,15 @@ from archzoo.checkpoints.io import sha256_file
 from archzoo.data import DataOptions, load_dataset
 from archzoo.data import batches as batches_module
 from archzoo.data.batches import WholeBatches, batch_loader, placement
-from archzoo.registry.host import reset_host
 from archzoo.runs import events
 from archzoo.training.tally import StepTally
 from archzoo.training.trainer import EpochSampler
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(tmp_path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    reset_host()
-    yield tmp_path
-    reset_host()
-    torch.set_num_threads(threads)
+def store(store, one_thread):
+    """The shared empty store (conftest), trained in on one thread."""
+    return store
 
 
 def same_batches(first, second) -> bool:

@@ -6,26 +6,20 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from archzoo import CheckpointError, api
 from archzoo.checkpoints.io import load
 from archzoo.inference.views import ViewError, live
 from archzoo.inference.views.boundary import grid_probabilities
-from archzoo.registry.host import get_host, reset_host
+from archzoo.registry.host import get_host
 from archzoo.runs.record import read_events
 
 
 @pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(tmp_path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    reset_host()
-    yield tmp_path
-    reset_host()
-    torch.set_num_threads(threads)
+def store(store, one_thread):
+    """The shared empty store (conftest), trained in on one thread."""
+    return store
 
 
 def test_the_boundary_is_kept_every_epoch_without_changing_what_training_computes(store, monkeypatch):
