@@ -10,7 +10,6 @@ in the visible queue.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -22,6 +21,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from archzoo.checkpoints.meta import read_meta
+from archzoo.errors import ArchzooError
 from archzoo.evaluation.accuracy import chance_note
 from archzoo.inference.views import live
 from archzoo.registry import catalog
@@ -81,9 +82,8 @@ def chance_of(result: Any, best_dir: Any) -> str:
     if "accuracy" not in metrics or best_dir is None:
         return ""
     try:
-        meta = json.loads((Path(best_dir) / "config.json").read_text())
-        classes = int(meta["dataset"]["info"]["num_classes"])
-    except (OSError, ValueError, KeyError, TypeError):
+        classes = int(read_meta(Path(best_dir))["dataset"]["info"]["num_classes"])
+    except (ArchzooError, KeyError, TypeError, ValueError):
         return ""
     return chance_note(metrics["accuracy"], classes)
 

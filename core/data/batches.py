@@ -79,7 +79,6 @@ def batch_loader(
             dataset,
             batch_size=batch_size,
             sampler=sampler,
-            shuffle=False,
             num_workers=num_workers,
             collate_fn=collate,
         )
@@ -99,8 +98,7 @@ def batch_loader(
 
 def data_bytes(dataset: Any) -> int:
     """The bytes of the tensors a dataset holds (0 when it does not say)."""
-    tensors = dataset.tensors if isinstance(dataset, TensorDataset) else getattr(dataset, "tensors", ())
-    return sum(t.numel() * t.element_size() for t in tensors)
+    return sum(t.numel() * t.element_size() for t in getattr(dataset, "tensors", ()))
 
 
 def placement(nbytes: int, budget_gib: float, device: torch.device | None, note: Callable | None = None) -> str:

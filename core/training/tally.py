@@ -26,8 +26,8 @@ def read(values: dict[str, Any]) -> dict[str, float]:
     tensors = {k: wide(v) for k, v in values.items() if isinstance(v, torch.Tensor)}
     numbers = {k: float(v) for k, v in values.items() if k not in tensors}
     if tensors:
-        stacked = torch.stack([t.to(next(iter(tensors.values())).device) for t in tensors.values()])
-        numbers.update(zip(tensors, stacked.tolist()))
+        device = next(iter(tensors.values())).device
+        numbers.update(zip(tensors, torch.stack([t.to(device) for t in tensors.values()]).tolist()))
     return {k: numbers[k] for k in values}
 
 
@@ -54,8 +54,5 @@ class StepTally:
 
     def step_losses(self) -> list[tuple[int, float]]:
         """Each step's loss as a number (tensors read in one transfer)."""
-        tensors = [loss for _, loss in self.losses if isinstance(loss, torch.Tensor)]
-        read_back = iter(torch.stack([wide(t) for t in tensors]).tolist() if tensors else [])
-        return [
-            (step, next(read_back) if isinstance(loss, torch.Tensor) else float(loss)) for step, loss in self.losses
-        ]
+        numbers = read(dict(enumerate(loss for _, loss in self.losses)))
+        return [(step, numbers[i]) for i, (step, _) in enumerate(self.losses)]

@@ -16,6 +16,7 @@ epoch boundary continues with exactly the numbers it would have produced.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
@@ -543,10 +544,13 @@ class Trainer:
             accelerator=self.accelerator,
             tokenizer=self.splits.tokenizer,
         )
-        if self.tc.eval_mixed_precision and self.tc.mixed_precision != "no":
-            with torch.autocast(device_type=self.accelerator.device.type, dtype=torch.bfloat16):
-                metrics = self.hooks.evaluate(model, loader, ctx)
-        else:
+        in_run_precision = self.tc.eval_mixed_precision and self.tc.mixed_precision != "no"
+        precision = (
+            torch.autocast(device_type=self.accelerator.device.type, dtype=torch.bfloat16)
+            if in_run_precision
+            else contextlib.nullcontext()
+        )
+        with precision:
             metrics = self.hooks.evaluate(model, loader, ctx)
         model.train()
         return metrics
