@@ -153,6 +153,7 @@ def classify_image(
     *,
     top_k: int = 3,
     match_polarity: bool = True,
+    centre: bool = False,
     calibrated: bool = False,
     host: Host | None = None,
 ) -> Prediction:
@@ -160,7 +161,10 @@ def classify_image(
 
     The colour mode and size are converted to what the model takes, and said
     so; with ``match_polarity`` a light-background picture is inverted for a
-    model trained on light-on-dark images (and the other way round).
+    model trained on light-on-dark images (and the other way round).  With
+    ``centre`` it is read as a drawing is: cropped to its ink, centred and
+    sized as the training digits are (a typed "3" in a wide photo is a small
+    mark in a corner otherwise).
     """
     host = host or get_host()
     require_task(location, ("image-classification",), host)
@@ -168,7 +172,9 @@ def classify_image(
     notes: list[str] = []
 
     picture = open_image(image)
-    if match_polarity:
+    if centre:
+        picture = prepare_drawing(picture, info, notes, label="upload")
+    elif match_polarity:
         picture = match_background(picture, info, notes)
     return _predict_image(location, picture, info, notes, top_k, host, calibrated)
 

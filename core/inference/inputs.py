@@ -35,8 +35,14 @@ def open_image(image: Any) -> Any:
                 return opened.copy()
         except Image.DecompressionBombError:
             raise LimitError(f"{path.name} is far larger than the limit of {MAX_IMAGE_PIXELS:,} pixels") from None
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ArchzooError(f"{path.name} is not an image archzoo can read ({exc.__class__.__name__})") from None
+        except UnidentifiedImageError:
+            raise ArchzooError(
+                f"{path.name} is not an image archzoo can read (not a PNG, JPEG or other picture format it knows)"
+            ) from None
+        except OSError:
+            raise ArchzooError(
+                f"{path.name} is not an image archzoo can read (the file is damaged or cut short)"
+            ) from None
     if isinstance(image, np.ndarray):
         if image.ndim >= 2:
             check_image_size(image.shape[1], image.shape[0])

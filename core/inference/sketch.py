@@ -46,8 +46,8 @@ def match_background(image: Any, info: Any, notes: list[str], label: str = "imag
     return image
 
 
-def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
-    """A sketch -> a PIL image of exactly the model's size and colour mode.
+def prepare_drawing(drawing: Any, info: Any, notes: list[str], label: str = "drawing") -> Any:
+    """A sketch (or an upload treated as one) -> a PIL image of exactly the model's size and colour mode.
 
     Steps, each reported in ``notes`` when it changes something: flatten
     transparency onto white, convert to grayscale, match the background to the
@@ -65,13 +65,15 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
         raise ArchzooError(f"this model takes inputs of shape {tuple(info.input_shape)}, not images")
     channels, height, width = info.input_shape
     gray = image.convert("L")
-    pixels = np.asarray(gray, dtype=np.int16)
-    background = _border_level(gray)
-    ink = np.abs(pixels - background) > 40
+    pixels, background, ink = _ink(gray)
     if ink.sum() < 3:
-        raise ArchzooError("the sketch is empty: draw something first")
+        raise ArchzooError(
+            "the sketch is empty: draw something first"
+            if label == "drawing"
+            else f"the {label} is blank: nothing in it stands out from its background to crop to"
+        )
     if original.mode != "L":
-        notes.append(f"drawing: converted from {original.mode} to grayscale")
+        notes.append(f"{label}: converted from {original.mode} to grayscale")
 
     wanted_dark = dark_background(info)
     light_background = background > 127
@@ -79,10 +81,10 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
         wanted_dark = not light_background
     if light_background == wanted_dark:
         notes.append(
-            "drawing: inverted the colours: it is dark on light, and the model was trained on light-on-dark images"
-            if light_background
-            else "drawing: inverted the colours: it is light on dark, and the model was trained on dark-on-light images"
-        )
+            f"{label}: inverted the colours: it is "
+            + ("dark on light, and the model was trained on light-on-dark images" if light_background else
+               "light on dark, and the model was trained on dark-on-light images")
+        )  # fmt: skip
     # Work on an "ink intensity" image: 0 = background, 255 = full stroke.
     strength = np.clip(np.abs(pixels - background) * (255.0 / max(255 - background, background, 1)), 0, 255)
 
@@ -96,7 +98,7 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
     y0, x0 = (canvas_side - crop.shape[0]) // 2, (canvas_side - crop.shape[1]) // 2
     canvas[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
     notes.append(
-        f"drawing: cropped to the strokes ({right - left}x{bottom - top} of {gray.size[0]}x{gray.size[1]}) and centred"
+        f"{label}: cropped to the strokes ({right - left}x{bottom - top} of {gray.size[0]}x{gray.size[1]}) and centred"
     )
 
     # Strokes in the training images are about a quarter (8x8) to a tenth
@@ -109,10 +111,10 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
             canvas = np.asarray(
                 Image.fromarray(canvas.astype(np.uint8)).filter(ImageFilter.MaxFilter(size)), dtype=np.float32
             )
-            notes.append(f"drawing: thickened the strokes (about {stroke:.0f} px wide, {target:.0f} px wanted)")
+            notes.append(f"{label}: thickened the strokes (about {stroke:.0f} px wide, {target:.0f} px wanted)")
 
     small = Image.fromarray(canvas.astype(np.uint8)).resize((width, height), Image.Resampling.BOX)
-    notes.append(f"drawing: resized from {canvas_side}x{canvas_side} to {width}x{height}")
+    notes.append(f"{label}: resized from {canvas_side}x{canvas_side} to {width}x{height}")
     values = np.asarray(small, dtype=np.float32)
     if values.max() > 0:
         values = values * (255.0 / values.max())
@@ -120,6 +122,20 @@ def prepare_drawing(drawing: Any, info: Any, notes: list[str]) -> Any:
         values = 255.0 - values
     out = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
     return out if channels == 1 else out.convert("RGB")
+
+
+def is_blank(drawing: Any) -> bool:
+    """Whether a sketch holds no strokes yet (a cleared canvas): nothing for :func:`prepare_drawing` to read."""
+    if drawing is None:
+        return True
+    return int(_ink(_opaque(open_image(drawing)).convert("L"))[2].sum()) < 3
+
+
+def _ink(gray: Any) -> tuple[Any, float, Any]:
+    """(the pixels, the background's level, where the ink is): ink differs from the border's level by over 40."""
+    pixels = np.asarray(gray, dtype=np.int16)
+    background = _border_level(gray)
+    return pixels, background, np.abs(pixels - background) > 40
 
 
 def input_preview(image: Any, info: Any, size: int = 140) -> Any:
