@@ -27,7 +27,10 @@ from archzoo import inference
 from archzoo.checkpoints.meta import read_meta
 from archzoo.checkpoints.store import describe as describe_entry
 from archzoo.errors import ArchzooError
+from archzoo.inference.inputs import open_image
+from archzoo.inference.sketch import is_blank as sketch_is_blank
 
+from . import views_panel
 from .common import (
     PICK_BRUSH_JS,
     AppContext,
@@ -141,17 +144,56 @@ def classify_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: f
     return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
 
 
-def classify_upload(ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool):
+def follow_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: float):
+    """The prediction for the drawing so far, after each stroke: as :func:`classify_sketch`,
+    except that a cleared or still empty canvas clears the answer instead of scolding."""
+    if not location or _composite(sketch) is None or sketch_is_blank(_composite(sketch)):
+        return None, None, ""
+    return classify_sketch(ctx, location, sketch, top_k)
+
+
+def classify_upload(
+    ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool, centre: bool = False
+):
     try:
         _need(location)
         if not upload:
             raise ArchzooError("no image: choose a file to upload first")
         prediction = inference.classify_image(
-            location, upload, top_k=int(top_k), match_polarity=bool(match), host=ctx.host
+            location, upload, top_k=int(top_k), match_polarity=bool(match), centre=bool(centre), host=ctx.host
         )
     except Exception as exc:
         return None, None, error_message(exc)
     return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
+
+
+def preview_and_classify(
+    ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool, centre: bool = False
+):
+    """-> (the upload as it is, label, what the model saw, message): a picture shown before it is read."""
+    try:
+        shown = thumbnail(upload)
+    except Exception as exc:
+        return gr.update(value=None, visible=False), None, None, error_message(exc)
+    return (gr.update(value=shown, visible=True), *classify_upload(ctx, location, upload, top_k, match, centre))
+
+
+def thumbnail(upload: Any, side: int = 320) -> Any:
+    """The uploaded picture itself, at most ``side`` pixels a side, read by the same checks as any image."""
+    picture = open_image(upload).copy()
+    picture.thumbnail((side, side))
+    return picture
+
+
+def grayscale_input(ctx: AppContext, location: str | None) -> bool:
+    """Whether the checkpoint reads one-channel images (digits, MNIST, Fashion-MNIST): those uploads are
+    cropped and centred as a drawing by default."""
+    try:
+        meta = read_meta(describe_entry(location, host=ctx.host).path) if location else {}
+    except (ArchzooError, OSError):
+        return False
+    shape = ((meta.get("dataset") or {}).get("info") or {}).get("input_shape") or ()
+    return len(shape) == 3 and int(shape[0]) == 1
 
 
 def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float):
@@ -321,27 +363,45 @@ def build(ctx: AppContext) -> dict:
                 classify_drawing_button = gr.Button(
                     "Classify the drawing", variant="primary", elem_id="az-classify-sketch"
                 )
+                # The answer right under the drawing: on a phone the columns stack, and it stays in view.
+                with gr.Row(equal_height=False):
+                    image_label = gr.Label(label="Prediction", elem_id="az-image-label", scale=3)
+                    seen = gr.Image(
+                        label="What the model saw",
+                        type="pil",
+                        format="png",
+                        interactive=False,
+                        height=200,
+                        scale=2,
+                        min_width=120,
+                        elem_id="az-seen",
+                        buttons=[],
+                    )
+                image_notes = gr.HTML(elem_id="az-image-notes")
             with gr.Column():
                 upload = gr.File(label="…or upload an image (PNG, JPEG, …)", type="filepath", elem_id="az-upload")
+                upload_preview = gr.Image(
+                    label="Your upload",
+                    type="pil",
+                    format="png",
+                    interactive=False,
+                    height=160,
+                    visible=False,
+                    elem_id="az-upload-preview",
+                    buttons=[],
+                )
                 match = gr.Checkbox(
                     True,
                     label="match the training images' background",
                     info="invert a dark-on-light picture for a model trained on light-on-dark digits, and say so",
                 )
+                centre = gr.Checkbox(
+                    first_group == "image" and grayscale_input(ctx, first),
+                    label="crop and centre it as a drawing",
+                    info="crop to the ink and centre it as the training digits are (on for grayscale models)",
+                    elem_id="az-upload-centre",
+                )
                 classify_upload_button = gr.Button("Classify the upload", elem_id="az-classify-upload")
-        with gr.Row(equal_height=False):
-            image_label = gr.Label(label="Prediction", elem_id="az-image-label", scale=3)
-            seen = gr.Image(
-                label="What the model saw",
-                type="pil",
-                format="png",
-                interactive=False,
-                height=200,
-                scale=1,
-                elem_id="az-seen",
-                buttons=[],
-            )
-        image_notes = gr.HTML(elem_id="az-image-notes")
 
     with gr.Column(visible=first_group == "tabular") as groups["tabular"]:
         rows_in = gr.Textbox(
@@ -419,6 +479,7 @@ def build(ctx: AppContext) -> dict:
         nodes_table = gr.Dataframe(table([], NODE_COLUMNS), label="Nodes", interactive=False)
         nodes_notes = gr.HTML()
 
+    views = views_panel.build(ctx, checkpoint, first)
     group_blocks = [groups[g] for g in GROUPS]
     sketch.clear(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
 
@@ -437,15 +498,20 @@ def build(ctx: AppContext) -> dict:
             gr.update(visible=group in ("image", "tabular", "text"), maximum=classes, value=min(3, classes)),
             gr.update(choices=list(modes), value="sample", info=modes_info(modes)),
             gr.update(info=reads or None),
+            gr.update(value=group == "image" and grayscale_input(ctx, location)),
         ]
 
     def on_checkpoint(location):
         text, group = describe(ctx, location)
-        return [text, *fitted(location, group)] + [gr.update(visible=g == group) for g in GROUPS] + cleared
+        groups_shown = [gr.update(visible=g == group) for g in GROUPS]
+        return [text, *fitted(location, group), *groups_shown, *cleared, *views["fit"](location)]
 
-    fitted_widgets = [top_k, mode, text_in]
+    fitted_widgets = [top_k, mode, text_in, centre]
     checkpoint.change(
-        on_checkpoint, checkpoint, [about, *fitted_widgets, *group_blocks, *results], api_name="checkpoint_info"
+        on_checkpoint,
+        checkpoint,
+        [about, *fitted_widgets, *group_blocks, *results, *views["outputs"]],
+        api_name="checkpoint_info",
     )
 
     classify_drawing_button.click(
@@ -454,12 +520,29 @@ def build(ctx: AppContext) -> dict:
         [image_label, seen, image_notes],
         api_name="classify_sketch",
     )
+    # The prediction follows the drawing: each stroke asks again, the newest drawing winning.
+    sketch.input(
+        bind(follow_sketch, ctx, ["checkpoint", "sketch", "top_k"]),
+        [checkpoint, sketch, top_k],
+        [image_label, seen, image_notes],
+        trigger_mode="always_last",
+        show_progress="hidden",
+        api_visibility="undocumented",
+    )
     classify_upload_button.click(
-        bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background"]),
-        [checkpoint, upload, top_k, match],
+        bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background", "centre"]),
+        [checkpoint, upload, top_k, match, centre],
         [image_label, seen, image_notes],
         api_name="classify_image",
     )
+    # An upload is shown as it is and classified at once; the button classifies it again after a change of box.
+    upload.upload(
+        bind(preview_and_classify, ctx, ["checkpoint", "image", "top_k", "match_background", "centre"]),
+        [checkpoint, upload, top_k, match, centre],
+        [upload_preview, image_label, seen, image_notes],
+        api_visibility="undocumented",
+    )
+    upload.clear(lambda: gr.update(value=None, visible=False), None, upload_preview, api_visibility="undocumented")
     classify_rows_button.click(
         bind(classify_rows, ctx, ["checkpoint", "rows", "top_k"]),
         [checkpoint, rows_in, top_k],
@@ -501,9 +584,8 @@ def build(ctx: AppContext) -> dict:
         options = checkpoint_choices(ctx)
         chosen = pick(options, current)
         text, group = describe(ctx, chosen)
-        return [gr.update(choices=options, value=chosen), text, *fitted(chosen, group)] + [
-            gr.update(visible=g == group) for g in GROUPS
-        ]
+        groups_shown = [gr.update(visible=g == group) for g in GROUPS]
+        return [gr.update(choices=options, value=chosen), text, *fitted(chosen, group), *groups_shown]
 
     return {
         "checkpoint": checkpoint,
