@@ -88,7 +88,7 @@ def build_app(
             "then draw a digit in **Inference**.",
             elem_id="az-intro",
         )
-        with gr.Tabs(elem_id="az-tabs") as tabs:
+        with gr.Tabs(elem_id="az-tabs", overflow_behavior="wrap") as tabs:  # a phone shows every tab, on two rows
             with gr.Tab("Models", id="models") as models_page:
                 models = models_tab.build(ctx)
             with gr.Tab("Train", id="train") as train_page:

@@ -147,10 +147,35 @@ def table(rows: list[list[Any]] | list[tuple], headers: list[str]) -> pd.DataFra
 # -- checkpoint choices ------------------------------------------------------------------
 
 
-def curve_plot(label: str, y_title: str, elem_id: str) -> gr.LinePlot:
-    """An empty line plot of ``value`` against ``epoch``, one line per ``series``: every curve in the app."""
-    return gr.LinePlot(
-        None, x="epoch", y="value", color="series", label=label, x_title="epoch", y_title=y_title, elem_id=elem_id
+class EpochCurves(gr.LinePlot):
+    """Lines of ``value`` against ``epoch``, drawn as dots while every series has a single epoch:
+    a line of one point draws nothing, and a one-epoch run's chart looked empty.
+
+    A subclass, not a wrapped method: Gradio rebuilds a component from its class when a
+    handler updates its label.  (Gradio also writes a ``common.pyi`` of type hints beside
+    any Component subclass; .gitignore leaves it out.)"""
+
+    def postprocess(self, value: Any) -> Any:
+        data = super().postprocess(value)
+        if data is not None and isinstance(value, pd.DataFrame) and len(value):
+            if value.groupby(self.color)[self.x].nunique().max() <= 1:
+                data.mark = "point"
+        return data
+
+
+def curve_plot(label: str, y_title: str, elem_id: str | None = None) -> gr.LinePlot:
+    """An empty plot of ``value`` against ``epoch``, one line per ``series``: every curve in the app.
+    Epoch ticks read 1, 1.5, 2 (not 1.000000), short enough not to overlap on a phone."""
+    return EpochCurves(
+        None,
+        x="epoch",
+        y="value",
+        color="series",
+        label=label,
+        x_title="epoch",
+        y_title=y_title,
+        x_axis_format="~g",
+        elem_id=elem_id,
     )
 
 

@@ -244,12 +244,8 @@ def build(ctx: AppContext) -> dict:
     one = gr.Dropdown(run_names(ctx), value=None, label="Run", elem_id="az-runs-one")
     summary = gr.Markdown(elem_id="az-run-summary")
     with gr.Row():
-        run_loss = gr.LinePlot(
-            None, x="epoch", y="value", color="series", label="Loss", x_title="epoch", y_title="loss"
-        )
-        run_metrics = gr.LinePlot(
-            None, x="epoch", y="value", color="series", label="Metrics", x_title="epoch", y_title="value"
-        )
+        run_loss = curve_plot("Loss", "loss")
+        run_metrics = curve_plot("Metrics", "value")
     picture = gr.Image(
         None, label="What it learned (the last epoch it kept)", interactive=False, format="png",
         elem_id="az-run-picture", height=420,

@@ -142,6 +142,14 @@ def curves(run: Run | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, p
     return curve_frame(p.loss_curve()), curve_frame(p.epoch_loss_curve()), curve_frame(p.metric_curve())
 
 
+def metrics_label(run: Run) -> str:
+    """The metrics chart's title; it says so when the model reports nothing but its loss (the DDPM), not
+    an empty chart that looks broken."""
+    if run.progress.epoch_rows and not run.progress.metric_curve(max_epochs=1):
+        return "Metrics, each epoch: this model reports only its loss (left)"
+    return "Metrics, each epoch"
+
+
 def queue_table(ctx: AppContext) -> pd.DataFrame:
     return table([[r.id, r.label, r.state, r.submitted, r.detail] for r in ctx.runs.rows()], QUEUE_HEADERS)
 
@@ -619,7 +627,7 @@ def _view(ctx: AppContext, run: Run, followers: int, shown: dict[str, Any]) -> l
         progress_html(run),
         loss,
         epoch_loss,
-        metric,
+        gr.update(value=metric, label=metrics_label(run)),
         live_update(run, shown),
         log_text(run),
         queue_table(ctx),
