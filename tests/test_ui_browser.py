@@ -141,6 +141,11 @@ def test_training_the_default_draws_its_curves_as_it_goes(page, served):
     assert seconds < 30, f"the default took {seconds:.1f}s in the browser"
     expect(page.locator("#az-train-progress")).to_contain_text("100% · step")
     expect(page.locator("#az-train-log textarea")).to_have_value(re.compile(r"epoch 5: train loss"))
+    # The log follows its newest line: scrolled to the bottom, not left at the top.
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#az-train-log textarea');"
+        " return t.scrollHeight > t.clientHeight && t.scrollTop + t.clientHeight >= t.scrollHeight - 4; }"
+    )
     assert page.locator('#az-loss-plot [aria-label*="series: train"]').count() >= 20
     page.locator('#az-epoch-plot [aria-label*="series: validation"]').first.wait_for()
     page.locator('#az-metric-plot [aria-label*="series: validation accuracy"]').first.wait_for()
@@ -179,10 +184,32 @@ def test_an_uploaded_digit_is_recognised(page, served):
         (28, 28), Image.Resampling.NEAREST
     ).save(path)
     page.locator("#az-upload input[type=file]").set_input_files(str(path))
-    page.locator("#az-classify-upload").click()
-    expect(page.locator("#az-image-notes")).to_contain_text("resized from 28x28 to 8x8")
+    # Shown as it is, and read at once, cropped and centred as a drawing (a grayscale model).
+    page.locator("#az-upload-preview img").wait_for()
+    expect(page.locator("#az-upload-centre input")).to_be_checked()
+    expect(page.locator("#az-image-notes")).to_contain_text("upload: cropped to the strokes")
     assert prediction(page) == str(digits.target[index])
     shot(page, "06-uploaded")
+
+    page.locator("#az-upload-centre input").uncheck()
+    page.locator("#az-classify-upload").click()
+    expect(page.locator("#az-image-notes")).to_contain_text("resized from 28x28 to 8x8")
+    expect(page.locator("#az-image-notes")).not_to_contain_text("cropped")
+    assert prediction(page) == str(digits.target[index])
+    page.locator("#az-upload-centre input").check()
+
+
+def test_the_prediction_follows_the_drawing_without_a_click(page):
+    page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
+    ready_to_draw(page)
+    seen = page.locator("#az-seen img")
+    before = seen.get_attribute("src") if seen.count() else None
+    stroke(page, [(0.5, 0.1), (0.5, 0.5), (0.5, 0.9)])  # no click: the stroke's end asks
+    page.wait_for_function(
+        "(before) => { const i = document.querySelector('#az-seen img'); return i && i.src !== before; }", arg=before
+    )
+    expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_text("1")
+    shot(page, "06b-followed")
 
 
 def test_an_empty_sketch_and_a_file_that_is_not_an_image_are_answered(page, served):
@@ -209,6 +236,35 @@ def test_evaluate_shows_metrics_and_a_confusion_matrix(page):
     expect(page.locator("#az-eval-metrics")).to_contain_text("accuracy")
     page.locator("#az-eval-confusion img").wait_for()
     shot(page, "08-evaluate")
+
+
+def test_the_views_panel_draws_what_the_checkpoint_learned(page):
+    open_tab(page, "Inference")
+    expect(page.locator("#az-views-about")).to_contain_text(
+        "mlp on digits offers: misclassified, filters, activations, saliency"
+    )
+    view = page.locator("#az-view-name input")
+    expect(view).to_have_value("misclassified")
+    expect(page.locator("#az-view-count")).to_be_visible()
+    expect(page.locator("#az-view-layer")).to_be_hidden()  # misclassified reads no layer
+    for name, words in (("misclassified", "misclassified test images"), ("activations", "activation maps")):
+        view.click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.locator("#az-view-draw").click()
+        expect(page.locator("#az-view-message")).to_contain_text(words)
+        page.locator("#az-view-image img").wait_for()
+        page.locator(f'#az-view-files a[href$="/{name}.json"]').wait_for()
+        page.locator("#az-views").scroll_into_view_if_needed()
+        shot(page, f"08b-view-{name}")
+    expect(page.locator("#az-view-layer")).to_be_visible()
+    page.locator("#az-view-layer input").fill("no-such-layer")
+    page.locator("#az-view-layer input").press("Enter")
+    page.locator("#az-view-draw").click()
+    expect(page.locator("#az-view-message")).to_contain_text("the model has no layer 'no-such-layer'; its layers are")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#az-views").scroll_into_view_if_needed()
+    shot(page, "08c-view-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_the_checkpoints_tab_lists_the_run_with_its_card(page):
@@ -275,3 +331,42 @@ def test_a_model_has_a_page_whose_train_button_opens_it_in_the_train_form(page):
     expect(page.get_by_label("hidden widths of the hidden layers")).to_have_value("32,32")
     shot(page, "13-model-in-train-form")
     assert page.errors == [], page.errors
+
+
+def test_at_phone_width_every_tab_is_in_reach_and_answers_sit_by_their_buttons(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        expect(page.get_by_role("button", name="More tabs")).to_have_count(0)
+        for name in ("Models", "Train", "Runs", "Studies", "Evaluate", "Inference", "Checkpoints"):
+            tab = page.get_by_role("tab", name=name, exact=True)
+            expect(tab).to_be_visible()
+            box = tab.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+            tab.click()
+            shot(page, f"20-phone-{name.lower()}")
+        # The sketch's answer is right under its button, not below the upload's boxes.
+        open_tab(page, "Inference")
+        page.locator("#az-classify-sketch").wait_for()
+        button = page.locator("#az-classify-sketch").bounding_box()
+        answer = page.locator("#az-image-label").bounding_box()
+        upload = page.locator("#az-upload").bounding_box()
+        assert button["y"] < answer["y"] < upload["y"], (button, answer, upload)
+        assert answer["y"] - (button["y"] + button["height"]) < 100
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_a_one_epoch_run_draws_its_epoch_as_dots(page):
+    open_tab(page, "Train")
+    epochs = page.get_by_label("epochs", exact=True)
+    epochs.fill("1")
+    epochs.press("Tab")
+    page.locator("#az-train-start").click()
+    expect(page.locator("#az-train-status")).to_contain_text("Finished", timeout=TIMEOUT_MS)
+    for plot in ("#az-epoch-plot", "#az-metric-plot"):
+        # One point a series: drawn as symbols (a line of one point would draw nothing).
+        page.locator(f'{plot} [aria-roledescription="point"]').first.wait_for()
+        expect(page.locator(plot)).not_to_contain_text("1.000000")
+    shot(page, "21-one-epoch")
+    epochs.fill("5")
+    epochs.press("Tab")
