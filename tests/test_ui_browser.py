@@ -202,8 +202,8 @@ def test_an_uploaded_digit_is_recognised(page, served):
 def test_the_prediction_follows_the_drawing_without_a_click(page):
     page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
     ready_to_draw(page)
-    seen = page.locator("#az-seen img")
-    before = seen.get_attribute("src") if seen.count() else None
+    # Read in one step: Clear may take the previous answer away at any moment.
+    before = page.evaluate("() => document.querySelector('#az-seen img')?.src ?? null")
     stroke(page, [(0.5, 0.1), (0.5, 0.5), (0.5, 0.9)])  # no click: the stroke's end asks
     page.wait_for_function(
         "(before) => { const i = document.querySelector('#az-seen img'); return i && i.src !== before; }", arg=before
