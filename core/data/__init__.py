@@ -6,7 +6,8 @@ model must know about them.
 - :mod:`~archzoo.data.catalogue`: the datasets archzoo ships, registered like a plugin's
 - :mod:`~archzoo.data.splitting`: one seed and one rule for every split
 - the readers: :mod:`~archzoo.data.images`, :mod:`~archzoo.data.toys`,
-  :mod:`~archzoo.data.text`, and :mod:`~archzoo.data.tokenizers`
+  :mod:`~archzoo.data.tables` (CSVs of numbers), :mod:`~archzoo.data.text`,
+  and :mod:`~archzoo.data.tokenizers`
 
 Importing this package imports no torch.
 """

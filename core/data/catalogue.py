@@ -17,6 +17,7 @@ from archzoo.registry.specs import DatasetSpec
 _IMAGES = "archzoo.data.images"
 _TOYS = "archzoo.data.toys"
 _TEXT = "archzoo.data.text"
+_TABLES = "archzoo.data.tables"  # CSVs of numbers, given by path: nothing to list, a cache to clear
 
 #: Every dataset in the catalogue.  Kept as data so docs and tests can read it.
 CATALOGUE: tuple[DatasetSpec, ...] = (
@@ -129,7 +130,7 @@ def clear_caches() -> None:
 
     Only modules already imported are touched, so this never imports torch.
     """
-    for name in (_IMAGES, _TOYS, _TEXT):
+    for name in (_IMAGES, _TOYS, _TEXT, _TABLES):
         module = sys.modules.get(name)
         if module is not None:
             module.clear_caches()

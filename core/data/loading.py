@@ -18,18 +18,21 @@ from archzoo.registry.paths import check_path_text
 
 
 def load_dataset(name_or_path: str, options: DataOptions | None = None, host: Any = None) -> DatasetSplits:
-    """Load a registered dataset by name, or by path: an image folder, or a text
-    file (a CSV/TSV table of texts and labels, or a corpus; see archzoo.text_data)."""
+    """Load a registered dataset by name, or by path: an image folder, a CSV of
+    numbers and labels (:mod:`archzoo.data.tables`), or a text file (a CSV/TSV
+    table of texts and labels, or a corpus; see :mod:`archzoo.data.text`)."""
     options = options or DataOptions()
     host = host or get_host()
     if name_or_path not in host.datasets:
         check_path_text(name_or_path, "dataset")
     if name_or_path not in host.datasets and looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
-        if path.is_file():  # a CSV/TSV table of texts and labels, or a text corpus
-            from archzoo.data.text import (
-                load_text_file,  # torch and numpy: imported when used
-            )
+        if path.is_file():  # a CSV of numbers, a CSV/TSV table of texts and labels, or a text corpus
+            from archzoo.data.tables import is_number_table, load_number_table  # torch and numpy: when used
+
+            if is_number_table(path, options):
+                return load_number_table(path, options)
+            from archzoo.data.text import load_text_file
 
             return load_text_file(path, options)
         if not path.is_dir():

@@ -20,7 +20,7 @@ from archzoo.checkpoints.io import load
 from archzoo.checkpoints.meta import stored_temperature
 from archzoo.errors import ArchzooError
 from archzoo.inference.data import evaluation_data
-from archzoo.inference.inputs import open_image, prepare_image, prepare_row
+from archzoo.inference.inputs import open_image, parse_row, prepare_image, prepare_row
 from archzoo.inference.sampling import (
     data_info,
     expect,
@@ -105,7 +105,7 @@ def predict(
     if len(loaded.info.input_shape) == 3:
         tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
     else:
-        tensors = [prepare_row(item, loaded.info) for item in inputs]
+        tensors = [prepare_row(item, loaded.info, f"row {number}") for number, item in enumerate(inputs, 1)]
     batch = torch.stack(tensors)
     result = sample_checkpoint(loaded, {"inputs": batch, **scaling}, host=host)
     return result.top_k(top_k), notes
@@ -180,14 +180,16 @@ def classify_image(
 
 
 def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
-    """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``)."""
+    """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``); blank lines
+    are skipped, and an error names its row by its line in ``text``."""
     host = host or get_host()
     check_text_request(text or "", "the rows")  # before anything else: the cheapest answer to a flood
     require_task(location, ("tabular-classification",), host)
-    rows = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if not rows:
-        info = data_info(location, host)
-        raise ArchzooError(f"type {info.input_shape[0]} numbers separated by commas, one row per line")
+    width = math.prod(data_info(location, host).input_shape)
+    lines = [(number, line) for number, line in enumerate((text or "").splitlines(), 1) if line.strip()]
+    if not lines:
+        raise ArchzooError(f"type {width} numbers separated by commas, one row per line")
+    rows = [parse_row(line, width, f"row {number}") for number, line in lines]
     results, notes = predict(location, rows, top_k=top_k, host=host)
     return Prediction(top_k=results, notes=notes)
 

@@ -7,6 +7,7 @@ the CLI and UI can say what they did rather than silently guessing.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +84,34 @@ def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, la
 def prepare_row(values: Any, info: DataInfo, label: str = "row") -> torch.Tensor:
     """A row of numbers (``"0.5,-1.2"`` or a sequence) -> a normalised feature vector."""
     if isinstance(values, str):
-        try:
-            values = [float(v) for v in values.replace(";", ",").split(",") if v.strip()]
-        except ValueError:
-            raise ArchzooError(f"{label}: write the features as numbers separated by commas") from None
+        values = parse_row(values, math.prod(info.input_shape), label)
     row = torch.tensor(values, dtype=torch.float32).flatten()
     if tuple(row.shape) != tuple(info.input_shape):
-        raise ArchzooError(f"{label}: expected {info.input_shape[0]} numbers, got {row.numel()}")
+        raise ArchzooError(f"{label}: expected {math.prod(info.input_shape)} numbers, got {row.numel()}")
     return normalise(row, info)
+
+
+def parse_row(text: str, width: int, label: str = "row") -> list[float]:
+    """A typed row (``"0.5, -1.2"``; commas or semicolons between the numbers) -> its
+    ``width`` numbers.  An error names the row (``label``: "row 3") and quotes what it
+    found, so that a person sees which of many lines to fix."""
+    found = f"('{text.strip()[:60]}{'...' if len(text.strip()) > 60 else ''}')"
+    numbers = []
+    for cell in (c.strip() for c in text.replace(";", ",").split(",")):
+        if not cell:
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            raise ArchzooError(
+                f"{label}: {cell[:30]!r} is not a number {found}; write the features as numbers separated by commas"
+            ) from None
+        if not math.isfinite(value):
+            raise ArchzooError(f"{label}: {cell[:30]!r} is not a finite number {found}")
+        numbers.append(value)
+    if len(numbers) != width:
+        raise ArchzooError(f"{label}: expected {width} numbers, got {len(numbers)} {found}")
+    return numbers
 
 
 def normalise(tensor: torch.Tensor, info: DataInfo) -> torch.Tensor:
