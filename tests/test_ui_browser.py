@@ -238,6 +238,37 @@ def test_evaluate_shows_metrics_and_a_confusion_matrix(page):
     shot(page, "08-evaluate")
 
 
+def test_the_images_behind_a_cell_of_the_confusion_matrix(page, served):
+    """After Evaluate the fullest cell of mistakes is opened; a click on another cell of the
+    matrix's picture opens that one (here: the zeros read right)."""
+    from archzoo.evaluation.metrics import confusion_matrix
+
+    (location,) = served.store.glob("mlp-digits-*/best")  # the one the tab evaluated
+    matrix = confusion_matrix(location)  # the app's numbers, computed here
+    names = matrix.class_names
+    true, predicted, count = matrix.cells()[0]
+    expect(page.locator("#az-eval-cell-note")).to_contain_text(f"{names[true]} taken for {names[predicted]}: {count}")
+    expect(page.locator("#az-eval-cell-images .thumbnail-item")).to_have_count(min(count, 32))
+    expect(page.locator("#az-eval-cell input")).to_have_value(f"{names[true]} taken for {names[predicted]} ({count})")
+    shot(page, "08c-behind-a-cell")
+
+    x, y = next((x, y) for x in range(0, 2000, 4) for y in range(0, 2000, 4) if matrix.cell_at(x, y) == (0, 0))
+    x, y = x + 12, y + 12  # inside the cell, away from its edge
+    image = page.locator("#az-eval-confusion img")
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    natural = page.evaluate("img => [img.naturalWidth, img.naturalHeight]", image.element_handle())
+    scale = min(box["width"] / natural[0], box["height"] / natural[1], 1)
+    left = (box["width"] - natural[0] * scale) / 2
+    top = (box["height"] - natural[1] * scale) / 2
+    page.mouse.click(box["x"] + left + x * scale, box["y"] + top + y * scale)
+    right = matrix.counts[0][0]
+    expect(page.locator("#az-eval-cell-note")).to_contain_text(f"{names[0]} read right: {right} test images")
+    expect(page.locator("#az-eval-cell-images .thumbnail-item")).to_have_count(min(right, 32))
+    expect(page.locator("#az-eval-cell input")).to_have_value(f"{names[0]} read right ({right})")
+    shot(page, "08d-a-clicked-cell")
+
+
 def test_the_views_panel_draws_what_the_checkpoint_learned(page):
     open_tab(page, "Inference")
     expect(page.locator("#az-views-about")).to_contain_text(

@@ -13,7 +13,7 @@ import gradio as gr
 from archzoo.api import evaluate_checkpoint
 from archzoo.checkpoints.card import trust_rows
 from archzoo.errors import ArchzooError
-from archzoo.evaluation.metrics import confusion_matrix
+from archzoo.evaluation.metrics import ConfusionMatrix, cell_pictures, confusion_matrix
 from archzoo.evaluation.report import write_report
 from archzoo.inference.data import judged_on
 from archzoo.inference.sampling import checkpoint_meta, checkpoint_task
@@ -45,7 +45,10 @@ def dataset_choices(ctx: AppContext, location: str | None) -> tuple[list[str], s
 
 
 def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: str):
-    """-> (status, metrics table, per-class table, confusion-matrix image)."""
+    """-> (status, metrics table, per-class table, confusion-matrix image, what the cells hold).
+
+    The last is kept in the page's state (it is not part of the API's answer) for
+    :func:`open_cell`: the checkpoint and the matrix, with each cell's example indices."""
     empty = table([], ["metric", "value"])
     per_class = table([], ["class", "support", "precision", "recall"])
     if not location:
@@ -53,6 +56,7 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
             error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")),
             empty,
             per_class,
+            None,
             None,
         )
     chosen = None if dataset in (None, "", OWN) else dataset
@@ -66,13 +70,14 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
                 rows,
                 per_class,
                 None,
+                None,
             )
     except Exception as exc:
-        return error_message(exc), empty, per_class, None
+        return error_message(exc), empty, per_class, None, None
     try:
         matrix = confusion_matrix(location, dataset=chosen, split=split or "test", host=ctx.host)
     except Exception as exc:  # the metrics stand; say why there is no matrix
-        return ok(f"Evaluated on the {split} split.") + error_message(exc), rows, per_class, None
+        return ok(f"Evaluated on the {split} split.") + error_message(exc), rows, per_class, None, None
     per = table(
         [[r["class"], r["support"], _fmt(r["precision"]), _fmt(r["recall"])] for r in matrix.per_class()],
         ["class", "support", "precision", "recall"],
@@ -81,7 +86,66 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
     text = f"Evaluated {matrix.total:,} examples of {matrix.dataset} ({split})."
     if confused:
         text += f" Most confused: {confused}."
-    return ok(text), rows, per, matrix.to_image()
+    return ok(text), rows, per, matrix.to_image(), {"location": location, "matrix": matrix}
+
+
+#: Images of a cell shown in the gallery.
+CELL_PICTURES = 32
+
+
+def cell_choices(matrix: ConfusionMatrix) -> list[tuple[str, str]]:
+    """The cells to look behind, as (label, "true,predicted"): the mistakes, the fullest
+    first, then the classes read right."""
+    names = matrix.class_names
+    wrong = [(f"{names[t]} taken for {names[p]} ({n})", f"{t},{p}") for t, p, n in matrix.cells()]
+    right = [(f"{names[t]} read right ({row[t]})", f"{t},{t}") for t, row in enumerate(matrix.counts) if row[t]]
+    return wrong + right
+
+
+def first_cell(ctx: AppContext, held: dict | None):
+    """After an evaluation: the cell choices, and the fullest cell of mistakes opened."""
+    if not held:
+        return gr.update(choices=[], value=None, visible=False), None, ""
+    choices = cell_choices(held["matrix"])
+    value = choices[0][1] if choices else None
+    return (gr.update(choices=choices, value=value, visible=bool(choices)), *open_cell(ctx, held, value))
+
+
+def open_cell(ctx: AppContext, held: dict | None, cell: str | None):
+    """-> (the gallery's images and captions, a note): the examples behind one cell."""
+    if not held or not cell:
+        return None, ""
+    matrix: ConfusionMatrix = held["matrix"]
+    try:
+        true, predicted = (int(part) for part in cell.split(","))
+        names = matrix.class_names
+        count = matrix.counts[true][predicted]
+        what = f"{names[true]} read right" if true == predicted else f"{names[true]} taken for {names[predicted]}"
+        pictures = cell_pictures(held["location"], matrix, true, predicted, limit=CELL_PICTURES, host=ctx.host)
+    except (ValueError, IndexError):
+        return None, error_message(ArchzooError(f"no cell '{cell}': choose one from the list"))
+    except Exception as exc:
+        return None, error_message(exc)
+    indices = matrix.examples.get((true, predicted), [])
+    if not pictures:  # rows of numbers or texts: name the examples
+        shown = ", ".join(f"#{i}" for i in indices[:CELL_PICTURES])
+        more = f" and {len(indices) - CELL_PICTURES:,} more" if len(indices) > CELL_PICTURES else ""
+        return None, ok(f"{what}: {count:,} examples of the {matrix.split} split: {shown}{more}.")
+    first = f"; the first {len(pictures)} shown" if count > len(pictures) else ""
+    return pictures, ok(
+        f"{what}: {count:,} {matrix.split} image{'s' if count != 1 else ''}{first}. "
+        "Click a cell of the matrix to look behind it."
+    )
+
+
+def clicked_cell(ctx: AppContext, held: dict | None, evt: gr.SelectData):
+    """A click on the matrix's picture opens the cell under it."""
+    index = evt.index
+    where = held["matrix"].cell_at(*index) if held and isinstance(index, (list, tuple)) and len(index) == 2 else None
+    if where is None:
+        return gr.update(), gr.update(), gr.update()
+    cell = f"{where[0]},{where[1]}"
+    return gr.update(value=cell), *open_cell(ctx, held, cell)
 
 
 def _fmt(value: float | None) -> str:
@@ -235,6 +299,18 @@ def build(ctx: AppContext) -> dict:
                 elem_id="az-eval-confusion",
                 buttons=["download"],
             )
+    held = gr.State(None)
+    cell = gr.Dropdown(
+        [],
+        label="Look behind a cell",
+        info="the examples of one cell of the matrix; or click the cell",
+        visible=False,
+        elem_id="az-eval-cell",
+    )
+    cell_note = gr.HTML(elem_id="az-eval-cell-note")
+    cell_images = gr.Gallery(
+        label="The cell's images", columns=8, height="auto", object_fit="contain", elem_id="az-eval-cell-images"
+    )
 
     gr.Markdown(
         "### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation and noise, "
@@ -287,10 +363,21 @@ def build(ctx: AppContext) -> dict:
     run.click(
         bind(evaluate, ctx, ["checkpoint", "dataset", "split"]),
         [checkpoint, dataset, split],
-        [status, metrics, per_class, plot],
+        [status, metrics, per_class, plot, held],
         api_name="evaluate",
         concurrency_limit=1,
+    ).then(lambda value: first_cell(ctx, value), held, [cell, cell_images, cell_note], api_visibility="undocumented")
+    cell.input(
+        lambda value, chosen: open_cell(ctx, value, chosen),
+        [held, cell],
+        [cell_images, cell_note],
+        api_visibility="undocumented",
     )
+
+    def on_click(value, evt: gr.SelectData):  # Gradio passes the click where the annotation asks for it
+        return clicked_cell(ctx, value, evt)
+
+    plot.select(on_click, held, [cell, cell_images, cell_note], api_visibility="undocumented")
 
     def refresh(current):
         options = checkpoint_choices(ctx)

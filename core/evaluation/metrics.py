@@ -8,16 +8,20 @@ anything extra.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archzoo.checkpoints.io import load
 from archzoo.errors import ArchzooError
-from archzoo.inference.data import evaluation_loader
+from archzoo.inference.data import evaluation_data, evaluation_loader
 from archzoo.inference.sampling import sample_checkpoint
 from archzoo.registry.host import Host, get_host
+from archzoo.registry.limits import check_count
 from archzoo.registry.specs import CLASSIFICATION_TASKS
+
+#: Pixels above the matrix's grid in :meth:`ConfusionMatrix.to_image`: room for a viewer's caption and the title.
+MATRIX_TOP = 76
 
 
 @dataclass
@@ -28,6 +32,8 @@ class ConfusionMatrix:
     counts: list[list[int]]
     dataset: str = ""
     split: str = ""
+    #: The split's example indices behind each (true, predicted) cell, in the split's order.
+    examples: dict[tuple[int, int], list[int]] = field(default_factory=dict, repr=False)
 
     @property
     def total(self) -> int:
@@ -57,24 +63,36 @@ class ConfusionMatrix:
 
     def most_confused(self, n: int = 3) -> list[tuple[str, str, int]]:
         """The ``n`` largest off-diagonal cells as (true, predicted, count)."""
-        cells = [
-            (self.class_names[t], self.class_names[p], c)
-            for t, row in enumerate(self.counts)
-            for p, c in enumerate(row)
-            if t != p and c
-        ]
-        return sorted(cells, key=lambda cell: -cell[2])[:n]
+        return [(self.class_names[t], self.class_names[p], c) for t, p, c in self.cells()[:n]]
 
-    def to_image(self, cell: int = 40) -> Any:
-        """A heat map with counts in the cells: rows are true classes, columns predictions."""
-        from PIL import Image, ImageDraw, ImageFont
+    def cells(self) -> list[tuple[int, int, int]]:
+        """The misclassified cells as (true, predicted, count), the fullest first."""
+        found = [(t, p, c) for t, row in enumerate(self.counts) for p, c in enumerate(row) if t != p and c]
+        return sorted(found, key=lambda cell: (-cell[2], cell[0], cell[1]))
 
+    def cell_at(self, x: float, y: float, cell: int = 40) -> tuple[int, int] | None:
+        """The (true, predicted) cell under pixel (x, y) of :meth:`to_image`'s picture; None off the grid."""
+        _, _, _, label_w = self._fonts(cell)
+        column, row = (x - (label_w + 28)) // cell, (y - MATRIX_TOP) // cell
         size = len(self.class_names)
+        return (int(row), int(column)) if 0 <= row < size and 0 <= column < size else None
+
+    def _fonts(self, cell: int) -> tuple[Any, Any, list[str], int]:
+        from PIL import ImageFont
+
         font = ImageFont.load_default(size=max(10, cell // 3))
         small = ImageFont.load_default(size=max(10, cell // 3))
         names = [_short(n) for n in self.class_names]
         label_w = max(int(font.getlength(n)) for n in names) + 12 if names else 20
-        margin_top, margin_left = 76, label_w + 28  # room at the top for a viewer's own caption
+        return font, small, names, label_w
+
+    def to_image(self, cell: int = 40) -> Any:
+        """A heat map with counts in the cells: rows are true classes, columns predictions."""
+        from PIL import Image, ImageDraw
+
+        size = len(self.class_names)
+        font, small, names, label_w = self._fonts(cell)
+        margin_top, margin_left = MATRIX_TOP, label_w + 28
         width, height = margin_left + size * cell + 12, margin_top + size * cell + label_w + 34
         image = Image.new("RGB", (width, height), "white")
         draw = ImageDraw.Draw(image)
@@ -145,14 +163,66 @@ def confusion_matrix(
     names = list(loaded.info.class_names) or [str(i) for i in range(loaded.info.num_classes)]
     size = len(names)
     counts = torch.zeros(size, size, dtype=torch.long)
+    cells = []
     for inputs, labels in loader:
         result = sample_checkpoint(loaded, {"inputs": inputs}, host=host)
         predicted = result.outputs["probabilities"].argmax(dim=1).cpu()
         index = labels.long().cpu() * size + predicted
         counts += torch.bincount(index, minlength=size * size).view(size, size)
+        cells.append(index)
+    examples: dict[tuple[int, int], list[int]] = {}
+    for position, cell in enumerate(torch.cat(cells).tolist() if cells else []):
+        examples.setdefault(divmod(cell, size), []).append(position)
     return ConfusionMatrix(
-        class_names=names, counts=counts.tolist(), dataset=dataset or loaded.meta["dataset"]["name"], split=split
+        class_names=names,
+        counts=counts.tolist(),
+        dataset=dataset or loaded.meta["dataset"]["name"],
+        split=split,
+        examples=examples,
     )
+
+
+#: Pictures of one cell drawn at most.
+MAX_CELL_PICTURES = 64
+
+
+def cell_pictures(
+    location: str | Path,
+    matrix: ConfusionMatrix,
+    true: int,
+    predicted: int,
+    *,
+    limit: int = 32,
+    data_dir: str | Path | None = None,
+    host: Host | None = None,
+) -> list[tuple[Any, str]]:
+    """The images behind one cell of ``matrix`` (made by :func:`confusion_matrix` for this
+    checkpoint) as (PIL image, caption) pairs, the first ``limit`` in the split's order.
+    Only image classifiers have pictures; for the others this is an empty list."""
+    from PIL import Image
+
+    from archzoo.toolkit.generative import to_unit  # torch: imported when used
+
+    limit = check_count("images per cell", limit, MAX_CELL_PICTURES)
+    host = host or get_host()
+    loaded = load(location, host=host)
+    if len(loaded.info.input_shape) != 3:
+        return []
+    chosen, _ = evaluation_data(
+        loaded,
+        dataset=None if matrix.dataset == loaded.meta["dataset"]["name"] else matrix.dataset,
+        split=matrix.split or "test",
+        data_dir=data_dir,
+        host=host,
+    )
+    names = matrix.class_names
+    found = []
+    for index in matrix.examples.get((true, predicted), [])[:limit]:
+        pixels = to_unit(chosen[index][0].float(), loaded.info).mul(255).round().byte()
+        array = pixels.permute(1, 2, 0).squeeze(-1).numpy() if pixels.shape[0] in (1, 3) else pixels[0].numpy()
+        image = Image.fromarray(array).resize((pixels.shape[-1] * 3, pixels.shape[-2] * 3), Image.NEAREST)
+        found.append((image, f"#{index}: {names[true]} → {names[predicted]}"))
+    return found
 
 
 def _short(name: str, limit: int = 14) -> str:
