@@ -90,3 +90,28 @@ def test_a_parameter_count_is_computed_when_a_plugin_declares_none(host):
     host.architectures["mlp"] = replace(host.architectures["mlp"], parameters=None)
     assert planned_parameters("mlp", host) == 19210
     assert planned_parameters("mlp-moons", host) == 1218  # a preset is built with its own config
+
+
+def test_the_kinds_of_data_a_dataset_holds_and_the_settings_it_reads(host):
+    assert catalog.data_kinds("digits", host) == {"images"}
+    assert catalog.data_kinds("moons", host) == {"points"}
+    assert catalog.data_kinds("sst2", host) == {"text"}
+    assert catalog.data_kinds("sbm", host) == {"graph"}
+    assert catalog.data_kinds("/data/points.csv", host) == {"file", "text", "points"}
+    assert catalog.data_kinds("reviews.tsv", host) == {"file", "text"}
+    assert catalog.data_kinds("/data/my-folder", host) == {"images"}  # a name is read, the disk is not
+    assert catalog.data_kinds("", host) is None
+    ddpm = {f.name: f for f in catalog.form("ddpm", host).fields}
+    images, points = catalog.data_kinds("fashion-mnist", host), catalog.data_kinds("spirals", host)
+    assert catalog.applies(ddpm["channels"], images) and not catalog.applies(ddpm["channels"], points)
+    assert catalog.applies(ddpm["toy_hidden"], points) and not catalog.applies(ddpm["toy_hidden"], images)
+    assert all(catalog.applies(ddpm[name], kinds) for name in ("timesteps", "lr") for kinds in (images, points))
+    assert not catalog.applies(ddpm["tokenizer"], images) and catalog.applies(ddpm["tokenizer"], None)
+    assert catalog.applies(ddpm["label_column"], catalog.data_kinds("points.csv", host))
+
+
+def test_a_setting_for_a_kind_of_data_that_does_not_exist_is_refused():
+    from archzoo.registry.config import param
+
+    with pytest.raises(TypeError, match=r"unknown data kinds \['pictures'\]; kinds are images, points"):
+        param(1, "a width", applies_to=("pictures",))

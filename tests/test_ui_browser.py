@@ -125,15 +125,52 @@ def test_a_bad_setting_is_answered_in_the_page(page):
     epochs.fill("0")
     page.locator("#az-train-start").click()
     expect(page.locator("#az-train-status")).to_contain_text("invalid value 0 for 'epochs': between 1 and 100000")
+    marked = page.locator(".az-bad")  # the refused setting itself is marked, and says why under its box
+    expect(marked).to_have_count(1)
+    expect(marked).to_contain_text("epochs")
+    expect(marked).to_contain_text("0 is refused: between 1 and 100000")
     shot(page, "02-bad-setting")
     epochs.fill("5")
     epochs.press("Tab")
+
+
+def choose_in(page, dropdown: str, shown: str) -> None:
+    page.locator(f"{dropdown} input").fill(shown.split(" ")[0])
+    page.get_by_role("option", name=shown, exact=True).click()
+
+
+def test_the_form_shows_only_the_settings_the_dataset_reads(page):
+    """The DDPM's U-Net settings for images, its MLP denoiser's for 2-D points; the tokenizer
+    settings for text only."""
+    open_tab(page, "Train")
+    choose_in(page, "#az-train-name", "ddpm (image-generation)")
+    expect(page.locator("#az-train-dataset input")).to_have_value("fashion-mnist")
+    channels = page.get_by_label("channels").first  # the U-Net's widths; channels_last comes later
+    toy = page.get_by_label("toy_hidden", exact=True)
+    expect(channels).to_be_visible()
+    expect(toy).to_be_hidden()
+    choose_in(page, "#az-train-dataset", "spirals")
+    expect(toy).to_be_visible()
+    expect(channels).to_be_hidden()
+    expect(page.get_by_label("timesteps", exact=True)).to_be_visible()  # both denoisers read it
+    shot(page, "02b-ddpm-on-points")
+    page.get_by_text("More training settings").click()
+    tokenizer = page.get_by_label("tokenizer_vocab", exact=True)
+    expect(tokenizer).to_be_hidden()
+    choose_in(page, "#az-train-name", "rnn (text-classification)")
+    expect(tokenizer).to_be_visible()
+    choose_in(page, "#az-train-name", "mlp (image-classification)")
+    expect(page.locator("#az-train-dataset input")).to_have_value("digits")
+    expect(tokenizer).to_be_hidden()
+    expect(page.get_by_label("epochs", exact=True)).to_have_value("5")
+    page.get_by_text("More training settings").click()
 
 
 def test_training_the_default_draws_its_curves_as_it_goes(page, served):
     started = time.monotonic()
     page.locator("#az-train-start").click()
     expect(page.locator("#az-train-progress")).to_contain_text(re.compile(r"step \d+ / \d+"))
+    expect(page.locator(".az-bad")).to_have_count(0)  # the setting fixed, nothing is marked
     # The curve appears while the run is going: points of the training loss in the plot.
     page.locator('#az-loss-plot [aria-label*="series: train"]').first.wait_for()
     expect(page.locator("#az-train-status")).to_contain_text("Finished", timeout=TIMEOUT_MS)

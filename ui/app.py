@@ -58,6 +58,8 @@ CSS = """
                     font-variant-numeric: tabular-nums; }
 #az-intro p { margin: 0; }
 #az-seen img { image-rendering: pixelated; }
+.az-bad { outline: 2px solid #d92d20; outline-offset: 2px; border-radius: 6px; }
+.az-bad .info, .az-bad [data-testid="block-info"] + div { color: #b42318; }
 """
 
 

@@ -22,10 +22,11 @@ import gradio as gr
 import pandas as pd
 
 from archzoo.checkpoints.meta import read_meta
-from archzoo.errors import ArchzooError
+from archzoo.errors import ArchzooError, ConfigError
 from archzoo.evaluation.accuracy import chance_note
 from archzoo.inference.views import live
 from archzoo.registry import catalog
+from archzoo.registry.plans import plan_run
 from archzoo.runs.progress import metrics_text
 from archzoo.training.queue import Run
 
@@ -62,18 +63,23 @@ def summary_text(form: catalog.Form) -> str:
     return f"**{form.name}** ({what}, task *{form.task}*): {form.summary}"
 
 
-def field_component(field: catalog.FormField) -> Any:
+def hint_of(field: catalog.FormField) -> str:
+    """A setting's help line under its box."""
+    return field.help + (f" (allowed: {field.allowed})" if field.allowed else "")
+
+
+def field_component(field: catalog.FormField, visible: bool = True) -> Any:
     """The widget for one typed setting: a choice, a checkbox, a number, or text."""
-    hint = field.help + (f" (allowed: {field.allowed})" if field.allowed else "")
+    shown = {"label": field.name, "info": hint_of(field), "visible": visible}
     if field.kind == "choice":
-        return gr.Dropdown(list(field.choices), value=field.value, label=field.name, info=hint)
+        return gr.Dropdown(list(field.choices), value=field.value, **shown)
     if field.kind == "bool":
-        return gr.Checkbox(value=bool(field.value), label=field.name, info=hint)
+        return gr.Checkbox(value=bool(field.value), **shown)
     if field.kind == "int":
-        return gr.Number(value=field.value, label=field.name, info=hint, precision=0, step=1)
+        return gr.Number(value=field.value, precision=0, step=1, **shown)
     if field.kind == "float":
-        return gr.Number(value=field.value, label=field.name, info=hint, step=float_step(field.value))
-    return gr.Textbox(value="" if field.value is None else str(field.value), label=field.name, info=hint)
+        return gr.Number(value=field.value, step=float_step(field.value), **shown)
+    return gr.Textbox(value="" if field.value is None else str(field.value), **shown)
 
 
 def chance_of(result: Any, best_dir: Any) -> str:
@@ -230,9 +236,15 @@ class TrainForm:
     model_keys: list[tuple[str, str]]
     model_components: list[Any]
     train_components: dict[str, Any]
+    #: The setting each of :meth:`settings` is, in that order.
+    fields: list[catalog.FormField]
     data_dir: Any
     download: Any
     run_name: Any
+
+    def settings(self) -> list[Any]:
+        """Every setting's widget: each architecture's model settings, then the training settings."""
+        return [*self.model_components, *self.train_components.values()]
 
     def inputs(self) -> list[Any]:
         return [
@@ -308,8 +320,14 @@ def build(ctx: AppContext) -> dict:
     form.name.change(
         partial(_choose, ctx, form),
         form.name,
-        [form.dataset, form.summary, *form.groups.values(), *form.model_components, *form.train_components.values()],
+        [form.dataset, form.summary, *form.groups.values(), *form.settings()],
         api_visibility="undocumented",
+    ).then(partial(fit_to_data, ctx, form), [form.name, form.dataset], form.settings(), api_visibility="undocumented")
+    form.dataset.change(
+        partial(fit_to_data, ctx, form), [form.name, form.dataset], form.settings(), api_visibility="undocumented"
+    )
+    view.start.click(
+        partial(mark_bad_setting, ctx, form), form.inputs(), form.settings(), api_visibility="undocumented"
     )
     return {
         "name": form.name,
@@ -341,8 +359,10 @@ def _settings_form(ctx: AppContext) -> TrainForm:
             elem_id="az-train-dataset",
         )
     summary = gr.Markdown(summary_text(first))
-    groups, model_keys, model_components = _model_settings(ctx, first.architecture)
-    train_components = _training_settings(first)
+    kinds = catalog.data_kinds(first.dataset, host)
+    groups, model_keys, model_fields, model_components = _model_settings(ctx, first.architecture, kinds)
+    train_fields = [f for f in first.fields if f.section == "training"]
+    train_components = _training_settings(train_fields, kinds)
     with gr.Accordion("Data and output", open=False):
         with gr.Row():
             data_dir = gr.Textbox(
@@ -358,14 +378,26 @@ def _settings_form(ctx: AppContext) -> TrainForm:
                 elem_id="az-train-run-name",
             )
     return TrainForm(
-        name, dataset, summary, groups, model_keys, model_components, train_components, data_dir, download, run_name
+        name,
+        dataset,
+        summary,
+        groups,
+        model_keys,
+        model_components,
+        train_components,
+        [*model_fields, *({f.name: f for f in train_fields}[name] for name in train_components)],
+        data_dir,
+        download,
+        run_name,
     )
 
 
-def _model_settings(ctx: AppContext, shown: str) -> tuple[dict[str, Any], list[tuple[str, str]], list[Any]]:
-    """One group of widgets per architecture, three to a row; only ``shown``'s is visible."""
+def _model_settings(ctx: AppContext, shown: str, kinds: frozenset[str] | None) -> tuple[dict, list, list, list]:
+    """One group of widgets per architecture, three to a row; only ``shown``'s is visible.
+    -> (groups, (architecture, field) keys, fields, widgets)."""
     groups: dict[str, Any] = {}
     keys: list[tuple[str, str]] = []
+    described: list[catalog.FormField] = []
     components: list[Any] = []
     with gr.Accordion("Model settings", open=True):
         for arch in sorted(ctx.host.architectures):
@@ -382,25 +414,64 @@ def _model_settings(ctx: AppContext, shown: str) -> tuple[dict[str, Any], list[t
                     with gr.Row():
                         for field in fields[row : row + 3]:
                             keys.append((arch, field.name))
-                            components.append(field_component(field))
+                            described.append(field)
+                            components.append(field_component(field, catalog.applies(field, kinds)))
             groups[arch] = group
-    return groups, keys, components
+    return groups, keys, described, components
 
 
-def _training_settings(first: catalog.Form) -> dict[str, Any]:
+def _training_settings(fields: list[catalog.FormField], kinds: frozenset[str] | None) -> dict[str, Any]:
     """The training settings: the main ones in a row, the rest folded away."""
-    fields = [f for f in first.fields if f.section == "training"]
     components: dict[str, Any] = {}
     with gr.Accordion("Training settings", open=True):
         with gr.Row():
             for field in fields:
                 if field.name in MAIN_TRAINING:
-                    components[field.name] = field_component(field)
+                    components[field.name] = field_component(field, catalog.applies(field, kinds))
         with gr.Accordion("More training settings", open=False):
             for field in fields:
                 if field.name not in MAIN_TRAINING:
-                    components[field.name] = field_component(field)
+                    components[field.name] = field_component(field, catalog.applies(field, kinds))
     return components
+
+
+def fit_to_data(ctx: AppContext, form: TrainForm, chosen: str | None, dataset: str | None) -> list[Any]:
+    """Show the chosen architecture's settings that its dataset reads, hide the others
+    (tokenizer settings for images, the U-Net's for 2-D points)."""
+    try:
+        spec, _ = ctx.host.resolve(chosen or ctx.host.settings.default_architecture)
+    except ArchzooError:
+        return [gr.skip() for _ in form.fields]
+    kinds = catalog.data_kinds(dataset, ctx.host)
+    owners = [arch for arch, _ in form.model_keys] + [None] * len(form.train_components)
+    return [
+        gr.update(visible=catalog.applies(field, kinds)) if owner in (None, spec.name) else gr.skip()
+        for owner, field in zip(owners, form.fields)
+    ]
+
+
+def mark_bad_setting(ctx: AppContext, form: TrainForm, *values: Any) -> list[Any]:
+    """After Start: the setting the checks refuse marked, its box saying why; every other
+    setting back to its help line.  The checks are ``archzoo train --set``'s (``plan_run``)."""
+    chosen, dataset = values[0] or ctx.host.settings.default_architecture, values[1]
+    bad = None
+    try:
+        spec, _ = ctx.host.resolve(chosen)
+        plan_run(chosen, dataset=dataset or None, overrides=form.overrides(ctx, chosen, values[5:]), host=ctx.host)
+    except ConfigError as exc:
+        bad = exc
+    except ArchzooError:
+        return [gr.skip() for _ in form.fields]  # not a setting's fault: the status says what is wrong
+    owners = [arch for arch, _ in form.model_keys] + [None] * len(form.train_components)
+    updates = []
+    for owner, field in zip(owners, form.fields):
+        if owner not in (None, spec.name):
+            updates.append(gr.skip())
+        elif bad is not None and bad.field == field.name:
+            updates.append(gr.update(info=f"⚠ {bad.value!r} is refused: {bad.allowed}", elem_classes=["az-bad"]))
+        else:
+            updates.append(gr.update(info=hint_of(field), elem_classes=[]))
+    return updates
 
 
 def _run_view(ctx: AppContext) -> RunView:

@@ -34,6 +34,8 @@ class FormField:
     help: str
     allowed: str
     choices: tuple[str, ...] = ()
+    #: The kinds of data it is read for (``config.DATA_KINDS``); empty: every kind.
+    applies_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
                     help=f.help,
                     allowed=f.allowed,
                     choices=choices,
+                    applies_to=f.applies_to,
                 )
             )
     return Form(
@@ -136,6 +139,36 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
         summary=(plan.preset.summary if plan.preset else plan.spec.summary),
         fields=tuple(fields),
     )
+
+
+def data_kinds(dataset: str | None, host: Host | None = None) -> frozenset[str] | None:
+    """The kinds of data (``config.DATA_KINDS``) a dataset name or path holds, as far as
+    its name tells: the catalogue's entry, or a path's suffix (no file is looked at, so a
+    form asking this learns nothing about the disk); None for an empty name."""
+    from pathlib import PurePath
+
+    host = host or get_host()
+    text = (dataset or "").strip()
+    spec = host.datasets.get(text)
+    if spec is not None:
+        if spec.task.startswith("text-"):
+            return frozenset({"text"})
+        if spec.task == "node-classification":
+            return frozenset({"graph"})
+        return frozenset({"images" if len(spec.input_shape) == 3 else "points"})
+    if not text:
+        return None
+    suffix = PurePath(text).suffix.lower()
+    if suffix == ".csv":
+        return frozenset({"file", "text", "points"})  # texts and labels, or numbers and labels
+    if suffix:
+        return frozenset({"file", "text"})  # a TSV, or a corpus
+    return frozenset({"images"})  # a folder of class folders
+
+
+def applies(field: FormField, kinds: frozenset[str] | None) -> bool:
+    """Is ``field`` read for data of these kinds?  Every field is, when the kinds are unknown."""
+    return kinds is None or not field.applies_to or bool(kinds & set(field.applies_to))
 
 
 def overrides_from_form(values: dict[str, Any], name: str | None = None, host: Host | None = None) -> dict[str, Any]:

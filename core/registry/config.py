@@ -23,6 +23,10 @@ from archzoo.errors import ConfigError
 
 _MISSING = dataclasses.MISSING
 
+#: The kinds of data a setting may be read for (``param(applies_to=...)``): images, vectors
+#: of numbers (the 2-D sets, tables), texts, graphs, and ``file``, a dataset given by a file's path.
+DATA_KINDS = ("images", "points", "text", "graph", "file")
+
 
 def param(
     default: Any,
@@ -32,14 +36,27 @@ def param(
     max: float | None = None,
     choices: tuple | None = None,
     from_data: str | None = None,
+    applies_to: tuple[str, ...] = (),
 ) -> Any:
     """A config field with help text and bounds.
 
     ``from_data`` names a dataset property (``input_shape``, ``num_classes``)
     that the host fills in from the dataset before building the model, so one
-    config serves any dataset of the right task.
+    config serves any dataset of the right task.  ``applies_to`` names the kinds
+    of data the setting is read for (:data:`DATA_KINDS`; empty: every kind), so a
+    form can leave out what a dataset would ignore.
     """
-    metadata = {"help": help, "min": min, "max": max, "choices": choices, "from_data": from_data}
+    unknown = set(applies_to) - set(DATA_KINDS)
+    if unknown:
+        raise TypeError(f"applies_to: unknown data kinds {sorted(unknown)}; kinds are {', '.join(DATA_KINDS)}")
+    metadata = {
+        "help": help,
+        "min": min,
+        "max": max,
+        "choices": choices,
+        "from_data": from_data,
+        "applies_to": tuple(applies_to),
+    }
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple, not a mutable default, for config fields")
     return dataclasses.field(default=default, metadata=metadata)
@@ -55,6 +72,7 @@ class FieldInfo:
     help: str
     allowed: str
     from_data: str | None
+    applies_to: tuple[str, ...] = ()
 
 
 def fields(config_class: type) -> list[FieldInfo]:
@@ -71,6 +89,7 @@ def fields(config_class: type) -> list[FieldInfo]:
                 help=f.metadata.get("help", ""),
                 allowed=_allowed(kind, f.metadata),
                 from_data=f.metadata.get("from_data"),
+                applies_to=f.metadata.get("applies_to", ()),
             )
         )
     return described
@@ -287,16 +306,23 @@ class TrainConfig:
         "also send the run's metrics to this tracker through Accelerate (files in RUN/trackers; each needs its "
         "extra, e.g. pip install 'archzoo[tensorboard]')",
     )
-    # How text datasets are read (archzoo.text_data); other datasets ignore these.
+    # How text datasets and files are read (archzoo.data.text, archzoo.data.tables); other datasets ignore these.
     text_column: str = param(
         "",
         "text datasets given by path (CSV/TSV): the column holding the text; empty: 'text', 'sentence', 'content', ...",
+        applies_to=("file",),
     )
-    label_column: str = param("", "text datasets given by path (CSV/TSV): the column holding the label; empty: 'label'")
+    label_column: str = param(
+        "",
+        "datasets given by path (CSV/TSV): the column holding the label; empty: 'label' (a CSV of numbers without "
+        "one: its last column)",
+        applies_to=("file",),
+    )
     tokenizer: Literal["auto", "char", "word", "bpe"] = param(
         "auto",
         "text datasets: the tokenizer trained on the training split and saved in the checkpoint; auto: the dataset's "
         "own choice",
+        applies_to=("text",),
     )
     tokenizer_vocab: int = param(
         0,
@@ -304,11 +330,13 @@ class TrainConfig:
         "for sst2)",
         min=0,
         max=1_000_000,
+        applies_to=("text",),
     )
     bucket_batches: bool = param(
         True,
         "text datasets: batch sequences of similar length together (less padding, faster epochs); false: plain "
         "shuffled batches",
+        applies_to=("text",),
     )
 
 

@@ -36,9 +36,10 @@ class DDPMConfig:
         "U-Net widths, one per resolution (28, 14, 7 for Fashion-MNIST); each a multiple of groups",
         min=8,
         max=4096,
+        applies_to=("images",),
     )
     time_dim: int = param(128, "size of the sinusoidal time embedding (even)", min=2, max=4096)
-    groups: int = param(8, "GroupNorm groups in the residual blocks", min=1, max=256)
+    groups: int = param(8, "U-Net: GroupNorm groups in the residual blocks", min=1, max=256, applies_to=("images",))
     timesteps: int = param(1000, "diffusion steps T", min=2, max=10000)
     noise_schedule: Literal["linear", "cosine"] = param(
         "linear", "beta schedule: linear from beta_start to beta_end, or Nichol & Dhariwal's cosine"
@@ -53,15 +54,22 @@ class DDPMConfig:
         min=0.0,
         max=0.99999,
     )
-    toy_hidden: int = param(128, "2-D data: width of the MLP denoiser's three hidden layers", min=1, max=65536)
+    toy_hidden: int = param(
+        128, "2-D data: width of the MLP denoiser's three hidden layers", min=1, max=65536, applies_to=("points",)
+    )
     toy_fourier: int = param(
         64,
         "2-D data: Gaussian Fourier features of the coordinates fed to the MLP (0: the raw coordinates only)",
         min=0,
         max=4096,
+        applies_to=("points",),
     )
     toy_fourier_scale: float = param(
-        4.0, "2-D data: standard deviation of the Fourier features' frequencies", min=0.0, max=1000.0
+        4.0,
+        "2-D data: standard deviation of the Fourier features' frequencies",
+        min=0.0,
+        max=1000.0,
+        applies_to=("points",),
     )
     input_shape: tuple[int, ...] = param(
         (1, 28, 28),
