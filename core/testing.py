@@ -259,16 +259,13 @@ class ContractSuite:
             request.update(prompt="", max_length=16)
         return request
 
-    def test_checkpoint_round_trip_gives_identical_outputs(self, setup, tmp_path):
-        from archzoo.checkpoints.io import load, write_checkpoint
+    def saved(self, setup: dict[str, Any], model: Any, folder: Path) -> Path:
+        """``model`` written as a checkpoint of the suite's data, as training writes one."""
+        from archzoo.checkpoints.io import write_checkpoint
         from archzoo.checkpoints.meta import build_meta
         from archzoo.registry.config import TrainConfig
         from archzoo.toolkit.models import parameter_count
 
-        torch = setup["torch"]
-        model = self.build(setup)
-        self.train_a_little(setup, model)
-        model.eval()
         meta = build_meta(
             spec=setup["spec"],
             config=setup["config"],
@@ -278,9 +275,17 @@ class ContractSuite:
             metrics={},
             parameters=parameter_count(model)[0],
         )
+        return write_checkpoint(folder, model, meta, extra_files=setup["splits"].checkpoint_files())
+
+    def test_checkpoint_round_trip_gives_identical_outputs(self, setup, tmp_path):
+        from archzoo.checkpoints.io import load
+
+        torch = setup["torch"]
+        model = self.build(setup)
+        self.train_a_little(setup, model)
+        model.eval()
         splits = setup["splits"]
-        folder = write_checkpoint(tmp_path / "ckpt", model, meta, extra_files=splits.checkpoint_files())
-        loaded = load(folder, host=setup["host"])
+        loaded = load(self.saved(setup, model, tmp_path / "ckpt"), host=setup["host"])
         if splits.tokenizer is not None:  # text: the tokenizer must come back with the weights
             assert loaded.tokenizer is not None, "the checkpoint lost the dataset's tokenizer"
             assert loaded.tokenizer.to_json() == splits.tokenizer.to_json(), "the tokenizer changed in the round trip"
@@ -294,6 +299,26 @@ class ContractSuite:
                 assert torch.equal(value, actual.outputs[key]), f"output '{key}' differs after the round trip"
             else:
                 assert value == actual.outputs[key]
+
+    def test_its_own_views_are_drawn(self, setup, tmp_path):
+        """Every view the ``archzoo_views`` hook adds is drawn by ``archzoo show``'s code, from
+        a checkpoint of the suite's data: its answer has the shape that view reads."""
+        from archzoo.checkpoints.io import load
+        from archzoo.inference.views import ViewRequest, draw, plugin_views
+
+        model = self.build(setup)
+        model.eval()
+        loaded = load(self.saved(setup, model, tmp_path / "ckpt"), host=setup["host"])
+        own = plugin_views(loaded, setup["host"])
+        if not own:
+            pytest.skip(f"{setup['spec'].name} adds no views of its own (the archzoo_views hook)")
+        for name, answer in own.items():
+            assert callable(answer), f"archzoo_views: '{name}' must map to a function of the request, not {answer!r}"
+            try:
+                view = draw(loaded, name, ViewRequest(count=4, resolution=32), host=setup["host"])
+            except Exception as exc:
+                pytest.fail(f"the view '{name}' from archzoo_views cannot be drawn: {type(exc).__name__}: {exc}")
+            assert view.png.startswith(b"\x89PNG"), f"the view '{name}' drew no PNG"
 
     def test_same_seed_same_numbers(self, setup):
         torch = setup["torch"]

@@ -35,3 +35,36 @@ def test_archzoo_check_runs_the_suite_from_the_command_line():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_the_suite_draws_the_views_a_plugin_adds_and_names_one_it_cannot_draw(tmp_path, monkeypatch):
+    """A cross-cutting plugin adds two views to every model: one whose frames are images
+    (drawn), one whose frames are neither points nor images (the suite fails, naming it)."""
+    import pytest
+    import torch
+
+    from archzoo import hookimpl
+    from archzoo.registry import host as host_module
+
+    class Views:
+        @hookimpl
+        def archzoo_views(self, spec, model, ctx):
+            return {
+                "noise": lambda request: {"frames": [torch.rand(request.count, 1, 8, 8)], "titles": ["noise"]},
+                "broken": lambda request: {"frames": [torch.rand(3, 5, 7, 2, 2)], "titles": ["five dimensions"]},
+            }
+
+    monkeypatch.setattr(host_module, "_HOST", Host(entry_points=False, extra_plugins={"views": Views()}))
+    suite = type("Suite", (ContractSuite,), {"architecture": "mlp"})()
+    setup = suite._make_setup()
+    with pytest.raises(pytest.fail.Exception, match="the view 'broken' from archzoo_views cannot be drawn"):
+        suite.test_its_own_views_are_drawn(setup, tmp_path / "both")
+
+    class GoodViews:
+        @hookimpl
+        def archzoo_views(self, spec, model, ctx):
+            return {"noise": Views().archzoo_views(spec, model, ctx)["noise"]}
+
+    monkeypatch.setattr(host_module, "_HOST", Host(entry_points=False, extra_plugins={"views": GoodViews()}))
+    setup = suite._make_setup()
+    suite.test_its_own_views_are_drawn(setup, tmp_path / "good")  # passes: nothing raised
