@@ -243,6 +243,31 @@ def test_typed_digits_are_read_better_cropped_and_centred(digits_model):
     assert plain <= 2 and centred >= plain + 3, (plain, centred)
 
 
+def test_archzoo_predict_centres_image_files_as_the_app_does(digits_model, tmp_path):
+    """``archzoo predict --centre`` reads files as the app's centred upload does: the same
+    classes and probabilities for each file, and notes that name the file."""
+    import json
+    import subprocess
+    import sys
+
+    files = []
+    for digit in "3", "7":
+        files.append(tmp_path / f"typed-{digit}.png")
+        typed_digit(digit).save(files[-1])
+    command = [sys.executable, "-m", "archzoo.cli", "predict", str(digits_model), *map(str, files), "--json"]
+    centred = subprocess.run([*command, "--centre"], capture_output=True, text=True, timeout=120)
+    assert centred.returncode == 0, centred.stderr
+    for path, answer in zip(files, json.loads(centred.stdout)):
+        app = inference.classify_image(digits_model, str(path), centre=True).top_k[0]
+        assert [(r["label"], round(r["probability"], 5)) for r in answer["top_k"]] == [
+            (label, round(p, 5)) for label, p in app
+        ]
+    assert "typed-3.png: cropped to the strokes" in centred.stderr + centred.stdout
+    results, _ = inference.predict(digits_model, [str(f) for f in files])
+    plain = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert [[r["label"] for r in a["top_k"]] for a in json.loads(plain.stdout)] == [[c for c, _ in r] for r in results]
+
+
 def test_a_blank_upload_centred_is_named_as_an_upload(digits_model):
     with pytest.raises(ArchzooError, match="the upload is blank"):
         inference.classify_image(digits_model, Image.new("RGB", (50, 50), "white"), centre=True)

@@ -45,6 +45,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="use the temperature stored by 'archzoo report' (calibrated probabilities)",
     )
     p.add_argument("--temperature", type=float, metavar="T", help="divide the logits by T before the softmax")
+    p.add_argument(
+        "--centre",
+        action="store_true",
+        help="image models: read each image as a drawing, cropped to its ink and centred as the training images "
+        "are (a digit photographed or typed in a corner of a wide picture)",
+    )
     json_flag(p)
     p.set_defaults(handler=predict)
 
@@ -134,8 +140,15 @@ def predict(args: argparse.Namespace) -> int:
         if not args.inputs:
             raise ArchzooError("give at least one input FILE")
         inputs = args.inputs
+    if args.centre and task != "image-classification":
+        raise ArchzooError(f"--centre is for image classifiers; this checkpoint is a {task} model")
     results, changes = predict(
-        args.checkpoint, inputs, top_k=args.top_k, calibrated=args.calibrated, temperature=args.temperature
+        args.checkpoint,
+        inputs,
+        top_k=args.top_k,
+        calibrated=args.calibrated,
+        temperature=args.temperature,
+        centre=args.centre,
     )
     notes(changes)
     if args.json:

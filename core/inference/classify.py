@@ -67,10 +67,14 @@ def predict(
     top_k: int = 3,
     calibrated: bool = False,
     temperature: float | None = None,
+    centre: bool = False,
     host: Host | None = None,
 ) -> tuple[list[list[tuple[str, float]]], list[str]]:
     """Class predictions for image files / images / rows of numbers, or for
     texts (strings) when the checkpoint is a text classifier.
+
+    ``centre``: read each image as a drawing is (:func:`classify_image`'s ``centre``):
+    cropped to its ink, centred and sized as the training images are.
 
     ``calibrated``: divide the logits by the temperature stored in the
     checkpoint (``archzoo report`` fits it); ``temperature``: by this one.
@@ -103,6 +107,8 @@ def predict(
         )
     notes: list[str] = []
     if len(loaded.info.input_shape) == 3:
+        if centre:
+            inputs = [prepare_drawing(open_image(item), loaded.info, notes, label=_name(item)) for item in inputs]
         tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
     else:
         tensors = [prepare_row(item, loaded.info, f"row {number}") for number, item in enumerate(inputs, 1)]
@@ -145,6 +151,11 @@ def classify_drawing(
     notes: list[str] = []
     image = prepare_drawing(drawing, info, notes)
     return _predict_image(location, image, info, notes, top_k, host, calibrated)
+
+
+def _name(item: Any) -> str:
+    """How an input is called in notes: its file name, or "image"."""
+    return Path(item).name if isinstance(item, (str, Path)) else "image"
 
 
 def classify_image(
