@@ -1,13 +1,15 @@
 """What the live views cost training: the default 2-D preset (mlp-moons, or any preset given)
 trained with and without its live view, side by side.
 
-Each round trains the preset three ways, in an order that rotates every round:
+Each round trains the preset four ways, in an order that rotates every round:
 ``without`` (no watch), ``with`` (the live view's numbers taken each epoch into
-``RUN/views/``, as ``archzoo train`` and the app do), and ``with + drawing`` (as the
-Train tab does while it streams: a second thread draws the newest kept epoch, again
-after max(1 s, 20 x its drawing time), the Train tab's pace).  The table gives the
-median training seconds of each and the median of the per-round ratios to ``without``;
-the target is ``with`` under 1.05.
+``RUN/views/``, as ``archzoo train`` and the app do), and with the numbers and the
+Train tab's drawing beside the run: a second thread asks for the newest kept epoch's
+picture again after max(1 s, 4 x its drawing time), the Train tab's pace, and it is
+drawn either in the training's own process (``drawn here``, as the app drew it before)
+or in the app's drawing process (``drawn apart``, ``ui.live_drawing.Drawer``, as it
+does now).  The table gives the median training seconds of each and the median of the
+per-round ratios to ``without``; the target is under 1.05 for ``with`` and ``drawn apart``.
 
     python benchmarks/live_views.py [--rounds 7] [--preset mlp-moons] [--threads 1]
 """
@@ -37,47 +39,58 @@ def main() -> None:
 
     from archzoo.inference.views import live
     from archzoo.training.launch import train
+    from archzoo.ui.live_drawing import Drawer
 
     torch.set_num_threads(args.threads)
     presets = args.preset or ["mlp-moons"]
+    apart = Drawer()
+    here = lambda folder, name, epoch: live.draw(folder, name, epoch).png  # noqa: E731
+    ways = {"without": None, "with": None, "drawn here": here, "drawn apart": apart.draw}
     print(
-        "| preset | epochs | without (s) | with (s) | with + drawing (s) | with / without | "
-        "with + drawing / without | frames kept |"
+        "| preset | epochs | without (s) | with (s) | drawn here (s) | drawn apart (s) | with / without | "
+        "drawn here / without | drawn apart / without | pictures drawn apart | frames kept |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for preset in presets:
-        train(preset, out=f"warm-{preset}", overrides={"epochs": 2}, watch=live.watcher)  # imports, data, matplotlib
-        seconds: dict[str, list[float]] = {"without": [], "with": [], "drawing": []}
-        kept = 0
-        epochs = 0
+        warm = train(preset, out=f"warm-{preset}", overrides={"epochs": 2}, watch=live.watcher)  # imports, data
+        for draw in here, apart.draw:  # matplotlib in both processes
+            draw(warm.out_dir, *next((n, e[-1]) for n, e in live.kept(warm.out_dir).items()))
+        seconds: dict[str, list[float]] = {way: [] for way in ways}
+        kept = drawn = epochs = 0
         for round_ in range(args.rounds):
-            ways = ["without", "with", "drawing"]
-            ways = ways[round_ % 3 :] + ways[: round_ % 3]
-            for way in ways:
-                out = Path(os.environ["ARCHZOO_CHECKPOINTS"]) / f"{preset}-{way}-{round_}"
-                drawer = _Drawer(out) if way == "drawing" else None
+            order = list(ways)[round_ % 4 :] + list(ways)[: round_ % 4]
+            for way in order:
+                out = Path(os.environ["ARCHZOO_CHECKPOINTS"]) / f"{preset}-{way.replace(' ', '-')}-{round_}"
+                drawer = _Drawer(out, ways[way]) if ways[way] else None
                 result = train(preset, out=out, watch=None if way == "without" else live.watcher)
                 if drawer is not None:
                     drawer.stop()
+                    drawn += drawer.pictures if way == "drawn apart" else 0
                 seconds[way].append(result.seconds)
                 epochs = len(result.history)
                 if way == "with":
                     kept = sum(len(epochs) for epochs in live.kept(out).values())
-        ratio = [w / wo for w, wo in zip(seconds["with"], seconds["without"])]
-        ratio_drawing = [d / wo for d, wo in zip(seconds["drawing"], seconds["without"])]
+        ratios = {way: [s / wo for s, wo in zip(seconds[way], seconds["without"])] for way in ways}
+        medians = {way: statistics.median(seconds[way]) for way in ways}
         print(
-            f"| {preset} | {epochs} | {statistics.median(seconds['without']):.2f} | "
-            f"{statistics.median(seconds['with']):.2f} | {statistics.median(seconds['drawing']):.2f} | "
-            f"{statistics.median(ratio):.3f} | {statistics.median(ratio_drawing):.3f} | {kept} of {epochs} |"
+            f"| {preset} | {epochs} | "
+            + " | ".join(f"{medians[w]:.2f}" for w in ways)
+            + " | "
+            + " | ".join(f"{statistics.median(ratios[w]):.3f}" for w in list(ways)[1:])
+            + f" | {drawn / args.rounds:.1f} a run | {kept} of {epochs} |"
         )
-    print(f"\ntarget: with / without under {TARGET}; {args.rounds} rounds, medians of per-round ratios")
+    apart.shutdown()
+    print(
+        f"\ntarget: with / without and drawn apart / without under {TARGET}; {args.rounds} rounds, "
+        "medians of per-round ratios"
+    )
 
 
 class _Drawer:
-    """Draws the newest kept epoch at the Train tab's pace (``ui.train_tab.LIVE_EVERY``)."""
+    """Asks for the newest kept epoch's picture at the Train tab's pace (``ui.train_tab.LIVE_EVERY``)."""
 
-    def __init__(self, out: Path) -> None:
-        self.out = out
+    def __init__(self, out: Path, draw) -> None:
+        self.out, self.draw, self.pictures = out, draw, 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -88,9 +101,12 @@ class _Drawer:
 
         wait = LIVE_EVERY
         while not self.done.wait(wait):
-            if live.kept(self.out):
+            views = live.kept(self.out)
+            if views:
+                name, epochs = next(iter(views.items()))
                 began = time.perf_counter()
-                live.draw(self.out)
+                self.draw(self.out, name, epochs[-1])
+                self.pictures += 1
                 wait = max(LIVE_EVERY, DRAW_SHARE * (time.perf_counter() - began))
 
     def stop(self) -> None:

@@ -40,6 +40,7 @@ def served_app(tmp_path_factory, name: str):
         yield SimpleNamespace(url=url, store=store, app=app, files=files)
     finally:
         app.archzoo.runs.shutdown()
+        app.archzoo.drawer.shutdown()
         app.close()
         patch.undo()
         reset_host()

@@ -261,4 +261,5 @@ def launch(
         app.block_thread()
     finally:
         app.archzoo.runs.shutdown(timeout=30)  # a running training stops and keeps a resumable checkpoint
+        app.archzoo.drawer.shutdown()
         shutil.rmtree(app.archzoo_temp_dir, ignore_errors=True)

@@ -13,7 +13,7 @@ import inspect
 import logging
 import tempfile
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -23,6 +23,8 @@ from archzoo.checkpoints.store import list_checkpoints
 from archzoo.errors import ArchzooError
 from archzoo.registry.host import Host
 from archzoo.training.queue import RunManager
+
+from .live_drawing import Drawer
 
 log = logging.getLogger("archzoo.ui")
 
@@ -56,6 +58,8 @@ class AppContext:
     temp_dir: str = ""
     #: The server's one study worker (ui.study_worker.StudyWorker), made by build_app.
     studies: Any = None
+    #: Draws the Train tab's live pictures in a process of its own (started on the first).
+    drawer: Drawer = field(default_factory=Drawer)
 
     def hub_token(self, typed: str | None) -> str | bool | None:
         """The token a Hub request from the page uses: the one typed in, else the operator's

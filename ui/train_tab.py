@@ -10,6 +10,7 @@ in the visible queue.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import time
@@ -20,17 +21,18 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
+from PIL import Image
 
 from archzoo.checkpoints.meta import read_meta
 from archzoo.errors import ArchzooError, ConfigError
 from archzoo.evaluation.accuracy import chance_note
-from archzoo.inference.views import live
 from archzoo.registry import catalog
 from archzoo.registry.plans import plan_run
 from archzoo.runs.progress import metrics_text
 from archzoo.training.queue import Run
 
 from .common import AppContext, curve_plot, error_message, info, ok, problem, table, with_parameters
+from .live_drawing import Drawer
 
 #: Training settings shown at once; the rest are under "More training settings".
 MAIN_TRAINING = ("epochs", "batch_size", "lr", "seed")
@@ -38,10 +40,10 @@ CURVE_COLUMNS = ["epoch", "value", "series"]
 QUEUE_HEADERS = ["run", "what", "state", "submitted", "detail"]
 #: Seconds between two updates of the page while a run streams.
 UPDATE_EVERY = 0.5
-#: The live view is drawn again at most every max(this, 20 x its drawing time) seconds:
-#: drawing it (about 0.1-0.2 s) takes the CPU and the interpreter from the training beside it.
+#: The live view is drawn again at most every max(this, 4 x its drawing time) seconds: drawn in
+#: its own process (ui.live_drawing) it takes no interpreter lock from the run, only a CPU for 0.1-0.2 s.
 LIVE_EVERY = 1.0
-DRAW_SHARE = 20
+DRAW_SHARE = 4
 SCROLL_TO_RUN = "() => document.getElementById('az-train-status')?.scrollIntoView({block: 'start'})"
 #: Seconds Stop waits for the current step to end and the checkpoint to be written.
 STOP_WAIT = 30.0
@@ -666,9 +668,10 @@ def _follow(ctx: AppContext, run: Run, followers: int, following: dict):
             return
 
 
-def live_update(run: Run, shown: dict[str, Any]) -> Any:
+def live_update(run: Run, shown: dict[str, Any], drawer: Drawer) -> Any:
     """The newest kept epoch of the run's live view (:mod:`archzoo.inference.views.live`), drawn
-    when there is a newer one and :data:`LIVE_EVERY` allows (the last always); hidden without one."""
+    by ``drawer`` (its own process) when there is a newer one and :data:`LIVE_EVERY` allows (the
+    last always); hidden without one."""
     kept = run.progress.views
     if not kept or run.out_dir is None:
         first = "epoch" not in shown
@@ -681,14 +684,14 @@ def live_update(run: Run, shown: dict[str, Any]) -> Any:
         return gr.skip()
     began = time.perf_counter()
     try:
-        view = live.draw(run.out_dir, name, epoch)
+        picture = Image.open(io.BytesIO(drawer.draw(run.out_dir, name, epoch)))
     except Exception as exc:  # a picture that cannot be drawn must not end the stream
         shown.update(epoch=epoch, next=now + LIVE_EVERY)
         return gr.update(label=f"the live view could not be drawn: {exc}")
     cost = time.perf_counter() - began
     shown.update(epoch=epoch, next=now + max(LIVE_EVERY, DRAW_SHARE * cost))
     what = "decision boundary" if name == "boundary" else "samples"
-    return gr.update(value=view.image(), visible=True, label=f"{what} after epoch {epoch}")
+    return gr.update(value=picture, visible=True, label=f"{what} after epoch {epoch}")
 
 
 def _view(ctx: AppContext, run: Run, followers: int, shown: dict[str, Any]) -> list[Any]:
@@ -699,7 +702,7 @@ def _view(ctx: AppContext, run: Run, followers: int, shown: dict[str, Any]) -> l
         loss,
         epoch_loss,
         gr.update(value=metric, label=metrics_label(run)),
-        live_update(run, shown),
+        live_update(run, shown, ctx.drawer),
         log_text(run),
         queue_table(ctx),
         run.id,
