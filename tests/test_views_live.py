@@ -98,3 +98,21 @@ def test_archzoo_show_epoch_writes_the_picture_a_run_kept(store, tmp_path):
     command[7] = "9"
     refused = subprocess.run(command, capture_output=True, text=True)
     assert refused.returncode != 0 and "epoch 9 of 'boundary' was not kept; kept epochs: 1-2" in refused.stderr
+
+
+def test_the_apps_drawing_process_draws_the_picture_a_run_kept(store, monkeypatch):
+    """ui.live_drawing draws in another process: the same PNG as drawn here, and an epoch
+    that was not kept comes back as the same ViewError; a drawer shut down starts again."""
+    from archzoo.ui.live_drawing import Drawer
+
+    monkeypatch.setattr(live, "BUDGET", 1.0)
+    api.train("logistic-moons", overrides={"epochs": 2}, out="drawn")
+    drawer = Drawer()
+    try:
+        assert drawer.draw(store / "drawn", "boundary", 2) == live.draw(store / "drawn", "boundary", 2).png
+        with pytest.raises(ViewError, match="epoch 7 of 'boundary' was not kept; kept epochs: 1-2"):
+            drawer.draw(store / "drawn", "boundary", 7)
+        drawer.shutdown()
+        assert Image.open(io.BytesIO(drawer.draw(store / "drawn", "boundary", 1))).format == "PNG"
+    finally:
+        drawer.shutdown()
