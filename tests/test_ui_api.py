@@ -322,6 +322,7 @@ def test_widgets_follow_the_task_including_tasks_without_a_built_in_model(tmp_pa
     assert text == "Hello and so on"
     vectors, similarity, _ = inference_tab.extract_features(ctx, paths["fake-embed"], "abc\nabc\nxyz")
     assert vectors.shape[0] == 3 and similarity.iloc[0, 2] == pytest.approx(1.0)
+    assert list(similarity.columns) == ["", "1. abc", "2. abc", "3. xyz"]  # two texts alike: still two columns
     label, table, _ = inference_tab.classify_text(ctx, paths["fake-sentiment"], "a good day\na bad day", 2)
     assert max(label, key=label.get) == "positive" and table["prediction"].tolist() == ["positive", "negative"]
     assert "the text is empty" in inference_tab.classify_text(ctx, paths["fake-sentiment"], " ", 2)[2]

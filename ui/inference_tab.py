@@ -273,7 +273,8 @@ def extract_features(ctx: AppContext, location: str | None, text: str):
         [[t, len(v), *[round(x, 4) for x in v[:shown]]] for t, v in zip(features.texts, features.vectors)],
         ["text", "dimensions", *[f"x{i}" for i in range(shown)]],
     )
-    names = [t if len(t) <= 24 else t[:23] + "…" for t in features.texts]
+    # Numbered, so that two texts alike (or alike in their first 24 characters) are two columns.
+    names = [f"{i}. " + (t if len(t) <= 24 else t[:23] + "…") for i, t in enumerate(features.texts, 1)]
     similarity = table([[n, *[round(s, 3) for s in row]] for n, row in zip(names, features.similarity)], ["", *names])
     return (
         vectors,
