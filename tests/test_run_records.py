@@ -188,3 +188,26 @@ def test_a_killed_run_is_interrupted_refuses_a_second_writer_and_resumes(tmp_pat
     assert "lineage:   resumed 1 time(s), from step" in shown and "resumable:" not in shown
     progress = RunProgress.of(read_events(store / "long"))
     assert [r["epoch"] for r in progress.epoch_rows] == list(range(1, epochs_before + 2))
+
+
+def test_the_record_keeps_the_model_as_built_on_its_data(tmp_path, monkeypatch):
+    """An MLP's defaults are for 8x8 digits; on the moons (a preset) or a CSV of points its
+    record says what was built: 2 inputs, 2 classes, a tabular classifier."""
+    import csv
+
+    from sklearn.datasets import make_moons
+
+    from archzoo.api import train
+
+    monkeypatch.setenv("ARCHZOO_CHECKPOINTS", str(tmp_path / "store"))
+    moons = train("mlp-moons", overrides={"epochs": 1}, out="moons", watch=None)
+    record = read_record(moons.out_dir)
+    assert record["config"]["input_shape"] == [2] and record["config"]["num_classes"] == 2
+    assert record["task"] == "tabular-classification"
+    points = tmp_path / "points.csv"
+    x, y = make_moons(n_samples=120, noise=0.1, random_state=0)
+    with open(points, "w", newline="") as handle:
+        csv.writer(handle).writerows([["a", "b", "label"], *[[p, q, c] for (p, q), c in zip(x, y)]])
+    table = train("mlp", dataset=str(points), overrides={"epochs": 1}, out="table", watch=None)
+    record = read_record(table.out_dir)
+    assert record["task"] == "tabular-classification" and record["config"]["input_shape"] == [2]

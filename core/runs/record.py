@@ -154,6 +154,13 @@ class RecordWriter:
         self.data["started"] = self.data.get("started") or now()
         self._write()
 
+    def data_read(self, config: dict[str, Any], task: str) -> None:
+        """Once the data is read: the model config as built (its input shape and classes filled
+        from the data, not the defaults the plan had) and the task the data makes of the run."""
+        self.data["config"] = config
+        self.data["task"] = task
+        self._write()
+
     def add(self, event: Any) -> None:
         """Fold one event into the summary; keep it in the log unless it is a per-step event."""
         if isinstance(event, events.StepEnded):

@@ -85,6 +85,8 @@ def train(
             # task in the checkpoint, so the CLI and the UI treat it as an image generator.
             splits.info = dataclasses.replace(splits.info, task=plan.spec.task)
         config = fill_from_data(plan.config, splits.info)
+        if record is not None:
+            record.data_read(config_module.to_dict(config), task_on(plan.spec, splits.info.task))
         trainer = Trainer(
             plan.spec,
             config,
