@@ -53,3 +53,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def module_store(tmp_path_factory):
+    """One checkpoint store for a whole module's runs, trained in on one thread (tiny models,
+    a busy machine): for modules whose tests share models trained once."""
+    import torch
+
+    from archzoo.registry.host import reset_host
+
+    path = tmp_path_factory.mktemp("checkpoints")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHZOO_CHECKPOINTS", str(path))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    reset_host()
+    yield path
+    reset_host()
+    torch.set_num_threads(threads)
+    patch.undo()

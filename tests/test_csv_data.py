@@ -22,7 +22,6 @@ from archzoo.api import available_views, draw_view, evaluate_checkpoint, load, p
 from archzoo.data import SPLIT_SEED, DataOptions, load_dataset
 from archzoo.errors import ArchzooError
 from archzoo.inference import classify_rows
-from archzoo.registry.host import reset_host
 
 #: The moons in units of their own: a model that read them unscaled, or a view that drew
 #: them standardised, would be far off.
@@ -50,18 +49,9 @@ def csv_rows(path: Path) -> tuple[np.ndarray, list[str]]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def store(tmp_path_factory):
-    """One checkpoint store for the module's runs; one thread (tiny models, a busy machine)."""
-    path = tmp_path_factory.mktemp("checkpoints")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ARCHZOO_CHECKPOINTS", str(path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    reset_host()
-    yield path
-    reset_host()
-    torch.set_num_threads(threads)
-    patch.undo()
+def store(module_store):
+    """One checkpoint store for the module's runs (conftest's ``module_store``)."""
+    return module_store
 
 
 @pytest.fixture(scope="module")

@@ -21,25 +21,16 @@ from archzoo.inference.data import evaluation_split
 from archzoo.inference.sampling import sample_checkpoint
 from archzoo.inference.views import VIEWS, ViewError, ViewRequest, available, draw, plugin_views
 from archzoo.inference.views.attention import captured
-from archzoo.registry.host import get_host, reset_host
+from archzoo.registry.host import get_host
 from archzoo.registry.limits import LimitError
 from archzoo.toolkit.generative import to_unit
 from archzoo.training.launch import train
 
 
 @pytest.fixture(scope="module", autouse=True)
-def store(tmp_path_factory):
-    """One checkpoint store for the module's runs; one thread (tiny models, a busy machine)."""
-    path = tmp_path_factory.mktemp("checkpoints")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ARCHZOO_CHECKPOINTS", str(path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    reset_host()
-    yield path
-    reset_host()
-    torch.set_num_threads(threads)
-    patch.undo()
+def store(module_store):
+    """One checkpoint store for the module's runs (conftest's ``module_store``)."""
+    return module_store
 
 
 RUNS: dict[str, object] = {}
