@@ -56,7 +56,7 @@ def test_the_form_of_an_architecture_has_every_setting_but_those_from_the_data(h
     assert fields["activation"].kind == "choice" and fields["activation"].choices == ("relu", "gelu", "tanh")
     assert fields["epochs"].kind == "int" and fields["epochs"].value == 5 and fields["epochs"].section == "training"
     assert fields["lr"].kind == "float" and "between" in fields["lr"].allowed
-    assert fields["optimizer"].choices == ("adamw", "adam", "sgd")
+    assert fields["optimizer"].choices == ("adamw", "adam", "sgd", "rmsprop", "adagrad")
 
 
 def test_a_preset_form_starts_from_the_preset_values(host):

@@ -214,3 +214,40 @@ def test_a_float32_run_can_go_on_in_bfloat16(store):
     assert half.status == full.status == "finished"
     assert json.loads((half.last_dir / "config.json").read_text())["train"]["mixed_precision"] == "bf16"
     assert half.step_losses != full.step_losses
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adagrad"])
+def test_rmsprop_and_adagrad_take_the_notes_steps(name):
+    """Two steps of each on a small linear model against the update rules written out:
+    RMSProp's running average of squared gradients (notes 2.4.2), AdaGrad's running total."""
+    from archzoo.registry.config import build_config
+    from archzoo.training.trainer import default_optimizer
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    tc = build_config(archzoo.TrainConfig, {"optimizer": name, "lr": 0.05, "weight_decay": 0, "momentum": 0})
+    optimizer = default_optimizer(model, tc)
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    theta = [p.detach().clone() for p in model.parameters()]
+    state = [torch.zeros_like(p) for p in theta]
+    for _ in range(2):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        grads = [p.grad.detach().clone() for p in model.parameters()]
+        optimizer.step()
+        for i, g in enumerate(grads):
+            state[i] = tc.rms_decay * state[i] + (1 - tc.rms_decay) * g**2 if name == "rmsprop" else state[i] + g**2
+            theta[i] = theta[i] - tc.lr * g / (state[i].sqrt() + 1e-10)
+    for expected, p in zip(theta, model.parameters()):
+        assert torch.allclose(p.detach(), expected, atol=1e-6), (name, p, expected)
+
+
+def test_adams_betas_are_settings():
+    from archzoo.registry.config import build_config
+    from archzoo.training.trainer import default_optimizer
+
+    tc = build_config(archzoo.TrainConfig, {"optimizer": "adam", "beta1": "0.5", "beta2": 0.9})
+    optimizer = default_optimizer(torch.nn.Linear(2, 2), tc)
+    assert all(group["betas"] == (0.5, 0.9) for group in optimizer.param_groups)
+    with pytest.raises(archzoo.ConfigError, match="beta2"):
+        build_config(archzoo.TrainConfig, {"beta2": 1.0})

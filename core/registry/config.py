@@ -251,12 +251,25 @@ class TrainConfig:
 
     epochs: int = param(5, "passes over the training set", min=1, max=100000)
     batch_size: int = param(64, "examples per optimisation step (per process)", min=1, max=65536)
-    optimizer: Literal["adamw", "adam", "sgd"] = param(
-        "adamw", "the default optimizer, unless the plugin supplies its own"
+    optimizer: Literal["adamw", "adam", "sgd", "rmsprop", "adagrad"] = param(
+        "adamw",
+        "the default optimizer, unless the plugin supplies its own: the notes' 2.4 (SGD with momentum, RMSProp, "
+        "Adam, AdamW) and AdaGrad (explainers)",
     )
     lr: float = param(1e-3, "peak learning rate", min=0.0, max=10.0)
-    weight_decay: float = param(0.01, "decoupled weight decay (AdamW) or L2 (Adam, SGD)", min=0.0, max=1.0)
-    momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
+    weight_decay: float = param(
+        0.01, "decoupled weight decay (AdamW) or L2 (Adam, SGD, RMSProp, AdaGrad)", min=0.0, max=1.0
+    )
+    momentum: float = param(
+        0.9, "SGD momentum mu (notes 2.4.1); RMSProp's momentum when above 0 there", min=0.0, max=1.0
+    )
+    beta1: float = param(0.9, "Adam and AdamW: decay of the first moment, beta_1 (notes 2.4.3)", min=0.0, max=0.9999)
+    beta2: float = param(
+        0.999, "Adam and AdamW: decay of the second moment, beta_2 (notes 2.4.3)", min=0.0, max=0.999999
+    )
+    rms_decay: float = param(
+        0.99, "RMSProp: decay of the running average of squared gradients, beta (notes 2.4.2)", min=0.0, max=0.9999
+    )
     schedule: Literal["warmup-cosine", "constant"] = param("warmup-cosine", "learning-rate schedule")
     warmup_fraction: float = param(0.05, "share of all steps spent warming up (warmup-cosine)", min=0.0, max=0.5)
     grad_clip: float = param(1.0, "clip the gradient norm to this; 0 turns clipping off", min=0.0, max=1e6)

@@ -762,16 +762,21 @@ def plain_steps(accelerator: Accelerator) -> bool:
 
 
 def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW (or Adam / SGD) with weight decay on weights, none on biases and norms; fused
-    kernels on CUDA."""
+    """The optimizer ``tc.optimizer`` names, with weight decay on weights, none on biases and
+    norms; fused kernels on CUDA where torch has them."""
     groups = param_groups_weight_decay(model, tc.weight_decay)
     if not groups:
         raise ArchzooError("the model has no trainable parameters")
     fused = {"fused": True} if fused_available(model) else {}
+    betas = (tc.beta1, tc.beta2)
     if tc.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=tc.lr, **fused)
+        return torch.optim.AdamW(groups, lr=tc.lr, betas=betas, **fused)
     if tc.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=tc.lr, **fused)
+        return torch.optim.Adam(groups, lr=tc.lr, betas=betas, **fused)
+    if tc.optimizer == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=tc.lr, alpha=tc.rms_decay, momentum=tc.momentum)
+    if tc.optimizer == "adagrad":
+        return torch.optim.Adagrad(groups, lr=tc.lr)
     return torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, **fused)
 
 
