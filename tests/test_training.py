@@ -246,8 +246,8 @@ def test_adams_betas_are_settings():
     from archzoo.registry.config import build_config
     from archzoo.training.trainer import default_optimizer
 
-    tc = build_config(archzoo.TrainConfig, {"optimizer": "adam", "beta1": "0.5", "beta2": 0.9})
+    tc = build_config(archzoo.TrainConfig, {"optimizer": "adam", "adam_beta1": "0.5", "adam_beta2": 0.9})
     optimizer = default_optimizer(torch.nn.Linear(2, 2), tc)
     assert all(group["betas"] == (0.5, 0.9) for group in optimizer.param_groups)
-    with pytest.raises(archzoo.ConfigError, match="beta2"):
-        build_config(archzoo.TrainConfig, {"beta2": 1.0})
+    with pytest.raises(archzoo.ConfigError, match="adam_beta2"):
+        build_config(archzoo.TrainConfig, {"adam_beta2": 1.0})

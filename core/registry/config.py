@@ -263,8 +263,10 @@ class TrainConfig:
     momentum: float = param(
         0.9, "SGD momentum mu (notes 2.4.1); RMSProp's momentum when above 0 there", min=0.0, max=1.0
     )
-    beta1: float = param(0.9, "Adam and AdamW: decay of the first moment, beta_1 (notes 2.4.3)", min=0.0, max=0.9999)
-    beta2: float = param(
+    adam_beta1: float = param(
+        0.9, "Adam and AdamW: decay of the first moment, beta_1 (notes 2.4.3)", min=0.0, max=0.9999
+    )
+    adam_beta2: float = param(
         0.999, "Adam and AdamW: decay of the second moment, beta_2 (notes 2.4.3)", min=0.0, max=0.999999
     )
     rms_decay: float = param(

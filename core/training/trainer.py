@@ -768,7 +768,7 @@ def default_optimizer(model: torch.nn.Module, tc: TrainConfig) -> torch.optim.Op
     if not groups:
         raise ArchzooError("the model has no trainable parameters")
     fused = {"fused": True} if fused_available(model) else {}
-    betas = (tc.beta1, tc.beta2)
+    betas = (tc.adam_beta1, tc.adam_beta2)
     if tc.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=tc.lr, betas=betas, **fused)
     if tc.optimizer == "adam":
