@@ -244,6 +244,10 @@ class TrainForm:
     download: Any
     run_name: Any
 
+    def owners(self) -> list[str | None]:
+        """Whose each of :meth:`settings` is: its architecture, or None for a training setting."""
+        return [arch for arch, _ in self.model_keys] + [None] * len(self.train_components)
+
     def settings(self) -> list[Any]:
         """Every setting's widget: each architecture's model settings, then the training settings."""
         return [*self.model_components, *self.train_components.values()]
@@ -445,10 +449,9 @@ def fit_to_data(ctx: AppContext, form: TrainForm, chosen: str | None, dataset: s
     except ArchzooError:
         return [gr.skip() for _ in form.fields]
     kinds = catalog.data_kinds(dataset, ctx.host)
-    owners = [arch for arch, _ in form.model_keys] + [None] * len(form.train_components)
     return [
         gr.update(visible=catalog.applies(field, kinds)) if owner in (None, spec.name) else gr.skip()
-        for owner, field in zip(owners, form.fields)
+        for owner, field in zip(form.owners(), form.fields)
     ]
 
 
@@ -464,9 +467,8 @@ def mark_bad_setting(ctx: AppContext, form: TrainForm, *values: Any) -> list[Any
         bad = exc
     except ArchzooError:
         return [gr.skip() for _ in form.fields]  # not a setting's fault: the status says what is wrong
-    owners = [arch for arch, _ in form.model_keys] + [None] * len(form.train_components)
     updates = []
-    for owner, field in zip(owners, form.fields):
+    for owner, field in zip(form.owners(), form.fields):
         if owner not in (None, spec.name):
             updates.append(gr.skip())
         elif bad is not None and bad.field == field.name:

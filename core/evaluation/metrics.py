@@ -20,8 +20,10 @@ from archzoo.registry.host import Host, get_host
 from archzoo.registry.limits import check_count
 from archzoo.registry.specs import CLASSIFICATION_TASKS
 
-#: Pixels above the matrix's grid in :meth:`ConfusionMatrix.to_image`: room for a viewer's caption and the title.
+#: Pixels above the matrix's grid in :meth:`ConfusionMatrix.to_image` (room for a viewer's caption
+#: and the title), and between the class labels and the grid on its left.
 MATRIX_TOP = 76
+LABEL_GAP = 28
 
 
 @dataclass
@@ -73,7 +75,7 @@ class ConfusionMatrix:
     def cell_at(self, x: float, y: float, cell: int = 40) -> tuple[int, int] | None:
         """The (true, predicted) cell under pixel (x, y) of :meth:`to_image`'s picture; None off the grid."""
         _, _, _, label_w = self._fonts(cell)
-        column, row = (x - (label_w + 28)) // cell, (y - MATRIX_TOP) // cell
+        column, row = (x - (label_w + LABEL_GAP)) // cell, (y - MATRIX_TOP) // cell
         size = len(self.class_names)
         return (int(row), int(column)) if 0 <= row < size and 0 <= column < size else None
 
@@ -92,7 +94,7 @@ class ConfusionMatrix:
 
         size = len(self.class_names)
         font, small, names, label_w = self._fonts(cell)
-        margin_top, margin_left = MATRIX_TOP, label_w + 28
+        margin_top, margin_left = MATRIX_TOP, label_w + LABEL_GAP
         width, height = margin_left + size * cell + 12, margin_top + size * cell + label_w + 34
         image = Image.new("RGB", (width, height), "white")
         draw = ImageDraw.Draw(image)
@@ -199,9 +201,8 @@ def cell_pictures(
     """The images behind one cell of ``matrix`` (made by :func:`confusion_matrix` for this
     checkpoint) as (PIL image, caption) pairs, the first ``limit`` in the split's order.
     Only image classifiers have pictures; for the others this is an empty list."""
-    from PIL import Image
-
-    from archzoo.toolkit.generative import to_unit  # torch: imported when used
+    from archzoo.inference.generation import tensor_to_image  # torch: imported when used
+    from archzoo.toolkit.generative import to_unit
 
     limit = check_count("images per cell", limit, MAX_CELL_PICTURES)
     host = host or get_host()
@@ -218,9 +219,8 @@ def cell_pictures(
     names = matrix.class_names
     found = []
     for index in matrix.examples.get((true, predicted), [])[:limit]:
-        pixels = to_unit(chosen[index][0].float(), loaded.info).mul(255).round().byte()
-        array = pixels.permute(1, 2, 0).squeeze(-1).numpy() if pixels.shape[0] in (1, 3) else pixels[0].numpy()
-        image = Image.fromarray(array).resize((pixels.shape[-1] * 3, pixels.shape[-2] * 3), Image.NEAREST)
+        image = tensor_to_image(to_unit(chosen[index][0].float(), loaded.info))
+        image = image.resize((image.width * 3, image.height * 3), resample=0)  # nearest: the pixels as they are
         found.append((image, f"#{index}: {names[true]} → {names[predicted]}"))
     return found
 
