@@ -8,6 +8,8 @@ module imports ``archzoo`` and this package, and nothing else of archzoo's::
 - data: ``DataInfo``, ``DataOptions``, ``DatasetSplits``, ``SPLIT_SEED``,
   ``split_indices``, ``pad_ids``, ``PAD_ID`` (a dataset of one's own, text batches)
 - models: ``unwrap``, ``param_groups_weight_decay``
+- layers (:mod:`~archzoo.toolkit.layers`): ``ACTIVATIONS``, ``activation``,
+  ``norm_1d``, ``initialise`` (the notes' activations, norms and initialisations)
 - classification (:mod:`~archzoo.toolkit.classification`): ``classification_step``,
   ``classification_metrics`` (the defaults every classifier gets)
 - generation (:mod:`~archzoo.toolkit.generative`): ``parse_request``, ``Draw``,
@@ -40,9 +42,12 @@ from archzoo.toolkit.generative import (
     to_unit,
     traversal,
 )
+from archzoo.toolkit.layers import ACTIVATIONS, INITS, activation, initialise, norm_1d
 from archzoo.toolkit.models import param_groups_weight_decay, unwrap
 
 __all__ = [
+    "ACTIVATIONS",
+    "INITS",
     "INPUT_MODES",
     "MAX_SEED",
     "PAD_ID",
@@ -52,14 +57,17 @@ __all__ = [
     "DatasetSplits",
     "Draw",
     "SampleError",
+    "activation",
     "check_inputs",
     "classification_metrics",
     "classification_step",
     "from_signed",
+    "initialise",
     "images_result",
     "latent_grid",
     "latent_line",
     "mlp_decoder",
+    "norm_1d",
     "pad_ids",
     "param_groups_weight_decay",
     "parse_request",

@@ -2,9 +2,9 @@
 
 One function, :func:`archzoo.plugins.cnn.model.build_cnn`, draws every CNN in
 the lecture notes: ``blocks`` stages of ``convs_per_block`` x
-(Conv -> BatchNorm -> ReLU) whose channels double each stage (``width``,
-``2*width``, ...), each followed by a 2x2 max-pool; then global average
-pooling and a small head.  Changing the config moves along the family, from
+(Conv -> BatchNorm -> activation) whose channels double each stage
+(``width``, ``2*width``, ...), each followed by a 2x2 max-pool (and
+Dropout2d when asked); then global average pooling and a small head.  Changing the config moves along the family, from
 the "CNN in 10 lines" (one conv, 2,570 parameters) to the notes' three-block
 64/128/256 network (1,181,386 parameters).
 
@@ -14,6 +14,7 @@ No torch here: this module runs whenever archzoo lists what is installed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from archzoo import ArchSpec, hookimpl, param
 
@@ -34,6 +35,21 @@ class CNNConfig:
         0, "width of the hidden layer in the classifier head; 0 for a single Linear", min=0, max=65536
     )
     dropout: float = param(0.0, "dropout before the last Linear when head_hidden > 0", min=0.0, max=0.95)
+    dropout2d: float = param(
+        0.0,
+        "Dropout2d after each block: whole feature maps dropped with this probability (the notes' CIFAR10Net, 4.6, "
+        "uses 0.25); 0 turns it off",
+        min=0.0,
+        max=0.95,
+    )
+    activation: Literal["relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu", "silu", "mish"] = param(
+        "relu", "nonlinearity after each BatchNorm and in the head (notes 1.1.2; leaky ReLU with slope 0.01)"
+    )
+    init: Literal["default", "xavier", "he", "normal"] = param(
+        "default",
+        "weight initialisation of the convolutions and Linears (notes 1.5): PyTorch's default, Xavier/Glorot "
+        "uniform, He/Kaiming normal, or N(0, 0.02^2); biases start at 0",
+    )
     input_shape: tuple[int, ...] = param(
         (1, 8, 8),
         "shape of one image, (channels, height, width) (filled from the dataset)",

@@ -2,7 +2,7 @@
 
 Recipe: ``blocks`` stages; stage i is ``convs_per_block`` x
 (Conv k x k, padding k//2 -> BatchNorm -> ReLU) with ``width * 2**i`` channels,
-then MaxPool 2x2 to halve the resolution.  Global average pooling turns the
+then MaxPool 2x2 to halve the resolution (and Dropout2d, the notes' CIFAR10Net).  Global average pooling turns the
 last feature map into one vector per image, so the head does not depend on
 the input size; the head is Linear(C, classes), or
 Linear(C, hidden) -> ReLU -> Dropout -> Linear(hidden, classes).
@@ -24,11 +24,13 @@ from __future__ import annotations
 import torch.nn as nn
 
 from archzoo import hookimpl
+from archzoo.toolkit.layers import activation, initialise
 
 
-def conv_bn_relu(c_in: int, c_out: int, kernel_size: int) -> list[nn.Module]:
+def conv_bn_act(c_in: int, c_out: int, kernel_size: int, activation_name: str = "relu") -> list[nn.Module]:
     # the conv keeps its bias, as the notes write it (BN makes it redundant; the counts include it)
-    return [nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2), nn.BatchNorm2d(c_out), nn.ReLU()]
+    conv = nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2)
+    return [conv, nn.BatchNorm2d(c_out), activation(activation_name)]
 
 
 def build_cnn(
@@ -41,6 +43,8 @@ def build_cnn(
     input_shape: tuple[int, ...] = (1, 8, 8),
     num_classes: int = 10,
     pool: bool = True,
+    dropout2d: float = 0.0,
+    activation_name: str = "relu",
 ) -> nn.Sequential:
     """One member of the family, sized for ``input_shape`` = (C, H, W)."""
     if len(input_shape) != 3:
@@ -51,17 +55,19 @@ def build_cnn(
     for i in range(blocks):
         c_out = width * 2**i
         for _ in range(convs_per_block):
-            layers += conv_bn_relu(channels, c_out, kernel_size)
+            layers += conv_bn_act(channels, c_out, kernel_size, activation_name)
             channels = c_out
             h, w = h + 2 * pad - kernel_size + 1, w + 2 * pad - kernel_size + 1  # unchanged for odd k
         if pool and min(h, w) >= 2:  # a small input runs out of pixels before it runs out of blocks
             layers.append(nn.MaxPool2d(2))
             h, w = h // 2, w // 2
+        if dropout2d > 0:
+            layers.append(nn.Dropout2d(dropout2d))  # drops whole channels: neighbouring pixels are correlated
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]  # global average pool: (B, C, H, W) -> (B, C)
     if head_hidden > 0:
         layers += [
             nn.Linear(channels, head_hidden),
-            nn.ReLU(),
+            activation(activation_name),
             nn.Dropout(dropout),
             nn.Linear(head_hidden, num_classes),
         ]
@@ -72,7 +78,7 @@ def build_cnn(
 
 @hookimpl
 def build_model(spec, config):
-    return build_cnn(
+    model = build_cnn(
         kernel_size=config.kernel_size,
         width=config.width,
         blocks=config.blocks,
@@ -82,4 +88,7 @@ def build_model(spec, config):
         input_shape=tuple(config.input_shape),
         num_classes=config.num_classes,
         pool=config.pool,
+        dropout2d=config.dropout2d,
+        activation_name=config.activation,
     )
+    return initialise(model, config.init, config.activation)

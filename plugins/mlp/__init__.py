@@ -21,8 +21,8 @@ from archzoo import ArchSpec, hookimpl, param
 
 @dataclass
 class MLPConfig:
-    """Widths of the hidden layers, their activation and dropout; input size and
-    class count come from the dataset."""
+    """Widths of the hidden layers, their activation, normalisation, dropout and
+    initialisation; input size and class count come from the dataset."""
 
     hidden: tuple[int, ...] = param(
         (256,),
@@ -30,8 +30,20 @@ class MLPConfig:
         min=1,
         max=65536,
     )
-    activation: Literal["relu", "gelu", "tanh"] = param("relu", "nonlinearity after each hidden layer")
+    activation: Literal["relu", "gelu", "tanh", "sigmoid", "leaky_relu", "elu", "silu", "mish"] = param(
+        "relu", "nonlinearity after each hidden layer (notes 1.1.2; leaky ReLU with slope 0.01)"
+    )
     dropout: float = param(0.0, "dropout probability after each hidden activation; 0 turns it off", min=0.0, max=0.95)
+    norm: Literal["none", "batch", "layer"] = param(
+        "none",
+        "normalisation between each hidden Linear and its activation: BatchNorm1d (the notes' RegularizedNet, 3.10) "
+        "or LayerNorm",
+    )
+    init: Literal["default", "xavier", "he", "normal"] = param(
+        "default",
+        "weight initialisation (notes 1.5): PyTorch's default, Xavier/Glorot uniform, He/Kaiming normal, or "
+        "N(0, 0.02^2); biases start at 0",
+    )
     input_shape: tuple[int, ...] = param(
         (1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
     )
