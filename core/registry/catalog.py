@@ -14,7 +14,7 @@ from typing import Any
 
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
-from archzoo.registry.plans import plan_run
+from archzoo.registry.plans import data_kinds, plan_run  # noqa: F401  (data_kinds: the Train form asks it here)
 
 
 @dataclass(frozen=True)
@@ -139,31 +139,6 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
         summary=(plan.preset.summary if plan.preset else plan.spec.summary),
         fields=tuple(fields),
     )
-
-
-def data_kinds(dataset: str | None, host: Host | None = None) -> frozenset[str] | None:
-    """The kinds of data (``config.DATA_KINDS``) a dataset name or path holds, as far as
-    its name tells: the catalogue's entry, or a path's suffix (no file is looked at, so a
-    form asking this learns nothing about the disk); None for an empty name."""
-    from pathlib import PurePath
-
-    host = host or get_host()
-    text = (dataset or "").strip()
-    spec = host.datasets.get(text)
-    if spec is not None:
-        if spec.task.startswith("text-"):
-            return frozenset({"text"})
-        if spec.task == "node-classification":
-            return frozenset({"graph"})
-        return frozenset({"images" if len(spec.input_shape) == 3 else "points"})
-    if not text:
-        return None
-    suffix = PurePath(text).suffix.lower()
-    if suffix == ".csv":
-        return frozenset({"file", "text", "points"})  # texts and labels, or numbers and labels
-    if suffix:
-        return frozenset({"file", "text"})  # a TSV, or a corpus
-    return frozenset({"images"})  # a folder of class folders
 
 
 def applies(field: FormField, kinds: frozenset[str] | None) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from archzoo.errors import ConfigError
+from archzoo.registry.specs import CLASSIFICATION_TASKS
 
 _MISSING = dataclasses.MISSING
 
@@ -37,6 +38,7 @@ def param(
     choices: tuple | None = None,
     from_data: str | None = None,
     applies_to: tuple[str, ...] = (),
+    tasks: tuple[str, ...] = (),
 ) -> Any:
     """A config field with help text and bounds.
 
@@ -44,7 +46,9 @@ def param(
     that the host fills in from the dataset before building the model, so one
     config serves any dataset of the right task.  ``applies_to`` names the kinds
     of data the setting is read for (:data:`DATA_KINDS`; empty: every kind), so a
-    form can leave out what a dataset would ignore.
+    form can leave out what a dataset would ignore; ``tasks``, likewise, the tasks
+    whose runs read it (empty: every task), so a run that sets it for another task
+    is refused by name (:func:`archzoo.registry.plans.plan_run`).
     """
     unknown = set(applies_to) - set(DATA_KINDS)
     if unknown:
@@ -56,6 +60,7 @@ def param(
         "choices": choices,
         "from_data": from_data,
         "applies_to": tuple(applies_to),
+        "tasks": tuple(tasks),
     }
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple, not a mutable default, for config fields")
@@ -73,6 +78,7 @@ class FieldInfo:
     allowed: str
     from_data: str | None
     applies_to: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
 
 
 def fields(config_class: type) -> list[FieldInfo]:
@@ -90,6 +96,7 @@ def fields(config_class: type) -> list[FieldInfo]:
                 allowed=_allowed(kind, f.metadata),
                 from_data=f.metadata.get("from_data"),
                 applies_to=f.metadata.get("applies_to", ()),
+                tasks=f.metadata.get("tasks", ()),
             )
         )
     return described
@@ -272,9 +279,46 @@ class TrainConfig:
     rms_decay: float = param(
         0.99, "RMSProp: decay of the running average of squared gradients, beta (notes 2.4.2)", min=0.0, max=0.9999
     )
-    schedule: Literal["warmup-cosine", "constant"] = param("warmup-cosine", "learning-rate schedule")
-    warmup_fraction: float = param(0.05, "share of all steps spent warming up (warmup-cosine)", min=0.0, max=0.5)
+    schedule: Literal["cosine", "step", "onecycle", "constant", "warmup-cosine"] = param(
+        "cosine",
+        "learning-rate schedule over the run's updates (notes 2.5): cosine decay to eta_min, step decay by step_gamma "
+        "every step_epochs, PyTorch's OneCycle, or constant; warmup-cosine is cosine's earlier name",
+    )
+    warmup_fraction: float = param(
+        0.05,
+        "share of the updates spent warming up linearly from 0 to lr before the schedule (cosine, step; onecycle's "
+        "rise); constant has none",
+        min=0.0,
+        max=0.5,
+    )
+    eta_min: float = param(0.0, "cosine: the learning rate it decays to, eta_min (notes 2.5.2)", min=0.0, max=10.0)
+    step_epochs: int = param(
+        30, "step: multiply the learning rate by step_gamma every this many epochs, T (notes 2.5.1)", min=1, max=100000
+    )
+    step_gamma: float = param(0.1, "step: the factor gamma of each decay (notes 2.5.1)", min=0.0, max=1.0)
     grad_clip: float = param(1.0, "clip the gradient norm to this; 0 turns clipping off", min=0.0, max=1e6)
+    grad_accumulation: int = param(
+        1,
+        "add up the gradients of this many batches before each update (notes 3.3.4): the update of a batch "
+        "batch_size x N large in the memory of one batch; max_steps and log_every count batches",
+        min=1,
+        max=1024,
+    )
+    l1: float = param(
+        0.0,
+        "L1 penalty lambda_1 * sum |w| on weights (not biases or norms), its gradient added at each update "
+        "(explainers 3.2); with weight_decay as well, the elastic net; reported losses leave it out",
+        min=0.0,
+        max=1.0,
+    )
+    label_smoothing: float = param(
+        0.0,
+        "classifiers: train on targets 1 - eps + eps/K for the true class and eps/K for the others (notes 3.10 uses "
+        "0.1); evaluation losses stay plain cross-entropy",
+        min=0.0,
+        max=0.99,
+        tasks=CLASSIFICATION_TASKS,
+    )
     seed: int = param(
         0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1
     )

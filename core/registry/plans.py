@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archzoo.errors import ArchzooError
+from archzoo.errors import ArchzooError, ConfigError
 from archzoo.registry import config as config_module
 from archzoo.registry.config import TrainConfig
 from archzoo.registry.host import Host, Preset, get_host
-from archzoo.registry.specs import ArchSpec
+from archzoo.registry.specs import ArchSpec, task_on
 
 
 @dataclass
@@ -50,10 +50,64 @@ def plan_run(
             f"({host.datasets[chosen].task}); datasets it can use: "
             + ", ".join(sorted(d.name for d in host.datasets.values() if d.task in spec.tasks))
         )
+    data_task = host.datasets[chosen].task if chosen in host.datasets else None
+    refuse_unread_settings(train_config, spec, task_on(spec, data_task), chosen, data_kinds(chosen, host))
     return RunPlan(spec=spec, preset=preset, dataset=chosen, config=config, train_config=train_config)
+
+
+def refuse_unread_settings(
+    train_config: TrainConfig, spec: ArchSpec, task: str, dataset: str, kinds: frozenset[str] | None
+) -> None:
+    """A training setting changed from its default that this run would ignore (label smoothing
+    for a generator, augmentation of points) is a :class:`ConfigError` naming it, not a no-op."""
+    values, defaults = config_module.to_dict(train_config), config_module.to_dict(TrainConfig())
+    for field in config_module.fields(TrainConfig):
+        value = values[field.name]
+        if value == defaults[field.name]:
+            continue
+        if field.tasks and task not in field.tasks:
+            raise ConfigError(
+                field.name,
+                value,
+                f"read only by {', '.join(field.tasks)} runs, and {spec.name} on '{dataset}' is {task}",
+                owner="training",
+            )
+        if kinds is not None and field.applies_to and not kinds & set(field.applies_to):
+            raise ConfigError(
+                field.name,
+                value,
+                f"read only for {' or '.join(field.applies_to)} data, and '{dataset}' holds "
+                + " or ".join(sorted(kinds)),
+                owner="training",
+            )
 
 
 def fill_from_data(config: Any, info: Any) -> Any:
     """Set the config fields marked ``from_data`` (input shape, classes) from the dataset."""
     values = {f.name: getattr(info, f.from_data) for f in config_module.fields(type(config)) if f.from_data}
     return config_module.replace(config, values) if values else config
+
+
+def data_kinds(dataset: str | None, host: Host | None = None) -> frozenset[str] | None:
+    """The kinds of data (``config.DATA_KINDS``) a dataset name or path holds, as far as
+    its name tells: the catalogue's entry, or a path's suffix (no file is looked at, so a
+    form asking this learns nothing about the disk); None for an empty name."""
+    from pathlib import PurePath
+
+    host = host or get_host()
+    text = (dataset or "").strip()
+    spec = host.datasets.get(text)
+    if spec is not None:
+        if spec.task.startswith("text-"):
+            return frozenset({"text"})
+        if spec.task == "node-classification":
+            return frozenset({"graph"})
+        return frozenset({"images" if len(spec.input_shape) == 3 else "points"})
+    if not text:
+        return None
+    suffix = PurePath(text).suffix.lower()
+    if suffix == ".csv":
+        return frozenset({"file", "text", "points"})  # texts and labels, or numbers and labels
+    if suffix:
+        return frozenset({"file", "text"})  # a TSV, or a corpus
+    return frozenset({"images"})  # a folder of class folders

@@ -11,7 +11,8 @@ module imports ``archzoo`` and this package, and nothing else of archzoo's::
 - layers (:mod:`~archzoo.toolkit.layers`): ``ACTIVATIONS``, ``activation``,
   ``norm_1d``, ``initialise`` (the notes' activations, norms and initialisations)
 - classification (:mod:`~archzoo.toolkit.classification`): ``classification_step``,
-  ``classification_metrics`` (the defaults every classifier gets)
+  ``classification_metrics`` (the defaults every classifier gets), and for a step of
+  one's own ``classification_loss`` (label smoothing, blended targets) and ``batch_accuracy``
 - generation (:mod:`~archzoo.toolkit.generative`): ``parse_request``, ``Draw``,
   ``SampleError``, ``images_result``, pixel scales, MLP stacks, latent codes
 - pretrained encoders (:mod:`~archzoo.toolkit.encoders`) and their feature
@@ -24,7 +25,12 @@ from archzoo.data.splitting import split_indices
 from archzoo.data.text import pad_ids
 from archzoo.data.tokenizers import PAD_ID
 from archzoo.data.types import SPLIT_SEED, DataInfo, DataOptions, DatasetSplits
-from archzoo.toolkit.classification import classification_metrics, classification_step
+from archzoo.toolkit.classification import (
+    batch_accuracy,
+    classification_loss,
+    classification_metrics,
+    classification_step,
+)
 from archzoo.toolkit.generative import (
     INPUT_MODES,
     MAX_SEED,
@@ -58,7 +64,9 @@ __all__ = [
     "Draw",
     "SampleError",
     "activation",
+    "batch_accuracy",
     "check_inputs",
+    "classification_loss",
     "classification_metrics",
     "classification_step",
     "from_signed",

@@ -41,13 +41,26 @@ def classification_step(model, batch, ctx) -> dict[str, torch.Tensor]:
     Also for plugins of other tasks that train a classifier (``bert-features``)."""
     inputs, labels = batch
     logits = model(inputs)
-    loss = F.cross_entropy(logits, labels)
+    loss = classification_loss(logits, labels, ctx)
     ctx.backward(loss)
     ctx.step()
-    # Tensors, not .item(): the trainer reads them when it reports, not every step.
+    return {"loss": loss.detach(), "accuracy": batch_accuracy(logits, labels)}
+
+
+def classification_loss(logits: torch.Tensor, targets: torch.Tensor, ctx) -> torch.Tensor:
+    """The training loss of a classifier: cross-entropy with the run's ``label_smoothing``.
+    ``targets`` are class indices, or rows of class probabilities where mixup or cutmix
+    blended two examples; a plugin with a step of its own calls this to honour both."""
+    return F.cross_entropy(logits, targets, label_smoothing=ctx.train_config.label_smoothing)
+
+
+def batch_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The share of the batch whose top class is its label (the larger share of a blended
+    one), as a device tensor: the trainer reads it when it reports, not every step."""
+    labels = targets if targets.ndim == 1 else targets.argmax(dim=1)
     hits = (logits.argmax(dim=1) == labels).sum()  # argmax has no gradient: no detach needed
     exact = torch.float32 if hits.device.type == "mps" else torch.float64  # float64: hits / n as Python has it
-    return {"loss": loss.detach(), "accuracy": hits.to(exact) / len(labels)}
+    return hits.to(exact) / len(labels)
 
 
 def classification_metrics(model, loader, ctx) -> dict[str, float]:

@@ -73,14 +73,20 @@ class StepContext(EvalContext):
             self.accelerator.backward(loss)
 
     def step(self, name: str | None = None) -> None:
-        """Clip the gradients, step one optimizer and its schedule, zero its gradients.
+        """Add the L1 penalty's gradient, clip the gradients, step one optimizer and its
+        schedule, zero its gradients; with gradient accumulation, only on the batch that
+        ends a group (until then the gradients add up).
 
         ``name`` picks the optimizer when the plugin supplied several.
         """
+        if self.accelerator is not None and not self.accelerator.sync_gradients:
+            return  # inside a group of accumulated batches
         name = name or next(iter(self.optimizers))
         optimizer = self.optimizers[name]
         if self.average_by_hand:
             average_gradients(p for group in optimizer.param_groups for p in group["params"])
+        if self.train_config.l1 > 0:
+            add_l1_gradient(optimizer, self.train_config.l1)
         clip = self.train_config.grad_clip
         if clip > 0:
             params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
@@ -90,3 +96,12 @@ class StepContext(EvalContext):
         if scheduler is not None:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+
+
+def add_l1_gradient(optimizer: torch.optim.Optimizer, strength: float) -> None:
+    """g <- g + lambda_1 * sign(w) for every weight matrix and kernel (tensors of two or more
+    dimensions; biases and norms are left alone, as weight decay leaves them): the
+    (sub)gradient of lambda_1 * sum |w| added to the loss (explainers 3.2)."""
+    weights = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None and p.ndim >= 2]
+    for weight in weights:
+        weight.grad.add_(weight.detach().sign(), alpha=strength)

@@ -48,6 +48,7 @@ from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
 from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, plan_on_meta, planned_size, unwrap
 from archzoo.training.context import EvalContext, StepContext
+from archzoo.training.schedules import build_schedule
 from archzoo.training.speed import (
     channels_last_batches,
     compile_forward,
@@ -246,7 +247,9 @@ class Trainer:
         """Set up the run, step by step: the processes, the model and its optimizers,
         the loaders, Accelerate's wrappers, the step count, and the step's context."""
         self.accelerator = Accelerator(
-            cpu=not torch.accelerator.is_available(), **accelerator_options(self.tc.log_with, self.out_dir)
+            cpu=not torch.accelerator.is_available(),
+            gradient_accumulation_steps=self.tc.grad_accumulation,
+            **accelerator_options(self.tc.log_with, self.out_dir),
         )
         self.trackers = self._trackers()
         plain, by_hand = self._synchronisation()
@@ -264,7 +267,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * self.tc.epochs
         if self.tc.max_steps:
             self.total_steps = min(self.total_steps, self.tc.max_steps)
-        schedulers = {name: self._schedule(opt, self.total_steps) for name, opt in optimizers.items()}
+        schedulers = {name: self._schedule(opt) for name, opt in optimizers.items()}
         self.train_step = self._step_function(by_hand)
         self.listening = self.on_event is not None and self.accelerator.is_main_process
         self.ctx = StepContext(
@@ -382,6 +385,8 @@ class Trainer:
         step = self.hooks.train_step_caller()
         if self.tc.mixed_precision != "no":
             step = _under_autocast(step, self.accelerator.device)
+        if self.tc.grad_accumulation > 1:
+            step = _accumulating(step, self.accelerator)
         if by_hand:
             step = _sharing_buffers(step, self.model)
         if self.channels_last:
@@ -576,18 +581,15 @@ class Trainer:
             return None
         return self._loader(dataset, None, self.tc.eval_batch_size)
 
-    def _schedule(self, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
-        if self.tc.schedule == "constant":
-            return None
-        warmup = int(self.tc.warmup_fraction * total_steps)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = (step - warmup) / max(total_steps - warmup, 1)
-            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    def _schedule(self, optimizer: torch.optim.Optimizer) -> Any:
+        """The learning-rate schedule over the run's updates: with gradient accumulation
+        an update is every ``grad_accumulation`` batches (and at each epoch's end)."""
+        every = self.tc.grad_accumulation
+        per_epoch = math.ceil(self.steps_per_epoch / every)
+        updates = per_epoch * self.tc.epochs
+        if self.tc.max_steps:
+            updates = min(updates, math.ceil(self.tc.max_steps / every))
+        return build_schedule(optimizer, self.tc, updates, per_epoch)
 
     def _emit(self, event: Any) -> None:
         """Tell the listener, if any, and the run's record (which keeps all but per-step events)."""
@@ -727,6 +729,18 @@ def _under_autocast(train_step: Callable, device: torch.device) -> Callable:
 
     def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            return train_step(model, batch, ctx)
+
+    return step
+
+
+def _accumulating(train_step: Callable, accelerator: Accelerator) -> Callable:
+    """``train_step`` inside Accelerate's ``accumulate``: the loss is divided by the number
+    of batches added up, gradients are synchronised across processes only on the last of
+    them, and ``ctx.step()`` updates only then (and at an epoch's end)."""
+
+    def step(model: Any, batch: Any, ctx: Any) -> dict[str, float]:
+        with accelerator.accumulate(model):
             return train_step(model, batch, ctx)
 
     return step

@@ -34,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import SampleResult, hookimpl
+from archzoo.toolkit import batch_accuracy, classification_loss
 
 
 def aggregate(messages: torch.Tensor, target: torch.Tensor, num_nodes: int, how: str) -> torch.Tensor:
@@ -142,11 +143,10 @@ def build_model(spec, config):
 def train_step(spec, model, batch, ctx):
     nodes, labels = batch["nodes"], batch["labels"][batch["nodes"]]
     logits = model(batch["inputs"]).index_select(0, nodes)  # every node's state is computed; only these count
-    loss = F.cross_entropy(logits, labels)
+    loss = classification_loss(logits, labels, ctx)
     ctx.backward(loss)
     ctx.step()
-    accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
-    return {"loss": loss.detach(), "accuracy": accuracy.detach()}
+    return {"loss": loss.detach(), "accuracy": batch_accuracy(logits, labels)}
 
 
 @hookimpl

@@ -66,7 +66,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ArchzooError, ConfigError, hookimpl
-from archzoo.toolkit import unwrap
+from archzoo.toolkit import batch_accuracy, classification_loss, unwrap
 
 
 class ResidualBlock(nn.Module):
@@ -276,11 +276,10 @@ def train_step(spec, model, batch, ctx):
         net.set_phase(phase)
     inputs, labels = batch
     logits = model(inputs)
-    loss = F.cross_entropy(logits, labels)
+    loss = classification_loss(logits, labels, ctx)
     ctx.backward(loss)
     if phase == 1:
         for p in (*net.net.layer3.parameters(), *net.net.layer4.parameters()):
             p.grad = None  # nothing to step: the backbone is frozen in phase 1
     ctx.step()
-    accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
-    return {"loss": loss.detach(), "accuracy": accuracy.detach(), "phase": float(phase)}
+    return {"loss": loss.detach(), "accuracy": batch_accuracy(logits, labels), "phase": float(phase)}
