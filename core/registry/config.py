@@ -319,6 +319,57 @@ class TrainConfig:
         max=0.99,
         tasks=CLASSIFICATION_TASKS,
     )
+    augment_rotation: float = param(
+        0.0,
+        "images: rotate each training image by up to this many degrees either way (notes 3.10: 10)",
+        min=0.0,
+        max=180.0,
+        applies_to=("images",),
+    )
+    augment_translate: float = param(
+        0.0,
+        "images: shift each training image by up to this share of its width and height (notes 3.10: 0.1)",
+        min=0.0,
+        max=0.5,
+        applies_to=("images",),
+    )
+    augment_crop_padding: int = param(
+        0,
+        "images: pad each training image by this many pixels and crop it back at a random place (notes 4.6: 4)",
+        min=0,
+        max=64,
+        applies_to=("images",),
+    )
+    augment_flip: bool = param(
+        False, "images: mirror each training image left-right with probability 1/2 (notes 4.6)", applies_to=("images",)
+    )
+    augment_jitter: float = param(
+        0.0,
+        "images: scale each training image's brightness and contrast by a random factor within 1 +- this (notes 4.6: "
+        "0.2)",
+        min=0.0,
+        max=1.0,
+        applies_to=("images",),
+    )
+    mixup: float = param(
+        0.0,
+        "image classifiers: blend each training batch with itself shifted by one, images and labels, with a weight "
+        "drawn from Beta(alpha, alpha), this alpha (notes 3.12; 0.2 is usual); 0 turns it off",
+        min=0.0,
+        max=10.0,
+        applies_to=("images",),
+        tasks=CLASSIFICATION_TASKS,
+    )
+    cutmix: float = param(
+        0.0,
+        "image classifiers: paste a box of one training image into another, labels in proportion to its area, the "
+        "area drawn from Beta(alpha, alpha), this alpha (notes 3.12; 1.0 is usual); with mixup too, one of the two "
+        "per batch",
+        min=0.0,
+        max=10.0,
+        applies_to=("images",),
+        tasks=CLASSIFICATION_TASKS,
+    )
     seed: int = param(
         0, "seeds the weights and the data order (splits use a fixed seed of their own)", min=0, max=2**32 - 1
     )

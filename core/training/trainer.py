@@ -47,6 +47,7 @@ from archzoo.registry.limits import check_parameters, parse_json
 from archzoo.registry.specs import ArchSpec, metric_direction
 from archzoo.runs import events
 from archzoo.toolkit.models import param_groups_weight_decay, parameter_count, plan_on_meta, planned_size, unwrap
+from archzoo.training.augment import BatchAugmenter, augmenting, augments
 from archzoo.training.context import EvalContext, StepContext
 from archzoo.training.schedules import build_schedule
 from archzoo.training.speed import (
@@ -387,6 +388,8 @@ class Trainer:
             step = _under_autocast(step, self.accelerator.device)
         if self.tc.grad_accumulation > 1:
             step = _accumulating(step, self.accelerator)
+        if augments(self.tc) or self.tc.mixup or self.tc.cutmix:
+            step = augmenting(step, BatchAugmenter(self.tc, self.splits.info))
         if by_hand:
             step = _sharing_buffers(step, self.model)
         if self.channels_last:
