@@ -254,7 +254,31 @@ def test_vae_kl_is_the_closed_form():
     mu, logvar = model.encode(x)
     q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
     p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
-    assert torch.allclose(kl, torch.distributions.kl_divergence(q, p).sum(dim=1), atol=1e-5)
+    assert torch.allclose(kl, torch.distributions.kl_divergence(q, p), atol=1e-5)  # per latent dimension
+
+
+def test_vae_kl_annealing_weighs_the_kl_by_beta_over_the_warmup_epochs(store):
+    from archzoo.api import train
+
+    settings = {"hidden": "16", "latent_dim": "2", "beta": "2", "kl_warmup_epochs": "4", "epochs": "2"}
+    result = train("vae", dataset="digits", overrides={**settings, "batch_size": "256"}, out="annealed")
+    for epoch, weight in ((0, 0.5), (1, 1.0)):  # beta * (epoch + 1) / 4
+        metrics = result.history[epoch]["train"]
+        assert metrics["loss"] == pytest.approx(metrics["reconstruction"] + weight * metrics["kl"], rel=1e-6)
+    validation = result.history[0]["validation"]  # evaluation weighs the KL by beta throughout
+    assert validation["loss"] == pytest.approx(validation["reconstruction"] + 2 * validation["kl"], rel=1e-6)
+
+
+def test_free_bits_charge_each_dimension_at_least_lambda_and_leave_those_under_it_alone():
+    from archzoo.plugins.vae.model import kl_penalty
+
+    kl = torch.tensor([[0.1, 2.0, 0.5], [0.3, 4.0, 0.7]], requires_grad=True)  # batch means 0.2, 3.0, 0.6
+    charged = kl_penalty(kl, free_bits=0.5)
+    assert charged.item() == pytest.approx(0.5 + 3.0 + 0.6)
+    charged.backward()
+    assert kl.grad[:, 0].tolist() == [0.0, 0.0]  # under the free bits: no pull to the prior
+    assert kl.grad[:, 1].tolist() == [0.5, 0.5] and kl.grad[:, 2].tolist() == [0.5, 0.5]
+    assert kl_penalty(kl.detach(), free_bits=0.0).item() == pytest.approx(kl.detach().sum(dim=1).mean().item())
 
 
 def test_dcgan_discriminator_learns_and_generator_steps_through_the_trainer(fashion):

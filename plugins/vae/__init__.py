@@ -28,6 +28,20 @@ class VAEConfig:
     beta: float = param(
         1.0, "weight of the KL term; 1 is the ELBO, >1 a beta-VAE (the notes sweep 0.5, 1, 2, 4)", min=0.0, max=1000.0
     )
+    kl_warmup_epochs: int = param(
+        0,
+        "KL annealing (notes 9.9.1): the KL weight rises from beta/N in the first epoch to beta in epoch N, against "
+        "posterior collapse; 0 trains at beta from the start (evaluation always weighs it by beta)",
+        min=0,
+        max=100000,
+    )
+    free_bits: float = param(
+        0.0,
+        "free bits (notes 9.9.1): nats of KL each latent dimension may keep without penalty, on the batch's mean; "
+        "dimensions under it are not pushed further to the prior; 0 turns it off",
+        min=0.0,
+        max=100.0,
+    )
     hidden: tuple[int, ...] = param(
         (512,), "MLP variant: widths of the encoder's hidden layers; the decoder mirrors them", min=1, max=65536
     )

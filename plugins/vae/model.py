@@ -118,12 +118,25 @@ class VAE(nn.Module):
 def vae_terms(
     model: nn.Module, x01: torch.Tensor, noise: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image (reconstruction BCE summed over pixels, closed-form KL summed over dimensions)."""
+    """Per image: (reconstruction BCE summed over pixels, closed-form KL of each latent dimension, (B, d))."""
     logits, mu, logvar = model(x01, noise)
     # BCE on the sigmoid's logits: the same number as BCE(sigmoid(logits), x), without log(0).
     reconstruction = F.binary_cross_entropy_with_logits(logits, x01, reduction="none").flatten(1).sum(dim=1)
-    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
-    return reconstruction, kl
+    kl_per_dimension = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+    return reconstruction, kl_per_dimension
+
+
+def kl_weight(beta: float, warmup_epochs: int, epoch: int) -> float:
+    """KL annealing: beta * (epoch + 1) / N for the first N epochs, then beta."""
+    return beta if warmup_epochs == 0 else beta * min(1.0, (epoch + 1) / warmup_epochs)
+
+
+def kl_penalty(kl_per_dimension: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """The KL the loss is charged: summed over dimensions, each dimension's batch mean
+    counted as at least ``free_bits`` nats (so nothing pulls it below that)."""
+    if free_bits == 0:
+        return kl_per_dimension.sum(dim=1).mean()
+    return kl_per_dimension.mean(dim=0).clamp(min=free_bits).sum()
 
 
 @hookimpl
@@ -139,18 +152,21 @@ def build_model(spec, config):
             )
     model = VAE(shape, config.latent_dim, tuple(config.hidden), config.variant)
     model.beta = config.beta  # read by train_step and evaluate
+    model.kl_warmup_epochs, model.free_bits = config.kl_warmup_epochs, config.free_bits  # read by train_step
     return model
 
 
 @hookimpl
 def train_step(spec, model, batch, ctx):
     x01 = to_unit(batch[0], ctx.info)
-    reconstruction, kl = vae_terms(model, x01)
-    beta = unwrap(model).beta
-    loss = (reconstruction + beta * kl).mean()
+    reconstruction, kl_per_dimension = vae_terms(model, x01)
+    vae = unwrap(model)
+    weight = kl_weight(vae.beta, vae.kl_warmup_epochs, ctx.epoch)
+    loss = reconstruction.mean() + weight * kl_penalty(kl_per_dimension, vae.free_bits)
     ctx.backward(loss)
     ctx.step()
-    return {"loss": loss.detach(), "reconstruction": reconstruction.mean().detach(), "kl": kl.mean().detach()}
+    kl = kl_per_dimension.sum(dim=1).mean().detach()  # the true KL, whatever the loss was charged
+    return {"loss": loss.detach(), "reconstruction": reconstruction.mean().detach(), "kl": kl}
 
 
 @hookimpl
@@ -165,7 +181,8 @@ def evaluate(spec, model, loader, ctx):
         for batch in loader:
             x01 = to_unit(batch[0], ctx.info)
             noise = torch.randn(len(x01), unwrap(model).latent_dim, generator=generator).to(x01.device)
-            reconstruction, kl = vae_terms(model, x01, noise)
+            reconstruction, kl_per_dimension = vae_terms(model, x01, noise)
+            kl = kl_per_dimension.sum(dim=1)
             recs.append(ctx.gather(reconstruction))
             kls.append(ctx.gather(kl))
     if not recs:
