@@ -180,13 +180,16 @@ class ContractSuite:
         from archzoo.registry.specs import CLASSIFICATION_TASKS
 
         spec = setup["spec"]
-        if spec.task not in CLASSIFICATION_TASKS:
-            pytest.skip(f"forward shape is checked for classifiers; {spec.task} is checked through sample")
+        if spec.task not in (*CLASSIFICATION_TASKS, "tabular-regression"):
+            pytest.skip(
+                f"forward shape is checked for classifiers and regressions; {spec.task} is checked through sample"
+            )
         model = self.build(setup).eval()
         inputs, labels = batch_parts(setup["batch"])
         with setup["torch"].no_grad():
-            logits = model(inputs)
-        assert tuple(logits.shape) == (len(labels), setup["splits"].info.num_classes)
+            outputs = model(inputs)
+        # One score per class, or one number per output of a regression (its info's num_classes).
+        assert tuple(outputs.shape) == (len(labels), setup["splits"].info.num_classes)
 
     def test_train_steps_lower_the_loss_and_change_the_weights(self, setup):
         torch = setup["torch"]
@@ -208,8 +211,14 @@ class ContractSuite:
             assert isinstance(value, float) and math.isfinite(value), f"metric {name} = {value!r} is not a finite float"
             if name in ("accuracy", "f1", "precision", "recall"):
                 assert 0.0 <= value <= 1.0, f"{name} = {value} is outside [0, 1]"
-            if name.endswith("loss"):
+            if name.endswith("loss") or name in ("mse", "mae"):
                 assert value >= 0.0, f"{name} = {value} is negative"
+            if name == "r2":
+                assert value <= 1.0, f"r2 = {value} is above 1"
+        if setup["spec"].task == "tabular-regression":
+            assert {"r2", "mse", "mae"} <= set(metrics), (
+                f"a regression reports r2, mse and mae, not only {sorted(metrics)}"
+            )
 
     def test_sample_returns_the_task_output(self, setup):
         from archzoo.registry.specs import CLASSIFICATION_TASKS, SampleResult
@@ -234,6 +243,34 @@ class ContractSuite:
             assert result.kind == "text" and all(isinstance(t, str) for t in result.outputs["texts"])
         elif spec.task == "feature-extraction":
             assert result.kind == "features" and result.outputs["features"].ndim == 2
+        elif spec.task == "tabular-regression":
+            assert result.kind == "values"
+            values = result.outputs["values"]
+            assert tuple(values.shape) == (len(labels), setup["splits"].info.num_classes)
+            assert bool(torch.isfinite(values).all()), "predicted values are not all finite"
+            assert len(result.outputs["names"]) == values.shape[1], "one name per predicted output"
+
+    def test_regression_scores_its_own_predictions(self, setup):
+        """Regressions: ``evaluate``'s MSE and R^2 are those of the values ``sample`` predicts,
+        so what the app shows as predictions is what the metrics judged."""
+        from archzoo.toolkit.regression import regression_scores
+
+        torch = setup["torch"]
+        if setup["spec"].task != "tabular-regression":
+            pytest.skip(f"checked for regressions; {setup['spec'].task} is not one")
+        model = self.build(setup)
+        self.train_a_little(setup, model)
+        model.eval()
+        loader = self.tiny_loader(setup)
+        metrics = setup["hooks"].evaluate(model, loader, self.eval_context(setup))
+        inputs = torch.cat([batch_parts(b)[0] for b in loader])
+        targets = torch.cat([batch_parts(b)[1] for b in loader])
+        result = setup["hooks"].sample(model, {"inputs": inputs}, self.eval_context(setup))
+        expected = regression_scores(result.outputs["values"], targets)
+        for name in ("r2", "mse"):
+            assert math.isclose(metrics[name], expected[name], rel_tol=1e-5, abs_tol=1e-7), (
+                f"evaluate's {name} is {metrics[name]}, but the values sample predicts give {expected[name]}"
+            )
 
     def test_generators_are_seeded(self, setup):
         """Image generators: the same seed draws the same images, another seed others."""

@@ -8,6 +8,8 @@ curves, and the ship / collect more data / redesign verdict with its reasons."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from archzoo.api import evaluate_checkpoint
@@ -64,6 +66,9 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
         metrics = evaluate_checkpoint(location, dataset=chosen, split=split or "test", host=ctx.host)
         task = checkpoint_task(location, host=ctx.host)
         rows = table([[k, round(v, 4)] for k, v in metrics.items()], ["metric", "value"])
+        if task == "tabular-regression":
+            status, rows, picture = regression_answer(ctx, location, chosen, split or "test", rows)
+            return status, rows, per_class, picture, None
         if task not in CLASSIFICATION_TASKS:
             return (
                 ok(f"Evaluated on the {split} split. (A confusion matrix is drawn for classifiers only.)"),
@@ -87,6 +92,21 @@ def evaluate(ctx: AppContext, location: str | None, dataset: str | None, split: 
     if confused:
         text += f" Most confused: {confused}."
     return ok(text), rows, per, matrix.to_image(), {"location": location, "matrix": matrix}
+
+
+def regression_answer(ctx: AppContext, location: str, dataset: str | None, split: str, rows: Any):
+    """-> (status, metrics table, residuals picture) of a regression: its predictions against the truth."""
+    import io
+
+    from PIL import Image
+
+    from archzoo.inference.regression import residuals
+    from archzoo.inference.views.residuals import draw_residuals, scores_line
+
+    found = residuals(location, dataset=dataset, split=split, host=ctx.host)
+    picture = Image.open(io.BytesIO(draw_residuals(found, f"{found.dataset} ({split})")))
+    text = f"Evaluated on the {split} split: {scores_line(found)}. The picture shows each residual (true - predicted)."
+    return ok(text), rows, picture
 
 
 #: Images of a cell shown in the gallery.
@@ -189,6 +209,8 @@ def judge(
     ood_name = None if ood in (None, "", AUTO_OOD) else ood
     scratch = None if save else Path(tempfile.mkdtemp(prefix="archzoo-ui-report-"))
     try:
+        if checkpoint_task(location, host=ctx.host) == "tabular-regression":
+            return judge_regression(ctx, location, chosen, split or "test", scratch)
         report = write_report(
             location,
             out=scratch,
@@ -222,6 +244,21 @@ def judge(
         status += f'<div class="az-msg az-info"><b>Notes:</b><ul>{items}</ul></div>'
 
     return (status, verdict_html(report.verdict), table(trust_rows(assessment.summary()), TRUST_HEADERS), *pictures)
+
+
+def judge_regression(ctx: AppContext, location: str, dataset: str | None, split: str, scratch: Any):
+    """A regression's report (``archzoo report``'s: metrics and residuals; no verdict, which judges classifiers)."""
+    from archzoo.evaluation.regression_report import write_regression_report
+
+    report = write_regression_report(location, out=scratch, save=scratch is None, dataset=dataset, split=split,
+                                     host=ctx.host)  # fmt: skip
+    picture = _picture(report.page.parent / "residuals.png")
+    where = (
+        f" Saved in the checkpoint: {report.page}." if report.checkpoint_updated else " The checkpoint was not changed."
+    )
+    status = ok(f"Reported on the {split} split of a regression: its metrics and residuals.{where}")
+    rows = table([[k, round(v, 4)] for k, v in report.metrics.items()], TRUST_HEADERS)
+    return status, "", rows, picture, None, None
 
 
 def _picture(path):

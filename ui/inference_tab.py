@@ -5,6 +5,7 @@ task                       input widgets                                 output
 =========================  ============================================  ==========================
 image-classification       sketchpad, image upload, top-k                class probabilities
 tabular-classification     rows of numbers                               class probabilities
+tabular-regression         rows of numbers                               predicted values (residuals: Views)
 text-classification        text box                                      class probabilities
 image-generation           count, seed, steps, mode, sampler             gallery
 text-generation            prompt, temperature, length                   text
@@ -50,13 +51,14 @@ from .common import (
 TASK_WIDGETS: dict[str, str] = {
     "image-classification": "image",
     "tabular-classification": "tabular",
+    "tabular-regression": "regression",
     "text-classification": "text",
     "image-generation": "image-generation",
     "text-generation": "text-generation",
     "feature-extraction": "features",
     "node-classification": "graph",
 }
-GROUPS = ("image", "tabular", "text", "image-generation", "text-generation", "features", "graph")
+GROUPS = ("image", "tabular", "regression", "text", "image-generation", "text-generation", "features", "graph")
 NODE_COLUMNS = ["node", "split in training", "true class", "prediction", "probability"]
 SAMPLER_DEFAULT = "model's default"
 #: What each sampling mode does, in the words the mode box uses for the modes a generator offers.
@@ -209,6 +211,22 @@ def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float
         ["row", "prediction", "probability"],
     )
     return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
+
+
+def predict_values(ctx: AppContext, location: str | None, text: str):
+    """A regression's predicted values for typed rows -> (table of rows and values, notes)."""
+    from archzoo.inference.regression import predict_typed_rows
+
+    try:
+        _need(location)
+        found = predict_typed_rows(location, text, host=ctx.host)
+    except Exception as exc:
+        return table([], ["row", "predicted"]), error_message(exc)
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    columns = ["row", *(f"predicted {name}" for name in found.names)]
+    return table([[line, *(round(v, 6) for v in values)] for line, values in zip(lines, found.values)], columns), (
+        notes_html(found.notes)
+    )
 
 
 def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float):
@@ -416,6 +434,18 @@ def build(ctx: AppContext) -> dict:
             )
         rows_notes = gr.HTML()
 
+    with gr.Column(visible=first_group == "regression") as groups["regression"]:
+        values_in = gr.Textbox(
+            label="Inputs, comma-separated, one row per line",
+            lines=3,
+            placeholder="0.5",
+            info="in the data's own units; the residuals on the test split are under Views",
+            elem_id="az-value-rows",
+        )
+        predict_values_button = gr.Button("Predict", variant="primary", elem_id="az-predict-values")
+        values_table = gr.Dataframe(table([], ["row", "predicted"]), label="Predicted values", interactive=False)
+        values_notes = gr.HTML()
+
     with gr.Column(visible=first_group == "text") as groups["text"]:
         text_in = gr.Textbox(label="Text (one per line)", lines=4, info=reads or None, elem_id="az-text")
         classify_text_button = gr.Button("Classify", variant="primary")
@@ -487,10 +517,10 @@ def build(ctx: AppContext) -> dict:
     # What one checkpoint showed is gone when another is chosen: no stale prediction under a new name.
     results = [image_label, seen, image_notes, rows_label, rows_table, rows_notes, text_label, text_table, text_notes,
                gallery, gallery_notes, generated, generated_notes, vectors, similarity, features_notes, nodes_table,
-               nodes_notes]  # fmt: skip
+               nodes_notes, values_table, values_notes]  # fmt: skip
     cleared = [None, None, "", None, table([], ["row", "prediction", "probability"]), "", None,
                table([], ["text", "prediction", "probability"]), "", None, "", "", "", table([], ["text"]),
-               table([], ["text"]), "", table([], NODE_COLUMNS), ""]  # fmt: skip
+               table([], ["text"]), "", table([], NODE_COLUMNS), "", table([], ["row", "predicted"]), ""]  # fmt: skip
 
     def fitted(location, group):
         """The updates that fit the widgets to ``location``: top-k, modes, the text box's words."""
@@ -549,6 +579,12 @@ def build(ctx: AppContext) -> dict:
         [checkpoint, rows_in, top_k],
         [rows_label, rows_table, rows_notes],
         api_name="classify_rows",
+    )
+    predict_values_button.click(
+        bind(predict_values, ctx, ["checkpoint", "rows"]),
+        [checkpoint, values_in],
+        [values_table, values_notes],
+        api_name="predict_values",
     )
     classify_text_button.click(
         bind(classify_text, ctx, ["checkpoint", "text", "top_k"]),

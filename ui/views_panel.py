@@ -26,6 +26,7 @@ from .common import AppContext, bind, error_message, in_page_words, info, ok
 #: The request's boxes each view reads (the others are hidden for it).
 VIEW_BOXES: dict[str, tuple[str, ...]] = {
     "boundary": ("resolution",),
+    "residuals": ("count",),
     "misclassified": ("count",),
     "filters": ("count",),
     "activations": ("layer", "index", "count"),

@@ -26,7 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=evaluate)
 
     p = commands.add_parser(
-        "report", help="judge a classifier: calibration, out-of-distribution, shift, verdict; one HTML page"
+        "report",
+        help="judge a classifier: calibration, out-of-distribution, shift, verdict; a regression: R2, MSE, MAE and "
+        "residuals; one HTML page",
     )
     checkpoint_argument(p)
     p.add_argument(
@@ -65,6 +67,10 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from archzoo.evaluation.report import write_report
+    from archzoo.inference.sampling import checkpoint_task
+
+    if checkpoint_task(args.checkpoint) == "tabular-regression":
+        return _regression_report(args)
 
     written = write_report(
         args.checkpoint,
@@ -86,6 +92,25 @@ def report(args: argparse.Namespace) -> int:
             "checkpoint updated (weights untouched): temperature, model card, evaluation/ in "
             f"{written.assessment.checkpoint}"
         )
+    print(f"report: {written.page}")
+    return 0
+
+
+def _regression_report(args: argparse.Namespace) -> int:
+    """A regression's report: its metrics and residuals (the trust options are for classifiers)."""
+    from archzoo.evaluation.regression_report import write_regression_report
+
+    written = write_regression_report(
+        args.checkpoint, out=args.out, save=args.save, dataset=args.dataset, split=args.split, data_dir=args.data_dir
+    )
+    if args.json:
+        print(json.dumps({"page": str(written.page), "metrics": written.metrics, "notes": written.notes}))
+        return 0
+    table(("METRIC", args.split.upper()), [(k, f"{v:.4f}") for k, v in written.metrics.items()])
+    for note in written.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if written.checkpoint_updated:
+        print(f"checkpoint updated (weights untouched): model card, evaluation/ in {written.checkpoint}")
     print(f"report: {written.page}")
     return 0
 

@@ -30,7 +30,9 @@ def top_k_or_all(text: str) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("predict", help="top-k classes for image files, rows of numbers, texts or graph nodes")
+    p = commands.add_parser(
+        "predict", help="top-k classes for image files, rows of numbers, texts or graph nodes; values of a regression"
+    )
     checkpoint_argument(p)
     text_arguments(
         p,
@@ -130,6 +132,8 @@ def predict(args: argparse.Namespace) -> int:
     task = checkpoint_task(args.checkpoint)
     if task == "node-classification":
         return _predict_nodes(args)
+    if task == "tabular-regression":
+        return _predict_values(args)
     if task == "text-classification":
         inputs = [*args.texts, *text_lines(args.inputs)]
         if not inputs:
@@ -158,6 +162,31 @@ def predict(args: argparse.Namespace) -> int:
     for item, ranked in zip(inputs, results):
         shown = item if len(item) <= 60 else item[:57] + "..."
         print(f"{shown}: " + ", ".join(f"{label} {p:.3f}" for label, p in ranked))
+    return 0
+
+
+def _predict_values(args: argparse.Namespace) -> int:
+    """Predicted numbers of a regression checkpoint for rows of numbers ('0.5' or '1.2,3'; FILE arguments)."""
+    from archzoo.inference.regression import predict_values
+
+    if args.texts:
+        raise ArchzooError("--text is for text classifiers; a regression checkpoint takes rows of numbers ('0.5')")
+    if not args.inputs:
+        raise ArchzooError("give at least one row of numbers to predict, such as 0.5 or '1.2,3'")
+    for flag, given in (
+        ("--calibrated", args.calibrated),
+        ("--temperature", args.temperature),
+        ("--centre", args.centre),
+    ):
+        if given:
+            raise ArchzooError(f"{flag} is for classifiers; a regression checkpoint predicts numbers")
+    found = predict_values(args.checkpoint, args.inputs)
+    if args.json:
+        rows = [{"input": i, "values": dict(zip(found.names, v))} for i, v in zip(args.inputs, found.values)]
+        print(json.dumps(rows))
+        return 0
+    for item, values in zip(args.inputs, found.values):
+        print(f"{item}: " + ", ".join(f"{name} {value:.6g}" for name, value in zip(found.names, values)))
     return 0
 
 

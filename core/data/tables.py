@@ -48,6 +48,8 @@ class NumberTable:
     targets: tuple[str, ...]
     feature_columns: tuple[str, ...]
     target_column: str
+    #: The file's row (1-based, the header being row 1) of each example, for errors about a cell.
+    rows: tuple[int, ...] = ()
 
 
 def is_number_table(path: Path, options: DataOptions) -> bool:
@@ -105,7 +107,7 @@ def _read(path_text: str, _mtime: int, _size: int, label_column: str | None) -> 
             f"{path} has no label column '{label_column}'; its columns are {', '.join(map(repr, header))} "
             "(name the label column with --set label_column=NAME)"
         )
-    features, targets, number = [], [], 1
+    features, targets, numbers, number = [], [], [], 1
     try:
         for number, row in enumerate(rows, start=2):
             if not any(cell.strip() for cell in row):
@@ -118,6 +120,7 @@ def _read(path_text: str, _mtime: int, _size: int, label_column: str | None) -> 
             where = f"{path}, row {number}"
             features.append([_number(c, f"{where}, {_column(header, i)}") for i, c in enumerate(row) if i != target])
             targets.append(label)
+            numbers.append(number)
     except csv.Error as exc:
         raise DataError(f"{path}, row {number + 1}: not readable as CSV ({exc})") from None
     if not targets:
@@ -125,7 +128,7 @@ def _read(path_text: str, _mtime: int, _size: int, label_column: str | None) -> 
     array = np.asarray(features, dtype=np.float32)
     array.setflags(write=False)
     names = tuple(h for i, h in enumerate(header) if i != target)
-    return NumberTable(array, tuple(targets), names, header[target])
+    return NumberTable(array, tuple(targets), names, header[target], tuple(numbers))
 
 
 def _rows(path: Path) -> Iterator[list[str]]:
@@ -199,6 +202,30 @@ def load_number_table(path: Path, options: DataOptions) -> DatasetSplits:
     splits.notes.append(
         f"{path.name}: {len(table.feature_columns)} feature column{'s' if len(table.feature_columns) > 1 else ''} "
         f"({shown}), label column '{table.target_column}' ({len(classes)} classes)"
+    )
+    return splits
+
+
+def load_regression_table(path: Path, options: DataOptions) -> DatasetSplits:
+    """A numeric CSV as a regression set (``houses.csv:task=regression``): the target column
+    (``label_column``, else ``label``, else the last) holds the numbers to predict."""
+    from archzoo.data.regression import regression_splits
+
+    path = Path(path).expanduser()
+    table = read_number_table(path, options.label_column)
+    values = []
+    for cell, row in zip(table.targets, table.rows):
+        try:
+            values.append(_number(cell, f"{path}, row {row}, target column '{table.target_column}'"))
+        except DataError as exc:
+            raise DataError(
+                f"{exc}: a regression target must be a number (name another column with --set label_column=NAME)"
+            ) from None
+    targets = np.asarray(values, dtype=np.float32).reshape(-1, 1)
+    splits = regression_splits(path.name, table.features, targets, (table.target_column,), options)
+    splits.notes.append(
+        f"{path.name}: {len(table.feature_columns)} input column{'s' if len(table.feature_columns) > 1 else ''}, "
+        f"target column '{table.target_column}' (numbers to predict)"
     )
     return splits
 

@@ -41,6 +41,9 @@ class DataOptions:
     trained_tokenizer: Any = None
     #: Class names to map labels onto (a checkpoint's); a label outside them is an error.
     class_names: tuple[str, ...] | None = None
+    #: The settings the dataset's name carries (``sine:points=50`` -> ``(("points", "50"),)``;
+    #: :mod:`archzoo.registry.datanames`), put here by :func:`archzoo.data.loading.load_dataset`.
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 def data_options(train: Any, **more: Any) -> DataOptions:

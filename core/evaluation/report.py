@@ -362,7 +362,7 @@ def _f(value: float | None) -> str:
 REPORT_FILES = (
     PAGE,
     DATA,
-    *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift") for x in ("png", "json")),
+    *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift", "residuals") for x in ("png", "json")),
 )
 
 

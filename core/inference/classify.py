@@ -96,6 +96,11 @@ def predict(
             f"{loaded.path} is a feature extractor ({loaded.spec.name}): get its vectors with 'archzoo embed' "
             "(archzoo.inference.extract_features); 'archzoo eval' reports its head's accuracy"
         )
+    if loaded.info.task == "tabular-regression":
+        raise ArchzooError(
+            f"{loaded.path} is a regression ({loaded.spec.name}): it predicts numbers, not classes; use "
+            "archzoo.inference.regression.predict_values (archzoo predict does)"
+        )
     scaling = _prediction_temperature(loaded, calibrated, temperature)
     if "text-classification" in (loaded.info.task, loaded.spec.task):
         # The model's own tokenizer reads the texts; empty ones are an error.

@@ -29,6 +29,10 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "request": {"inputs": "N x D tensor, normalised like the training data"},
         "result": "class-probabilities",
     },
+    "tabular-regression": {
+        "request": {"inputs": "N x D tensor, normalised like the training data"},
+        "result": "values",
+    },
     "text-classification": {"request": {"texts": "list of str"}, "result": "class-probabilities"},
     "node-classification": {
         "request": {"inputs": "a graph {x, edge_index}", "nodes": "node indices (optional)"},

@@ -27,10 +27,17 @@ from archzoo.plugins import builtin as builtin_plugins
 from archzoo.registry import hookspecs
 from archzoo.registry.paths import PathPolicy
 from archzoo.registry.settings import Settings, load_settings
-from archzoo.registry.specs import ArchSpec, DatasetSpec
+from archzoo.registry.specs import CLASSIFICATION_TASKS, ArchSpec, DatasetSpec
 
 ENTRY_POINT_GROUP = "archzoo"
 CORE_PLUGINS = {"datasets": "archzoo.data.catalogue"}
+#: The task defaults (they import torch): plugin name -> (module, the tasks it answers for).
+#: Registered in this order at ``trylast``; pluggy asks the last registered first, so regression
+#: is asked before classification (a classifier on regression data, the MLP, gets the regression step).
+TASK_DEFAULTS = {
+    "archzoo-defaults": ("archzoo.toolkit.classification", CLASSIFICATION_TASKS),
+    "archzoo-regression-defaults": ("archzoo.toolkit.regression", ("tabular-regression",)),
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class Host:
         self.broken: list[BrokenPlugin] = []
         self._providers: dict[str, set[object]] = {}  # architecture -> plugin objects that implement it
         self._runtime_ready = False
+        self._defaults: dict[object, tuple[str, ...]] = {}  # registered task-default module -> its tasks
         self._lock = threading.Lock()  # the UI loads architectures from several threads
         self._callers: dict[tuple[str, str], tuple[frozenset, Any]] = {}
         self._load(entry_points, extra_plugins or {})
@@ -254,6 +262,9 @@ class Host:
             return cached[1]
         providers = self._providers.get(spec.name, set())
         others = set().union(*(p for arch, p in self._providers.items() if arch != spec.name)) - providers
+        # A default that cannot answer for any of its tasks would only answer None: leaving it out
+        # keeps one implementation in the call, which train_step_caller then calls directly.
+        others |= {module for module, tasks in self._defaults.items() if not set(tasks) & set(spec.tasks)}
         caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
         self._callers[key] = (generation, caller)
         return caller
@@ -261,7 +272,10 @@ class Host:
     def _ensure_runtime(self) -> None:
         """Register the task defaults (they import torch) the first time a model hook is needed."""
         if not self._runtime_ready:
-            self.pm.register(importlib.import_module("archzoo.toolkit.classification"), name="archzoo-defaults")
+            for name, (module_name, tasks) in TASK_DEFAULTS.items():
+                module = importlib.import_module(module_name)
+                self.pm.register(module, name=name)
+                self._defaults[module] = tasks
             self._runtime_ready = True
 
 

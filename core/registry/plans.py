@@ -13,6 +13,7 @@ from typing import Any
 from archzoo.errors import ArchzooError, ConfigError
 from archzoo.registry import config as config_module
 from archzoo.registry.config import TrainConfig
+from archzoo.registry.datanames import check_settings, dataset_name, split_dataset_name
 from archzoo.registry.host import Host, Preset, get_host
 from archzoo.registry.specs import ArchSpec, task_on
 
@@ -44,14 +45,19 @@ def plan_run(
     config = config_module.build_config(spec.config, model_values, owner=spec.name)
     train_config = config_module.build_config(TrainConfig, train_values, owner="training")
     chosen = dataset or (preset.dataset if preset and preset.dataset else None) or spec.default_dataset
-    if chosen in host.datasets and host.datasets[chosen].task not in spec.tasks:
-        raise ArchzooError(
-            f"architecture '{spec.name}' ({', '.join(spec.tasks)}) cannot train on dataset '{chosen}' "
-            f"({host.datasets[chosen].task}); datasets it can use: "
-            + ", ".join(sorted(d.name for d in host.datasets.values() if d.task in spec.tasks))
-        )
-    data_task = host.datasets[chosen].task if chosen in host.datasets else None
-    refuse_unread_settings(train_config, spec, task_on(spec, data_task), chosen, data_kinds(chosen, host))
+    base, settings = split_dataset_name(chosen) if chosen not in host.datasets else (chosen, {})
+    if base in host.datasets:
+        check_settings(base, settings, host.datasets[base].settings)
+        if host.datasets[base].task not in spec.tasks:
+            raise ArchzooError(
+                f"architecture '{spec.name}' ({', '.join(spec.tasks)}) cannot train on dataset '{chosen}' "
+                f"({host.datasets[base].task}); datasets it can use: "
+                + ", ".join(sorted(d.name for d in host.datasets.values() if d.task in spec.tasks))
+            )
+    elif base.lower().endswith(".csv") and "task" not in settings and is_regressor(spec):
+        chosen = dataset_name(base, {**settings, "task": "regression"})  # its target column is a number to predict
+    data_task = host.datasets[base].task if base in host.datasets else None
+    refuse_unread_settings(train_config, spec, task_on(spec, data_task), chosen, data_kinds(base, host))
     return RunPlan(spec=spec, preset=preset, dataset=chosen, config=config, train_config=train_config)
 
 
@@ -80,6 +86,12 @@ def refuse_unread_settings(
                 + " or ".join(sorted(kinds)),
                 owner="training",
             )
+
+
+def is_regressor(spec: ArchSpec) -> bool:
+    """Does ``spec`` read a table's target as a number and not as a class (it regresses,
+    and cannot classify tables)?  Such an architecture given a CSV reads it as regression data."""
+    return "tabular-regression" in spec.tasks and "tabular-classification" not in spec.tasks
 
 
 def fill_from_data(config: Any, info: Any) -> Any:

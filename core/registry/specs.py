@@ -20,6 +20,7 @@ TASKS = (
     "feature-extraction",
     "node-classification",
     "tabular-classification",
+    "tabular-regression",
 )
 
 #: Metrics that are better when lower, for an architecture that declares nothing about them.
@@ -52,6 +53,14 @@ def metric_direction(metric: str, declared: dict[str, str] | None = None) -> str
 
 
 CLASSIFICATION_TASKS = ("image-classification", "text-classification", "tabular-classification", "node-classification")
+
+#: The metrics each task's default ``evaluate`` reports, with the way each improves.  Every
+#: architecture that can do the task declares them (:class:`ArchSpec` adds them to its
+#: ``metrics``), so the trainer and ``compare`` read R^2 as higher-is-better without a plugin
+#: having to repeat it.
+TASK_METRICS: dict[str, dict[str, str]] = {
+    "tabular-regression": {"r2": "higher", "mse": "lower", "mae": "lower", "loss": "lower"},
+}
 
 
 def task_on(spec: ArchSpec, data_task: str | None) -> str:
@@ -102,6 +111,9 @@ class ArchSpec:
     version: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        task_metrics = {m: d for task in (self.task, *self.extra_tasks) for m, d in TASK_METRICS.get(task, {}).items()}
+        if task_metrics:  # the spec's own declarations win over its tasks' defaults
+            object.__setattr__(self, "metrics", {**task_metrics, **dict(self.metrics)})
         for metric, direction in dict(self.metrics).items():
             if direction not in ("higher", "lower"):
                 raise ValueError(
@@ -134,6 +146,9 @@ class DatasetSpec:
     #: Known without loading the data, so model sizes can be shown without it.
     input_shape: tuple[int, ...] = ()
     num_classes: int = 0
+    #: Settings its name may carry (``sine:points=50``; :mod:`archzoo.registry.datanames`):
+    #: name -> help.  The loader reads them from ``DataOptions.settings``.
+    settings: dict[str, str] = field(default_factory=dict, compare=False)
     plugin: str = field(default="", compare=False)
 
 
@@ -148,6 +163,9 @@ class SampleResult:
     - ``"images"``: ``images`` (N x C x H x W tensor in [0, 1])
     - ``"text"``: ``texts`` (list of str)
     - ``"features"``: ``features`` (N x D tensor)
+    - ``"values"``: ``values`` (N x K tensor of predicted numbers, one column per output) and
+      ``names`` (the K outputs' names: a CSV's target column, ``y`` for the toy sets); what a
+      regression's ``sample`` returns
     """
 
     kind: str

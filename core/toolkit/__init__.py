@@ -13,6 +13,8 @@ module imports ``archzoo`` and this package, and nothing else of archzoo's::
 - classification (:mod:`~archzoo.toolkit.classification`): ``classification_step``,
   ``classification_metrics`` (the defaults every classifier gets), and for a step of
   one's own ``classification_loss`` (label smoothing, blended targets) and ``batch_accuracy``
+- regression (:mod:`~archzoo.toolkit.regression`): ``regression_step``, ``regression_metrics``,
+  ``regression_scores``, ``predicted_values`` (the defaults of ``tabular-regression``)
 - generation (:mod:`~archzoo.toolkit.generative`): ``parse_request``, ``Draw``,
   ``SampleError``, ``images_result``, pixel scales, MLP stacks, latent codes
 - pretrained encoders (:mod:`~archzoo.toolkit.encoders`) and their feature
@@ -50,6 +52,7 @@ from archzoo.toolkit.generative import (
 )
 from archzoo.toolkit.layers import ACTIVATIONS, INITS, activation, initialise, norm_1d
 from archzoo.toolkit.models import param_groups_weight_decay, unwrap
+from archzoo.toolkit.regression import predicted_values, regression_metrics, regression_scores, regression_step
 
 __all__ = [
     "ACTIVATIONS",
@@ -79,6 +82,10 @@ __all__ = [
     "pad_ids",
     "param_groups_weight_decay",
     "parse_request",
+    "predicted_values",
+    "regression_metrics",
+    "regression_scores",
+    "regression_step",
     "relu_layers",
     "split_indices",
     "to_signed",

@@ -6,6 +6,7 @@ view, as a :class:`View`).  Which views a model offers follows from its task
 and inputs, found without code from the plugin:
 
 - a classifier of 2-D points: ``boundary`` (predictions on a grid);
+- a regression (``tabular-regression``): ``residuals`` (predictions on the test split);
 - an image classifier: ``misclassified``, ``filters``, ``activations``, ``saliency``
   (the test set, the first layer's weights, forward hooks, gradients);
 - an image generator: ``samples``; with an ``encode`` method also ``latent`` and ``reconstructions``;
@@ -30,10 +31,11 @@ from archzoo.registry.host import Host, get_host
 
 def _families() -> dict[str, Callable[..., View]]:
     """View name -> the function that draws it (imported on first use: they import torch and matplotlib)."""
-    from archzoo.inference.views import attention, boundary, images, latent, points
+    from archzoo.inference.views import attention, boundary, images, latent, points, residuals
 
     return {
         "boundary": boundary.boundary,
+        "residuals": residuals.residual_view,
         "misclassified": images.misclassified,
         "filters": images.filters,
         "activations": images.activations,

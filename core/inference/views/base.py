@@ -15,6 +15,8 @@ from archzoo.registry.limits import MAX_VIEW_COUNT, MAX_VIEW_RESOLUTION, check_c
 VIEWS: dict[str, str] = {
     "boundary": "the decision boundary over the 2-D input plane: class regions shaded by probability, the training "
     "points on top",
+    "residuals": "a regression's test predictions against the truth: the fitted curve over x (one input) or "
+    "predicted against true, and each residual (true - predicted)",
     "misclassified": "the misclassified test images behind each cell of the confusion matrix",
     "filters": "the first layer's weights as images: a CNN's first filters, a linear model's or MLP's weight images",
     "activations": "a layer's activation maps for one test input (--layer, --index)",

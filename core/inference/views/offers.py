@@ -24,6 +24,8 @@ def generic(loaded: Any, host: Host) -> list[str]:
     classifier = spec.task in CLASSIFIERS
     if points_classifier(spec, info):
         names.append("boundary")
+    if info.task == "tabular-regression":
+        names.append("residuals")
     if classifier and len(shape) == 3:
         names += ["misclassified", "filters"] if first_weights(model, shape) is not None else ["misclassified"]
         names += ["activations", "saliency"]
