@@ -164,3 +164,10 @@ def test_a_setting_the_run_would_ignore_is_refused_by_name():
     with pytest.raises(ConfigError, match="label_smoothing.*ddpm on 'spirals' is image-generation"):
         plan_run("ddpm", dataset="spirals", overrides={"label_smoothing": "0.1"})
     plan_run("mlp", dataset="moons", overrides={"label_smoothing": "0.1"})  # a classifier: read
+
+
+def test_the_form_leaves_out_what_the_architecture_never_reads():
+    from archzoo.registry import catalog
+
+    assert "label_smoothing" not in {f.name for f in catalog.form("ddpm").fields}
+    assert {"label_smoothing", "mixup", "grad_accumulation"} <= {f.name for f in catalog.form("mlp").fields}

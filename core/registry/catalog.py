@@ -15,6 +15,7 @@ from typing import Any
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import data_kinds, plan_run  # noqa: F401  (data_kinds: the Train form asks it here)
+from archzoo.registry.specs import task_on
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,10 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
     sections = (("model", plan.spec.config, plan.config), ("training", config_module.TrainConfig, plan.train_config))
     for section, cls, current in sections:
         values = config_module.to_dict(current)
+        performs = {task_on(plan.spec, task) for task in plan.spec.tasks}
         for f in config_module.fields(cls):
-            if f.from_data:
-                continue
+            if f.from_data or (f.tasks and not set(f.tasks) & performs):
+                continue  # filled from the data, or never read by this architecture's runs
             kind = _kind(f.type_name)
             choices = tuple(c.strip() for c in f.allowed.split(",")) if kind == "choice" else ()
             fields.append(

@@ -28,6 +28,15 @@ _MISSING = dataclasses.MISSING
 #: of numbers (the 2-D sets, tables), texts, graphs, and ``file``, a dataset given by a file's path.
 DATA_KINDS = ("images", "points", "text", "graph", "file")
 
+#: Each kind as a message names it.
+KIND_WORDS = {
+    "images": "images",
+    "points": "points (rows of numbers)",
+    "text": "texts",
+    "graph": "graphs",
+    "file": "datasets given by a file's path",
+}
+
 
 def param(
     default: Any,

@@ -82,8 +82,8 @@ def refuse_unread_settings(
             raise ConfigError(
                 field.name,
                 value,
-                f"read only for {' or '.join(field.applies_to)} data, and '{dataset}' holds "
-                + " or ".join(sorted(kinds)),
+                f"read only for {' or '.join(config_module.KIND_WORDS[k] for k in field.applies_to)}, and "
+                f"'{dataset}' holds " + " or ".join(config_module.KIND_WORDS[k] for k in sorted(kinds)),
                 owner="training",
             )
 
