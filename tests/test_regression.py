@@ -236,3 +236,39 @@ class TestContractGradientDescent(ContractSuite):
     architecture = "linear-regression"
     overrides = {"solver": "gradient-descent", "degree": 3, "ridge": 1e-3}
     lr = 0.1
+
+
+# -- the MLP on regression data ------------------------------------------------------------------
+
+
+def test_the_mlp_fits_the_sine_with_one_output():
+    result = fitted("mlp", "sine", hidden="64,64", epochs=60, lr=1e-2, batch_size=32)
+    loaded = load(result.out_dir)
+    assert loaded.info.task == "tabular-regression" and loaded.model.net[-1].out_features == 1
+    assert result.test_metrics["r2"] > 0.6, result.test_metrics  # a line manages about 0.5 on this sine
+    line = fitted("linear-regression", "sine", epochs=1)
+    assert result.test_metrics["r2"] > line.test_metrics["r2"] + 0.1
+
+
+class TestContractMLPOnSine(ContractSuite):
+    """The MLP is checked on regression data too: one output, MSE, values as its sample."""
+
+    architecture = "mlp"
+    overrides = {"hidden": (16,)}
+
+    def make_splits(self, spec):
+        return load_dataset("sine")
+
+
+def test_the_mlp_step_is_called_directly_in_pluggys_order():
+    """Two task defaults answer for the MLP; the trainer's direct call asks them in pluggy's
+    order, so the regression step (loss only) trains it on sine and the classification step
+    (loss and accuracy) on moons."""
+    host = get_host()
+    host.hooks("mlp")
+    impls = host.subset_caller(host.architecture("mlp"), "train_step").get_hookimpls()
+    assert [i.plugin_name for i in reversed(impls)] == ["archzoo-regression-defaults", "archzoo-defaults"]
+    sine = fitted("mlp", "sine", hidden="8", epochs=1)
+    moons = fitted("mlp", "moons", hidden="8", epochs=1)
+    assert set(sine.history[-1]["train"]) == {"loss"} and "r2" in sine.val_metrics
+    assert "accuracy" in moons.history[-1]["train"] and "accuracy" in moons.val_metrics

@@ -5,8 +5,9 @@ evaluation, and the predicted values as its sample.
 They answer for the task the model does on its data (:func:`task_on`): the
 ``linear-regression`` plugin, and a classifier that also lists ``tabular-regression``
 (the MLP) when it is given regression data.  Registered at the lowest priority
-(``trylast``) after the classification defaults, so they are asked first among the
-defaults and answer ``None`` for every other task.
+(``trylast``) before the classification defaults, so that they are asked first among
+the defaults (:data:`archzoo.registry.host.TASK_DEFAULTS`), and answering ``None`` for
+every other task.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The MLP is the first network in the lecture notes: flatten the input, then a
 stack of Linear -> activation layers, then one Linear to the class scores.  It
 has no notion of space, so it serves images (flattened) and plain feature
 vectors alike; that is why it also lists ``tabular-classification`` (the 2-D
-``moons`` points, say).
+``moons`` points, say) and ``tabular-regression`` (the ``sine`` curve: one output,
+trained on the mean squared error by archzoo's regression defaults).
 
 This module is imported whenever archzoo lists what is installed, so it holds
 only the typed config and the spec: no torch.  The network is in
@@ -47,7 +48,12 @@ class MLPConfig:
     input_shape: tuple[int, ...] = param(
         (1, 8, 8), "shape of one input, flattened to a vector (filled from the dataset)", from_data="input_shape", min=1
     )
-    num_classes: int = param(10, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
+    num_classes: int = param(
+        10,
+        "number of classes, or of numbers a regression predicts (filled from the dataset: 1 for sine)",
+        from_data="num_classes",
+        min=1,
+    )
 
 
 #: Parameters of the default config on ``digits`` (1x8x8, 10 classes):
@@ -61,7 +67,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="mlp",
             task="image-classification",
-            extra_tasks=("tabular-classification",),
+            extra_tasks=("tabular-classification", "tabular-regression"),
             summary="Multilayer perceptron: flatten, Linear-activation blocks, Linear to classes (the 784-256-10 "
             "lecture-note baseline).",
             config=MLPConfig,
