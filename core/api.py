@@ -9,7 +9,7 @@ this module gathers them, and gives training (a lower layer) its live views.
 from archzoo.checkpoints.hub import pull, push_to_hub
 from archzoo.checkpoints.io import LoadedCheckpoint, load
 from archzoo.evaluation.evaluate import evaluate_checkpoint
-from archzoo.inference.classify import predict
+from archzoo.inference.classify import predict, predict_with_spread
 from archzoo.inference.data import evaluation_data, evaluation_loader, evaluation_split
 from archzoo.inference.sampling import sample_checkpoint
 from archzoo.inference.views import available as available_views
@@ -44,6 +44,7 @@ __all__ = [
     "plan_run",
     "planned_parameters",
     "predict",
+    "predict_with_spread",
     "pull",
     "push_to_hub",
     "resumed_plan",

@@ -214,6 +214,20 @@ def test_uploaded_digits_are_classified(ui, client, trained):
     assert correct >= 8
 
 
+def test_an_upload_is_read_with_mc_dropout_passes(ui, client, trained):
+    from archzoo.api import train
+
+    train("mlp", dataset="digits", overrides={"dropout": "0.3", "epochs": "2"}, out=str(ui.store / "dropout-run"))
+    path, _ = digit_png(ui.files, 3, size=8)
+    label, _, notes = client.predict(
+        str(ui.store / "dropout-run"), handle_file(str(path)), 3, True, False, 20, api_name="/classify_image"
+    )
+    assert len(label["confidences"]) == 3
+    assert "MC-dropout" in notes and " ± " in notes  # the mean of 20 passes and their spread
+    _, _, refused = client.predict(trained.best, handle_file(str(path)), 3, True, False, 20, api_name="/classify_image")
+    assert "has no dropout to leave on" in refused  # the default MLP was trained without dropout
+
+
 def test_a_sketch_is_classified_and_the_conversion_is_explained(ui, client, trained):
     one = sketch(ui.files, "one", [(140, 30, 140, 250)])
     label, seen, notes = client.predict(trained.best, one, 3, api_name="/classify_sketch")

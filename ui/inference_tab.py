@@ -20,6 +20,7 @@ without one is named as such in the page.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import gradio as gr
@@ -133,6 +134,21 @@ def _label(top_k: list[tuple[str, float]]) -> dict[str, float]:
     return {label: float(p) for label, p in top_k}
 
 
+def _messages(prediction: Any) -> str:
+    """The notes on what was changed, and with MC-dropout the spread of the first input's classes."""
+    notes = [n for n in prediction.notes if not n.startswith("MC-dropout:")]
+    html = notes_html(notes)
+    if prediction.spread:
+        shown = ", ".join(
+            f"{escape(label)} {p:.3f} ± {s:.3f}" for (label, p), s in zip(prediction.top_k[0], prediction.spread[0])
+        )
+        html += (
+            '<div class="az-msg az-info" id="az-mc-spread"><b>MC-dropout</b> (the mean of the passes with dropout on, '
+            f"± their standard deviation; a wide spread is a model unsure of its answer): {shown}</div>"
+        )
+    return html
+
+
 # -- the handlers (one per button) ------------------------------------------------------------
 
 
@@ -155,29 +171,47 @@ def follow_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: flo
 
 
 def classify_upload(
-    ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool, centre: bool = False
+    ctx: AppContext,
+    location: str | None,
+    upload: Any,
+    top_k: float,
+    match: bool,
+    centre: bool = False,
+    passes: float = 0,
 ):
     try:
         _need(location)
         if not upload:
             raise ArchzooError("no image: choose a file to upload first")
         prediction = inference.classify_image(
-            location, upload, top_k=int(top_k), match_polarity=bool(match), centre=bool(centre), host=ctx.host
+            location,
+            upload,
+            top_k=int(top_k),
+            match_polarity=bool(match),
+            centre=bool(centre),
+            mc_dropout=int(passes or 0),
+            host=ctx.host,
         )
     except Exception as exc:
         return None, None, error_message(exc)
-    return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
+    return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), _messages(prediction)
 
 
 def preview_and_classify(
-    ctx: AppContext, location: str | None, upload: Any, top_k: float, match: bool, centre: bool = False
+    ctx: AppContext,
+    location: str | None,
+    upload: Any,
+    top_k: float,
+    match: bool,
+    centre: bool = False,
+    passes: float = 0,
 ):
     """-> (the upload as it is, label, what the model saw, message): a picture shown before it is read."""
     try:
         shown = thumbnail(upload)
     except Exception as exc:
         return gr.update(value=None, visible=False), None, None, error_message(exc)
-    return (gr.update(value=shown, visible=True), *classify_upload(ctx, location, upload, top_k, match, centre))
+    return (gr.update(value=shown, visible=True), *classify_upload(ctx, location, upload, top_k, match, centre, passes))
 
 
 def thumbnail(upload: Any, side: int = 320) -> Any:
@@ -198,19 +232,29 @@ def grayscale_input(ctx: AppContext, location: str | None) -> bool:
     return len(shape) == 3 and int(shape[0]) == 1
 
 
-def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float):
+def classify_rows(ctx: AppContext, location: str | None, text: str, top_k: float, passes: float = 0):
     rows_table = table([], ["row", "prediction", "probability"])
     try:
         _need(location)
-        prediction = inference.classify_rows(location, text, top_k=int(top_k), host=ctx.host)
+        prediction = inference.classify_rows(
+            location, text, top_k=int(top_k), mc_dropout=int(passes or 0), host=ctx.host
+        )
     except Exception as exc:
         return None, rows_table, error_message(exc)
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    rows_table = table(
-        [[line, r[0][0], round(r[0][1], 4)] for line, r in zip(lines, prediction.top_k)],
-        ["row", "prediction", "probability"],
-    )
-    return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
+    return _label(prediction.top_k[0]), _ranked_table("row", lines, prediction), _messages(prediction)
+
+
+def _ranked_table(what: str, items: list[str], prediction: Any) -> Any:
+    """Each input with its top class and probability (and, with MC-dropout, that probability's spread)."""
+    if prediction.spread is None:
+        rows = [[item, r[0][0], round(r[0][1], 4)] for item, r in zip(items, prediction.top_k)]
+        return table(rows, [what, "prediction", "probability"])
+    rows = [
+        [item, r[0][0], round(r[0][1], 4), round(s[0], 4)]
+        for item, r, s in zip(items, prediction.top_k, prediction.spread)
+    ]
+    return table(rows, [what, "prediction", "probability", "spread"])
 
 
 def predict_values(ctx: AppContext, location: str | None, text: str):
@@ -229,19 +273,17 @@ def predict_values(ctx: AppContext, location: str | None, text: str):
     )
 
 
-def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float):
+def classify_text(ctx: AppContext, location: str | None, text: str, top_k: float, passes: float = 0):
     rows_table = table([], ["text", "prediction", "probability"])
     try:
         _need(location)
-        prediction = inference.classify_texts(location, text, top_k=int(top_k), host=ctx.host)
+        prediction = inference.classify_texts(
+            location, text, top_k=int(top_k), mc_dropout=int(passes or 0), host=ctx.host
+        )
     except Exception as exc:
         return None, rows_table, error_message(exc)
     texts = [t.strip() for t in (text or "").splitlines() if t.strip()]
-    rows_table = table(
-        [[t, r[0][0], round(r[0][1], 4)] for t, r in zip(texts, prediction.top_k)],
-        ["text", "prediction", "probability"],
-    )
-    return _label(prediction.top_k[0]), rows_table, notes_html(prediction.notes)
+    return _label(prediction.top_k[0]), _ranked_table("text", texts, prediction), _messages(prediction)
 
 
 def generate_images(
@@ -363,6 +405,17 @@ def build(ctx: AppContext) -> dict:
         label="classes to show (top-k)",
         visible=first_group in ("image", "tabular", "text"),
         elem_id="az-top-k",
+    )
+    passes = gr.Slider(
+        0,
+        100,
+        value=0,
+        step=1,
+        label="MC-dropout passes",
+        info="0: one plain pass; N: the mean of N passes with dropout left on, and how much they disagree (for "
+        "models trained with dropout; the drawing is read plainly)",
+        visible=first_group in ("image", "tabular", "text"),
+        elem_id="az-mc-passes",
     )
     groups: dict[str, Any] = {}
 
@@ -530,6 +583,7 @@ def build(ctx: AppContext) -> dict:
             gr.update(choices=list(modes), value="sample", info=modes_info(modes)),
             gr.update(info=reads or None),
             gr.update(value=group == "image" and grayscale_input(ctx, location)),
+            gr.update(visible=group in ("image", "tabular", "text"), value=0),
         ]
 
     def on_checkpoint(location):
@@ -537,7 +591,7 @@ def build(ctx: AppContext) -> dict:
         groups_shown = [gr.update(visible=g == group) for g in GROUPS]
         return [text, *fitted(location, group), *groups_shown, *cleared, *views["fit"](location)]
 
-    fitted_widgets = [top_k, mode, text_in, centre]
+    fitted_widgets = [top_k, mode, text_in, centre, passes]
     checkpoint.change(
         on_checkpoint,
         checkpoint,
@@ -561,22 +615,22 @@ def build(ctx: AppContext) -> dict:
         api_visibility="undocumented",
     )
     classify_upload_button.click(
-        bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background", "centre"]),
-        [checkpoint, upload, top_k, match, centre],
+        bind(classify_upload, ctx, ["checkpoint", "image", "top_k", "match_background", "centre", "mc_dropout"]),
+        [checkpoint, upload, top_k, match, centre, passes],
         [image_label, seen, image_notes],
         api_name="classify_image",
     )
     # An upload is shown as it is and classified at once; the button classifies it again after a change of box.
     upload.upload(
-        bind(preview_and_classify, ctx, ["checkpoint", "image", "top_k", "match_background", "centre"]),
-        [checkpoint, upload, top_k, match, centre],
+        bind(preview_and_classify, ctx, ["checkpoint", "image", "top_k", "match_background", "centre", "mc_dropout"]),
+        [checkpoint, upload, top_k, match, centre, passes],
         [upload_preview, image_label, seen, image_notes],
         api_visibility="undocumented",
     )
     upload.clear(lambda: gr.update(value=None, visible=False), None, upload_preview, api_visibility="undocumented")
     classify_rows_button.click(
-        bind(classify_rows, ctx, ["checkpoint", "rows", "top_k"]),
-        [checkpoint, rows_in, top_k],
+        bind(classify_rows, ctx, ["checkpoint", "rows", "top_k", "mc_dropout"]),
+        [checkpoint, rows_in, top_k, passes],
         [rows_label, rows_table, rows_notes],
         api_name="classify_rows",
     )
@@ -587,8 +641,8 @@ def build(ctx: AppContext) -> dict:
         api_name="predict_values",
     )
     classify_text_button.click(
-        bind(classify_text, ctx, ["checkpoint", "text", "top_k"]),
-        [checkpoint, text_in, top_k],
+        bind(classify_text, ctx, ["checkpoint", "text", "top_k", "mc_dropout"]),
+        [checkpoint, text_in, top_k, passes],
         [text_label, text_table, text_notes],
         api_name="classify_text",
     )

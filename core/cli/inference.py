@@ -53,6 +53,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="image models: read each image as a drawing, cropped to its ink and centred as the training images "
         "are (a digit photographed or typed in a corner of a wide picture)",
     )
+    p.add_argument(
+        "--mc-dropout",
+        type=int,
+        default=0,
+        metavar="N",
+        help="classifiers with dropout: N passes with dropout left on; each class's mean probability and its spread "
+        "(standard deviation) over them: how sure the model is (default 0: one plain pass)",
+    )
     json_flag(p)
     p.set_defaults(handler=predict)
 
@@ -130,6 +138,8 @@ def predict(args: argparse.Namespace) -> int:
     from archzoo.inference.sampling import checkpoint_task
 
     task = checkpoint_task(args.checkpoint)
+    if args.mc_dropout and task == "node-classification":
+        raise ArchzooError("--mc-dropout is for image, row and text classifiers; this checkpoint classifies nodes")
     if task == "node-classification":
         return _predict_nodes(args)
     if task == "tabular-regression":
@@ -146,6 +156,8 @@ def predict(args: argparse.Namespace) -> int:
         inputs = args.inputs
     if args.centre and task != "image-classification":
         raise ArchzooError(f"--centre is for image classifiers; this checkpoint is a {task} model")
+    if args.mc_dropout:
+        return _predict_with_spread(args, inputs)
     results, changes = predict(
         args.checkpoint,
         inputs,
@@ -165,6 +177,26 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict_with_spread(args: argparse.Namespace, inputs: list[str]) -> int:
+    """MC-dropout: each class's mean probability over --mc-dropout passes, and its spread."""
+    from archzoo.api import predict_with_spread
+
+    if args.calibrated or args.temperature is not None:
+        raise ArchzooError("--mc-dropout reads the model as it is; leave out --calibrated and --temperature")
+    results, changes = predict_with_spread(
+        args.checkpoint, inputs, passes=args.mc_dropout, top_k=args.top_k, centre=args.centre
+    )
+    notes(changes)
+    if args.json:
+        ranked = [[{"label": label, "probability": p, "spread": s} for label, p, s in r] for r in results]
+        print(json.dumps([{"input": i, "top_k": r} for i, r in zip(inputs, ranked)]))
+        return 0
+    for item, ranked in zip(inputs, results):
+        shown = item if len(item) <= 60 else item[:57] + "..."
+        print(f"{shown}: " + ", ".join(f"{label} {p:.3f} ± {s:.3f}" for label, p, s in ranked))
+    return 0
+
+
 def _predict_values(args: argparse.Namespace) -> int:
     """Predicted numbers of a regression checkpoint for rows of numbers ('0.5' or '1.2,3'; FILE arguments)."""
     from archzoo.inference.regression import predict_values
@@ -177,6 +209,7 @@ def _predict_values(args: argparse.Namespace) -> int:
         ("--calibrated", args.calibrated),
         ("--temperature", args.temperature),
         ("--centre", args.centre),
+        ("--mc-dropout", args.mc_dropout),
     ):
         if given:
             raise ArchzooError(f"{flag} is for classifiers; a regression checkpoint predicts numbers")

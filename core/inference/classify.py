@@ -29,6 +29,7 @@ from archzoo.inference.sampling import (
     whole,
 )
 from archzoo.inference.sketch import input_preview, match_background, prepare_drawing
+from archzoo.inference.uncertainty import MAX_PASSES, mc_dropout
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.limits import MAX_ROWS, check_count, check_text_request, check_top_k
 
@@ -41,6 +42,8 @@ class Prediction:
     top_k: list[list[tuple[str, float]]]
     notes: list[str] = field(default_factory=list)
     seen: Any = None  # PIL image of the model's input, scaled up for display, or None
+    #: With MC-dropout: the spread of each shown class's probability over the passes, as ``top_k``.
+    spread: list[list[float]] | None = None
 
 
 @dataclass
@@ -82,9 +85,55 @@ def predict(
 
     Returns (top-k (label, probability) pairs per input, notes on conversions made).
     """
+    check_top_k(top_k)
+    result, notes = _classified(location, inputs, calibrated, temperature, centre, 0, host)
+    return result.top_k(top_k), notes
+
+
+def predict_with_spread(
+    location: str | Path,
+    inputs: Sequence[Any],
+    *,
+    passes: int = 30,
+    top_k: int = 3,
+    centre: bool = False,
+    seed: int = 0,
+    host: Host | None = None,
+) -> tuple[list[list[tuple[str, float, float]]], list[str]]:
+    """MC-dropout predictions (notes, exercise 3.3): ``passes`` forward passes with the
+    model's dropout left on, as in training; each class's mean probability and its
+    spread (standard deviation) over the passes.  A wide spread is a model unsure of
+    its answer.  Repeatable for a ``seed``.
+
+    Returns (top-k (label, mean probability, spread) triples per input, notes)."""
+    check_top_k(top_k)
+    result, notes = _classified(
+        location, inputs, False, None, centre, whole(passes, "passes", 2, MAX_PASSES), host, seed
+    )
+    spread = result.outputs["spread"]
+    names = list(result.outputs["class_names"])
+    ranked = []
+    for means, spreads, best in zip(
+        result.outputs["probabilities"], spread, result.outputs["probabilities"].argsort(dim=1, descending=True)
+    ):
+        ranked.append([(names[i], float(means[i]), float(spreads[i])) for i in best[: min(top_k, len(names))].tolist()])
+    return ranked, notes
+
+
+def _classified(
+    location: str | Path,
+    inputs: Sequence[Any],
+    calibrated: bool,
+    temperature: float | None,
+    centre: bool,
+    passes: int,
+    host: Host | None,
+    seed: int = 0,
+) -> tuple[Any, list[str]]:
+    """The class-probabilities result for ``inputs``, each read as the checkpoint's data
+    was; with ``passes``, the mean and spread of that many MC-dropout passes."""
     if not inputs:
         raise ArchzooError("give at least one input to predict")
-    check_top_k(top_k)
     check_count("inputs in one prediction", len(inputs), MAX_ROWS, hint="send fewer at a time")
     texts = [item for item in inputs if isinstance(item, str)]
     if texts:
@@ -102,24 +151,31 @@ def predict(
             "archzoo.inference.regression.predict_values (archzoo predict does)"
         )
     scaling = _prediction_temperature(loaded, calibrated, temperature)
+    notes: list[str] = []
     if "text-classification" in (loaded.info.task, loaded.spec.task):
         # The model's own tokenizer reads the texts; empty ones are an error.
-        result = sample_checkpoint(loaded, {"texts": [str(item) for item in inputs], **scaling}, host=host)
-        return result.top_k(top_k), list(result.outputs.get("notes", []))
-    if loaded.spec.task not in ("image-classification", "tabular-classification"):
+        request = {"texts": [str(item) for item in inputs], **scaling}
+    elif loaded.spec.task not in ("image-classification", "tabular-classification"):
         raise ArchzooError(
             f"predict takes images, rows of numbers or texts; '{loaded.spec.name}' is a {loaded.spec.task} model"
         )
-    notes: list[str] = []
-    if len(loaded.info.input_shape) == 3:
-        if centre:
-            inputs = [prepare_drawing(open_image(item), loaded.info, notes, label=_name(item)) for item in inputs]
-        tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
     else:
-        tensors = [prepare_row(item, loaded.info, f"row {number}") for number, item in enumerate(inputs, 1)]
-    batch = torch.stack(tensors)
-    result = sample_checkpoint(loaded, {"inputs": batch, **scaling}, host=host)
-    return result.top_k(top_k), notes
+        if len(loaded.info.input_shape) == 3:
+            if centre:
+                inputs = [prepare_drawing(open_image(item), loaded.info, notes, label=_name(item)) for item in inputs]
+            tensors = [prepare_image(item, loaded.info, notes) for item in inputs]
+        else:
+            tensors = [prepare_row(item, loaded.info, f"row {number}") for number, item in enumerate(inputs, 1)]
+        request = {"inputs": torch.stack(tensors), **scaling}
+    if passes:
+        result = mc_dropout(loaded, request, passes, seed, host)
+        notes.append(
+            f"MC-dropout: the mean of {passes} passes with dropout on, and the spread (standard deviation) over them"
+        )
+    else:
+        result = sample_checkpoint(loaded, request, host=host)
+    expect(result, "class-probabilities")
+    return result, notes + list(result.outputs.get("notes", []))
 
 
 def _prediction_temperature(loaded: Any, calibrated: bool, temperature: float | None) -> dict[str, float]:
@@ -171,9 +227,11 @@ def classify_image(
     match_polarity: bool = True,
     centre: bool = False,
     calibrated: bool = False,
+    mc_dropout: int = 0,
     host: Host | None = None,
 ) -> Prediction:
-    """Top-k classes for an uploaded image (a file path, PIL image or array).
+    """Top-k classes for an uploaded image (a file path, PIL image or array); with
+    ``mc_dropout`` passes, their mean and spread (:func:`predict_with_spread`).
 
     The colour mode and size are converted to what the model takes, and said
     so; with ``match_polarity`` a light-background picture is inverted for a
@@ -192,10 +250,12 @@ def classify_image(
         picture = prepare_drawing(picture, info, notes, label="upload")
     elif match_polarity:
         picture = match_background(picture, info, notes)
-    return _predict_image(location, picture, info, notes, top_k, host, calibrated)
+    return _predict_image(location, picture, info, notes, top_k, host, calibrated, mc_dropout)
 
 
-def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host | None = None) -> Prediction:
+def classify_rows(
+    location: str | Path, text: str, *, top_k: int = 3, mc_dropout: int = 0, host: Host | None = None
+) -> Prediction:
     """Top-k classes for rows of numbers, one row per line (``0.5, -1.2``); blank lines
     are skipped, and an error names its row by its line in ``text``."""
     host = host or get_host()
@@ -206,12 +266,11 @@ def classify_rows(location: str | Path, text: str, *, top_k: int = 3, host: Host
     if not lines:
         raise ArchzooError(f"type {width} numbers separated by commas, one row per line")
     rows = [parse_row(line, width, f"row {number}") for number, line in lines]
-    results, notes = predict(location, rows, top_k=top_k, host=host)
-    return Prediction(top_k=results, notes=notes)
+    return ranked(location, rows, top_k=top_k, mc_dropout=mc_dropout, host=host)
 
 
 def classify_texts(
-    location: str | Path, texts: list[str] | str, *, top_k: int = 3, host: Host | None = None
+    location: str | Path, texts: list[str] | str, *, top_k: int = 3, mc_dropout: int = 0, host: Host | None = None
 ) -> Prediction:
     """Top-k classes for each text (one per line when given a single string),
     through :func:`archzoo.api.predict` as ``archzoo predict`` does."""
@@ -219,8 +278,7 @@ def classify_texts(
     if isinstance(texts, str):
         check_text_request(texts)  # before anything else: the cheapest answer to a flood
     require_task(location, ("text-classification",), host)
-    results, notes = predict(location, _texts(texts), top_k=top_k, host=host)
-    return Prediction(top_k=results, notes=notes)
+    return ranked(location, _texts(texts), top_k=top_k, mc_dropout=mc_dropout, host=host)
 
 
 def classify_nodes(
@@ -265,9 +323,34 @@ def _node_indices(nodes: list[int] | str | None, count: int) -> list[int]:
     return list(dict.fromkeys(indices))  # each node once, in the order given
 
 
-def _predict_image(location, image, info, notes, top_k, host, calibrated=False) -> Prediction:
-    results, more = predict(location, [image], top_k=top_k, calibrated=calibrated, host=host)
-    return Prediction(top_k=results, notes=notes + more, seen=input_preview(image, info))
+def _predict_image(location, image, info, notes, top_k, host, calibrated=False, mc_dropout=0) -> Prediction:
+    if calibrated and mc_dropout:
+        raise ArchzooError("MC-dropout reads the model as it is: give either calibrated or MC-dropout passes")
+    found = ranked(location, [image], top_k=top_k, calibrated=calibrated, mc_dropout=mc_dropout, host=host)
+    return Prediction(
+        top_k=found.top_k, notes=notes + found.notes, seen=input_preview(image, info), spread=found.spread
+    )
+
+
+def ranked(
+    location: str | Path,
+    inputs: Sequence[Any],
+    *,
+    top_k: int,
+    calibrated: bool = False,
+    mc_dropout: int = 0,
+    host: Host | None = None,
+) -> Prediction:
+    """:func:`predict`, or with ``mc_dropout`` passes :func:`predict_with_spread`, as a :class:`Prediction`."""
+    if not mc_dropout:
+        results, notes = predict(location, inputs, top_k=top_k, calibrated=calibrated, host=host)
+        return Prediction(top_k=results, notes=notes)
+    triples, notes = predict_with_spread(location, inputs, passes=mc_dropout, top_k=top_k, host=host)
+    return Prediction(
+        top_k=[[(label, p) for label, p, _ in row] for row in triples],
+        notes=notes,
+        spread=[[s for _, _, s in row] for row in triples],
+    )
 
 
 def _texts(texts: list[str] | str | None) -> list[str]:
