@@ -128,7 +128,19 @@ def test_cnn_ablation_counts(host, row):
     plugin = build(
         host, "cnn", (3, 32, 32), kernel_size=kernel, width=filters, blocks=blocks, convs_per_block=1, head_hidden=0
     )
-    if blocks == 3:  # the plugin's channels double at every block: the notes' only up to 4 x
+    capped = build(
+        host,
+        "cnn",
+        (3, 32, 32),
+        kernel_size=kernel,
+        width=filters,
+        blocks=blocks,
+        convs_per_block=1,
+        head_hidden=0,
+        max_width=4 * filters,
+    )
+    assert count(capped) == built  # max_width stops the doubling where the notes' code does
+    if blocks == 3:  # without the cap the 3-block rows are the same: they never double past 4 x
         assert count(plugin) == built
     else:
         assert count(plugin) == count(notes_cnn(*row, cap=blocks)) == 1_575_690 and "1,575,690" in ERRATA
@@ -316,3 +328,19 @@ def test_ddpm_step_coefficient(host):
     out = ddpm_sample(EchoDenoiser(), x, torch.Generator().manual_seed(0))
     assert torch.allclose(out, (1 - derived[-1]) / alphas[-1].sqrt())
     assert not torch.allclose(out, (1 - printed[-1]) / alphas[-1].sqrt())
+
+
+def test_cifar10net_count_and_the_readings_it_rules_out(host):
+    """4.6: built as written, 1,181,386 on 3 x 32 x 32; no subset of its convolutions, biases,
+    norms or head hidden layer gives the printed 952,202."""
+    import itertools
+
+    net = build(host, "cifar10net", (3, 32, 32))
+    assert count(net) == 1_181_386 and count(build(host, "cifar10net")) == 1_180_234
+    assert "952,202" in ERRATA and "1,181,386" in ERRATA
+    convs = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256)]
+    readings = set()
+    for kept in itertools.product((0, 1), repeat=6):
+        for bias, norm, head in itertools.product((1, 0), (1, 0), (256 * 128 + 128 + 128 * 10 + 10, 256 * 10 + 10)):
+            readings.add(sum((a * b * 9 + bias * b + norm * 2 * b) * k for (a, b), k in zip(convs, kept)) + head)
+    assert 1_181_386 in readings and 952_202 not in readings

@@ -78,7 +78,7 @@ def test_spec_points_at_its_model_module(name):
 
 
 def test_mlp_also_serves_tabular_data():
-    assert spec_of("mlp").tasks == ("image-classification", "tabular-classification")
+    assert spec_of("mlp").tasks == ("image-classification", "tabular-classification", "tabular-regression")
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn"])

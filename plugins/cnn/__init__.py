@@ -29,6 +29,13 @@ class CNNConfig:
     )
     width: int = param(16, "channels of the first block; block i has width * 2**i", min=1, max=4096)
     blocks: int = param(2, "number of conv blocks, each ending in a 2x2 max-pool", min=1, max=8)
+    max_width: int = param(
+        0,
+        "cap on a block's channels: width * 2**i stops doubling there (the notes' ablation, 4.8, stops at 4 x "
+        "width); 0: no cap",
+        min=0,
+        max=65536,
+    )
     convs_per_block: int = param(1, "Conv-BatchNorm-ReLU layers in each block", min=1, max=8)
     pool: bool = param(True, "max-pool 2x2 after each block (skipped anyway once the feature map is 1 pixel wide)")
     head_hidden: int = param(

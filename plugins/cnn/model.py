@@ -45,6 +45,7 @@ def build_cnn(
     pool: bool = True,
     dropout2d: float = 0.0,
     activation_name: str = "relu",
+    max_width: int = 0,
 ) -> nn.Sequential:
     """One member of the family, sized for ``input_shape`` = (C, H, W)."""
     if len(input_shape) != 3:
@@ -53,7 +54,7 @@ def build_cnn(
     pad = kernel_size // 2
     layers: list[nn.Module] = []
     for i in range(blocks):
-        c_out = width * 2**i
+        c_out = width * 2**i if not max_width else min(width * 2**i, max_width)
         for _ in range(convs_per_block):
             layers += conv_bn_act(channels, c_out, kernel_size, activation_name)
             channels = c_out
@@ -90,5 +91,6 @@ def build_model(spec, config):
         pool=config.pool,
         dropout2d=config.dropout2d,
         activation_name=config.activation,
+        max_width=config.max_width,
     )
     return initialise(model, config.init, config.activation)
