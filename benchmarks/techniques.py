@@ -48,7 +48,9 @@ def run(preset: str, overrides: dict[str, str], store: str, data_dir: str | None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mlp-epochs", type=int, default=5, help="epochs of each MLP (the same for both)")
+    parser.add_argument(
+        "--mlp-epochs", type=int, default=5, help="epochs of each MLP (the same for both; 0 skips them)"
+    )
     parser.add_argument("--cnn-steps", type=int, default=300, help="steps of each CNN (0 skips the CNN pair)")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
@@ -59,7 +61,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as store:
         for pair in PAIRS:
-            if pair is PAIRS[1] and args.cnn_steps == 0:
+            if (pair is PAIRS[0] and args.mlp_epochs == 0) or (pair is PAIRS[1] and args.cnn_steps == 0):
                 continue
             for preset in pair:
                 tick = time.perf_counter()
