@@ -18,7 +18,7 @@ def test_installed_lists_architectures_with_size_and_plugin(host):
     data = catalog.installed(host)
     mlp = next(a for a in data["architectures"] if a["name"] == "mlp")
     assert mlp["parameters"] == 19210 and mlp["distribution"] == "archzoo" and mlp["version"]
-    assert mlp["tasks"] == ["image-classification", "tabular-classification"]
+    assert mlp["tasks"] == ["image-classification", "tabular-classification", "tabular-regression"]
     assert {a["name"] for a in data["architectures"]} >= {"mlp", "cnn"}
     assert {p["name"] for p in data["presets"]} >= {"mlp-fashion-deep", "cnn-notes"}
     assert {d["name"] for d in data["datasets"]} >= {"digits", "moons", "fashion-mnist"}

@@ -166,8 +166,14 @@ def test_a_setting_the_run_would_ignore_is_refused_by_name():
     plan_run("mlp", dataset="moons", overrides={"label_smoothing": "0.1"})  # a classifier: read
 
 
-def test_the_form_leaves_out_what_the_architecture_never_reads():
+def test_the_form_hides_what_a_run_never_reads():
     from archzoo.registry import catalog
 
-    assert "label_smoothing" not in {f.name for f in catalog.form("ddpm").fields}
-    assert {"label_smoothing", "mixup", "grad_accumulation"} <= {f.name for f in catalog.form("mlp").fields}
+    fields = {f.name: f for f in catalog.form("mlp").fields}  # the Train form is built once, from one form
+    assert {"label_smoothing", "mixup", "grad_accumulation"} <= set(fields)
+    generating = catalog.run_task("ddpm", "spirals")
+    classifying = catalog.run_task("mlp", "moons")
+    assert (generating, classifying) == ("image-generation", "tabular-classification")
+    assert not catalog.applies(fields["label_smoothing"], catalog.data_kinds("spirals"), generating)
+    assert catalog.applies(fields["label_smoothing"], catalog.data_kinds("moons"), classifying)
+    assert catalog.applies(fields["grad_accumulation"], catalog.data_kinds("spirals"), generating)  # every run

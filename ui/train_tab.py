@@ -368,7 +368,7 @@ def _settings_form(ctx: AppContext) -> TrainForm:
     kinds = catalog.data_kinds(first.dataset, host)
     groups, model_keys, model_fields, model_components = _model_settings(ctx, first.architecture, kinds)
     train_fields = [f for f in first.fields if f.section == "training"]
-    train_components = _training_settings(train_fields, kinds)
+    train_components = _training_settings(train_fields, kinds, catalog.run_task(first.name, first.dataset, host))
     with gr.Accordion("Data and output", open=False):
         with gr.Row():
             data_dir = gr.Textbox(
@@ -426,18 +426,20 @@ def _model_settings(ctx: AppContext, shown: str, kinds: frozenset[str] | None) -
     return groups, keys, described, components
 
 
-def _training_settings(fields: list[catalog.FormField], kinds: frozenset[str] | None) -> dict[str, Any]:
+def _training_settings(
+    fields: list[catalog.FormField], kinds: frozenset[str] | None, task: str | None
+) -> dict[str, Any]:
     """The training settings: the main ones in a row, the rest folded away."""
     components: dict[str, Any] = {}
     with gr.Accordion("Training settings", open=True):
         with gr.Row():
             for field in fields:
                 if field.name in MAIN_TRAINING:
-                    components[field.name] = field_component(field, catalog.applies(field, kinds))
+                    components[field.name] = field_component(field, catalog.applies(field, kinds, task))
         with gr.Accordion("More training settings", open=False):
             for field in fields:
                 if field.name not in MAIN_TRAINING:
-                    components[field.name] = field_component(field, catalog.applies(field, kinds))
+                    components[field.name] = field_component(field, catalog.applies(field, kinds, task))
     return components
 
 
@@ -448,9 +450,9 @@ def fit_to_data(ctx: AppContext, form: TrainForm, chosen: str | None, dataset: s
         spec, _ = ctx.host.resolve(chosen or ctx.host.settings.default_architecture)
     except ArchzooError:
         return [gr.skip() for _ in form.fields]
-    kinds = catalog.data_kinds(dataset, ctx.host)
+    kinds, task = catalog.data_kinds(dataset, ctx.host), catalog.run_task(spec.name, dataset, ctx.host)
     return [
-        gr.update(visible=catalog.applies(field, kinds)) if owner in (None, spec.name) else gr.skip()
+        gr.update(visible=catalog.applies(field, kinds, task)) if owner in (None, spec.name) else gr.skip()
         for owner, field in zip(form.owners(), form.fields)
     ]
 

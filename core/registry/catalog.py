@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archzoo.errors import ArchzooError
 from archzoo.registry import config as config_module
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.plans import data_kinds, plan_run  # noqa: F401  (data_kinds: the Train form asks it here)
@@ -37,6 +38,8 @@ class FormField:
     choices: tuple[str, ...] = ()
     #: The kinds of data it is read for (``config.DATA_KINDS``); empty: every kind.
     applies_to: tuple[str, ...] = ()
+    #: The tasks whose runs read it; empty: every task.
+    tasks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,10 +115,9 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
     sections = (("model", plan.spec.config, plan.config), ("training", config_module.TrainConfig, plan.train_config))
     for section, cls, current in sections:
         values = config_module.to_dict(current)
-        performs = {task_on(plan.spec, task) for task in plan.spec.tasks}
         for f in config_module.fields(cls):
-            if f.from_data or (f.tasks and not set(f.tasks) & performs):
-                continue  # filled from the data, or never read by this architecture's runs
+            if f.from_data:
+                continue
             kind = _kind(f.type_name)
             choices = tuple(c.strip() for c in f.allowed.split(",")) if kind == "choice" else ()
             fields.append(
@@ -130,6 +132,7 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
                     allowed=f.allowed,
                     choices=choices,
                     applies_to=f.applies_to,
+                    tasks=f.tasks,
                 )
             )
     return Form(
@@ -143,9 +146,24 @@ def form(name: str | None = None, host: Host | None = None) -> Form:
     )
 
 
-def applies(field: FormField, kinds: frozenset[str] | None) -> bool:
-    """Is ``field`` read for data of these kinds?  Every field is, when the kinds are unknown."""
+def applies(field: FormField, kinds: frozenset[str] | None, task: str | None = None) -> bool:
+    """Is ``field`` read for data of these kinds, by a run of this ``task``?  Every field is,
+    when the kinds (or the task) are unknown."""
+    if task is not None and field.tasks and task not in field.tasks:
+        return False
     return kinds is None or not field.applies_to or bool(kinds & set(field.applies_to))
+
+
+def run_task(name: str | None, dataset: str | None, host: Host | None = None) -> str | None:
+    """The task a run of ``name`` on ``dataset`` does (an MLP on moons classifies tables, a
+    DDPM on them generates); None when the name is not known."""
+    host = host or get_host()
+    try:
+        spec, _ = host.resolve(name or host.settings.default_architecture)
+    except ArchzooError:
+        return None
+    data = host.datasets.get((dataset or "").strip())
+    return task_on(spec, data.task if data else None)
 
 
 def overrides_from_form(values: dict[str, Any], name: str | None = None, host: Host | None = None) -> dict[str, Any]:
