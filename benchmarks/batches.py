@@ -3,10 +3,11 @@
 Part 1, the loader alone, over one shuffled epoch of Fashion-MNIST's training
 split in batches of 128 (no model): the per-example DataLoader archzoo used
 before (fetch each example in Python, stack them), the fastest loop a person
-writes by hand (index the tensors with each batch of indices), and archzoo's
-loader now (:mod:`archzoo.data.batches`).  Batches per second, median over
-repeats, the three in rotating order; the target is archzoo / index-gather
->= 0.95.
+writes by hand (index the tensors with each batch of indices), archzoo's
+loader in one CPU process (:class:`archzoo.data.batches.IndexBatches`), and
+the DataLoader of whole batches it hands Accelerate where that shards or
+moves them.  Batches per second, median over repeats, in rotating order; the
+target is archzoo / index-gather >= 0.95.
 
 Part 2, training: one epoch of ``mlp-fashion-deep`` (784-256-128-10, Adam,
 batch 128) by archzoo with whole batches against archzoo on the per-example
@@ -45,10 +46,21 @@ def index_gather(splits, sampler, batch_size):
 
 
 def archzoo_loader(splits, sampler, batch_size):
+    """What the trainer iterates in one CPU process: batches cut from the order of indices."""
+    return batches.batch_loader(splits.train, sampler, batch_size, direct=True)
+
+
+def archzoo_dataloader(splits, sampler, batch_size):
+    """What it hands Accelerate elsewhere (several processes, a GPU): a DataLoader of whole batches."""
     return batches.batch_loader(splits.train, sampler, batch_size)
 
 
-LOADERS = {"per-example DataLoader (before)": per_example, "index-gather loop": index_gather, "archzoo": archzoo_loader}
+LOADERS = {
+    "per-example DataLoader (before)": per_example,
+    "index-gather loop": index_gather,
+    "archzoo": archzoo_loader,
+    "archzoo's DataLoader (several processes, GPUs)": archzoo_dataloader,
+}
 
 
 def loader_rates(splits, repeats: int, batch_size: int = 128) -> dict[str, list[float]]:

@@ -18,7 +18,7 @@ from archzoo import DataError, api
 from archzoo.checkpoints.io import sha256_file
 from archzoo.data import DataOptions, load_dataset
 from archzoo.data import batches as batches_module
-from archzoo.data.batches import WholeBatches, batch_loader, placement
+from archzoo.data.batches import IndexBatches, WholeBatches, batch_loader, placement
 from archzoo.runs import events
 from archzoo.training.tally import StepTally
 from archzoo.training.trainer import EpochSampler
@@ -60,6 +60,10 @@ def test_whole_batches_are_the_per_example_batches_in_the_same_order(name, optio
     per_example = DataLoader(splits.train, batch_size=32, sampler=sampler, collate_fn=splits.collate)
     assert len(whole) == len(per_example)
     assert same_batches(whole, per_example)
+    direct = batch_loader(splits.train, sampler, 32, splits.collate, direct=True)  # one CPU process: no DataLoader
+    assert isinstance(direct, IndexBatches) and len(direct) == len(per_example)
+    assert same_batches(direct, per_example)
+    assert same_batches(direct.batches(skip=3), list(per_example)[3:])  # a run resumed inside the epoch
     validation = batch_loader(splits.val, None, 100, splits.collate)
     assert same_batches(validation, DataLoader(splits.val, batch_size=100, collate_fn=splits.collate))
 

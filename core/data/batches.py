@@ -60,6 +60,32 @@ def as_taken(batch: Any) -> Any:
     return batch
 
 
+class IndexBatches:
+    """Whole batches cut straight from the sampler's order of indices, for a loader nobody
+    wraps (one CPU process): no DataLoader machinery per batch, and the indices never
+    become a Python list.  The same batches, in the same order, as the DataLoader path."""
+
+    def __init__(self, take: Callable[[torch.Tensor], Any], sampler: Sampler[int] | None, size: int, batch_size: int):
+        self.take, self.sampler, self.size, self.batch_size = take, sampler, size, batch_size
+
+    def __len__(self) -> int:
+        return -(-self.size // self.batch_size)
+
+    def __iter__(self):
+        return self.batches()
+
+    def batches(self, skip: int = 0):
+        """The epoch's batches, the first ``skip`` left out (a run resumed inside an epoch)."""
+        if self.sampler is None:
+            order = torch.arange(self.size)
+        elif hasattr(self.sampler, "order"):
+            order = self.sampler.order()
+        else:
+            order = torch.as_tensor(list(self.sampler), dtype=torch.int64)
+        for indices in order.split(self.batch_size)[skip:]:
+            yield self.take(indices)
+
+
 def batch_loader(
     dataset: Any,
     sampler: Sampler[int] | None,
@@ -70,10 +96,15 @@ def batch_loader(
     device: torch.device | None = None,
     budget_gib: float = 0.0,
     note: Callable[[str], None] | None = None,
-) -> DataLoader:
+    direct: bool = False,
+) -> DataLoader | IndexBatches:
     """A DataLoader of ``batch_size`` batches in ``sampler``'s order (sequential without one),
-    taken whole when the dataset allows it; the per-example DataLoader otherwise."""
+    taken whole when the dataset allows it; the per-example DataLoader otherwise.  ``direct``:
+    the loader is iterated as it is, in this process, on the CPU (Accelerate does not wrap
+    it), so data in memory is served by :class:`IndexBatches` instead of a DataLoader."""
     take = batch_taker(dataset, collate)
+    if take is not None and direct and num_workers == 0 and (device is None or device.type == "cpu"):
+        return IndexBatches(take, sampler, len(dataset), batch_size)
     if take is None:
         return DataLoader(
             dataset,

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Sampler
 from archzoo.checkpoints.io import check_state_matches, write_checkpoint
 from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_checkpoint
 from archzoo.checkpoints.meta import build_meta
-from archzoo.data.batches import batch_loader
+from archzoo.data.batches import IndexBatches, batch_loader
 from archzoo.data.text import bucket_by_length
 from archzoo.data.types import DatasetSplits
 from archzoo.errors import ArchzooError, CheckpointError, DataError
@@ -130,11 +130,15 @@ class EpochSampler(Sampler[int]):
         self.epoch = epoch
 
     def __iter__(self):
+        return iter(self.order().tolist())
+
+    def order(self) -> torch.Tensor:
+        """This epoch's order of the examples, as a tensor of indices."""
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(self.size, generator=generator)
         if self.lengths is not None:
             order = bucket_by_length(order, self.lengths, self.batch_size, generator)
-        return iter(order.tolist())
+        return order
 
     def __len__(self) -> int:
         return self.size
@@ -254,6 +258,9 @@ class Trainer:
         )
         self.trackers = self._trackers()
         plain, by_hand = self._synchronisation()
+        # One CPU process stepping plainly: Accelerate wraps nothing, so the training batches
+        # can come straight from the order of indices (archzoo.data.batches.IndexBatches).
+        self.direct = plain and self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
         set_seed(self.tc.seed)
         plan = plan_on_meta(self.hooks.build_model, self.config)  # its size first, allocating nothing
         if plan is not None:
@@ -318,10 +325,10 @@ class Trainer:
         one; whole batches where the data is in memory (:mod:`archzoo.data.batches`)."""
         lengths = self.splits.lengths if self.tc.bucket_batches else None
         self.sampler = EpochSampler(len(self.splits.train), self.tc.seed, lengths, self.tc.batch_size)
-        train_loader = self._loader(self.splits.train, self.sampler, self.tc.batch_size)
+        train_loader = self._loader(self.splits.train, self.sampler, self.tc.batch_size, direct=self.direct)
         return train_loader, self._eval_loader(self.splits.val)
 
-    def _loader(self, dataset: Any, sampler: Sampler[int] | None, batch_size: int) -> DataLoader:
+    def _loader(self, dataset: Any, sampler: Sampler[int] | None, batch_size: int, direct: bool = False) -> Any:
         return batch_loader(
             dataset,
             sampler,
@@ -331,6 +338,7 @@ class Trainer:
             device=self.accelerator.device,
             budget_gib=self.tc.device_data_budget,
             note=self.notes.append,
+            direct=direct,
         )
 
     def _hand_to_accelerate(
@@ -352,7 +360,6 @@ class Trainer:
         move yet costs every batch (about 18 us, ~1% of a small MLP's step), so
         it stays bare too.  A model synchronised by hand is moved to the device
         and given the main process's weights instead of a DDP wrapper."""
-        one_cpu = self.accelerator.num_processes == 1 and self.accelerator.device.type == "cpu"
         parts: dict[str, Any] = {}
         if by_hand:
             model = model.to(self.accelerator.device)
@@ -361,7 +368,7 @@ class Trainer:
             parts["model"] = model
         if not plain:
             parts.update({f"optimizer {name}": optimizer for name, optimizer in optimizers.items()})
-        if not (plain and one_cpu):
+        if not self.direct:
             parts["train"] = train_loader
         if val_loader is not None:
             parts["validation"] = val_loader
@@ -416,7 +423,9 @@ class Trainer:
         self.model.train()
         self.ctx.epoch = epoch
         loader = self.train_loader
-        if state.batch:
+        if state.batch and isinstance(loader, IndexBatches):
+            loader = loader.batches(skip=state.batch)
+        elif state.batch:
             loader = self.accelerator.skip_first_batches(self.train_loader, state.batch)
         # Accelerate's loaders set their sampler's epoch from their own
         # iteration count on every pass; set it so a resumed run agrees.
