@@ -54,9 +54,10 @@ def classification_loss(logits: torch.Tensor, targets: torch.Tensor, ctx) -> tor
     return F.cross_entropy(logits, targets, label_smoothing=ctx.train_config.label_smoothing)
 
 
-def batch_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def batch_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | float:
     """The share of the batch whose top class is its label (the larger share of a blended
-    one), as a device tensor: the trainer reads it when it reports, not every step."""
+    one): a device tensor on an accelerator, read when the trainer reports rather than
+    every step; a number on the CPU, where reading waits for nothing."""
     labels = targets if targets.ndim == 1 else targets.argmax(dim=1)
     hits = (logits.argmax(dim=1) == labels).sum()  # argmax has no gradient: no detach needed
     if hits.device.type == "cpu":
