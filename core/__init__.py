@@ -17,6 +17,7 @@ from archzoo.errors import (
     ConfigError,
     DataError,
     DuplicateNameError,
+    PluginBrokenError,
     PluginMissingError,
     UnknownNameError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "DataError",
     "DatasetSpec",
     "DuplicateNameError",
+    "PluginBrokenError",
     "PluginMissingError",
     "SampleResult",
     "TrainConfig",

@@ -62,9 +62,29 @@ class PluginMissingError(ArchzooError):
         plugin = meta.get("plugin")
         dist = str(plugin.get("distribution") or "") if isinstance(plugin, dict) else ""
         name = meta.get("architecture")
+        if _DISTRIBUTION.fullmatch(dist) and _installed(dist):
+            return cls(
+                f"architecture '{name}' is not available, though {dist} is installed: its plugin failed to load, "
+                "is disabled in registry.toml, or no longer provides it; 'archzoo list' shows broken plugins"
+            )
         if _DISTRIBUTION.fullmatch(dist):
             return cls(f"architecture '{name}' is not installed: install {dist} (pip install {dist}) and try again")
         return cls(f"architecture '{name}' is not installed, and the checkpoint does not name a valid distribution")
+
+
+class PluginBrokenError(ArchzooError):
+    """An architecture is registered but its plugin's model module cannot be imported."""
+
+
+def _installed(distribution: str) -> bool:
+    """Is a distribution of this name installed here?"""
+    from importlib import metadata
+
+    try:
+        metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 class CheckpointError(ArchzooError):

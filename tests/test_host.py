@@ -29,7 +29,9 @@ from archzoo import (
     hookimpl,
     param,
 )
+from archzoo.errors import PluginBrokenError, PluginMissingError
 from archzoo.plugins import builtin
+from archzoo.registry import catalog
 from archzoo.registry.host import (
     CORE_PLUGINS,
     BrokenPlugin,
@@ -724,3 +726,101 @@ def test_plugin_guide_quotes_the_example_plugin_verbatim():
             f"docs/plugins.md no longer quotes tests/example_plugin/{relative} exactly; paste the file into the guide "
             "again"
         )
+
+
+# -- plugins broken in their lazily imported model module (the plugin-ecosystem issue, item 4) --
+
+CARD = """
+from dataclasses import dataclass
+from archzoo import ArchSpec, hookimpl, param
+
+@dataclass
+class FlowConfig:
+    width: int = param(8, "a width", min=1)
+
+@hookimpl
+def archzoo_register(registry):
+    registry.add_architecture(ArchSpec(
+        name="{arch}", task="image-classification", summary="a flow", config=FlowConfig,
+        default_dataset="digits", implementation="{model}",
+    ))
+"""
+
+SYNTAX_ERROR = """
+import torch
+
+def build_model(spec, config)   # the colon is missing
+    return torch.nn.Linear(2, 2)
+"""
+
+MISSING_DEPENDENCY = """
+import archzoo_flow_dependency_not_installed
+"""
+
+
+def flow_distribution(tmp_path, monkeypatch, fresh_modules, model_source: str) -> tuple[str, str]:
+    card, model = fresh_modules("flow_card"), fresh_modules("flow_model")
+    arch = f"flow-{card[-8:]}"
+    write_distribution(
+        tmp_path,
+        "archzoo-flow",
+        "0.3",
+        {card: CARD.format(arch=arch, model=model), model: model_source},
+        {"flow": card},
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return arch, model
+
+
+def test_a_syntax_error_in_the_model_module_is_listed_as_broken_without_importing_it(
+    registry_file, tmp_path, monkeypatch, fresh_modules
+):
+    arch, model = flow_distribution(tmp_path, monkeypatch, fresh_modules, SYNTAX_ERROR)
+    host = quiet_host()
+    found = catalog.installed(host)
+    (entry,) = [a for a in found["architectures"] if a["name"] == arch]
+    assert entry["broken"].startswith("SyntaxError: expected ':'") and "line 4" in entry["broken"]
+    (broken,) = [b for b in found["broken"] if b["name"] == "flow"]
+    assert broken["distribution"] == "archzoo-flow" and broken["error"].startswith(f"{model}: SyntaxError")
+    assert model not in sys.modules  # found by compiling its source, not by running it
+
+    with pytest.raises(PluginBrokenError) as raised:
+        host.hooks(arch)
+    message = str(raised.value)
+    assert "\n" not in message and f"architecture '{arch}' cannot be used" in message
+    assert "plugin 'flow', archzoo-flow 0.3" in message and "SyntaxError: expected ':'" in message
+
+
+def test_a_missing_dependency_of_the_model_module_breaks_its_plugin_when_it_is_used(
+    registry_file, tmp_path, monkeypatch, fresh_modules
+):
+    arch, model = flow_distribution(tmp_path, monkeypatch, fresh_modules, MISSING_DEPENDENCY)
+    host = quiet_host()
+    assert catalog.installed(host)["broken"] == []  # the source compiles: only importing it can tell
+    with pytest.raises(PluginBrokenError, match="ModuleNotFoundError: No module named 'archzoo_flow_dependency"):
+        host.hooks(arch)
+    (broken,) = host.broken
+    assert broken.name == "flow" and broken.error.startswith(f"{model}: ModuleNotFoundError")
+    assert [b["name"] for b in catalog.installed(host)["broken"]] == ["flow"]  # listed from then on
+
+
+def test_an_unknown_name_points_at_the_plugins_that_failed_to_load(registry_file, tmp_path, monkeypatch, fresh_modules):
+    bad = fresh_modules("broken_archzoo_plugin")
+    write_distribution(tmp_path, "archzoo-realnvp", "0.1", {bad: BROKEN_PLUGIN.format(tag=bad[-8:])}, {"realnvp": bad})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(UserWarning, match="'realnvp'"):
+        host = Host()
+    with pytest.raises(UnknownNameError) as raised:
+        host.resolve("realnvp")
+    assert "may belong to a plugin that failed to load: 'realnvp' (archzoo-realnvp): ModuleNotFoundError" in str(
+        raised.value
+    )
+
+
+def test_an_installed_distribution_is_not_told_to_install_itself():
+    installed = PluginMissingError.for_checkpoint({"architecture": "flow", "plugin": {"distribution": "archzoo"}})
+    assert "pip install" not in str(installed) and "though archzoo is installed" in str(installed)
+    missing = PluginMissingError.for_checkpoint(
+        {"architecture": "flow", "plugin": {"distribution": "archzoo-not-installed-anywhere"}}
+    )
+    assert "pip install archzoo-not-installed-anywhere" in str(missing)

@@ -25,14 +25,18 @@ def architectures_table(ctx: AppContext) -> pd.DataFrame:
     rows = []
     for a in data["architectures"]:
         spec = ctx.host.architectures[a["name"]]
+        try:
+            size = None if a["broken"] else planned_parameters(spec.name, ctx.host)
+        except ArchzooError as exc:  # its model module fails to import: said below, in the broken plugins
+            size, a["broken"] = None, str(exc)
         rows.append(
             [
                 a["name"],
                 spec.task,
                 trains_on(spec.tasks),
-                count_text(planned_parameters(spec.name, ctx.host)),
+                count_text(size),
                 f"{a['distribution']} {a['version']}",
-                a["summary"],
+                f"BROKEN (see the plugins that failed, below): {a['summary']}" if a["broken"] else a["summary"],
             ]
         )
     return table(rows, ARCH_HEADERS)
@@ -100,7 +104,7 @@ def broken_table(ctx: AppContext) -> pd.DataFrame:
 
 
 def broken_text(ctx: AppContext) -> str:
-    broken = ctx.host.broken
+    broken = catalog.installed(ctx.host)["broken"]
     if not broken:
         return "Every installed plugin loaded."
     return (
@@ -146,7 +150,7 @@ def build(ctx: AppContext) -> dict:
         label="Plugins that failed to load",
         interactive=False,
         wrap=True,
-        visible=bool(ctx.host.broken),
+        visible=bool(catalog.installed(ctx.host)["broken"]),
     )
     refresh = gr.Button("Refresh", size="sm")
 

@@ -36,7 +36,7 @@ def list_installed(args: argparse.Namespace) -> int:
                 a["task"],
                 count_text(a["parameters"]),
                 f"{a['distribution']} {a['version']}".strip(),
-                a["summary"],
+                f"BROKEN (see below): {a['summary']}" if a["broken"] else a["summary"],
             )
             for a in found["architectures"]
         ],

@@ -57,6 +57,14 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
     """Architectures, presets, datasets and broken plugins (the ``archzoo list --json`` shape)."""
     host = host or get_host()
     archs = sorted(host.architectures.values(), key=lambda s: s.name)
+    problems = {s.name: host.implementation_problem(s) for s in archs}
+    broken = [{"name": b.name, "distribution": b.distribution, "error": b.error} for b in host.broken]
+    for spec in archs:  # a model module that cannot be imported breaks its plugin as a failed entry point does
+        error = problems[spec.name]
+        if error and not any(b["name"] == spec.plugin and spec.implementation in b["error"] for b in broken):
+            broken.append(
+                {"name": spec.plugin, "distribution": spec.distribution, "error": f"{spec.implementation}: {error}"}
+            )
     return {
         "architectures": [
             {
@@ -70,6 +78,7 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
                 "summary": s.summary,
                 "default_dataset": s.default_dataset,
                 "citation": s.citation,
+                "broken": problems[s.name] or "",
             }
             for s in archs
         ],
@@ -81,7 +90,7 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
             {"name": d.name, "task": d.task, "summary": d.summary}
             for d in sorted(host.datasets.values(), key=lambda d: d.name)
         ],
-        "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error} for b in host.broken],
+        "broken": broken,
     }
 
 

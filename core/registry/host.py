@@ -22,7 +22,7 @@ from typing import Any
 
 import pluggy
 
-from archzoo.errors import DuplicateNameError, UnknownNameError
+from archzoo.errors import DuplicateNameError, PluginBrokenError, UnknownNameError
 from archzoo.plugins import builtin as builtin_plugins
 from archzoo.registry import hookspecs
 from archzoo.registry.paths import PathPolicy
@@ -127,6 +127,7 @@ class Host:
         self._defaults: dict[object, tuple[str, ...]] = {}  # registered task-default module -> its tasks
         self._lock = threading.Lock()  # the UI loads architectures from several threads
         self._callers: dict[tuple[str, str], tuple[frozenset, Any]] = {}
+        self._problems: dict[str, str | None] = {}  # architecture -> why its model module cannot import
         self._load(entry_points, extra_plugins or {})
 
     # -- discovery -----------------------------------------------------------------
@@ -185,7 +186,7 @@ class Host:
             self._providers[arch] = {plugin}
 
     def _mark_broken(self, name: str, dist: str, exc: BaseException) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+        error = one_line(exc)
         self.broken.append(BrokenPlugin(name, dist, error))
         warnings.warn(f"archzoo plugin '{name}' ({dist}) failed to load and is skipped: {error}", stacklevel=2)
 
@@ -196,9 +197,15 @@ class Host:
             return self.architectures[name]
         except KeyError:
             known = list(self.architectures) + list(self.presets)
-            raise UnknownNameError(
-                "architecture", name, known, hint="run 'archzoo list' to see what is installed"
-            ) from None
+            raise UnknownNameError("architecture", name, known, hint=self._unknown_hint()) from None
+
+    def _unknown_hint(self) -> str:
+        """What to say after an unknown architecture name: where to look, and the plugins that
+        failed to load, since the name may be one of theirs."""
+        if not self.broken:
+            return "run 'archzoo list' to see what is installed"
+        failed = "; ".join(f"'{b.name}' ({b.distribution}): {b.error}" for b in self.broken)
+        return f"it may belong to a plugin that failed to load: {failed}"
 
     def dataset(self, name: str) -> DatasetSpec:
         try:
@@ -231,9 +238,7 @@ class Host:
             preset = self.presets[name]
             return self.architectures[preset.architecture], preset
         known = list(self.architectures) + list(self.presets)
-        raise UnknownNameError(
-            "architecture or preset", name, known, hint="run 'archzoo list' to see what is installed"
-        )
+        raise UnknownNameError("architecture or preset", name, known, hint=self._unknown_hint())
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -245,11 +250,34 @@ class Host:
             self._ensure_runtime()
             providers = self._providers.setdefault(spec.name, set())
             if spec.implementation:
-                module = importlib.import_module(spec.implementation)
+                module = self._implementation(spec)
                 if not self.pm.is_registered(module):
                     self.pm.register(module, name=f"{spec.plugin}:{spec.implementation}")
                 providers.add(module)
         return ArchHooks(spec, self)
+
+    def _implementation(self, spec: ArchSpec) -> Any:
+        """The architecture's model module, imported; a module that fails to import (a syntax
+        error, a missing dependency) marks its plugin broken and is a one-line error."""
+        try:
+            return importlib.import_module(spec.implementation)
+        except Exception as exc:  # third-party code: any failure, reported, never a traceback
+            error = one_line(exc)
+            if not any(b.name == spec.plugin and error in b.error for b in self.broken):
+                self.broken.append(BrokenPlugin(spec.plugin, spec.distribution, f"{spec.implementation}: {error}"))
+            raise PluginBrokenError(
+                f"architecture '{spec.name}' cannot be used: its model module {spec.implementation} (plugin "
+                f"'{spec.plugin}', {spec.distribution} {spec.version}".rstrip()
+                + f") fails to import: {error}"
+            ) from None
+
+    def implementation_problem(self, spec: ArchSpec) -> str | None:
+        """Why the architecture's model module would not import, found without importing it
+        (so without torch): a module that is not there, or a syntax error; None otherwise.
+        Looked at once per host: its source is read and compiled."""
+        if spec.name not in self._problems:
+            self._problems[spec.name] = _static_problem(spec)
+        return self._problems[spec.name]
 
     def subset_caller(self, spec: ArchSpec, hook: str) -> Any:
         """A caller for ``hook`` that leaves out every plugin providing another
@@ -399,3 +427,33 @@ def reset_host() -> None:
     """Forget the process-wide host (tests that install or disable plugins use this)."""
     global _HOST
     _HOST = None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message, and for a syntax error the file and line."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def _static_problem(spec: ArchSpec) -> str | None:
+    """:meth:`Host.implementation_problem`, looked at afresh."""
+    if not spec.implementation:
+        return None
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(spec.implementation)
+    except (ImportError, ValueError) as exc:
+        return one_line(exc)
+    if found is None:
+        return f"ModuleNotFoundError: no module named '{spec.implementation}'"
+    if not found.origin or not found.origin.endswith(".py"):
+        return None
+    try:
+        compile(Path(found.origin).read_bytes(), found.origin, "exec")
+    except (SyntaxError, ValueError) as exc:
+        return one_line(exc)
+    except OSError:
+        return None
+    return None
