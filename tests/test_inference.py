@@ -376,3 +376,13 @@ def test_the_request_table_covers_every_task():
     from archzoo.registry.specs import TASKS
 
     assert set(inference.REQUESTS) == set(TASKS)
+
+
+def test_sample_checkpoint_takes_a_location_as_evaluate_checkpoint_does(moons_model):
+    from archzoo.api import load, sample_checkpoint
+
+    request = {"inputs": torch.tensor([[0.0, 0.5], [1.0, -0.4]])}
+    by_name = sample_checkpoint(moons_model, request)
+    loaded = sample_checkpoint(load(moons_model), request)
+    assert by_name.kind == loaded.kind == "class-probabilities"
+    assert torch.equal(by_name.outputs["probabilities"], loaded.outputs["probabilities"])

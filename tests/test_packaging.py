@@ -48,3 +48,12 @@ def test_the_wheel_carries_plugins_registry_and_entry_points(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "archzoo = archzoo.cli:main" in text and "archzoo = archzoo.testing" in text
+
+
+def test_archzoo_check_needs_nothing_a_plain_install_lacks():
+    """The contract suite runs on pytest: archzoo itself requires it, so 'archzoo check' works
+    after a plain 'pip install archzoo' (not only with the dev extra)."""
+    from importlib import metadata
+
+    required = [r for r in metadata.requires("archzoo") or [] if "extra ==" not in r]
+    assert any(r.replace(" ", "").startswith("pytest>=") for r in required), required

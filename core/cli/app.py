@@ -66,6 +66,12 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("pytest") is None:  # installed with archzoo; missing only if removed since
+        raise ArchzooError(
+            "archzoo check runs the contract suite with pytest, which is not installed: pip install pytest"
+        )
     from archzoo.testing import run_contract_suite
 
     return run_contract_suite(args.name, args.pytest_args)

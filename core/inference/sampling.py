@@ -58,8 +58,13 @@ REQUESTS: dict[str, dict[str, Any]] = {
 
 
 def sample_checkpoint(loaded: Any, request: dict[str, Any], *, host: Host | None = None) -> SampleResult:
-    """Run the architecture's ``sample`` hook on a loaded checkpoint."""
+    """Run the architecture's ``sample`` hook on a checkpoint: a loaded one, or its location
+    (a run name, a folder, ``hf://``), as :func:`archzoo.evaluation.evaluate.evaluate_checkpoint` takes."""
     host = host or get_host()
+    if isinstance(loaded, (str, Path)):
+        from archzoo.checkpoints.io import load
+
+        loaded = load(loaded, host=host)
     ctx = EvalContext(
         device=next(loaded.model.parameters()).device, info=loaded.info, tokenizer=getattr(loaded, "tokenizer", None)
     )
