@@ -606,3 +606,84 @@ def test_a_report_travels_with_its_checkpoint(hf, runs, tmp_path):
         archzoo.load(pulled).meta["trust"]["verdict"]
         == json.loads((folder / "config.json").read_text())["trust"]["verdict"]
     )
+
+
+# -- a push replaces the repository's archzoo files -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lora_best(tmp_path_factory) -> Path:
+    """A LoRA checkpoint on the tiny BERT: adapter files and a tokenizer an MLP does not have."""
+    from tiny_bert import sst2_rows, tiny_bert, write_csv
+
+    from archzoo.api import train
+
+    root = tmp_path_factory.mktemp("lora")
+    reviews = write_csv(root / "reviews.csv", sst2_rows(64, start=2000))
+    overrides = {"encoder": str(tiny_bert()), "epochs": 1, "batch_size": 32, "r": 2}
+    overrides.update(text_column="review", label_column="sentiment")
+    return train("lora", dataset=str(reviews), overrides=overrides, out=str(root / "run")).best_dir
+
+
+def test_a_push_replaces_the_previous_checkpoint_and_keeps_the_users_own_files(hf, runs, lora_best, tmp_path):
+    import shutil
+
+    lora = tmp_path / "lora"
+    shutil.copytree(lora_best, lora)
+    (lora / "evaluation").mkdir()
+    (lora / "evaluation" / "report.html").write_text("<html>lora report</html>")
+    (lora / "evaluation" / "confusion.png").write_bytes(b"\x89PNG lora figure")
+    archzoo.push_to_hub(lora, "alice/replaced")
+    first = set(hf.server.files("alice/replaced"))
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "evaluation/report.html"} <= first
+    from huggingface_hub import HfApi
+
+    api = HfApi()  # the user's own files, uploaded with plain huggingface_hub
+    api.upload_file(repo_id="alice/replaced", path_or_fileobj=b"my notes", path_in_repo="NOTES.md")
+    api.upload_file(repo_id="alice/replaced", path_or_fileobj=b"deeper", path_in_repo="evaluation/old/keep.md")
+    before = hf.server.repos["alice/replaced"].branches["main"]
+
+    commit = archzoo.push_to_hub(runs[0], "alice/replaced")
+    repo = hf.server.repos["alice/replaced"]
+    assert repo.commits[commit.oid].parent == before  # one commit: the deletions and the new files together
+    files = hf.server.files("alice/replaced")
+    assert sorted(files) == [
+        ".gitattributes",
+        "NOTES.md",
+        "README.md",
+        "config.json",
+        "evaluation/old/keep.md",
+        "model.safetensors",
+        "run/events.jsonl",
+        "run/run.json",
+    ]
+    assert files["NOTES.md"] == b"my notes"
+    assert files["model.safetensors"] == (runs[0] / "best" / "model.safetensors").read_bytes()
+    folder = archzoo.pull("alice/replaced")
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors", "run"]
+    assert torch.equal(outputs(folder), outputs(runs[0]))
+    assert archzoo.push_to_hub(runs[0], "alice/replaced").oid == commit.oid  # nothing stale left: no new commit
+    assert (lora / "adapter_model.safetensors").is_file() and (lora / "evaluation" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "path, owned",
+    [
+        ("model.safetensors", True),
+        ("adapter_config.json", True),
+        ("tokenizer.json", True),
+        ("evaluation/report.html", True),
+        ("evaluation/figure.png", True),
+        ("run/run.json", True),
+        ("run/events.jsonl", True),
+        (".gitattributes", False),
+        ("NOTES.md", False),
+        ("training_state.json", False),
+        ("evaluation/old/keep.md", False),
+        ("evaluation/script.py", False),
+        ("run/other.txt", False),
+        ("sub/model.safetensors", False),
+    ],
+)
+def test_which_files_a_push_owns(path, owned):
+    assert hub.archzoo_file(path) is owned

@@ -180,6 +180,7 @@ def push_to_hub(
             )
         if branch:
             api.create_branch(repo_id, branch=branch, exist_ok=True)
+        stale = _stale_files(api.list_repo_files(repo_id, revision=branch), staging)
         commit = api.upload_folder(
             repo_id=repo_id,
             folder_path=staging,
@@ -187,9 +188,31 @@ def push_to_hub(
             commit_message=message or _default_message(meta),
             allow_patterns=list(HUB_PATTERNS),
             ignore_patterns=list(IGNORED),
+            # Exact names (no wildcards in them: see archzoo_file), deleted in the same commit.
+            delete_patterns=stale or None,
         )
     _note_lineage(folder, "pushed_to", {"repo": repo_id, "branch": branch or "main", "commit": commit.oid, "at": now()})
     return commit
+
+
+def archzoo_file(path: str) -> bool:
+    """Is ``path`` (in a repository) a file archzoo's layout can write: a shared checkpoint file,
+    a page or figure directly in ``evaluation/``, or the run's record in ``run/``?
+
+    These are the files a push replaces: one of them the new checkpoint lacks is deleted, so
+    a repository never mixes two checkpoints.  Every other file (a user's own notes, code,
+    ``.gitattributes``, anything nested deeper) is left as it is."""
+    folder, _, name = path.rpartition("/")
+    if not folder:
+        return name in SHARED_FILES
+    if folder == EVALUATION_DIR:
+        return evaluation_file(name)
+    return folder == IN_CHECKPOINT and name in (RECORD, EVENTS)
+
+
+def _stale_files(remote: list[str], staging: Path) -> list[str]:
+    """The archzoo files of the repository that the staged checkpoint does not hold."""
+    return sorted(path for path in remote if archzoo_file(path) and not (staging / path).is_file())
 
 
 def _note_lineage(folder: Path, key: str, value: object) -> None:
