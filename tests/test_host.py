@@ -679,6 +679,7 @@ EXAMPLE_FILES = {
     "archzoo_softmax_regression/__init__.py": "python",
     "archzoo_softmax_regression/model.py": "python",
     "archzoo_softmax_regression/studies.toml": "toml",
+    "archzoo_softmax_regression/presets.toml": "toml",
     "tests/test_contract.py": "python",
 }
 
@@ -824,3 +825,64 @@ def test_an_installed_distribution_is_not_told_to_install_itself():
         {"architecture": "flow", "plugin": {"distribution": "archzoo-not-installed-anywhere"}}
     )
     assert "pip install archzoo-not-installed-anywhere" in str(missing)
+
+
+# -- presets shipped by plugins (the plugin-ecosystem issue, item 5) -------------------------
+
+SHIPPING = """
+from pathlib import Path
+from dataclasses import dataclass
+from archzoo import ArchSpec, hookimpl, param
+
+@dataclass
+class ShipConfig:
+    width: int = param(8, "a width", min=1)
+
+@hookimpl
+def archzoo_register(registry):
+    registry.add_architecture(ArchSpec(
+        name="{arch}", task="image-classification", summary="ships presets", config=ShipConfig,
+        default_dataset="digits", parameters=1,
+    ))
+    registry.add_presets(Path(__file__).with_name("{presets}"))
+"""
+
+
+def shipping_plugin(tmp_path, fresh_modules, dist, presets_toml, arch=None):
+    module = fresh_modules("shipping_plugin")
+    arch = arch or f"ship-{module[-8:]}"
+    (tmp_path / f"{module}.toml").write_text(presets_toml.format(arch=arch), encoding="utf-8")
+    write_distribution(
+        tmp_path, dist, "1.0", {module: SHIPPING.format(arch=arch, presets=f"{module}.toml")}, {dist: module}
+    )
+    return arch
+
+
+def test_a_plugin_ships_presets_and_registry_toml_wins_on_a_shared_name(
+    registry_file, tmp_path, monkeypatch, fresh_modules
+):
+    toml = (
+        '[presets.{arch}-wide]\narchitecture = "{arch}"\ndataset = "digits"\nsummary = "wide"\n'
+        "[presets.{arch}-wide.config]\nwidth = 64\n"
+    )
+    arch = shipping_plugin(tmp_path, fresh_modules, "archzoo-ship", toml)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    host = quiet_host()
+    preset = host.presets[f"{arch}-wide"]
+    assert (preset.architecture, preset.config, preset.source) == (arch, {"width": 64}, "archzoo-ship")
+    assert host.resolve(f"{arch}-wide")[1] == preset
+    listed = {p["name"]: p for p in catalog.installed(host)["presets"]}
+    assert listed[f"{arch}-wide"]["source"] == "archzoo-ship"
+
+    registry_file(extra=f'[presets.{arch}-wide]\narchitecture = "{arch}"\nsummary = "the operator\'s"\n')
+    operator = quiet_host().presets[f"{arch}-wide"]
+    assert (operator.summary, operator.config, operator.source) == ("the operator's", {}, "registry.toml")
+
+
+def test_a_preset_file_without_an_architecture_breaks_its_plugin(registry_file, tmp_path, monkeypatch, fresh_modules):
+    arch = shipping_plugin(tmp_path, fresh_modules, "archzoo-bad-presets", '[presets.{arch}-x]\ndataset = "digits"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(UserWarning, match="needs a table with an 'architecture'"):
+        host = Host()
+    assert arch not in host.architectures and f"{arch}-x" not in host.presets
+    assert [b.name for b in host.broken] == ["archzoo-bad-presets"]

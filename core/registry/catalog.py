@@ -83,7 +83,13 @@ def installed(host: Host | None = None) -> dict[str, list[dict[str, Any]]]:
             for s in archs
         ],
         "presets": [
-            {"name": p.name, "architecture": p.architecture, "dataset": p.dataset, "summary": p.summary}
+            {
+                "name": p.name,
+                "architecture": p.architecture,
+                "dataset": p.dataset,
+                "summary": p.summary,
+                "source": p.source,
+            }
             for p in sorted(host.presets.values(), key=lambda p: p.name)
         ],
         "datasets": [

@@ -60,6 +60,8 @@ class Preset:
     summary: str
     config: dict[str, Any]
     train: dict[str, Any]
+    #: Where it is written: "registry.toml", or the plugin that ships it.
+    source: str = "registry.toml"
 
 
 class Registry:
@@ -92,6 +94,25 @@ class Registry:
             )
         self._host.datasets[spec.name] = spec
 
+    def add_presets(self, path: str | Path) -> None:
+        """Ship presets: a TOML file of ``[presets.NAME]`` tables, written as in ``registry.toml``.
+        The operator's ``registry.toml`` wins over a preset of the same name; two plugins
+        shipping one name are a :class:`DuplicateNameError` naming both."""
+        import tomllib
+
+        with Path(path).open("rb") as file:
+            tables = tomllib.load(file).get("presets", {})
+        for name, entry in tables.items():
+            if not isinstance(entry, dict) or not entry.get("architecture"):
+                raise ValueError(f"{path}: preset '{name}' needs a table with an 'architecture'")
+            shipped = self._host.shipped_presets.get(name)
+            if shipped is not None:
+                raise DuplicateNameError(
+                    f"preset '{name}' is shipped twice: by plugin '{shipped[0]}' and by plugin '{self._plugin}'; "
+                    "uninstall or disable one of them in registry.toml"
+                )
+            self._host.shipped_presets[name] = (self._plugin, entry)
+
     def add_studies(self, path: str | Path) -> None:
         """Ship studies: a TOML file of ``[studies.NAME]`` tables, written as archzoo's own
         ``studies/shipped.toml``; ``archzoo study list`` reads it (torch-free, read when listed)."""
@@ -121,6 +142,8 @@ class Host:
         self.datasets: dict[str, DatasetSpec] = {}
         #: (plugin, path) of each studies file a plugin ships (:meth:`Registry.add_studies`).
         self.study_files: list[tuple[str, Path]] = []
+        #: preset name -> (plugin, its table) for each preset a plugin ships (:meth:`Registry.add_presets`).
+        self.shipped_presets: dict[str, tuple[str, dict[str, Any]]] = {}
         self.broken: list[BrokenPlugin] = []
         self._providers: dict[str, set[object]] = {}  # architecture -> plugin objects that implement it
         self._runtime_ready = False
@@ -179,6 +202,8 @@ class Host:
             for data in set(self.datasets) - before_data:
                 del self.datasets[data]
             del self.study_files[before_studies:]
+            for preset in [p for p, (owner, _) in self.shipped_presets.items() if owner == name]:
+                del self.shipped_presets[preset]
             self.pm.unregister(plugin)
             self._mark_broken(name, dist, exc)
             return
@@ -217,6 +242,10 @@ class Host:
 
     @cached_property
     def presets(self) -> dict[str, Preset]:
+        """Presets from plugins and from ``registry.toml`` (which wins on a name both use), for
+        architectures that are installed."""
+        written = {name: (plugin, entry) for name, (plugin, entry) in self.shipped_presets.items()}
+        written.update({name: ("registry.toml", entry) for name, entry in self.settings.presets.items()})
         return {
             name: Preset(
                 name=name,
@@ -225,8 +254,9 @@ class Host:
                 summary=entry.get("summary", ""),
                 config=dict(entry.get("config", {})),
                 train=dict(entry.get("train", {})),
+                source=source,
             )
-            for name, entry in self.settings.presets.items()
+            for name, (source, entry) in written.items()
             if entry.get("architecture") in self.architectures
         }
 

@@ -41,4 +41,5 @@ def archzoo_register(registry):
             implementation="archzoo_softmax_regression.model",
         )
     )
+    registry.add_presets(Path(__file__).with_name("presets.toml"))
     registry.add_studies(Path(__file__).with_name("studies.toml"))
