@@ -6,8 +6,9 @@ splits across classes.
   stays inside [0, 1] and keeps its coverage near 0 and 1, where good models
   live; rather than a bootstrap because it is exact to compute and
   reproducible (no resampling seed).
-- :func:`class_report`: per-class precision, recall and F1, built on
-  :class:`archzoo.evaluation.metrics.ConfusionMatrix`, plus the macro averages.
+- :func:`class_report`: per-class precision, recall and F1 and their
+  averages, with per-class and macro AUROC when the probabilities are given;
+  all scikit-learn's (:mod:`archzoo.evaluation.metrics`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import torch
 
-from archzoo.evaluation.metrics import ConfusionMatrix
+from archzoo.errors import ArchzooError
+from archzoo.evaluation.metrics import ConfusionMatrix, roc_scores
 
 #: Two-sided 95%: the 0.975 quantile of the standard normal.
 Z_95 = 1.959963984540054
@@ -51,27 +53,36 @@ def f1(precision: float | None, recall: float | None) -> float | None:
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def class_report(matrix: ConfusionMatrix) -> dict[str, Any]:
-    """Accuracy with its 95% Wilson interval, per-class precision / recall / F1, macro averages."""
-    rows = []
-    for row in matrix.per_class():
-        rows.append({**row, "f1": f1(row["precision"], row["recall"])})
+def class_report(
+    matrix: ConfusionMatrix, *, labels: torch.Tensor | None = None, probabilities: torch.Tensor | None = None
+) -> dict[str, Any]:
+    """Accuracy with its 95% Wilson interval, per-class precision / recall / F1 and their
+    macro and weighted averages (scikit-learn's, over every class in the split or the
+    predictions); with ``labels`` and ``probabilities`` (N x classes) of the same examples,
+    each class's AUROC, the macro AUROC and the ROC curves too."""
+    scores = matrix.scores()
+    rows = scores["per_class"]
+    roc = None
+    if probabilities is not None:
+        if labels is None or len(labels) != matrix.total:
+            raise ArchzooError(
+                f"ROC needs the true class of each of the matrix's {matrix.total} examples beside the probabilities"
+            )
+        roc = roc_scores(labels, probabilities, matrix.class_names)
+        rows = [{**row, "auroc": roc["per_class"][row["class"]]} for row in rows]
     hits = sum(matrix.counts[i][i] for i in range(len(matrix.counts)))
     low, high = wilson_interval(hits, matrix.total)
-
-    def macro(key: str) -> float | None:
-        values = [r[key] for r in rows if r[key] is not None]
-        return sum(values) / len(values) if values else None
-
     return {
         "examples": matrix.total,
         "accuracy": matrix.accuracy,
         "accuracy_ci95": [low, high],
         "ci_method": "Wilson score interval, 95%",
         "per_class": rows,
-        "macro_precision": macro("precision"),
-        "macro_recall": macro("recall"),
-        "macro_f1": macro("f1"),
+        **{key: scores[key] for key in scores if key.startswith(("macro_", "weighted_"))},
+        "averaged_over": scores["averaged_over"],
+        "zero_division": scores["zero_division"],
+        "macro_auroc": roc["macro_auroc"] if roc else None,
+        "roc": roc,
         "confusion_matrix": {"class_names": matrix.class_names, "counts": matrix.counts},
         "most_confused": [list(cell) for cell in matrix.most_confused(3)],
     }

@@ -1,5 +1,12 @@
 """Metrics beyond the ``evaluate`` hook's numbers: the confusion matrix of a
-classifier checkpoint, per-class precision and recall, and a picture of it.
+classifier checkpoint and a picture of it, per-class precision, recall and F1
+(:func:`class_scores`), and ROC curves with their AUROC (:func:`roc_scores`).
+
+The per-class numbers, their averages and the ROC curves are scikit-learn's
+(``precision_recall_fscore_support``, ``roc_curve``, ``roc_auc_score``), not
+archzoo's own arithmetic: the averages count every class that occurs in the
+split or in the predictions, so a class the model never predicts pulls the
+macro F1 down instead of dropping out of it (docs/evaluation.md).
 
 Predictions come from the architecture's own ``sample`` hook (class
 probabilities), so this works for any classifier plugin without it writing
@@ -46,22 +53,17 @@ class ConfusionMatrix:
         return sum(self.counts[i][i] for i in range(len(self.counts))) / max(self.total, 1)
 
     def per_class(self) -> list[dict[str, Any]]:
-        """Support, precision and recall of each class (``None`` where undefined)."""
-        rows = []
+        """Support, precision, recall and F1 of each class, scikit-learn's (see :func:`class_scores`)."""
+        return self.scores()["per_class"]
+
+    def scores(self) -> dict[str, Any]:
+        """:func:`class_scores` of the predictions this matrix counts."""
+        import numpy as np
+
         size = len(self.counts)
-        for i, name in enumerate(self.class_names):
-            support = sum(self.counts[i])
-            predicted = sum(self.counts[t][i] for t in range(size))
-            hits = self.counts[i][i]
-            rows.append(
-                {
-                    "class": name,
-                    "support": support,
-                    "precision": hits / predicted if predicted else None,
-                    "recall": hits / support if support else None,
-                }
-            )
-        return rows
+        true = np.repeat(np.arange(size), [sum(row) for row in self.counts])
+        predicted = np.concatenate([np.repeat(np.arange(size), row) for row in self.counts] or [np.zeros(0, int)])
+        return class_scores(true, predicted, self.class_names)
 
     def most_confused(self, n: int = 3) -> list[tuple[str, str, int]]:
         """The ``n`` largest off-diagonal cells as (true, predicted, count)."""
@@ -140,6 +142,137 @@ class ConfusionMatrix:
         for name, row in zip(names, self.counts):
             lines.append(name.ljust(width + 1) + "".join(str(c).rjust(width) for c in row))
         return "\n".join(lines)
+
+
+#: What a ratio with nothing to divide by counts as (scikit-learn's ``zero_division``): a class
+#: never predicted has precision 0 (and so F1 0), a class predicted but absent from the split
+#: recall 0. Zero, not "leave it out": a class the model never predicts is a failure the macro
+#: averages must show.
+ZERO_DIVISION = 0.0
+
+
+def class_scores(true: Any, predicted: Any, class_names: list[str]) -> dict[str, Any]:
+    """Per-class support, precision, recall and F1, and their macro and weighted averages,
+    computed by scikit-learn's ``precision_recall_fscore_support``.
+
+    ``true`` and ``predicted``: class indices (sequences, arrays or tensors). The classes
+    counted (``labels=``) are every class that occurs in ``true`` or in ``predicted``, so a
+    class that is never predicted counts, with precision and F1 of :data:`ZERO_DIVISION`.
+    A class neither in the split nor predicted has nothing to measure: its numbers are
+    ``None`` and the averages leave it out. Each row's ``note`` says when one of these applies.
+    """
+    import numpy as np
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y_true, y_pred = _indices(true, "true classes"), _indices(predicted, "predicted classes")
+    size = len(class_names)
+    if len(y_true) != len(y_pred):
+        raise ArchzooError(f"{len(y_true)} true classes but {len(y_pred)} predictions: they must pair up")
+    beyond = [int(c) for c in np.concatenate([y_true, y_pred]) if not 0 <= c < size]
+    if beyond:
+        raise ArchzooError(f"class index {beyond[0]} is outside the {size} classes ({', '.join(class_names[:5])}...)")
+    counted = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
+    support = np.bincount(y_true, minlength=size)
+    guesses = np.bincount(y_pred, minlength=size)
+    result: dict[str, Any] = {
+        "per_class": [],
+        "averaged_over": [class_names[c] for c in counted],
+        "zero_division": ZERO_DIVISION,
+        "source": "scikit-learn precision_recall_fscore_support",
+    }
+    if not counted:
+        result["per_class"] = [_empty_row(name, "no examples") for name in class_names]
+        result.update({f"{a}_{m}": None for a in ("macro", "weighted") for m in ("precision", "recall", "f1")})
+        return result
+    options = {"labels": counted, "zero_division": ZERO_DIVISION}
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average=None, **options)
+    found = {c: (float(precision[i]), float(recall[i]), float(f1[i])) for i, c in enumerate(counted)}
+    for c, name in enumerate(class_names):
+        if c not in found:
+            result["per_class"].append(_empty_row(name, "not in the split and never predicted: nothing to measure"))
+            continue
+        note = ""
+        if not support[c]:
+            note = f"not in the split: recall undefined, counted as {ZERO_DIVISION:g}"
+        elif not guesses[c]:
+            note = f"never predicted: precision undefined, counted as {ZERO_DIVISION:g}"
+        p, r, f = found[c]
+        result["per_class"].append(
+            {"class": name, "support": int(support[c]), "predicted": int(guesses[c]), "precision": p, "recall": r,
+             "f1": f, "note": note}
+        )  # fmt: skip
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, **options)
+        result.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    return result
+
+
+def roc_scores(true: Any, probabilities: Any, class_names: list[str]) -> dict[str, Any]:
+    """ROC curves and the area under them, from the predicted class probabilities,
+    by scikit-learn's ``roc_curve`` and ``roc_auc_score``.
+
+    Two classes: the usual single curve, the second class positive (the first
+    class's curve is its mirror and has the same area). More: one curve per class,
+    that class against the rest, and the macro AUROC, their mean (what
+    ``roc_auc_score(..., multi_class="ovr")`` computes when every class is present).
+    A class absent from the split (or the only one in it) has no curve: its AUROC is
+    ``None``, ``undefined`` says why, and the macro mean is over the others.
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y_true = _indices(true, "true classes")
+    scores = np.asarray(probabilities.detach().cpu() if hasattr(probabilities, "detach") else probabilities, float)
+    size = len(class_names)
+    if scores.ndim != 2 or scores.shape != (len(y_true), size):
+        raise ArchzooError(
+            f"ROC needs one probability per class for each example: {len(y_true)} x {size}, "
+            f"not {' x '.join(map(str, scores.shape))}"
+        )
+    present = set(y_true.tolist())
+    binary = size == 2
+    judged = [1] if binary else list(range(size))
+    per_class: dict[str, float | None] = {name: None for name in class_names}
+    curves: dict[str, dict[str, list[float]]] = {}
+    undefined: dict[str, str] = {}
+    for c in judged:
+        name = class_names[c]
+        if c not in present:
+            undefined[name] = "not in the split: no positives, so no ROC curve (AUROC undefined)"
+        elif len(present) == 1:
+            undefined[name] = "the only class in the split: no negatives, so no ROC curve (AUROC undefined)"
+        else:
+            positive = y_true == c
+            fpr, tpr, _ = roc_curve(positive, scores[:, c])
+            per_class[name] = float(roc_auc_score(positive, scores[:, c]))
+            curves[name] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+    defined = [v for v in per_class.values() if v is not None]
+    if binary:
+        per_class[class_names[0]] = per_class[class_names[1]]
+    return {
+        "method": "binary" if binary else "one-vs-rest",
+        "positive_class": class_names[1] if binary else None,
+        "macro_auroc": float(np.mean(defined)) if defined else None,
+        "per_class": per_class,
+        "curves": curves,
+        "undefined": undefined,
+        "source": "scikit-learn roc_curve, roc_auc_score",
+    }
+
+
+def _indices(values: Any, what: str) -> Any:
+    import numpy as np
+
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise ArchzooError(f"{what} must be one class index per example, not an array of shape {array.shape}")
+    return array.astype(np.int64)
+
+
+def _empty_row(name: str, note: str) -> dict[str, Any]:
+    return {"class": name, "support": 0, "predicted": 0, "precision": None, "recall": None, "f1": None, "note": note}
 
 
 def confusion_matrix(

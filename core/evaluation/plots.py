@@ -184,3 +184,28 @@ def confusion_figure(class_names: list[str], counts: list[list[int]], title: str
     axis.set(xlabel="predicted class", ylabel="true class", title=title or "confusion matrix")
     figure.colorbar(image, ax=axis, label="share of the true class")
     return figure
+
+
+def roc_figure(roc: dict[str, Any], title: str = ""):
+    """ROC curves of a classifier's classes (:func:`archzoo.evaluation.metrics.roc_scores`):
+    the single curve of a binary classifier, or each class against the rest, with their AUROC."""
+    from matplotlib import colormaps
+
+    curves = roc["curves"]
+    figure, (axis,) = _figure(6.4 if len(curves) > 2 else 5.0, 5.0)
+    colours = colormaps["tab10" if len(curves) <= 10 else "tab20"]
+    for i, (name, curve) in enumerate(curves.items()):
+        label = f"{name} (AUROC {roc['per_class'][name]:.3f})"
+        if roc["method"] == "binary":
+            label = f"positive class {label}"
+        axis.plot(curve["fpr"], curve["tpr"], color=colours(i % colours.N), linewidth=1.2, label=label)
+    axis.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    macro = roc["macro_auroc"]
+    summary = "no class has a ROC curve here" if macro is None else f"AUROC {macro:.3f}"
+    if roc["method"] != "binary" and macro is not None:
+        summary = f"macro AUROC {macro:.3f} (one-vs-rest)"
+    axis.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false-positive rate", ylabel="true-positive rate", title=summary)
+    if title:
+        figure.suptitle(title)
+    axis.legend(fontsize=7, loc="lower right", ncol=2 if len(curves) > 10 else 1)
+    return figure

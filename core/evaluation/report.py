@@ -3,10 +3,11 @@ the same figures and verdict added to its model card.
 
 The page (``report.html``) shows the verdict and its reasons, the thresholds
 they come from, accuracy with its interval, per-class precision / recall /
-F1, the confusion matrix, the reliability diagrams before and after
-temperature scaling, the out-of-distribution score histograms and ROC curves,
-and the shift curves.  Every figure is a PNG beside the page and the same
-numbers as JSON (``NAME.json``); ``report.json`` holds everything.
+F1 / AUROC (scikit-learn's) with the classes' ROC curves, the confusion
+matrix, the reliability diagrams before and after temperature scaling, the
+out-of-distribution score histograms and ROC curves, and the shift curves.
+Every figure is a PNG beside the page and the same numbers as JSON
+(``NAME.json``); ``report.json`` holds everything.
 
 Where it goes:
 
@@ -147,6 +148,11 @@ def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, 
         folder,
         "confusion",
     )
+    roc = assessment.classes.get("roc")
+    if roc and roc["curves"]:
+        figures["roc"] = plots.save(
+            plots.roc_figure(roc, f"ROC: {label}"), {**roc, "measured_on": assessment.split}, folder, "roc"
+        )
     cal = assessment.calibration
     figures["reliability"] = plots.save(
         plots.reliability_diagram(
@@ -241,19 +247,60 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     parts += ["<h2>Numbers</h2>", _table(("measure", "value"), trust_rows(s))]
 
     # classes
+    classes = assessment.classes
+    with_auroc = classes.get("roc") is not None
     per_class = [
-        (r["class"], str(r["support"]), _f(r["precision"]), _f(r["recall"]), _f(r["f1"]))
-        for r in assessment.classes["per_class"]
+        (
+            r["class"],
+            str(r["support"]),
+            _f(r["precision"]),
+            _f(r["recall"]),
+            _f(r["f1"]),
+            *((_f(r.get("auroc")),) if with_auroc else ()),
+            r.get("note", ""),
+        )
+        for r in classes["per_class"]
     ]
+    averages = [
+        (kind, _f(classes.get(f"{kind}_precision")), _f(classes.get(f"{kind}_recall")), _f(classes.get(f"{kind}_f1")))
+        for kind in ("macro", "weighted")
+    ]
+    header = ("class", "support", "precision", "recall", "F1", *(("AUROC",) if with_auroc else ()), "note")
     parts += [
         "<h2>Per class</h2>",
-        _table(("class", "support", "precision", "recall", "F1"), per_class),
+        "<p>Precision, recall, F1 and their averages are scikit-learn's (<code>precision_recall_fscore_support</code>"
+        f"), over every class in the split or the predictions ({len(classes.get('averaged_over', []))} here); "
+        f"a ratio with nothing to divide by counts as {classes.get('zero_division', 0):g}, so a class the model "
+        "never predicts pulls the macro F1 down. AUROC: each class against the rest (<code>roc_auc_score</code>"
+        "), from the predicted probabilities.</p>",
+        _table(header, per_class),
+        _table(("average", "precision", "recall", "F1"), averages),
+    ]
+    roc = classes.get("roc")
+    if roc:
+        macro = "n/a" if roc["macro_auroc"] is None else f"{roc['macro_auroc']:.4f}"
+        what = (
+            f"AUROC ({e(str(roc['positive_class']))} the positive class)"
+            if roc["method"] == "binary"
+            else "macro AUROC (one-vs-rest, the mean over the classes with a curve)"
+        )
+        parts.append(f"<p>{what}: <strong>{macro}</strong>.</p>")
+        if roc["undefined"]:
+            parts.append(
+                '<p class="note">No ROC curve for: '
+                + "; ".join(f"{e(name)}: {e(why)}" for name, why in roc["undefined"].items())
+                + ".</p>"
+            )
+        parts.append(
+            _figure(figures, "roc", "ROC curves: true-positive against false-positive rate as the threshold falls.")
+        )
+    parts.append(
         _figure(
             figures,
             "confusion",
             "Confusion matrix: rows are true classes, columns predictions; colour is the share of the true class.",
-        ),
-    ]
+        )
+    )
 
     # calibration
     parts.append("<h2>Calibration</h2>")
@@ -362,7 +409,7 @@ def _f(value: float | None) -> str:
 REPORT_FILES = (
     PAGE,
     DATA,
-    *(f"{n}.{x}" for n in ("confusion", "reliability", "ood", "shift", "residuals") for x in ("png", "json")),
+    *(f"{n}.{x}" for n in ("confusion", "roc", "reliability", "ood", "shift", "residuals") for x in ("png", "json")),
 )
 
 

@@ -3,8 +3,9 @@
 :func:`assess` runs one checkpoint through every measurement and returns an
 :class:`Assessment`:
 
-1. accuracy with its 95% Wilson interval, per-class precision / recall / F1
-   and the confusion matrix (:mod:`archzoo.evaluation.accuracy`);
+1. accuracy with its 95% Wilson interval, per-class precision / recall / F1,
+   ROC curves and AUROC (scikit-learn's) and the confusion matrix
+   (:mod:`archzoo.evaluation.accuracy`);
 2. calibration: reliability bins and ECE on the test split, a temperature
    fitted by NLL on the validation split, and ECE / NLL on the test split
    before and after it (:mod:`archzoo.evaluation.calibration`);
@@ -69,7 +70,7 @@ class Assessment:
 
     def summary(self) -> dict[str, Any]:
         """The headline numbers (what the verdict and the model card use), JSON-ready."""
-        per_class = [r for r in self.classes["per_class"] if r["recall"] is not None]
+        per_class = [r for r in self.classes["per_class"] if r["support"] and r["recall"] is not None]
         worst = min(per_class, key=lambda r: r["recall"]) if per_class else None
         calibration: dict[str, Any] = {}
         if self.temperature is not None:
@@ -98,6 +99,7 @@ class Assessment:
             "accuracy": self.classes["accuracy"],
             "accuracy_ci95": self.classes["accuracy_ci95"],
             "macro_f1": self.classes["macro_f1"],
+            "macro_auroc": self.classes.get("macro_auroc"),
             "worst_class": [worst["class"], worst["recall"]] if worst else None,
             "train_accuracy": self.train_accuracy,
             "calibration": calibration,
@@ -267,7 +269,8 @@ def _softmax(logits: Any, temperature: float) -> Any:
 
 def _classes(loaded: Any, outputs: Any, dataset: str, split: str) -> dict[str, Any]:
     names = list(loaded.info.class_names) or [str(i) for i in range(loaded.info.num_classes)]
-    return class_report(confusion_from(outputs.predicted, outputs.labels, names, dataset, split))
+    matrix = confusion_from(outputs.predicted, outputs.labels, names, dataset, split)
+    return class_report(matrix, labels=outputs.labels, probabilities=outputs.probabilities)
 
 
 def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any] | None:
