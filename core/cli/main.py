@@ -14,11 +14,11 @@ import errno
 import os
 import sys
 
-from archzoo.cli import app, evaluation, hub, inference, models, runs, scaffold, studies, training, views
+from archzoo.cli import app, evaluation, export, hub, inference, models, runs, scaffold, studies, training, views
 from archzoo.errors import ArchzooError
 
 #: The command groups, in the order ``archzoo --help`` lists their commands.
-GROUPS = (models, training, runs, studies, evaluation, inference, views, hub, app, scaffold)
+GROUPS = (models, training, runs, studies, evaluation, inference, views, export, hub, app, scaffold)
 
 EPILOG = """examples:
   archzoo list
