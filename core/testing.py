@@ -60,6 +60,8 @@ class ContractSuite:
     """
 
     architecture: str = ""
+    #: The dataset to check on; empty: the architecture's default (a point generator's 2-D set, say).
+    dataset: str = ""
     overrides: dict[str, Any] = {}
     batch_size: int = 16
     train_steps: int = 8
@@ -78,7 +80,7 @@ class ContractSuite:
 
         config = config_module.build_config(spec.config, dict(self.overrides), owner=spec.name)
         tokenizer = get_host().hooks(spec).text_tokenizer(config)
-        return load_dataset(spec.default_dataset, DataOptions(trained_tokenizer=tokenizer))
+        return load_dataset(self.dataset or spec.default_dataset, DataOptions(trained_tokenizer=tokenizer))
 
     @pytest.fixture
     def setup(self) -> dict[str, Any]:
@@ -203,6 +205,19 @@ class ContractSuite:
         changed = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
         assert changed, "train_step changed no weights"
 
+    def test_every_metric_says_which_way_is_better(self, setup):
+        """Each metric ``evaluate`` returns has its direction declared: by the architecture
+        (``ArchSpec.metrics``) or by its task (accuracy rises, loss falls), never guessed from
+        its name, so best checkpoints, studies and comparisons judge it the right way."""
+        model = self.build(setup).eval()
+        metrics = setup["hooks"].evaluate(model, self.tiny_loader(setup), self.eval_context(setup))
+        spec = setup["spec"]
+        undeclared = sorted(set(metrics) - set(spec.metrics))
+        assert not undeclared, (
+            f"{spec.name} reports {', '.join(undeclared)} without saying whether higher or lower is better: "
+            "declare it in ArchSpec(metrics={" + ", ".join(f"{m!r}: 'lower' or 'higher'" for m in undeclared) + "})"
+        )
+
     def test_evaluate_returns_metrics_in_range(self, setup):
         model = self.build(setup).eval()
         metrics = setup["hooks"].evaluate(model, self.tiny_loader(setup), self.eval_context(setup))
@@ -245,7 +260,12 @@ class ContractSuite:
             assert result.kind == "images"
             images = result.outputs["images"]
             assert images.ndim == 4 and float(images.min()) >= 0.0 and float(images.max()) <= 1.0
-            assert len(images) == self.sample_request(setup)["n"], "a generator returns the n images it was asked for"
+            n, points = self.sample_request(setup)["n"], result.outputs.get("points")
+            if points is not None:  # a generator of points: n points, and pictures of them to look at
+                assert points.ndim == 2 and len(points) == n, "a point generator returns the n points it was asked for"
+                assert bool(torch.isfinite(points).all()), "the generated points are not all finite"
+            else:
+                assert len(images) == n, "a generator returns the n images it was asked for"
         elif spec.task == "text-generation":
             assert result.kind == "text" and all(isinstance(t, str) for t in result.outputs["texts"])
         elif spec.task == "feature-extraction":
@@ -283,7 +303,8 @@ class ContractSuite:
 
         def images(seed: int) -> Any:
             torch.manual_seed(seed + 1)  # the global state must not matter, only the request's seed
-            return setup["hooks"].sample(model, {**request, "seed": seed}, self.eval_context(setup)).outputs["images"]
+            outputs = setup["hooks"].sample(model, {**request, "seed": seed}, self.eval_context(setup)).outputs
+            return outputs.get("points", outputs["images"])  # a point generator: the points themselves
 
         first = images(0)
         assert torch.equal(first, images(0)), "the same seed gave different images"

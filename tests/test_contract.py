@@ -25,6 +25,13 @@ for _name in BUILTIN:
     globals()[_cls.__name__] = _cls
 
 
+class TestContract_ddpm_on_points(ContractSuite):
+    """A generator of 2-D points passes the same suite: n points, and a picture of them."""
+
+    architecture = "ddpm"
+    dataset = "spirals"
+
+
 def test_every_builtin_architecture_is_checked():
     assert {"mlp", "cnn"} <= set(BUILTIN)
 

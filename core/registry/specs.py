@@ -59,7 +59,11 @@ CLASSIFICATION_TASKS = ("image-classification", "text-classification", "tabular-
 #: ``metrics``), so the trainer and ``compare`` read R^2 as higher-is-better without a plugin
 #: having to repeat it.
 TASK_METRICS: dict[str, dict[str, str]] = {
+    **{task: {"accuracy": "higher", "loss": "lower"} for task in CLASSIFICATION_TASKS},
     "tabular-regression": {"r2": "higher", "mse": "lower", "mae": "lower", "loss": "lower"},
+    "image-generation": {"loss": "lower"},
+    "text-generation": {"loss": "lower", "perplexity": "lower"},
+    "feature-extraction": {"accuracy": "higher", "loss": "lower"},  # its probe's head
 }
 
 
@@ -160,7 +164,8 @@ class SampleResult:
     kinds and their outputs:
 
     - ``"class-probabilities"``: ``probabilities`` (N x C tensor), ``class_names``
-    - ``"images"``: ``images`` (N x C x H x W tensor in [0, 1])
+    - ``"images"``: ``images`` (N x C x H x W tensor in [0, 1]); a generator of points adds
+      ``points`` (N x D, in the data's units), its ``images`` then pictures of them
     - ``"text"``: ``texts`` (list of str)
     - ``"features"``: ``features`` (N x D tensor)
     - ``"values"``: ``values`` (N x K tensor of predicted numbers, one column per output) and

@@ -46,6 +46,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="autoencoder",
             task="image-generation",
+            metrics={"mse": "lower"},
             summary="MLP autoencoder with a configurable code size: reconstructions, a decoded latent grid, "
             "interpolation between two inputs.",
             config=AutoencoderConfig,

@@ -63,6 +63,14 @@ def archzoo_register(registry):
         ArchSpec(
             name="dcgan",
             task="image-generation",
+            metrics={
+                "d_loss": "lower",
+                "g_loss": "lower",
+                "bce": "lower",
+                "w_loss": "lower",
+                "d_real": "higher",
+                "d_fake": "lower",
+            },
             summary="The notes' Fashion-MNIST DCGAN: ConvTranspose generator (837,504) and Conv discriminator "
             "(431,872), two Adam optimizers; TTUR and WGAN-GP variants.",
             config=DCGANConfig,

@@ -44,6 +44,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="linear-svm",
             task="tabular-classification",
+            metrics={"hinge_loss": "lower"},
             summary="Linear soft-margin SVM: hinge loss plus L2 penalty by gradient descent; a maximum-margin "
             "straight boundary.",
             config=LinearSVMConfig,

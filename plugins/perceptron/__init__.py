@@ -55,6 +55,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="perceptron",
             task="tabular-classification",
+            metrics={"converged": "higher"},
             summary="Rosenblatt's perceptron: weighted sum, step activation, the mistake-driven update rule; "
             "converges on linearly separable data, reports when it does not.",
             config=PerceptronConfig,

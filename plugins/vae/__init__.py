@@ -65,6 +65,7 @@ def archzoo_register(registry):
         ArchSpec(
             name="vae",
             task="image-generation",
+            metrics={"reconstruction": "lower", "kl": "lower"},
             summary="Variational autoencoder (the notes' MNIST VAE 784-512-20 / 20-512-784): BCE + beta x KL, prior "
             "samples, reconstructions, latent traversal.",
             config=VAEConfig,
