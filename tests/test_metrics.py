@@ -307,3 +307,24 @@ def test_scores_of_the_wrong_shape_are_named():
         class_scores([0, 1, 2], [0, 1], ["a", "b", "c"])
     with pytest.raises(ArchzooError, match="one class index per example"):
         class_scores([0.5, 1.0], [0, 1], ["a", "b"])
+
+
+def test_long_curves_are_thinned_for_the_figures_but_the_auroc_uses_every_score():
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from archzoo.evaluation.metrics import CURVE_POINTS, roc_scores
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 10_000)
+    logits = rng.normal(0, 1, (10_000, 3)) + 1.5 * np.eye(3)[labels]
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    roc = roc_scores(labels, probabilities, ["a", "b", "c"])
+    full_fpr, full_tpr, _ = roc_curve(labels == 0, probabilities[:, 0])
+    assert len(full_fpr) > 4 * CURVE_POINTS  # scikit-learn's own curve is long here
+    curve = roc["curves"]["a"]
+    assert len(curve["fpr"]) == CURVE_POINTS and (curve["fpr"][0], curve["tpr"][0]) == (0.0, 0.0)
+    assert (curve["fpr"][-1], curve["tpr"][-1]) == (1.0, 1.0)
+    assert all(np.diff(curve["fpr"]) >= 0) and all(np.diff(curve["tpr"]) >= 0)
+    assert set(zip(curve["fpr"], curve["tpr"])) <= set(zip(full_fpr.tolist(), full_tpr.tolist()))
+    assert roc["macro_auroc"] == pytest.approx(roc_auc_score(labels, probabilities, multi_class="ovr"))

@@ -216,7 +216,8 @@ def roc_scores(true: Any, probabilities: Any, class_names: list[str]) -> dict[st
     that class against the rest, and the macro AUROC, their mean (what
     ``roc_auc_score(..., multi_class="ovr")`` computes when every class is present).
     A class absent from the split (or the only one in it) has no curve: its AUROC is
-    ``None``, ``undefined`` says why, and the macro mean is over the others.
+    ``None``, ``undefined`` says why, and the macro mean is over the others. The curves
+    are thinned for plotting (:func:`curve_points`); the AUROC uses every score.
     """
     import numpy as np
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -245,7 +246,7 @@ def roc_scores(true: Any, probabilities: Any, class_names: list[str]) -> dict[st
             positive = y_true == c
             fpr, tpr, _ = roc_curve(positive, scores[:, c])
             per_class[name] = float(roc_auc_score(positive, scores[:, c]))
-            curves[name] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+            curves[name] = curve_points(fpr, tpr)
     defined = [v for v in per_class.values() if v is not None]
     if binary:
         per_class[class_names[0]] = per_class[class_names[1]]
@@ -258,6 +259,24 @@ def roc_scores(true: Any, probabilities: Any, class_names: list[str]) -> dict[st
         "undefined": undefined,
         "source": "scikit-learn roc_curve, roc_auc_score",
     }
+
+
+#: A ROC curve keeps at most this many points for the report's figures and JSON: scikit-learn's
+#: curve has up to one per distinct score (thousands on 10,000 examples); the AUROC is always
+#: computed from every score.
+CURVE_POINTS = 201
+
+
+def curve_points(fpr: Any, tpr: Any, limit: int = CURVE_POINTS) -> dict[str, list[float]]:
+    """A ROC curve as ``{"fpr": [...], "tpr": [...]}``, thinned to at most ``limit`` of its points,
+    evenly spaced along it, always keeping both ends."""
+    import numpy as np
+
+    fpr, tpr = np.asarray(fpr, float), np.asarray(tpr, float)
+    if len(fpr) > limit:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, limit).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
 
 
 def _indices(values: Any, what: str) -> Any:

@@ -16,7 +16,7 @@ out-of-distribution one (negatives):
 
 - **AUROC**: the chance that a random in-distribution input scores higher than
   a random out-of-distribution one (ties count half): 0.5 is guessing, 1.0 is
-  perfect separation;
+  perfect separation (scikit-learn's ``roc_auc_score``, as is the ROC curve);
 - **FPR at 95% TPR**: accept inputs scoring at least the threshold that keeps
   95% of the in-distribution inputs; the share of out-of-distribution inputs
   that would slip through.  Lower is better.
@@ -55,18 +55,12 @@ def energy_score(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor
 
 
 def auroc(inside: torch.Tensor, outside: torch.Tensor) -> float:
-    """P(score of an in-distribution input > score of an out-of-distribution one), ties counting half.
+    """P(score of an in-distribution input > score of an out-of-distribution one), ties counting half:
+    scikit-learn's ``roc_auc_score`` with the in-distribution inputs as positives."""
+    from sklearn.metrics import roc_auc_score
 
-    Computed from ranks (the Mann-Whitney U statistic), which is exact and
-    O(N log N)."""
-    inside, outside = torch.as_tensor(inside).double().flatten(), torch.as_tensor(outside).double().flatten()
-    if len(inside) == 0 or len(outside) == 0:
-        raise ArchzooError("AUROC needs at least one in-distribution and one out-of-distribution score")
-    scores = torch.cat([inside, outside])
-    ranks = _average_ranks(scores)
-    n_in, n_out = len(inside), len(outside)
-    u = float(ranks[:n_in].sum()) - n_in * (n_in + 1) / 2
-    return u / (n_in * n_out)
+    truth, scores = _scored(inside, outside, "AUROC")
+    return float(roc_auc_score(truth, scores))
 
 
 def fpr_at_tpr(inside: torch.Tensor, outside: torch.Tensor, tpr: float = TPR_LEVEL) -> tuple[float, float]:
@@ -81,15 +75,29 @@ def fpr_at_tpr(inside: torch.Tensor, outside: torch.Tensor, tpr: float = TPR_LEV
     return float((outside >= threshold).double().mean()), threshold
 
 
-def roc_curve(inside: torch.Tensor, outside: torch.Tensor, points: int = 201) -> dict[str, list[float]]:
-    """(FPR, TPR) pairs at ``points`` thresholds spread over the scores' quantiles, for plotting."""
-    inside, outside = torch.as_tensor(inside).double(), torch.as_tensor(outside).double()
-    everything = torch.cat([inside, outside])
-    thresholds = torch.quantile(everything, torch.linspace(0, 1, points, dtype=torch.float64)).unique()
-    thresholds = torch.cat([thresholds, torch.tensor([math.inf], dtype=torch.float64)])
-    tpr = [(inside >= t).double().mean().item() for t in thresholds]
-    fpr = [(outside >= t).double().mean().item() for t in thresholds]
-    return {"fpr": fpr[::-1], "tpr": tpr[::-1]}
+def roc_curve(inside: torch.Tensor, outside: torch.Tensor) -> dict[str, list[float]]:
+    """(FPR, TPR) pairs of the ROC curve, for plotting: scikit-learn's ``roc_curve``, the
+    in-distribution inputs as positives, thinned to at most 201 points
+    (:func:`archzoo.evaluation.metrics.curve_points`)."""
+    from sklearn.metrics import roc_curve as sklearn_roc_curve
+
+    from archzoo.evaluation.metrics import curve_points
+
+    truth, scores = _scored(inside, outside, "a ROC curve")
+    fpr, tpr, _ = sklearn_roc_curve(truth, scores)
+    return curve_points(fpr, tpr)
+
+
+def _scored(inside: torch.Tensor, outside: torch.Tensor, what: str) -> tuple[Any, Any]:
+    """(1 for in-distribution / 0 for foreign, the scores), as scikit-learn takes them."""
+    import numpy as np
+
+    inside = torch.as_tensor(inside).double().flatten().cpu().numpy()
+    outside = torch.as_tensor(outside).double().flatten().cpu().numpy()
+    if len(inside) == 0 or len(outside) == 0:
+        raise ArchzooError(f"{what} needs at least one in-distribution and one out-of-distribution score")
+    truth = np.concatenate([np.ones(len(inside), dtype=np.int64), np.zeros(len(outside), dtype=np.int64)])
+    return truth, np.concatenate([inside, outside])
 
 
 @dataclass
@@ -189,22 +197,6 @@ def _normalise(x: torch.Tensor, info: Any) -> torch.Tensor:
 def _note(notes: list[str], text: str) -> None:
     if text not in notes:
         notes.append(text)
-
-
-def _average_ranks(values: torch.Tensor) -> torch.Tensor:
-    """1-based ranks, ties sharing the average of the ranks they span."""
-    order = torch.argsort(values, stable=True)
-    ordered = values[order]
-    ranks = torch.empty_like(values)
-    positions = torch.arange(1, len(values) + 1, dtype=torch.float64)
-    # Group equal values: the first index of each run of ties.
-    new = torch.ones(len(values), dtype=torch.bool)
-    new[1:] = ordered[1:] != ordered[:-1]
-    group = torch.cumsum(new.long(), 0) - 1
-    sums = torch.zeros(int(group[-1]) + 1, dtype=torch.float64).index_add_(0, group, positions)
-    counts = torch.zeros_like(sums).index_add_(0, group, torch.ones_like(positions))
-    ranks[order] = (sums / counts)[group]
-    return ranks
 
 
 def _histogram(inside: torch.Tensor, outside: torch.Tensor, bins: int = 40) -> dict[str, Any]:
