@@ -57,3 +57,36 @@ def test_archzoo_check_needs_nothing_a_plain_install_lacks():
 
     required = [r for r in metadata.requires("archzoo") or [] if "extra ==" not in r]
     assert any(r.replace(" ", "").startswith("pytest>=") for r in required), required
+
+
+def test_every_library_archzoo_imports_is_declared():
+    """Each third-party module imported anywhere in core/, ui/ or plugins/ comes from a
+    distribution archzoo requires (or an extra, for the optional ones), not from one that
+    happens to be installed because something else needed it."""
+    import ast
+    import re
+    from importlib import metadata
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    required, extras = set(), set()
+    for requirement in metadata.requires("archzoo") or []:
+        name = norm(re.split(r"[<>=;\[ !~(]", requirement, maxsplit=1)[0])
+        (extras if "extra ==" in requirement else required).add(name)
+    modules = set()
+    for root in ("core", "ui", "plugins"):
+        for path in (REPO / root).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    modules |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    modules -= {*sys.stdlib_module_names, "archzoo", "__future__"}
+    providers = metadata.packages_distributions()
+    undeclared = {
+        module: providers.get(module)
+        for module in modules
+        if not any(norm(d) in required | extras for d in providers.get(module, []))
+    }
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
