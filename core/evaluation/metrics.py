@@ -170,7 +170,8 @@ def class_scores(true: Any, predicted: Any, class_names: list[str]) -> dict[str,
         raise ArchzooError(f"{len(y_true)} true classes but {len(y_pred)} predictions: they must pair up")
     beyond = [int(c) for c in np.concatenate([y_true, y_pred]) if not 0 <= c < size]
     if beyond:
-        raise ArchzooError(f"class index {beyond[0]} is outside the {size} classes ({', '.join(class_names[:5])}...)")
+        shown = ", ".join(class_names[:5]) + (", ..." if size > 5 else "")
+        raise ArchzooError(f"class index {beyond[0]} is outside the {size} classes ({shown})")
     counted = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
     support = np.bincount(y_true, minlength=size)
     guesses = np.bincount(y_pred, minlength=size)
@@ -197,10 +198,8 @@ def class_scores(true: Any, predicted: Any, class_names: list[str]) -> dict[str,
         elif not guesses[c]:
             note = f"never predicted: precision undefined, counted as {ZERO_DIVISION:g}"
         p, r, f = found[c]
-        result["per_class"].append(
-            {"class": name, "support": int(support[c]), "predicted": int(guesses[c]), "precision": p, "recall": r,
-             "f1": f, "note": note}
-        )  # fmt: skip
+        row = {"class": name, "support": int(support[c]), "predicted": int(guesses[c])}
+        result["per_class"].append({**row, "precision": p, "recall": r, "f1": f, "note": note})
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, **options)
         result.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
