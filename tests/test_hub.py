@@ -106,6 +106,11 @@ class HubEnv:
         self.monkeypatch.setattr(
             constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"
         )
+        # huggingface_hub's module-level functions (file_exists, ..., which peft calls) belong to one
+        # HfApi made at import time, which keeps the endpoint of that moment.
+        from huggingface_hub import hf_api
+
+        self.monkeypatch.setattr(hf_api.api, "endpoint", endpoint)
 
     def offline(self) -> None:
         from huggingface_hub import constants
@@ -467,7 +472,8 @@ def test_the_model_card_carries_hub_front_matter_and_usage(hf, runs):
     meta = json.loads((runs[0] / "best" / "config.json").read_text())
     assert card.data.library_name == "archzoo" and card.data.pipeline_tag == "image-classification"
     assert {"archzoo", "mlp", "image-classification"} <= set(card.data.tags)
-    assert card.data.datasets == ["digits"] and set(card.data.metrics) == {"accuracy", "loss"}
+    assert card.data.datasets is None  # scikit-learn's digits has no dataset repository on the Hub
+    assert set(card.data.metrics) == {"accuracy", "loss"}
     scores = {(r.dataset_split, r.metric_type): r.metric_value for r in card.data.eval_results}
     assert scores[("test", "accuracy")] == meta["metrics"]["test"]["accuracy"]
     assert scores[("validation", "loss")] == meta["metrics"]["validation"]["loss"]
@@ -564,7 +570,7 @@ def test_a_card_names_a_local_dataset_folder_by_its_last_part_only(runs):
     meta["metrics"] = {}
     text = render_model_card(meta)
     card = ModelCard(text)
-    assert card.data.datasets == ["pets"] and card.data.eval_results is None
+    assert card.data.datasets is None and card.data.eval_results is None
     assert "/home/someone" not in text and "Not evaluated yet." in text
     assert 'archzoo.load("path/to/this/folder")' in text and "archzoo push" in text
 

@@ -19,18 +19,63 @@ dataset folder is named by its last component only.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import PurePath
 from typing import Any
 
-#: archzoo task -> the Hub's pipeline tag, where the Hub has a matching one.
+from archzoo.errors import ArchzooError
+
+#: archzoo task -> the Hub's pipeline tag.  The card's ``pipeline_tag`` and every
+#: model-index result name the task by this one name (:func:`hub_task`).
 PIPELINE_TAGS = {
     "image-classification": "image-classification",
     "text-classification": "text-classification",
     "text-generation": "text-generation",
     "feature-extraction": "feature-extraction",
     "tabular-classification": "tabular-classification",
+    "tabular-regression": "tabular-regression",
     "image-generation": "unconditional-image-generation",
+    "node-classification": "graph-ml",
 }
+#: archzoo dataset -> its dataset repository on the Hub, where a canonical one exists.  A dataset
+#: not named here (archzoo's generated ones, scikit-learn's digits, a local folder) is left out of
+#: the card's ``datasets`` rather than given an id that names something else.
+HUB_DATASETS = {
+    "mnist": "ylecun/mnist",
+    "fashion-mnist": "zalando-datasets/fashion_mnist",
+    "sst2": "stanfordnlp/sst2",
+    "sst2-sentences": "stanfordnlp/sst2",
+}
+#: Architectures built on a pretrained encoder named by ``config.encoder``, and how the
+#: checkpoint relates to it (the Hub's ``base_model_relation``; None: let the Hub infer it).
+ENCODER_BASED = {"lora": "adapter", "bert-features": None}
+#: The encoder names that stand for a Hub model (the copy archzoo installs for offline use).
+ENCODER_ALIASES = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+}
+#: The licence ids the Hub knows (https://huggingface.co/docs/hub/repositories-licenses).
+HUB_LICENSES = (
+    "apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 "
+    "bigcode-openrail-m afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc "
+    "cc0-1.0 cc-by-2.0 cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 "
+    "cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 "
+    "cdla-sharing-1.0 cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1 "
+    "eupl-1.2 agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc h-research intel-research lppl-1.3c "
+    "ms-pl apple-ascl apple-amlr mpl-2.0 odc-by odbl openrail++ osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib "
+    "pddl lgpl-lr deepfloyd-if-license llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 gemma unknown other"
+).split()
+#: SPDX ids the Hub has no id of its own for: the card says ``license: other`` with the
+#: SPDX id as ``license_name`` and its SPDX page as ``license_link``, as the Hub asks.
+SPDX_ONLY = (
+    "0BSD MIT-0 BlueOak-1.0.0 UPL-1.0 Python-2.0 PSF-2.0 Unicode-3.0 Unicode-DFS-2016 MPL-1.1 EUPL-1.0 "
+    "CC-BY-1.0 CC-BY-SA-1.0 CC-BY-SA-2.0 CC-BY-SA-2.5 CC-BY-ND-2.0 CC-BY-ND-2.5 CC-BY-ND-3.0 CC-BY-NC-1.0 "
+    "CC-BY-NC-2.5 CC-BY-NC-SA-2.5 CC-BY-NC-ND-2.5 CDLA-Permissive-1.0 ODC-By-1.0 ODbL-1.0 PDDL-1.0 OFL-1.0 "
+    "Zlib BSD-1-Clause BSD-4-Clause LGPL-2.0-only LGPL-2.0-or-later GPL-1.0-only GPL-1.0-or-later AGPL-1.0 "
+    "EPL-1.0 CECILL-2.1 CECILL-B CECILL-C MulanPSL-2.0 NCSA ISC X11 curl Beerware Vim"
+).split()
+#: An SPDX id with a ``-only`` / ``-or-later`` suffix names the same licence as the Hub's id without it.
+_SPDX_SUFFIXES = ("-only", "-or-later")
 #: The training settings worth a line in the card; the full config follows them.
 RECIPE_KEYS = (
     "epochs",
@@ -45,16 +90,25 @@ RECIPE_KEYS = (
 )
 
 
-def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> str:
+def render_model_card(
+    meta: dict[str, Any],
+    *,
+    repo_id: str | None = None,
+    license: str | None = None,
+    license_fields: dict[str, str] | None = None,
+) -> str:
     """The card for a checkpoint described by ``meta`` (its ``config.json``).
 
     With ``repo_id`` (when pushing), the usage snippets name that repository;
     without it they show how to use the local folder and how to push it.
+    ``license`` is an SPDX or Hub licence id (checked by :func:`check_license`);
+    ``license_fields`` the card's licence fields as they are, e.g. kept from the Hub.
     """
+    licence = check_license(license) if license else dict(license_fields or {})
     return "\n".join(
         [
             "---",
-            _front_matter(meta, repo_id).rstrip("\n"),
+            _front_matter(meta, repo_id, licence).rstrip("\n"),
             "---",
             "",
             *_about(meta),
@@ -62,8 +116,70 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
             *_results(meta),
             *_trust(meta, repo_id),
             *_usage(meta, repo_id),
+            *_adapter_usage(meta, repo_id),
         ]
     )
+
+
+def check_license(text: str) -> dict[str, str]:
+    """The card's licence fields for ``text``, a Hub licence id or an SPDX id (any case).
+
+    A Hub id (or the SPDX id it stands for, ``Apache-2.0`` or ``GPL-3.0-only``) gives
+    ``{"license": "apache-2.0"}``; an SPDX id the Hub has no id for gives ``license:
+    other`` with its name and SPDX link.  Anything else is a :class:`CardError`."""
+    wanted = str(text).strip()
+    lowered = wanted.lower()
+    for candidate in (lowered, *(lowered.removesuffix(s) for s in _SPDX_SUFFIXES if lowered.endswith(s))):
+        if candidate in HUB_LICENSES:
+            return {"license": candidate}
+    spdx = {name.lower(): name for name in SPDX_ONLY}
+    if lowered in spdx:
+        name = spdx[lowered]
+        return {"license": "other", "license_name": name, "license_link": f"https://spdx.org/licenses/{name}.html"}
+    import difflib
+
+    shown = "".join(c if c.isprintable() else "?" for c in wanted[:80])
+    close = difflib.get_close_matches(lowered, [*HUB_LICENSES, *spdx], n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(spdx.get(c, c) for c in close)}?)" if close else ""
+    raise CardError(
+        f"licence '{shown}' is neither an SPDX id nor a Hub licence id{hint}: give one such as apache-2.0, mit, "
+        "cc-by-4.0 or bsd-3-clause (the Hub's list: https://huggingface.co/docs/hub/repositories-licenses)"
+    )
+
+
+class CardError(ArchzooError):
+    """A model card cannot be written as asked (an unknown licence); the message says why."""
+
+
+def hub_task(task: str) -> str:
+    """The one name the card gives ``task``: the Hub's pipeline tag, else archzoo's own name."""
+    return PIPELINE_TAGS.get(task, task)
+
+
+def hub_datasets(meta: dict[str, Any]) -> list[str]:
+    """The checkpoint's dataset as a Hub dataset id, when it has one (else nothing)."""
+    hub_id = HUB_DATASETS.get(meta["dataset"]["name"])
+    return [hub_id] if hub_id else []
+
+
+def base_model(meta: dict[str, Any]) -> str | None:
+    """The Hub id of the pretrained encoder an encoder-based checkpoint starts from; None for
+    any other checkpoint, and for an encoder that is a folder on the training machine."""
+    if meta.get("architecture") not in ENCODER_BASED:
+        return None
+    encoder = (meta.get("config") or {}).get("encoder")
+    if not isinstance(encoder, str):
+        return None
+    encoder = encoder.strip()
+    if encoder in ENCODER_ALIASES:
+        return ENCODER_ALIASES[encoder]
+    cached = re.search(r"models--([A-Za-z0-9][\w.-]*)--([A-Za-z0-9][\w.-]*)[\\/]snapshots[\\/]", encoder)
+    if cached:  # a folder in the Hugging Face cache is a copy of that Hub repository
+        return f"{cached.group(1)}/{cached.group(2)}"
+    return encoder if _HUB_MODEL_ID.fullmatch(encoder) and "--" not in encoder and ".." not in encoder else None
+
+
+_HUB_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def dataset_label(name: str) -> str:
@@ -72,18 +188,19 @@ def dataset_label(name: str) -> str:
     return (PurePath(name).name or name) if looks_like_path else name
 
 
-def _front_matter(meta: dict[str, Any], repo_id: str | None) -> str:
+def _front_matter(meta: dict[str, Any], repo_id: str | None, licence: dict[str, str]) -> str:
     import yaml
     from huggingface_hub import EvalResult, ModelCardData
 
     arch, task = meta["architecture"], meta["task"]
     dataset = dataset_label(meta["dataset"]["name"])
+    datasets = hub_datasets(meta)
     metrics = meta.get("metrics", {})
     results = [
         EvalResult(
-            task_type=task,
-            task_name=_title(task),
-            dataset_type=dataset,
+            task_type=hub_task(task),
+            task_name=_title(hub_task(task)),
+            dataset_type=datasets[0] if datasets else dataset,
             dataset_name=dataset,
             dataset_split=split,
             metric_type=name,
@@ -94,11 +211,16 @@ def _front_matter(meta: dict[str, Any], repo_id: str | None) -> str:
         for name, value in values.items()
         if isinstance(value, (int, float))
     ]
+    base = base_model(meta)
+    relation = {"base_model_relation": ENCODER_BASED[arch]} if base and ENCODER_BASED[arch] else {}
     data = ModelCardData(
         library_name="archzoo",
-        pipeline_tag=PIPELINE_TAGS.get(task),
-        tags=list(dict.fromkeys(["archzoo", arch, task])),
-        datasets=[dataset],
+        **licence,
+        base_model=base,
+        **relation,
+        pipeline_tag=hub_task(task),
+        tags=list(dict.fromkeys(["archzoo", arch, task, *(["peft", "lora"] if _adapter(meta) else [])])),
+        datasets=datasets or None,
         metrics=sorted({r.metric_type for r in results}) or None,
         model_name=(repo_id or f"{arch}-{dataset}") if results else None,
         eval_results=results or None,
@@ -107,6 +229,35 @@ def _front_matter(meta: dict[str, Any], repo_id: str | None) -> str:
     fields = data.to_dict()
     ordered = {"library_name": fields.pop("library_name"), **fields}
     return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
+
+
+def _adapter(meta: dict[str, Any]) -> bool:
+    return "adapter_config.json" in (meta.get("files") or {})
+
+
+def _adapter_usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:
+    """For a LoRA checkpoint: loading the adapter with plain ``transformers`` + ``peft``."""
+    if not _adapter(meta):
+        return []
+    base = base_model(meta)
+    where = repo_id or "path/to/this/folder"
+    lines = [
+        "## The adapter with plain PEFT",
+        "",
+        "`adapter_config.json` and `adapter_model.safetensors` are a PEFT LoRA adapter for the encoder "
+        + (f"`{base}`." if base else "the model was trained on (a local folder: give yours)."),
+        "The classification head is in `model.safetensors` (tensors `head.weight`, `head.bias`).",
+        "",
+        "```python",
+        "from peft import PeftModel",
+        "from transformers import AutoModel",
+        "",
+        f'encoder = AutoModel.from_pretrained("{base or "path/to/the/encoder"}")',
+        f'model = PeftModel.from_pretrained(encoder, "{where}")  # the encoder with the LoRA updates',
+        "```",
+        "",
+    ]
+    return lines
 
 
 def _about(meta: dict[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from archzoo.checkpoints.card import render_model_card
+from archzoo.checkpoints.card import check_license, render_model_card
 from archzoo.checkpoints.layout import (
     CARD,
     CONFIG,
@@ -138,6 +138,7 @@ def push_to_hub(
     branch: str | None = None,
     message: str | None = None,
     token: str | bool | None = None,
+    license: str | None = None,
 ) -> str:
     """Upload a checkpoint (folder, run folder or store name) to ``repo_id`` as one commit.
 
@@ -146,7 +147,10 @@ def push_to_hub(
     published), and ``branch`` if it does not exist yet.  The card is rendered
     afresh so its usage snippet names ``repo_id``.  ``token=None`` lets
     huggingface_hub find one (``HF_TOKEN``, then the saved login); ``token=False``
-    sends none (the app does that unless the operator lends theirs).
+    sends none (the app does that unless the operator lends theirs).  ``license`` (an
+    SPDX or Hub licence id) goes into the card; without it, the licence the repository's
+    card already declares is kept.  The commit also deletes the repository's archzoo files
+    that this checkpoint lacks (:func:`archzoo_file`), so nothing of an earlier push survives.
 
     Returns the commit URL: a ``huggingface_hub.CommitInfo``, which is a
     ``str`` whose ``.oid`` is the commit sha.
@@ -159,6 +163,7 @@ def push_to_hub(
     repo_id = reference.repo_id
     if branch:
         check_revision(branch)
+    licence = check_license(license) if license is not None else None
     paths = get_host().paths
     if paths is not None:  # in the app: only a checkpoint in the store (or a data root) is pushed
         paths.checkpoint(checkpoint)
@@ -180,6 +185,10 @@ def push_to_hub(
             )
         if branch:
             api.create_branch(repo_id, branch=branch, exist_ok=True)
+        if licence is None:
+            licence = _declared_license(api, repo_id, branch)
+        card = render_model_card(shared_meta(meta), repo_id=repo_id, license_fields=licence)
+        (staging / CARD).write_text(card, encoding="utf-8")
         stale = _stale_files(api.list_repo_files(repo_id, revision=branch), staging)
         commit = api.upload_folder(
             repo_id=repo_id,
@@ -193,6 +202,15 @@ def push_to_hub(
         )
     _note_lineage(folder, "pushed_to", {"repo": repo_id, "branch": branch or "main", "commit": commit.oid, "at": now()})
     return commit
+
+
+def _declared_license(api, repo_id: str, branch: str | None) -> dict[str, str]:
+    """The licence fields the repository's card declares now (none for a new repository)."""
+    data = api.model_info(repo_id, revision=branch).card_data
+    if data is None:
+        return {}
+    fields = {key: getattr(data, key, None) for key in ("license", "license_name", "license_link")}
+    return {key: value for key, value in fields.items() if isinstance(value, str) and value}
 
 
 def archzoo_file(path: str) -> bool:
@@ -263,8 +281,7 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
             if _regular_file(record / EVENTS):  # copied, not linked: a run still training rewrites it
                 shutil.copyfile(record / EVENTS, staging / IN_CHECKPOINT / EVENTS)
             (staging / IN_CHECKPOINT / RECORD).write_text(_shared_record(record), encoding="utf-8")
-        (staging / CARD).write_text(render_model_card(shared_meta(meta), repo_id=repo_id), encoding="utf-8")
-        yield staging
+        yield staging  # the card is written once the repository's licence is known
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -15,6 +15,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--private", action="store_true", help="create the repository as private")
     p.add_argument("--branch", help="push to this branch (created from main if new)")
     p.add_argument("--message", help="commit message")
+    p.add_argument(
+        "--license",
+        metavar="ID",
+        help="the model's licence on its card: an SPDX or Hub licence id, e.g. apache-2.0, mit, cc-by-4.0 "
+        "(default: keep the licence the repository's card declares)",
+    )
     p.set_defaults(handler=push)
 
     p = commands.add_parser("pull", help="download a checkpoint from the Hugging Face Hub into the cache")
@@ -29,7 +35,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 def push(args: argparse.Namespace) -> int:
     from archzoo.checkpoints.hub import push_to_hub
 
-    commit = push_to_hub(args.checkpoint, args.repo_id, private=args.private, branch=args.branch, message=args.message)
+    commit = push_to_hub(
+        args.checkpoint,
+        args.repo_id,
+        private=args.private,
+        branch=args.branch,
+        message=args.message,
+        license=args.license,
+    )
     print(f"pushed to {args.repo_id}@{args.branch or 'main'}: commit {getattr(commit, 'oid', '') or commit}")
     print(f"use it with: archzoo pull {args.repo_id}, or hf://{args.repo_id} wherever a checkpoint is expected")
     print(str(commit))
