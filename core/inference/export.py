@@ -327,8 +327,9 @@ def _wraps_pretrained(model: nn.Module) -> bool:
 
 
 def _trace(part: Part, loaded: LoadedCheckpoint) -> Any:
-    """``torch.export`` of the part on a few real inputs, the batch (and tokens) dynamic.  Dynamo's
-    strict tracing first (it keeps ``len(x)`` symbolic), then the non-strict one."""
+    """``torch.export`` of the part on a few real inputs, the batch (and tokens) dynamic.  The
+    non-strict tracing first (the faster), then Dynamo's strict one, which keeps ``len(x)``
+    symbolic where the non-strict one fixes the batch (the ViT's ``expand(len(images), ...)``)."""
     example = tuple(tensor[:TRACE_EXAMPLES] for tensor in part.batches[0])
     dims: dict[str, Any] = {}
     shapes = tuple(
@@ -336,7 +337,7 @@ def _trace(part: Part, loaded: LoadedCheckpoint) -> Any:
         for dynamic in part.dynamic
     )
     failures = []
-    for strict in (True, False):
+    for strict in (False, True):
         try:
             with torch.no_grad():
                 return torch.export.export(part.module.eval(), example, dynamic_shapes=shapes, strict=strict)
