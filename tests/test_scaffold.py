@@ -239,6 +239,23 @@ def test_a_name_an_installed_plugin_has_is_refused(name, says, tmp_path, capsys)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("name", "says"), [("vae", "'vae'"), ("retired-net", "'retired-net'")])
+def test_a_disabled_plugins_name_is_refused(name, says, tmp_path, monkeypatch, capsys):
+    """Disabled in registry.toml, a built-in or an installed plugin is not loaded, but its name is
+    still taken: a new plugin of that name would clash once enabled, or be disabled from the start."""
+    registry = tmp_path / "registry.toml"
+    registry.write_text('[plugins]\ndisabled = ["vae", "retired-net"]\n', encoding="utf-8")
+    monkeypatch.setenv("ARCHZOO_REGISTRY", str(registry))
+    reset_host()
+    try:
+        error = refused(["new-plugin", name, "--out", str(tmp_path / "out")], capsys)
+    finally:
+        monkeypatch.delenv("ARCHZOO_REGISTRY")
+        reset_host()
+    assert f"a plugin named {says} is installed" in error
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture
 def third_party(tmp_path, monkeypatch):
     """An installed third-party distribution 'archzoo-widget' whose entry point 'gadget' fails

@@ -151,9 +151,10 @@ def _canonical(name: str) -> str:
 def check_not_installed(name: str, names: dict[str, str], host=None) -> None:
     """Refuse a name that would clash with what is installed: an architecture, a preset or a
     plugin of that name (or the same but for - and _), its distribution, or its Python package."""
-    if host is None:
-        from archzoo.registry.host import get_host
+    from archzoo.plugins import builtin
+    from archzoo.registry.host import CORE_PLUGINS, get_host
 
+    if host is None:
         host = get_host()
     wanted = _canonical(name)
     for arch, spec in host.architectures.items():
@@ -163,7 +164,8 @@ def check_not_installed(name: str, names: dict[str, str], host=None) -> None:
                 "choose another name"
             )
     plugins = {n for n, _ in host.pm.list_name_plugin()} | {b.name for b in host.broken}
-    plugins |= {ep.name for ep in metadata.entry_points(group="archzoo")}
+    plugins |= {ep.name for ep in metadata.entry_points(group="archzoo")}  # disabled ones too
+    plugins |= set(CORE_PLUGINS) | set(builtin()) | set(host.settings.disabled_plugins)
     for plugin in sorted(plugins):
         if _canonical(plugin) == wanted:
             raise ArchzooError(f"a plugin named '{plugin}' is installed; choose another name")
