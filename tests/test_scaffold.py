@@ -201,6 +201,18 @@ def test_the_templates_ship_in_the_wheel():
         assert any(fnmatch.fnmatch(f"scaffold-templates/{relative}", glob) for glob in data), relative
 
 
+def test_the_guide_lists_the_tasks_it_writes_with_their_datasets():
+    """docs/plugins.md's "Start from a scaffold" table: one row per task new-plugin writes, with
+    the dataset its card names."""
+    guide = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    table = guide.split("| `--task` |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("`")[1]: line for line in table.splitlines()[2:]}
+    assert set(rows) == set(TASKS), f"the guide's table lists {sorted(rows)}"
+    for task, starter in scaffold.STARTERS.items():
+        assert rows[task].rstrip().endswith(f"| `{starter.dataset}` |"), rows[task]
+    assert "(the default)" in rows[scaffold.DEFAULT_TASK]
+
+
 def test_new_plugin_is_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
