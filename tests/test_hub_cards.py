@@ -237,3 +237,86 @@ def test_a_pushed_checkpoint_folder_is_left_as_it_was(hf, lora_best, tmp_path):
     before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
     archzoo.push_to_hub(copy, "alice/untouched", license="mit")
     assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
+
+
+# -- no local path in any pushed file ---------------------------------------------------------
+
+
+def local_roots(*more: Path) -> list[bytes]:
+    """Where this machine's files are: the folders a path in a pushed file would start with."""
+    import tempfile
+
+    roots = {
+        tempfile.gettempdir(),
+        str(Path.home()),
+        str(Path.cwd()),
+        str(Path(archzoo.__file__).parent),
+        *map(str, more),
+    }
+    return [root.encode() for root in roots if root not in ("/", "")]
+
+
+ABSOLUTE_PATH = re.compile(rb"""(?<![\w:/.])(?:/|~/)(?:[\w.-]+/)+[\w.-]+""")
+
+
+def assert_no_local_paths(files: dict[str, bytes], *more: Path) -> None:
+    for name, blob in files.items():
+        if name.endswith(".safetensors") or name.endswith(".png"):
+            header = blob[:4096]  # a safetensors header is JSON; the rest is numbers
+        else:
+            header = blob
+        found = [root for root in local_roots(*more) if root in header] + ABSOLUTE_PATH.findall(header)
+        assert not found, f"{name} holds local paths: {found[:3]}"
+
+
+def test_no_pushed_file_holds_a_local_path(hf, runs, lora_best):
+    from tiny_bert import tiny_bert
+
+    for repo, folder in (("alice/paths-mlp", runs[0]), ("alice/paths-lora", lora_best.parent)):
+        archzoo.push_to_hub(folder, repo)
+        files = hf.server.files(repo)
+        assert "run/events.jsonl" in files and "run/run.json" in files
+        assert_no_local_paths(files, tiny_bert(), folder)
+    files = hf.server.files("alice/paths-lora")
+    shared = json.loads(files["config.json"])
+    assert shared["config"]["encoder"] == tiny_bert().name  # a local encoder folder, named by its last part
+    assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] == tiny_bert().name
+    import hashlib
+
+    assert shared["files"]["adapter_config.json"] == hashlib.sha256(files["adapter_config.json"]).hexdigest()
+    local = json.loads((lora_best / "config.json").read_text())
+    assert local["config"]["encoder"] == str(tiny_bert())  # the checkpoint itself is left as it was
+    events = [json.loads(line) for line in files["run/events.jsonl"].decode().splitlines()]
+    assert len(events) == len((lora_best.parent / "events.jsonl").read_text().splitlines())
+
+
+def test_an_encoder_from_the_hugging_face_cache_is_pushed_by_its_hub_id(hf, tmp_path):
+    """A folder in the Hugging Face cache is a copy of a Hub repository: the pushed
+    checkpoint names that repository, and loads from it on a machine that has it cached."""
+    from tiny_bert import sst2_rows, tiny_bert, write_csv
+
+    from archzoo.api import train
+
+    snapshot = hf.home / "hub" / "models--bert-org--tiny-bert" / "snapshots" / ("c" * 40)
+    shutil.copytree(tiny_bert(), snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("c" * 40)
+    reviews = write_csv(tmp_path / "reviews.csv", sst2_rows(48, start=3000))
+    overrides = {"encoder": str(snapshot), "epochs": 1, "batch_size": 16, "r": 2}
+    overrides.update(text_column="review", label_column="sentiment")
+    best = train("lora", dataset=str(reviews), overrides=overrides, out=str(tmp_path / "run")).best_dir
+
+    archzoo.push_to_hub(best, "alice/cached-encoder")
+    files = hf.server.files("alice/cached-encoder")
+    assert_no_local_paths(files, snapshot, best)
+    assert json.loads(files["config.json"])["config"]["encoder"] == "bert-org/tiny-bert"
+    assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] == "bert-org/tiny-bert"
+    card = hub_card(hf, "alice/cached-encoder")
+    check_card(card)
+    assert card.data.base_model == "bert-org/tiny-bert"
+    assert 'AutoModel.from_pretrained("bert-org/tiny-bert")' in card.text
+
+    pulled = archzoo.load("hf://alice/cached-encoder")  # the encoder comes from the cache, by its Hub id
+    ids = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    with torch.no_grad():
+        assert torch.equal(pulled.model(ids), archzoo.load(best).model(ids))

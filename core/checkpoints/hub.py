@@ -33,8 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from archzoo.checkpoints.card import check_license, render_model_card
+from archzoo.checkpoints.card import base_model, check_license, render_model_card
 from archzoo.checkpoints.layout import (
+    ADAPTER_CONFIG,
     CARD,
     CONFIG,
     EVALUATION_DIR,
@@ -187,7 +188,8 @@ def push_to_hub(
             api.create_branch(repo_id, branch=branch, exist_ok=True)
         if licence is None:
             licence = _declared_license(api, repo_id, branch)
-        card = render_model_card(shared_meta(meta), repo_id=repo_id, license_fields=licence)
+        shared = json.loads((staging / CONFIG).read_text(encoding="utf-8"))
+        card = render_model_card(shared, repo_id=repo_id, license_fields=licence)
         (staging / CARD).write_text(card, encoding="utf-8")
         stale = _stale_files(api.list_repo_files(repo_id, revision=branch), staging)
         commit = api.upload_folder(
@@ -265,10 +267,13 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
     the user's checkpoint."""
     staging = Path(tempfile.mkdtemp(prefix="archzoo-push-"))
     try:
+        shared = shared_meta(meta)
         for name in SHARED_FILES:
             if name not in (CARD, CONFIG) and _regular_file(folder / name):
                 _link_or_copy(folder / name, staging / name)
-        (staging / CONFIG).write_text(json.dumps(shared_meta(meta), indent=2) + "\n", encoding="utf-8")
+        if _regular_file(folder / ADAPTER_CONFIG):
+            _share_adapter_config(folder / ADAPTER_CONFIG, staging / ADAPTER_CONFIG, shared)
+        (staging / CONFIG).write_text(json.dumps(shared, indent=2) + "\n", encoding="utf-8")
         evaluation = folder / EVALUATION_DIR
         if evaluation.is_dir() and not evaluation.is_symlink():
             (staging / EVALUATION_DIR).mkdir()
@@ -278,8 +283,8 @@ def _staged(folder: Path, meta: dict, repo_id: str) -> Iterator[Path]:
         record = record_folder(folder) or record_folder(folder.parent)
         if record is not None and _regular_file(record / RECORD):
             (staging / IN_CHECKPOINT).mkdir()
-            if _regular_file(record / EVENTS):  # copied, not linked: a run still training rewrites it
-                shutil.copyfile(record / EVENTS, staging / IN_CHECKPOINT / EVENTS)
+            if _regular_file(record / EVENTS):  # read now: a run still training appends to it
+                (staging / IN_CHECKPOINT / EVENTS).write_text(_shared_events(record / EVENTS), encoding="utf-8")
             (staging / IN_CHECKPOINT / RECORD).write_text(_shared_record(record), encoding="utf-8")
         yield staging  # the card is written once the repository's licence is known
     finally:
@@ -297,15 +302,59 @@ def _shared_record(folder: Path) -> str:
     return json.dumps(without_local_paths(data), indent=1, default=str) + "\n"
 
 
+def _shared_events(path: Path) -> str:
+    """The run's events as the Hub gets them: every path on this machine (the dataset's file,
+    the run's folder) cut to its last part.  A line that is not whole JSON (the run may be
+    writing it now) is left out."""
+    lines = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        lines.append(json.dumps(without_local_paths(event), separators=(",", ":"), default=str))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _share_adapter_config(source: Path, dest: Path, shared: dict) -> None:
+    """PEFT's ``adapter_config.json`` as the Hub gets it: a base model that is a folder on this
+    machine (``base_model_name_or_path``) named by its last part, as ``config.json`` names the
+    encoder; its new sha256 is recorded in ``shared`` (the pushed ``config.json``)."""
+    dest.unlink(missing_ok=True)
+    text = source.read_text(encoding="utf-8")
+    try:
+        adapter = json.loads(text)
+    except ValueError:
+        adapter = None
+    if not isinstance(adapter, dict) or without_local_paths(adapter) == adapter:
+        _link_or_copy(source, dest)  # nothing local in it: the bytes as they are
+        return
+    base, encoder = adapter.get("base_model_name_or_path"), (shared.get("config") or {}).get("encoder")
+    adapter = without_local_paths(adapter)
+    if isinstance(base, str) and _LOCAL_PATH.match(base) and isinstance(encoder, str):
+        adapter["base_model_name_or_path"] = encoder  # the pushed config's name for it: a Hub id where known
+    dest.write_text(json.dumps(adapter, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if isinstance(shared.get("files"), dict) and ADAPTER_CONFIG in shared["files"]:
+        shared["files"] = {**shared["files"], ADAPTER_CONFIG: sha256_file(dest)}
+
+
 def shared_meta(meta: dict) -> dict:
-    """``config.json`` as the Hub gets it: a dataset, or a training setting, that is a path on
-    this machine (``/home/me/data.csv``) keeps only its last part (``data.csv``)."""
-    return {key: without_local_paths(value) if key in _SETTINGS else value for key, value in meta.items()}
+    """``config.json`` as the Hub gets it: a dataset, a training setting or a model setting
+    that is a path on this machine (``/home/me/data.csv``, a pretrained encoder's folder
+    ``/home/me/bert``) keeps only its last part (``data.csv``, ``bert``).  A checkpoint whose
+    encoder was a local folder is therefore rebuilt elsewhere only from a folder of that name;
+    an encoder named by its Hub id travels whole, and one in the Hugging Face cache
+    (``.../models--NS--NAME/snapshots/...``) is named by its Hub id ``NS/NAME``."""
+    shared = {key: without_local_paths(value) if key in _SETTINGS else value for key, value in meta.items()}
+    encoder = (meta.get("config") or {}).get("encoder") if isinstance(meta.get("config"), dict) else None
+    hub_id = base_model(meta)
+    if isinstance(encoder, str) and _LOCAL_PATH.match(encoder) and hub_id:  # a copy in the Hugging Face cache
+        shared["config"] = {**shared["config"], "encoder": hub_id}
+    return shared
 
 
-#: Where a path of the data lives.  (The model's own ``config`` is left whole: a pretrained
-#: encoder's folder is how the model is rebuilt, and a pull on the same machine needs it.)
-_SETTINGS = ("train", "dataset")
+#: Where the paths of the data and of a model's pretrained parts live.
+_SETTINGS = ("train", "dataset", "config")
 
 
 def without_local_paths(value: object) -> object:
