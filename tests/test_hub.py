@@ -693,3 +693,27 @@ def test_a_push_replaces_the_previous_checkpoint_and_keeps_the_users_own_files(h
 )
 def test_which_files_a_push_owns(path, owned):
     assert hub.archzoo_file(path) is owned
+
+
+# -- Xet -----------------------------------------------------------------------------------------
+
+
+def test_an_endpoint_without_xet_says_to_disable_it_rather_than_that_the_hub_is_unreachable(hf, runs, monkeypatch):
+    """With hf_xet installed, huggingface_hub uploads through Xet storage; the local server, like
+    any endpoint speaking only classic git-LFS, has none. (Every other test uploads with
+    HF_HUB_DISABLE_XET=1, the classic LFS path.)"""
+    pytest.importorskip("hf_xet")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    with pytest.raises(HubError) as error:
+        archzoo.push_to_hub(runs[0], "alice/no-xet")
+    message = str(error.value)
+    assert f"the Hub at {hf.server.url} does not offer Xet storage" in message
+    assert "HF_HUB_DISABLE_XET=1" in message and "cannot reach" not in message
+    assert "alice/no-xet" in hf.server.repos and len(hf.server.repos["alice/no-xet"].commits) == 1  # nothing committed
+
+    failed = cli("push", str(runs[0]), "alice/no-xet", env={**hf.env, "HF_HUB_DISABLE_XET": "0"}, expect=2)
+    assert "does not offer Xet storage" in failed.stderr and "Traceback" not in failed.stderr
+    cli("push", str(runs[0]), "alice/no-xet", env=hf.env)  # HF_HUB_DISABLE_XET=1: classic LFS
+    assert hf.server.files("alice/no-xet")["model.safetensors"] == (runs[0] / "best" / "model.safetensors").read_bytes()

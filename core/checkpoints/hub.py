@@ -564,6 +564,8 @@ def _translate_errors(ref: HubReference, *, writing: bool) -> Iterator[None]:
             raise HubError(f"the Hub rejected the model card's metadata: {exc}") from exc
         raise
     except Exception as exc:
+        if _xet_refused(exc):
+            raise HubError(_no_xet(ref)) from exc
         if _network_error(exc) is not None:
             raise HubError(_unreachable(ref)) from exc
         raise
@@ -609,6 +611,27 @@ def _unreachable(ref: HubReference) -> str:
         "(unset it for huggingface.co); to use checkpoints already in the cache without the network, set "
         "HF_HUB_OFFLINE=1"
     )
+
+
+def _no_xet(ref: HubReference) -> str:
+    return (
+        f"the Hub at {_endpoint()} does not offer Xet storage, which huggingface_hub uploads through when the "
+        f"hf_xet package is installed (it refused the Xet token for {ref}): set HF_HUB_DISABLE_XET=1 to upload "
+        "with classic git-LFS, which such an endpoint speaks"
+    )
+
+
+def _xet_refused(exc: BaseException | None) -> bool:
+    """Did hf_xet fail because the endpoint has no Xet token route (a Hub without Xet storage)?
+    hf_xet reports it as a connection error naming the ``xet-write-token`` / ``xet-read-token`` URL."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        if re.search(r"/xet-(write|read)-token/", text) and re.search(r"\b(401|403|404|405|501)\b", text):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _network_error(exc: BaseException | None) -> BaseException | None:
