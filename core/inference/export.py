@@ -91,6 +91,7 @@ def export_checkpoint(
     host = host or get_host()
     loaded = load(location, host=host)
     path = Path(out) if out else Path(_run_name(loaded) + FORMATS[format])
+    part = export_part(loaded, host)  # before the files: a model that cannot be exported says so first
     contract_path = path.with_name(path.name + ".json")
     tokenizer_path = path.with_name(path.name + ".tokenizer.json")
     written = [path, contract_path] + ([tokenizer_path] if loaded.tokenizer is not None else [])
@@ -100,8 +101,6 @@ def export_checkpoint(
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name for the export")
     path.parent.mkdir(parents=True, exist_ok=True)
-
-    part = export_part(loaded, host)
     program = _trace(part, loaded)
     # Written under its own name in a hidden folder beside it (a .pt2 archive is named after its file),
     # checked there, then moved into place: a failed check leaves nothing.
@@ -209,7 +208,7 @@ def _classifier_part(loaded: LoadedCheckpoint, host: Host | None) -> Part:
             "name": "images" if images else "features",
             "shape": shape,
             "dtype": "float32",
-            "meaning": "normalised inputs: (x - mean) / std per channel (per feature), as preprocessing says",
+            "meaning": f"{'images' if images else 'rows'} normalised as preprocessing says",
         }
     ]
     preprocessing = {
