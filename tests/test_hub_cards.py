@@ -320,3 +320,18 @@ def test_an_encoder_from_the_hugging_face_cache_is_pushed_by_its_hub_id(hf, tmp_
     ids = torch.tensor([[5, 6, 7], [8, 9, 0]])
     with torch.no_grad():
         assert torch.equal(pulled.model(ids), archzoo.load(best).model(ids))
+
+
+def test_a_merged_model_holds_no_local_path(lora_best, tmp_path):
+    """``archzoo train lora --merge`` writes a plain transformers folder made to be shared
+    (with ``hf upload``): none of its files names a folder of this machine."""
+    from tiny_bert import tiny_bert
+
+    from archzoo.checkpoints.merge import merge_adapter
+
+    merged = merge_adapter(lora_best, tmp_path / "merged")
+    files = {p.name: p.read_bytes() for p in merged.iterdir() if p.is_file()}
+    assert {"config.json", "model.safetensors", "head.json", "head.safetensors"} <= set(files)
+    assert_no_local_paths(files, tiny_bert(), lora_best, merged)
+    head = json.loads(files["head.json"])
+    assert head["merged_from"] == lora_best.name and head["base_model"] is None  # a local encoder has no Hub id

@@ -53,8 +53,9 @@ def merge_adapter(location: Any, dest: Any, *, host: Any = None) -> Path:
                 {
                     "pooling": model.pooling,
                     "class_names": list(loaded.info.class_names),
-                    "merged_from": str(loaded.path),
-                    "base_model": model.source.base_model_name,
+                    # names, never folders of this machine: the merged model is made to be shared
+                    "merged_from": loaded.path.name,
+                    "base_model": model.source.hub_id,
                 },
                 indent=2,
             )
