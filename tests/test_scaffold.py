@@ -321,12 +321,31 @@ def test_a_folder_that_holds_anything_is_never_touched(tmp_path, capsys):
 
 
 def test_a_folder_filled_while_writing_is_kept_and_nothing_is_written(tmp_path):
-    """The last line of defence: the rename into place refuses a folder that gained files
-    after the checks (another process, say), and the staged copy is removed."""
+    """The last lines of defence, for a folder that gains files after the checks (another
+    process, say): nothing of it is replaced, and what was written is taken back."""
+    files = {"pyproject.toml": "[project]\n", "README.md": "# new\n", "tests/test_contract.py": ""}
     out = tmp_path / "raced"
     out.mkdir()
     (out / "theirs.txt").write_text("theirs", encoding="utf-8")
+    with pytest.raises(scaffold.ArchzooError, match="is not empty"):
+        scaffold.write_new_folder(out, files)
+    # built beside it, the rename into place is refused
     with pytest.raises(scaffold.ArchzooError, match="could not be created"):
-        scaffold.write_new_folder(out, {"pyproject.toml": "[project]\n"})
+        scaffold._build_beside(out, files)
     assert [p.name for p in out.iterdir()] == ["theirs.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raced"], "the staging folder was left"
+    # filled in place, a file that appeared stops it, and what it wrote before is removed
+    (out / "README.md").write_text("theirs", encoding="utf-8")
+    with pytest.raises(scaffold.ArchzooError, match="README.md appeared while writing"):
+        scaffold._fill_in_place(out, files)
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "theirs.txt"]
+    assert (out / "README.md").read_text() == "theirs"
+
+
+def test_out_dot_fills_the_empty_folder_it_is_run_in(tmp_path, monkeypatch):
+    here = tmp_path / "my-plugin"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["new-plugin", "dot-net", "--out", "."]) == 0
+    assert (here / "pyproject.toml").is_file() and (here / "archzoo_dot_net" / "model.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-plugin"]

@@ -25,8 +25,12 @@ import string
 from dataclasses import dataclass
 from importlib import metadata, resources, util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archzoo.errors import ArchzooError
+
+if TYPE_CHECKING:
+    from archzoo.registry.host import Host
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ def new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
-def scaffold(name: str, *, task: str = DEFAULT_TASK, out: str | os.PathLike | None = None, host=None) -> Path:
+def scaffold(
+    name: str, *, task: str = DEFAULT_TASK, out: str | os.PathLike | None = None, host: Host | None = None
+) -> Path:
     """Write the package for plugin ``name`` and return its folder.  Refuses, naming what is
     wrong and writing nothing, a bad name, a name an installed plugin or architecture has, an
     unknown task, and a destination that exists and is not an empty folder."""
@@ -111,7 +117,7 @@ def scaffold(name: str, *, task: str = DEFAULT_TASK, out: str | os.PathLike | No
         raise ArchzooError(f"new-plugin writes these tasks: {', '.join(STARTERS)}; not {task!r}")
     names = package_names(name)
     check_not_installed(name, names, host)
-    dest = Path(out) if out is not None else Path.cwd() / names["distribution"]
+    dest = (Path(out) if out is not None else Path.cwd() / names["distribution"]).resolve()
     check_free(dest)
     values = {**names, "task": task, "dataset": starter.dataset, "about": starter.about, **requirements()}
     rendered = {
@@ -148,7 +154,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def check_not_installed(name: str, names: dict[str, str], host=None) -> None:
+def check_not_installed(name: str, names: dict[str, str], host: Host | None = None) -> None:
     """Refuse a name that would clash with what is installed: an architecture, a preset or a
     plugin of that name (or the same but for - and _), its distribution, or its Python package."""
     from archzoo.plugins import builtin
@@ -209,9 +215,18 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def write_new_folder(dest: Path, files: dict[str, str]) -> None:
-    """Write ``files`` (relative path -> text) as the new folder ``dest``: built beside it, then
-    renamed into place.  The rename replaces at most an empty folder; one that gained files
-    meanwhile stays as it is and nothing is written."""
+    """Write ``files`` (relative path -> text) as the folder ``dest``, which must be new or
+    empty.  What is there already, or appears there meanwhile, is never replaced."""
+    if not dest.is_dir():
+        _build_beside(dest, files)
+    elif any(dest.iterdir()):
+        raise ArchzooError(f"{dest} is not empty; nothing was written")
+    else:
+        _fill_in_place(dest, files)
+
+
+def _build_beside(dest: Path, files: dict[str, str]) -> None:
+    """A new folder is built beside ``dest`` and renamed into place: it appears whole or not at all."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     staging.mkdir()  # not mkdtemp: the folder gets the user's usual permissions, not 0700
@@ -221,9 +236,29 @@ def write_new_folder(dest: Path, files: dict[str, str]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         try:
-            os.rename(staging, dest)  # POSIX: replaces an empty folder, refuses one with files
+            os.rename(staging, dest)  # refused if dest has appeared meanwhile, unless as an empty folder
         except OSError as exc:
             raise ArchzooError(f"{dest} could not be created ({exc.strerror}); nothing was written") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _fill_in_place(dest: Path, files: dict[str, str]) -> None:
+    """An existing empty folder (``--out .`` inside it, say) is filled where it is, each file and
+    folder created only where nothing has its name; on a clash what was written is removed."""
+    written: list[Path] = []
+    try:
+        for relative, text in files.items():
+            path = dest / relative
+            for folder in reversed(path.relative_to(dest).parents[:-1]):  # the folders above it, outermost first
+                if not (dest / folder).is_dir():
+                    (dest / folder).mkdir()
+                    written.append(dest / folder)
+            with path.open("x", encoding="utf-8") as handle:  # "x": fails rather than open an existing file
+                written.append(path)
+                handle.write(text)
+    except FileExistsError as exc:
+        for path in reversed(written):
+            path.rmdir() if path.is_dir() else path.unlink()
+        raise ArchzooError(f"{exc.filename} appeared while writing; nothing was written") from None
