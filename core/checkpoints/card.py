@@ -1,15 +1,19 @@
 """The model card: the ``README.md`` in every checkpoint folder and Hub repo.
 
 Its YAML front matter is what the Hugging Face Hub indexes: ``library_name:
-archzoo``, ``tags`` (archzoo, the architecture, the task), ``datasets``,
-``metrics`` and a ``model-index`` holding the evaluation results, so the Hub
-files the model under the right library and task and shows its scores.  The
-front matter is built with ``huggingface_hub.ModelCardData`` / ``EvalResult``,
-the library's own model of that format.
+archzoo``, ``license`` (given to ``archzoo push --license``), ``base_model``
+(the Hub id of a pretrained encoder), ``tags`` (archzoo, the architecture, the
+task), ``datasets`` (Hub dataset ids, only where one exists), ``metrics`` and a
+``model-index`` holding the evaluation results, the task named as the
+``pipeline_tag`` names it, so the Hub files the model under the right library
+and task and shows its scores.  The front matter is built with
+``huggingface_hub.ModelCardData`` / ``EvalResult``, the library's own model of
+that format.
 
 The body is for people: what the model is, the recipe and config it was
 trained with, how well it does, and how to use it with archzoo or with plain
-``huggingface_hub`` + ``safetensors`` (no archzoo needed to read the weights).
+``huggingface_hub`` + ``safetensors`` (no archzoo needed to read the weights);
+a LoRA checkpoint's card also loads its adapter with plain ``peft``.
 
 The card is written from ``config.json`` alone, so it can never contain
 anything the checkpoint does not (no token, no local environment); a local
