@@ -163,14 +163,20 @@ def test_the_cards_import_no_torch(installed):
     assert done.returncode == 0, done.stderr
 
 
-def test_the_generated_code_is_lint_clean(installed):
-    """With its own pyproject.toml's settings, archzoo's lint rules and formatting find nothing."""
-    for task, folder in installed.items():
+def test_the_generated_code_is_lint_clean(installed, tmp_path):
+    """With its own pyproject.toml's settings, archzoo's lint rules and formatting find nothing,
+    for a name of the longest length allowed too."""
+    longest = "n" * scaffold.MAX_NAME
+    folders = dict(installed)
+    for task in TASKS:
+        assert main(["new-plugin", longest, "--task", task, "--out", str(tmp_path / task)]) == 0
+        folders[f"{task}, {longest}"] = tmp_path / task
+    for which, folder in folders.items():
         for command in (["check", "--select", "E,F,W,I,B,UP"], ["format", "--check"]):
             done = subprocess.run(
                 [sys.executable, "-m", "ruff", *command, "--no-cache", "."], cwd=folder, capture_output=True, text=True
             )
-            assert done.returncode == 0, f"{task}: {done.stdout}{done.stderr}"
+            assert done.returncode == 0, f"{which}: {done.stdout}{done.stderr}"
 
 
 def test_the_default_folder_is_the_distribution_name(tmp_path, monkeypatch, capsys):
@@ -211,6 +217,7 @@ def test_the_guide_lists_the_tasks_it_writes_with_their_datasets():
     for task, starter in scaffold.STARTERS.items():
         assert rows[task].rstrip().endswith(f"| `{starter.dataset}` |"), rows[task]
     assert "(the default)" in rows[scaffold.DEFAULT_TASK]
+    assert f"at most {scaffold.MAX_NAME} characters" in " ".join(guide.split())
 
 
 def test_new_plugin_is_in_the_help(capsys):
@@ -228,7 +235,7 @@ def refused(argv: list[str], capsys) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["My-Net", "1net", "my--net", "my net", "-net", "net-", "my.net", "n" * 65, ""])
+@pytest.mark.parametrize("name", ["My-Net", "1net", "my--net", "my net", "-net", "net-", "my.net", "n" * 33, ""])
 def test_a_name_that_is_not_a_python_and_distribution_name_is_refused(name, tmp_path, capsys):
     error = refused(["new-plugin", "--out", str(tmp_path / "out"), "--", name], capsys)
     assert f"{name!r} is not a valid plugin name" in error and "lowercase letters" in error

@@ -64,7 +64,7 @@ DEFAULT_TASK = "image-classification"
 
 #: A plugin name: a valid distribution name that also gives a valid Python module name.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
-MAX_NAME = 64
+MAX_NAME = 32
 
 #: Template -> where it goes in the package (``$module``: the package's import name).
 FILES = {
