@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
+from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime
@@ -13,9 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
+from archzoo import ArchSpec, hookimpl, param
 from archzoo.api import evaluation_split, load, predict, train
 from archzoo.cli.main import main
 from archzoo.inference.export import TOLERANCE, ExportError, export_checkpoint
+from archzoo.registry.host import Host
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -240,3 +243,47 @@ def test_onnx_without_its_extra_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     with pytest.raises(ExportError, match=r"ONNX export needs onnxruntime: pip install 'archzoo\[export\]'"):
         export_checkpoint(trained("logistic-moons"), "onnx")
+
+
+@dataclass
+class NoisyConfig:
+    input_shape: tuple[int, ...] = param((2,), "shape of one row (filled from the dataset)", from_data="input_shape")
+    num_classes: int = param(2, "classes (filled from the dataset)", from_data="num_classes", min=2)
+
+
+class NoisyLinear(torch.nn.Module):
+    """A third party's classifier whose forward adds fresh noise, in eval mode too."""
+
+    def __init__(self, features: int, classes: int) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) + 0.1 * torch.randn(len(x), self.linear.out_features)
+
+
+class NoisyPlugin:
+    @hookimpl
+    def archzoo_register(self, registry):
+        registry.add_architecture(
+            ArchSpec(
+                name="noisy-linear",
+                task="tabular-classification",
+                summary="a linear classifier with noise in its forward",
+                config=NoisyConfig,
+                default_dataset="moons",
+            )
+        )
+
+    @hookimpl
+    def build_model(self, spec, config):
+        return NoisyLinear(config.input_shape[0], config.num_classes)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "exported-program"])
+def test_a_forward_that_is_not_a_function_of_its_inputs_is_refused(fmt, tmp_path):
+    host = Host(extra_plugins={"noisy": NoisyPlugin()})
+    run = train("noisy-linear", overrides={"epochs": 1}, out=f"noisy-{fmt}", host=host).out_dir
+    with pytest.raises(ExportError, match="noisy-linear cannot be exported: its classifier is not a pure function"):
+        export_checkpoint(run, fmt, tmp_path / "noisy", host=host)
+    assert list(tmp_path.iterdir()) == []

@@ -100,8 +100,9 @@ def export_checkpoint(
         raise ExportError(f"{existing[0]} exists; pass --overwrite to replace it")
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name for the export")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    expected = _reference(part, loaded)
     program = _trace(part, loaded)
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Written under its own name in a hidden folder beside it (a .pt2 archive is named after its file),
     # checked there, then moved into place: a failed check leaves nothing.
     folder = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
@@ -109,10 +110,10 @@ def export_checkpoint(
     try:
         if format == "onnx":
             _write_onnx(program, part, staged)
-            difference = _check_onnx(staged, part)
+            difference = _check_onnx(staged, part, expected)
         else:
             torch.export.save(program, staged)
-            difference = _check_program(staged, part)
+            difference = _check_program(staged, part, expected)
         if not difference <= TOLERANCE:
             raise ExportError(
                 f"the {format} export of {loaded.spec.name} differs from PyTorch by {difference:.3g} "
@@ -375,9 +376,20 @@ def _write_onnx(program: Any, part: Part, path: Path) -> None:
             raise ExportError(f"the ONNX exporter cannot translate this {part.what}: {first}") from None
 
 
-def _reference(part: Part) -> list[list[torch.Tensor]]:
+def _reference(part: Part, loaded: LoadedCheckpoint) -> list[list[torch.Tensor]]:
+    """PyTorch's outputs on the check inputs, computed twice: a forward that draws random numbers
+    or changes state between calls is no function of its inputs, and a file of it would be a lie."""
+    part.module.eval()
     with torch.no_grad():
-        return [_as_list(part.module(*batch)) for batch in part.batches]
+        first = [_as_list(part.module(*batch)) for batch in part.batches]
+        second = [_as_list(part.module(*batch)) for batch in part.batches]
+    apart = _largest(first, second)
+    if apart > 0:
+        raise ExportError(
+            f"{loaded.spec.name} cannot be exported: its {part.what} is not a pure function of its inputs "
+            f"(two calls on the same inputs differ by {apart:.3g}: it draws random numbers or keeps state)"
+        )
+    return first
 
 
 def _as_list(output: Any) -> list[torch.Tensor]:
@@ -397,20 +409,20 @@ def _largest(expected: list[list[torch.Tensor]], found: list[list[Any]]) -> floa
     return worst
 
 
-def _check_onnx(path: Path, part: Part) -> float:
+def _check_onnx(path: Path, part: Part, expected: list[list[torch.Tensor]]) -> float:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [item.name for item in session.get_inputs()]
     found = [session.run(None, {n: t.numpy() for n, t in zip(names, batch)}) for batch in part.batches]
-    return _largest(_reference(part), found)
+    return _largest(expected, found)
 
 
-def _check_program(path: Path, part: Part) -> float:
+def _check_program(path: Path, part: Part, expected: list[list[torch.Tensor]]) -> float:
     module = torch.export.load(path).module()
     with torch.no_grad():
         found = [_as_list(module(*batch)) for batch in part.batches]
-    return _largest(_reference(part), found)
+    return _largest(expected, found)
 
 
 def _run_name(loaded: LoadedCheckpoint) -> str:
