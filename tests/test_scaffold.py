@@ -116,11 +116,14 @@ def test_its_own_pytest_passes_the_contract_suite_as_written(installed, task, tm
     torch cannot be imported a second time in one process."""
     monkeypatch.chdir(installed[task])
     monkeypatch.setattr(sys, "path", list(sys.path))  # pytest puts the tests/ folder on it
+    # The generated test module is imported as "test_contract", the name archzoo's own
+    # tests/test_contract.py has in this session: that one is put aside and back after.
+    monkeypatch.delitem(sys.modules, "test_contract", raising=False)
     reports = Reports()
     try:
         code = pytest.main(["-p", "no:cacheprovider", "-q", f"--basetemp={tmp_path / 'basetemp'}"], plugins=[reports])
     finally:
-        sys.modules.pop("test_contract", None)  # each folder's test module has this name
+        sys.modules.pop("test_contract", None)
     test_class = f"Test{scaffold.package_names(NAMES[task])['class_name']}"
     calls = [r for r in reports.reports if r.when == "call" or r.outcome != "passed"]
     failed = [f"{r.nodeid}: {r.longreprtext[-2000:]}" for r in calls if r.failed]
