@@ -84,7 +84,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "card (typed config and ArchSpec), the model and its hooks, a README and a contract-suite test. As "
         "written it passes 'archzoo check NAME' after 'pip install -e DIR', and its own pytest.",
     )
-    p.add_argument("name", help="the architecture's and the plugin's name: lowercase letters, digits, - or _")
+    p.add_argument(
+        "name", metavar="NAME", help="the architecture's and the plugin's name: lowercase letters, digits, - or _"
+    )
     p.add_argument(
         "--task",
         default=DEFAULT_TASK,
