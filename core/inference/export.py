@@ -20,6 +20,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,11 +153,6 @@ def export_part(loaded: LoadedCheckpoint, host: Host | None = None) -> Part:
         raise ExportError(
             f"{name} cannot be exported by archzoo: it runs a pretrained Hugging Face encoder (transformers/peft); "
             "export that encoder with transformers' own exporters (optimum), whose tokenizer it needs"
-        )
-    if any(isinstance(m, nn.RNNBase) for m in model.modules()):
-        raise ExportError(
-            f"{name} cannot be exported: its recurrent layers read each text packed to its own length "
-            "(pack_padded_sequence), and those lengths are data, which torch.export cannot trace"
         )
     if task in CLASSIFICATION_TASKS or task == "tabular-regression":
         return _classifier_part(loaded, host)
@@ -339,10 +335,18 @@ def _trace(part: Part, loaded: LoadedCheckpoint) -> Any:
     failures = []
     for strict in (False, True):
         try:
-            with torch.no_grad():
+            # The tracer's warnings are about the model's code, not for the user: its reason, if any, is raised.
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 return torch.export.export(part.module.eval(), example, dynamic_shapes=shapes, strict=strict)
         except Exception as exc:  # torch.export raises many kinds; each is a reason, shown in one line
             failures.append(str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__)
+    if any(isinstance(m, nn.RNNBase) for m in part.module.modules()):
+        raise ExportError(
+            f"{loaded.spec.name} cannot be exported: torch.export cannot trace its recurrent layers; a forward "
+            "that packs each text to its own length (pack_padded_sequence) makes those lengths data, which "
+            f"torch.export cannot follow (the tracer: {failures[-1]})"
+        )
     raise ExportError(
         f"{loaded.spec.name} cannot be exported: torch.export cannot trace its {part.what} as a function of its "
         f"inputs ({failures[-1]})"
@@ -366,7 +370,9 @@ def _write_onnx(program: Any, part: Part, path: Path) -> None:
 
     names = [spec["name"] for spec in part.inputs]
     outputs = [spec["name"] for spec in part.outputs]
-    with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its progress on stdout
+    # The exporter reports its progress on stdout, and warns of what it translates; the check says how it went.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
                 program, f=str(path), input_names=names, output_names=outputs, external_data=False, verbose=False
