@@ -811,8 +811,13 @@ def test_an_unknown_name_points_at_the_plugins_that_failed_to_load(registry_file
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.warns(UserWarning, match="'realnvp'"):
         host = Host()
-    with pytest.raises(UnknownNameError) as raised:
+    with pytest.raises(PluginBrokenError) as raised:  # its own name: never "unknown"
         host.resolve("realnvp")
+    assert "architecture 'realnvp' is not available: its plugin 'realnvp' (archzoo-realnvp) failed to load: " in str(
+        raised.value
+    ) and "ModuleNotFoundError" in str(raised.value)
+    with pytest.raises(UnknownNameError) as raised:  # another name: unknown, and the failed plugins named
+        host.resolve("glow")
     assert "may belong to a plugin that failed to load: 'realnvp' (archzoo-realnvp): ModuleNotFoundError" in str(
         raised.value
     )

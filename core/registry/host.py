@@ -221,8 +221,21 @@ class Host:
         try:
             return self.architectures[name]
         except KeyError:
+            self._refuse_if_broken(name)
             known = list(self.architectures) + list(self.presets)
             raise UnknownNameError("architecture", name, known, hint=self._unknown_hint()) from None
+
+    def _refuse_if_broken(self, name: str) -> None:
+        """A name that is a broken plugin's own (or its distribution's, less the
+        ``archzoo-`` prefix) is that plugin's architecture: say it failed, not that it is unknown."""
+        wanted = name.lower().replace("_", "-")
+        for broken in self.broken:
+            names = {broken.name.lower(), broken.distribution.lower().removeprefix("archzoo-")}
+            if wanted in {n.replace("_", "-") for n in names}:
+                raise PluginBrokenError(
+                    f"architecture '{name}' is not available: its plugin '{broken.name}' ({broken.distribution}) "
+                    f"failed to load: {broken.error}"
+                )
 
     def _unknown_hint(self) -> str:
         """What to say after an unknown architecture name: where to look, and the plugins that
@@ -267,6 +280,7 @@ class Host:
         if name in self.presets:
             preset = self.presets[name]
             return self.architectures[preset.architecture], preset
+        self._refuse_if_broken(name)
         known = list(self.architectures) + list(self.presets)
         raise UnknownNameError("architecture or preset", name, known, hint=self._unknown_hint())
 
