@@ -32,7 +32,8 @@ def test_training_writes_best_and_last_checkpoints_that_classify_digits(store):
     assert meta["weights_sha256"] == sha256_file(result.best_dir / "model.safetensors")
     assert (result.last_dir / STATE_TENSORS).is_file() and not (result.best_dir / STATE_TENSORS).exists()
     card = (result.best_dir / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: archzoo\n") and "- digits" in card
+    assert card.startswith("---\nlibrary_name: archzoo\n") and "type: digits" in card  # in the model-index
+    assert "\ndatasets:" not in card  # digits has no Hub dataset id, and none is invented
 
     kinds = [type(e) for e in seen]
     assert kinds[0] is events.RunStarted and kinds[-1] is events.RunEnded
