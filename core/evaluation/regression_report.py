@@ -21,9 +21,8 @@ from typing import Any
 
 from archzoo.checkpoints.io import load
 from archzoo.checkpoints.layout import EVALUATION_DIR
-from archzoo.errors import ArchzooError
 from archzoo.evaluation.evaluate import evaluate_checkpoint
-from archzoo.evaluation.report import DATA, PAGE, REPORT_FORMAT, _check_output, _place
+from archzoo.evaluation.report import DATA, PAGE, REPORT_FORMAT, _place, report_destination
 from archzoo.inference.regression import loaded_regression, residuals
 from archzoo.inference.views.residuals import draw_residuals
 from archzoo.registry.host import Host, get_host
@@ -53,23 +52,10 @@ def write_regression_report(
 ) -> RegressionReport:
     """Evaluate a regression checkpoint on ``split``, draw its residuals, write the page; store it in the
     checkpoint (``save``) and/or in ``out``."""
-    from archzoo.checkpoints.amend import NotAmendableError, amend_checkpoint, local_folder
+    from archzoo.checkpoints.amend import amend_checkpoint
 
     host = host or get_host()
-    notes: list[str] = []
-    if save:
-        try:
-            local_folder(location, host=host)
-        except NotAmendableError as exc:
-            if out is None:
-                raise NotAmendableError(f"{exc}; or write the report elsewhere only: --out DIR --no-save") from None
-            notes.append(f"the checkpoint was left as it is: {exc}")
-            save = False
-    if not save and out is None:
-        raise ArchzooError("with --no-save, say where the report goes: --out DIR")
-    out_dir = Path(out).expanduser() if out is not None else None
-    if out_dir is not None:
-        _check_output(out_dir)
+    save, out_dir, notes = report_destination(location, save, out, host)
 
     loaded = loaded_regression(load(location, host=host), host)
     metrics = evaluate_checkpoint(loaded.path, dataset=dataset, split=split, data_dir=data_dir, host=host)

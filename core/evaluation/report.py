@@ -64,24 +64,14 @@ class Report:
         return self.assessment.verdict()
 
 
-def write_report(
-    location: str | Path,
-    *,
-    out: str | Path | None = None,
-    save: bool = True,
-    host: Host | None = None,
-    **assess_options: Any,
-) -> Report:
-    """Assess ``location`` (:func:`archzoo.evaluation.trust.assess` takes ``assess_options``),
-    draw the figures, write the page; store it all in the checkpoint (``save``)
-    and/or in ``out``."""
-    from archzoo.checkpoints.amend import (
-        NotAmendableError,
-        amend_checkpoint,
-        local_folder,
-    )
+def report_destination(
+    location: str | Path, save: bool, out: str | Path | None, host: Host
+) -> tuple[bool, Path | None, list[str]]:
+    """Where a report goes, decided before the work: (into the checkpoint?, the folder ``out``
+    or None, notes). A checkpoint that cannot be amended (on the Hub, read-only) is left as it
+    is when ``out`` is given, else refused; the output folder is checked at once."""
+    from archzoo.checkpoints.amend import NotAmendableError, local_folder
 
-    host = host or get_host()
     notes: list[str] = []
     if save:
         try:
@@ -96,6 +86,24 @@ def write_report(
     out_dir = Path(out).expanduser() if out is not None else None
     if out_dir is not None:
         _check_output(out_dir)  # fail before the work, not after
+    return save, out_dir, notes
+
+
+def write_report(
+    location: str | Path,
+    *,
+    out: str | Path | None = None,
+    save: bool = True,
+    host: Host | None = None,
+    **assess_options: Any,
+) -> Report:
+    """Assess ``location`` (:func:`archzoo.evaluation.trust.assess` takes ``assess_options``),
+    draw the figures, write the page; store it all in the checkpoint (``save``)
+    and/or in ``out``."""
+    from archzoo.checkpoints.amend import amend_checkpoint
+
+    host = host or get_host()
+    save, out_dir, notes = report_destination(location, save, out, host)
 
     assessment = assess(location, host=host, **assess_options)
     staging = Path(tempfile.mkdtemp(prefix="archzoo-report-"))
