@@ -22,7 +22,7 @@ from typing import Any
 from archzoo.checkpoints.io import load
 from archzoo.checkpoints.layout import EVALUATION_DIR
 from archzoo.evaluation.evaluate import evaluate_checkpoint
-from archzoo.evaluation.report import DATA, PAGE, REPORT_FORMAT, _place, report_destination
+from archzoo.evaluation.report import DATA, PAGE, REPORT_FORMAT, deliver, report_destination
 from archzoo.inference.regression import loaded_regression, residuals
 from archzoo.inference.views.residuals import draw_residuals
 from archzoo.registry.host import Host, get_host
@@ -52,8 +52,6 @@ def write_regression_report(
 ) -> RegressionReport:
     """Evaluate a regression checkpoint on ``split``, draw its residuals, write the page; store it in the
     checkpoint (``save``) and/or in ``out``."""
-    from archzoo.checkpoints.amend import amend_checkpoint
-
     host = host or get_host()
     save, out_dir, notes = report_destination(location, save, out, host)
 
@@ -80,25 +78,14 @@ def write_regression_report(
         (staging / DATA).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         (staging / PAGE).write_text(render_html(data, title), encoding="utf-8")
         files = sorted(p.name for p in staging.iterdir())
-        page, updated = None, False
-        if save:
-            summary = {
-                **{k: metrics[k] for k in ("r2", "mse", "mae") if k in metrics},
-                "split": split,
-                "created": data["created"],
-                "figures": {"residuals": f"{EVALUATION_DIR}/residuals.png"},
-                "report": f"{EVALUATION_DIR}/{PAGE}",
-            }
-            folder = amend_checkpoint(
-                loaded.path,
-                meta_updates={"regression": summary},
-                evaluation_files={name: (staging / name).read_bytes() for name in files},
-                host=host,
-            )
-            page, updated = folder / EVALUATION_DIR / PAGE, True
-        if out_dir is not None:
-            _place(staging, out_dir, files)
-            page = out_dir / PAGE
+        summary = {
+            **{k: metrics[k] for k in ("r2", "mse", "mae") if k in metrics},
+            "split": split,
+            "created": data["created"],
+            "figures": {"residuals": f"{EVALUATION_DIR}/residuals.png"},
+            "report": f"{EVALUATION_DIR}/{PAGE}",
+        }
+        page, updated = deliver(staging, files, loaded.path, {"regression": summary} if save else None, out_dir, host)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RegressionReport(loaded.path, metrics, page, files, updated, notes)

@@ -100,8 +100,6 @@ def write_report(
     """Assess ``location`` (:func:`archzoo.evaluation.trust.assess` takes ``assess_options``),
     draw the figures, write the page; store it all in the checkpoint (``save``)
     and/or in ``out``."""
-    from archzoo.checkpoints.amend import amend_checkpoint
-
     host = host or get_host()
     save, out_dir, notes = report_destination(location, save, out, host)
 
@@ -114,22 +112,10 @@ def write_report(
         (staging / DATA).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         (staging / PAGE).write_text(render_html(assessment, figures), encoding="utf-8")
         files = sorted(p.name for p in staging.iterdir())
-        page = None
-        updated = False
-        if save:
-            updates: dict[str, Any] = {"trust": card_summary(assessment, figures)}
-            if assessment.temperature is not None:
-                updates["calibration"] = calibration_entry(assessment.calibration["fit"])
-            folder = amend_checkpoint(
-                assessment.checkpoint,
-                meta_updates=updates,
-                evaluation_files={name: (staging / name).read_bytes() for name in files},
-                host=host,
-            )
-            page, updated = folder / EVALUATION_DIR / PAGE, True
-        if out_dir is not None:
-            _place(staging, out_dir, files)
-            page = out_dir / PAGE
+        updates: dict[str, Any] = {"trust": card_summary(assessment, figures)}
+        if assessment.temperature is not None:
+            updates["calibration"] = calibration_entry(assessment.calibration["fit"])
+        page, updated = deliver(staging, files, assessment.checkpoint, updates if save else None, out_dir, host)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report(
@@ -440,6 +426,33 @@ def _check_output(folder: Path) -> None:
             f"{folder} already holds {', '.join(taken)}, not from an archzoo report; nothing was written. "
             "Choose another --out folder (other files in a folder are left alone)"
         )
+
+
+def deliver(
+    staging: Path,
+    files: list[str],
+    checkpoint: Path,
+    meta_updates: dict[str, Any] | None,
+    out_dir: Path | None,
+    host: Host,
+) -> tuple[Path | None, bool]:
+    """Store a staged report's ``files`` in the checkpoint with ``meta_updates`` (None: leave it
+    as it is) and/or in ``out_dir``; (the page to open, whether the checkpoint was updated)."""
+    from archzoo.checkpoints.amend import amend_checkpoint
+
+    page, updated = None, False
+    if meta_updates is not None:
+        folder = amend_checkpoint(
+            checkpoint,
+            meta_updates=meta_updates,
+            evaluation_files={name: (staging / name).read_bytes() for name in files},
+            host=host,
+        )
+        page, updated = folder / EVALUATION_DIR / PAGE, True
+    if out_dir is not None:
+        _place(staging, out_dir, files)
+        page = out_dir / PAGE
+    return page, updated
 
 
 def _place(staging: Path, folder: Path, files: list[str]) -> None:
