@@ -17,13 +17,13 @@ from typing import Any
 BLUE, ORANGE, GREEN, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 
 
-def _figure(width: float, height: float, columns: int = 1):
+def _figure(width: float, height: float, columns: int = 1, rows: int = 1):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = [figure.add_subplot(1, columns, i + 1) for i in range(columns)]
+    axes = [figure.add_subplot(rows, columns, i + 1) for i in range(rows * columns)]
     return figure, axes
 
 
@@ -128,14 +128,26 @@ def ood_figure(in_name: str, out_name: str, results: dict[str, dict[str, Any]], 
     return figure
 
 
-def shift_figure(
-    curves: dict[str, dict[str, dict[str, Any]]], kinds: tuple[str, ...] = ("rotation", "noise"), title: str = ""
-):
-    """Accuracy against shift strength, one line per model, one panel per shift kind.
+#: The shift figure's panels, and how each names its axis and title.
+SHIFT_KINDS = ("rotation", "noise", "translation", "fgsm")
+_SHIFT_WORDS = {
+    "translation": ("translation (pixels; mean of right, left, down, up)", "accuracy under translation"),
+    "fgsm": ("FGSM step ε (pixels in [0, 1])", "accuracy under the FGSM attack"),
+}
 
-    ``curves``: model label -> shift kind -> a :class:`archzoo.evaluation.shift.Curve` as a dict."""
+
+def shift_figure(curves: dict[str, dict[str, dict[str, Any]]], kinds: tuple[str, ...] = SHIFT_KINDS, title: str = ""):
+    """Accuracy against shift strength, one line per model, one panel per shift kind (two
+    panels a row when there are more than two).
+
+    ``curves``: model label -> shift kind -> a :class:`archzoo.evaluation.shift.Curve` as a dict
+    (the FGSM attack's curve is drawn as one more kind, ``"fgsm"``)."""
     present = [k for k in kinds if any(k in per for per in curves.values())] or list(kinds[:1])
-    figure, axes = _figure(5.0 * len(present), 4.2, len(present))
+    columns = len(present) if len(present) <= 2 else 2
+    rows = -(-len(present) // columns)
+    figure, axes = _figure(5.0 * columns, 4.2 * rows, columns, rows)
+    for spare in axes[len(present) :]:
+        spare.set_visible(False)
     markers = "osD^v<>"
     for axis, kind in zip(axes, present):
         unit = ""
@@ -145,14 +157,12 @@ def shift_figure(
             curve = per[kind]
             unit = curve["unit"]
             axis.plot(curve["strengths"], curve["accuracy"], marker=markers[i % len(markers)], label=label)
-        axis.set(
-            xlabel=f"{kind} ({unit})" if unit else kind,
-            ylabel="test accuracy",
-            ylim=(0, 1.02),
-            title=f"accuracy under {kind}",
-        )
+        xlabel, heading = _SHIFT_WORDS.get(kind, (f"{kind} ({unit})" if unit else kind, f"accuracy under {kind}"))
+        axis.set(xlabel=xlabel, ylabel="test accuracy", ylim=(0, 1.02), title=heading)
         if kind == "rotation":
             axis.set_xticks([0, 15, 30, 45, 60, 75, 90])
+        if kind == "translation":
+            axis.xaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     if title:
@@ -209,3 +219,60 @@ def roc_figure(roc: dict[str, Any], title: str = ""):
         figure.suptitle(title)
     axis.legend(fontsize=7, loc="lower right", ncol=2 if len(curves) > 10 else 1)
     return figure
+
+
+def fgsm_figure(attack: dict[str, Any], title: str = ""):
+    """The FGSM attack (:meth:`archzoo.evaluation.adversarial.Attack.to_dict`): accuracy against ε,
+    and for each example shown its original, the perturbation (red brighter, blue darker) and the
+    adversarial image, each with the model's answer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    shown = attack["shown"]
+    figure = Figure(figsize=(11.0, max(4.2, 1.9 * len(shown) + 0.8)), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    left, right = figure.subfigures(1, 2, width_ratios=(1.0, 1.25))
+    curve = attack["fgsm"]
+    axis = left.add_subplot(1, 1, 1)
+    axis.plot(curve["strengths"], curve["accuracy"], marker="o", color=RED)
+    axis.set(
+        xlabel="FGSM step ε (pixels in [0, 1])",
+        ylabel="accuracy on attacked images",
+        ylim=(0, 1.02),
+        title=f"accuracy under FGSM, {curve['examples']:,} examples",
+    )
+    axis.grid(alpha=0.3)
+    if shown:
+        grid = right.subplots(len(shown), 3, squeeze=False)
+        for row, example in zip(grid, shown):
+            epsilon = example["epsilon"]
+            original, adversarial = _image(example["original"]), _image(example["adversarial"])
+            change = adversarial - original
+            change = change.mean(axis=2) if change.ndim == 3 else change
+            row[0].imshow(original, cmap="gray", vmin=0, vmax=1)
+            row[0].set_title(
+                f"{example['label']}: read {example['clean_prediction']} ({example['clean_probability']:.2f})",
+                fontsize=8,
+            )
+            row[1].imshow(change, cmap="RdBu_r", vmin=-max(epsilon, 1e-6), vmax=max(epsilon, 1e-6))
+            row[1].set_title(f"+ perturbation, ε = {epsilon:g}", fontsize=8)
+            row[2].imshow(adversarial, cmap="gray", vmin=0, vmax=1)
+            row[2].set_title(
+                f"= read {example['adversarial_prediction']} ({example['adversarial_probability']:.2f})",
+                fontsize=8,
+                color=RED if example["fooled"] else "black",
+            )
+            for cell in row:
+                cell.set_xticks([])
+                cell.set_yticks([])
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def _image(pixels: list):
+    """C x H x W nested lists -> an array imshow takes (H x W for one channel, H x W x 3 for colour)."""
+    import numpy as np
+
+    array = np.asarray(pixels, dtype=float)
+    return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0).clip(0, 1)

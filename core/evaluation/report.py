@@ -5,7 +5,9 @@ The page (``report.html``) shows the verdict and its reasons, the thresholds
 they come from, accuracy with its interval, per-class precision / recall /
 F1 / AUROC (scikit-learn's) with the classes' ROC curves, the confusion
 matrix, the reliability diagrams before and after temperature scaling, the
-out-of-distribution score histograms and ROC curves, and the shift curves.
+out-of-distribution score histograms and ROC curves, the shift curves
+(rotation, noise, translation) and, for images, the FGSM attack's curve and
+examples.
 Every figure is a PNG beside the page and the same numbers as JSON
 (``NAME.json``); ``report.json`` holds everything.
 
@@ -176,12 +178,18 @@ def render_figures(assessment: Assessment, folder: Path) -> dict[str, dict[str, 
             folder,
             "ood",
         )
-    if assessment.shift:
+    adversarial = assessment.adversarial
+    if assessment.shift:  # with the attack's curve as one more panel, so one picture compares them all
+        curves = {**assessment.shift, **({"fgsm": adversarial["fgsm"]} if adversarial else {})}
         figures["shift"] = plots.save(
-            plots.shift_figure({assessment.architecture: assessment.shift}, title=f"accuracy under shift: {label}"),
-            {"models": {assessment.architecture: assessment.shift}},
+            plots.shift_figure({assessment.architecture: curves}, title=f"accuracy under shift: {label}"),
+            {"models": {assessment.architecture: curves}},
             folder,
             "shift",
+        )
+    if adversarial:
+        figures["fgsm"] = plots.save(
+            plots.fgsm_figure(adversarial, title=f"adversarial examples (FGSM): {label}"), adversarial, folder, "fgsm"
         )
     return figures
 
@@ -342,15 +350,54 @@ def render_html(assessment: Assessment, figures: dict[str, dict[str, str]]) -> s
     parts.append("<h2>Distribution shift</h2>")
     if assessment.shift:
         for kind, curve in assessment.shift.items():
+            if kind == "translation":
+                parts.append(
+                    "<h3>Translation</h3><p>The image moved by whole pixels, the strip that comes in filled with the "
+                    "background; at each distance the mean accuracy over the four directions (right, left, down, up). "
+                    "Convolution commutes with translation, so a CNN with pooling keeps its accuracy longer than an "
+                    "MLP, which sees each pixel position as a different input.</p>"
+                )
             parts.append(f"<p>{e(kind)} ({e(curve['unit'])}), {curve['examples']:,} examples:</p>")
             parts.append(
                 _table(
                     (kind, "accuracy"), [(f"{x:g}", f"{a:.4f}") for x, a in zip(curve["strengths"], curve["accuracy"])]
                 )
             )
-        parts.append(_figure(figures, "shift", "Accuracy against rotation angle and against additive Gaussian noise."))
+        parts.append(
+            _figure(
+                figures,
+                "shift",
+                "Accuracy against rotation angle, additive Gaussian noise, translation and (last) the FGSM step.",
+            )
+        )
     else:
         parts.append('<p class="note">Not measured for this model.</p>')
+
+    # adversarial examples
+    parts.append("<h2>Adversarial examples (FGSM)</h2>")
+    if assessment.adversarial:
+        curve = assessment.adversarial["fgsm"]
+        parts.append(
+            "<p>The fast gradient sign method moves every pixel by ε in the direction that raises the loss of the "
+            "true class: x + ε·sign(∇<sub>x</sub> loss), clipped to [0, 1]. ε is in pixel units (pixels in [0, 1]) "
+            "and the step is taken before the model's normalisation. Accuracy that falls at a small ε, a change "
+            "hardly visible, means the decision boundaries pass close to the data: the model agrees with the "
+            f"labels on natural images but not around them. {curve['examples']:,} examples:</p>"
+        )
+        parts.append(
+            _table(("ε", "accuracy"), [(f"{x:g}", f"{a:.4f}") for x, a in zip(curve["strengths"], curve["accuracy"])])
+        )
+        parts.append(
+            _figure(
+                figures,
+                "fgsm",
+                "Accuracy against ε; examples the model reads right, each at the smallest ε that changes its answer "
+                "(the largest if none does): the original, the perturbation (red: brighter, blue: darker) and the "
+                "adversarial image with the model's answers and confidences.",
+            )
+        )
+    else:
+        parts.append('<p class="note">Not measured for this model (see the notes).</p>')
 
     # thresholds and rules
     t = v["thresholds"]
@@ -403,7 +450,11 @@ def _f(value: float | None) -> str:
 REPORT_FILES = (
     PAGE,
     DATA,
-    *(f"{n}.{x}" for n in ("confusion", "roc", "reliability", "ood", "shift", "residuals") for x in ("png", "json")),
+    *(
+        f"{n}.{x}"
+        for n in ("confusion", "roc", "reliability", "ood", "shift", "fgsm", "residuals")
+        for x in ("png", "json")
+    ),
 )
 
 

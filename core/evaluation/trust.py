@@ -11,8 +11,10 @@
    before and after it (:mod:`archzoo.evaluation.calibration`);
 3. out-of-distribution detection against another dataset: MSP and energy
    scores, AUROC and FPR at 95% TPR (:mod:`archzoo.evaluation.ood`);
-4. accuracy under rotation and additive noise (:mod:`archzoo.evaluation.shift`);
-5. a ship / collect more data / redesign verdict (:mod:`archzoo.evaluation.verdict`).
+4. accuracy under rotation, additive noise and translation (:mod:`archzoo.evaluation.shift`);
+5. for image classifiers, accuracy under the FGSM attack at a few step sizes, with
+   examples (:mod:`archzoo.evaluation.adversarial`);
+6. a ship / collect more data / redesign verdict (:mod:`archzoo.evaluation.verdict`).
 
 It only reads: storing the temperature and the report in the checkpoint is
 :mod:`archzoo.checkpoints.amend`'s job, writing the HTML page :mod:`archzoo.evaluation.report`'s.
@@ -31,17 +33,24 @@ from archzoo.checkpoints.io import load
 from archzoo.data import DataOptions, load_dataset
 from archzoo.errors import ArchzooError, DataError
 from archzoo.evaluation.accuracy import class_report, confusion_from
+from archzoo.evaluation.adversarial import EPSILONS, AttackError, check_epsilons, fgsm_curve
 from archzoo.evaluation.calibration import CalibrationError, fit_temperature
 from archzoo.evaluation.logits import collect, require_classifier, subset
-from archzoo.evaluation.shift import is_image_model, noise_curve, rotation_curve
+from archzoo.evaluation.shift import (
+    check_max_shift,
+    is_image_model,
+    noise_curve,
+    rotation_curve,
+    translation_curve,
+)
 from archzoo.evaluation.verdict import Thresholds, decide
 from archzoo.inference.data import evaluation_data, evaluation_loader
 from archzoo.registry.host import Host, get_host
 
 #: The out-of-distribution set used when none is named: each dataset's natural foil.
 DEFAULT_OOD = {"fashion-mnist": "mnist", "mnist": "fashion-mnist"}
-#: Shift curves are measured on at most this many test examples (a fixed-seed
-#: subset): 13 passes over the full set would cost a CNN minutes on a CPU.
+#: Shift and FGSM curves are measured on at most this many test examples (a fixed-seed
+#: subset): some forty passes over the full set would cost a CNN minutes on a CPU.
 SHIFT_EXAMPLES = 2000
 #: Training accuracy (for the train-test gap) is measured on at most this many training examples.
 TRAIN_EXAMPLES = 5000
@@ -61,6 +70,7 @@ class Assessment:
     shift: dict[str, Any]
     train_accuracy: float | None
     thresholds: Thresholds
+    adversarial: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -106,6 +116,8 @@ class Assessment:
             "ood": ood,
             "rotation": _curve_points(self.shift.get("rotation")),
             "noise": _curve_points(self.shift.get("noise")),
+            "translation": _curve_points(self.shift.get("translation")),
+            "fgsm": _curve_points((self.adversarial or {}).get("fgsm")),
             "rotation_retention": _retention(self.shift.get("rotation"), t.mild_rotation),
             "noise_retention": _retention(self.shift.get("noise"), t.mild_noise),
         }
@@ -126,6 +138,7 @@ class Assessment:
             "calibration": self.calibration,
             "ood": self.ood,
             "shift": self.shift,
+            "adversarial": self.adversarial,
             "notes": self.notes,
         }
 
@@ -139,6 +152,9 @@ def assess(
     ood: str | bool | None = None,
     ood_data_dir: str | Path | None = None,
     shift: bool = True,
+    max_shift: int | None = None,
+    fgsm: bool = True,
+    epsilons: tuple[float, ...] = EPSILONS,
     shift_examples: int | None = SHIFT_EXAMPLES,
     train_examples: int | None = TRAIN_EXAMPLES,
     thresholds: Thresholds | None = None,
@@ -150,8 +166,11 @@ def assess(
     ``ood``: the out-of-distribution dataset (a name or a folder); by default
     :data:`DEFAULT_OOD` of the model's dataset, else none (and a note);
     ``False``: none.
+    ``max_shift``: the translation curve's largest shift in pixels (default: a fifth
+    of the image side); ``epsilons``: FGSM's step sizes in pixel units; ``fgsm=False``
+    skips the attack.
     ``shift_examples`` / ``train_examples``: caps on the examples used for the
-    shift curves and the training accuracy (``None``: all).
+    shift and FGSM curves and the training accuracy (``None``: all).
     """
     from archzoo.evaluation.calibration import (
         CalibrationError,
@@ -164,6 +183,9 @@ def assess(
     thresholds = thresholds or Thresholds()
     loaded = load(location, host=host)
     require_classifier(loaded)
+    epsilons = check_epsilons(epsilons)  # bad options fail before the work, not after
+    if max_shift is not None and is_image_model(loaded.info):
+        check_max_shift(max_shift, loaded.info)
     own = loaded.meta["dataset"]["name"]
     name = dataset or own
     notes: list[str] = []
@@ -229,7 +251,12 @@ def assess(
     # -- shift ---------------------------------------------------------------------------
     curves: dict[str, Any] = {}
     if shift:
-        curves = _shift(loaded, chosen, split, shift_examples, loader, notes, host)
+        curves = _shift(loaded, chosen, split, shift_examples, max_shift, loader, notes, host)
+    adversarial = None
+    if fgsm:
+        adversarial = _attack(loaded, chosen, split, shift_examples, epsilons, loader, notes, host)
+    else:
+        notes.append("FGSM: not measured (switched off)")
 
     # -- training accuracy, for the train-test gap ---------------------------------------
     train_accuracy = None
@@ -257,6 +284,7 @@ def assess(
         shift=curves,
         train_accuracy=train_accuracy,
         thresholds=thresholds,
+        adversarial=adversarial,
         notes=notes,
     )
 
@@ -319,10 +347,12 @@ def _ood(loaded, test, name, data_dir, batch_size, notes, host) -> dict[str, Any
     }
 
 
-def _shift(loaded, chosen, split, limit, loader, notes, host) -> dict[str, Any]:
+def _shift(loaded, chosen, split, limit, max_shift, loader, notes, host) -> dict[str, Any]:
     task = loaded.meta.get("task") or loaded.spec.task
     if task == "text-classification":
-        notes.append("shift: rotation and pixel noise apply to images (and noise to rows of numbers), not to text")
+        notes.append(
+            "shift: rotation, translation and pixel noise apply to images (and noise to rows of numbers), not to text"
+        )
         return {}
     picked = subset(chosen, limit)
     if len(picked) < len(chosen):
@@ -332,9 +362,27 @@ def _shift(loaded, chosen, split, limit, loader, notes, host) -> dict[str, Any]:
     if is_image_model(loaded.info):
         curves["rotation"] = rotation_curve(loaded, batches, host=host).to_dict()
     else:
-        notes.append("shift: rotation applies to images; rows of numbers get the noise curve only")
+        notes.append("shift: rotation and translation apply to images; rows of numbers get the noise curve only")
     curves["noise"] = noise_curve(loaded, batches, host=host).to_dict()
+    if is_image_model(loaded.info):
+        curves["translation"] = translation_curve(loaded, batches, max_shift, host=host).to_dict()
     return curves
+
+
+def _attack(loaded, chosen, split, limit, epsilons, loader, notes, host) -> dict[str, Any] | None:
+    """FGSM's curve and examples, or None with a note saying why not."""
+    if not is_image_model(loaded.info):
+        notes.append("FGSM: not measured, the attack applies to image classifiers (steps in pixel units)")
+        return None
+    picked = subset(chosen, limit)
+    try:
+        attack = fgsm_curve(loaded, loader(picked), epsilons, host=host)
+    except AttackError as exc:
+        notes.append(f"FGSM: not measured, '{loaded.spec.name}' cannot be attacked by gradient: {exc}")
+        return None
+    if len(picked) < len(chosen):
+        notes.append(f"FGSM uses {len(picked):,} of the {len(chosen):,} {split} examples (the shift curves' sample)")
+    return attack.to_dict()
 
 
 def _curve_points(curve: dict[str, Any] | None) -> dict[str, list[float]] | None:
