@@ -3,8 +3,9 @@ numbers) and, for classifiers, a confusion matrix and per-class precision and re
 
 Below them, for classifiers, "Should it ship?" runs ``archzoo report``
 (:func:`archzoo.evaluation.report.write_report`): accuracy interval, calibration before
-and after temperature scaling, out-of-distribution scores, rotation and noise
-curves, and the ship / collect more data / redesign verdict with its reasons."""
+and after temperature scaling, out-of-distribution scores, rotation, noise and
+translation curves, accuracy under the FGSM attack (images), and the ship /
+collect more data / redesign verdict with its reasons."""
 
 from __future__ import annotations
 
@@ -350,7 +351,8 @@ def build(ctx: AppContext) -> dict:
     )
 
     gr.Markdown(
-        "### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation and noise, "
+        "### Should it ship?\nCalibration (temperature scaling), out-of-distribution inputs, rotation, noise, "
+        "translation and the FGSM attack, "
         "and a ship / collect more data / redesign verdict: `archzoo report` for classifiers."
     )
     with gr.Row():
@@ -382,7 +384,10 @@ def build(ctx: AppContext) -> dict:
         )
     with gr.Row():
         shift_plot = gr.Image(
-            label="Accuracy under rotation and noise", type="pil", interactive=False, buttons=["download"]
+            label="Accuracy under rotation, noise, translation and the FGSM attack (images)",
+            type="pil",
+            interactive=False,
+            buttons=["download"],
         )
     judge_button.click(
         bind(judge, ctx, ["checkpoint", "dataset", "split", "ood", "ood_dir", "save"]),

@@ -446,7 +446,7 @@ def trust_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{ood[f'{score}_auroc']:.4f} / {ood[f'{score}_fpr95']:.4f}",
                 )
             )
-    for key, unit in (("rotation", "degrees"), ("noise", "noise sd")):
+    for key, unit in (("rotation", "degrees"), ("noise", "noise sd"), ("translation", "shift px"), ("fgsm", "FGSM ε")):
         curve = summary.get(key)
         if curve:
             strengths = "/".join(f"{x:g}" for x in curve["strengths"])

@@ -20,8 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--trust",
         action="store_true",
-        help="classifiers: also accuracy interval, per-class F1, calibration, out-of-distribution and shift, and a "
-        "verdict (docs/evaluation.md)",
+        help="classifiers: also accuracy interval, per-class F1, calibration, out-of-distribution, shift and (images) "
+        "FGSM, and a verdict (docs/evaluation.md)",
     )
     p.set_defaults(handler=evaluate)
 
@@ -125,13 +125,30 @@ def _trust_arguments(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument(
         "--ood-data-dir", metavar="DIR", help=f"{prefix}folder that holds the out-of-distribution dataset's files"
     )
-    p.add_argument("--no-shift", dest="shift", action="store_false", help=f"{prefix}skip the rotation and noise curves")
+    p.add_argument(
+        "--no-shift",
+        dest="shift",
+        action="store_false",
+        help=f"{prefix}skip the rotation, noise and translation curves",
+    )
+    p.add_argument(
+        "--max-shift",
+        type=int,
+        metavar="N",
+        help=f"{prefix}images: translation curve from 0 to N pixels (default: a fifth of the image side, 6 on 28x28)",
+    )
+    p.add_argument("--no-fgsm", dest="fgsm", action="store_false", help=f"{prefix}skip the FGSM adversarial attack")
+    p.add_argument(
+        "--epsilons",
+        metavar="E,E,...",
+        help=f"{prefix}images: FGSM step sizes in pixel units, from 0 to 1 (default 0,0.05,0.1,0.2,0.3)",
+    )
     p.add_argument(
         "--shift-examples",
         type=int,
         default=2000,
         metavar="N",
-        help=f"{prefix}test examples for the shift curves (a fixed-seed sample; 0: all; default 2000)",
+        help=f"{prefix}test examples for the shift and FGSM curves (a fixed-seed sample; 0: all; default 2000)",
     )
     p.add_argument(
         "--min-accuracy", type=float, metavar="A", help=f"{prefix}accuracy bar for the verdict (default 0.85)"
@@ -145,14 +162,39 @@ def _trust_options(args: argparse.Namespace) -> dict[str, Any]:
         raise ArchzooError(f"--shift-examples must be 0 (all) or more, not {args.shift_examples}")
     if args.min_accuracy is not None and not 0.0 <= args.min_accuracy <= 1.0:
         raise ArchzooError(f"--min-accuracy must be between 0 and 1, not {args.min_accuracy}")
+    if args.max_shift is not None and args.max_shift < 1:
+        raise ArchzooError(f"--max-shift must be 1 pixel or more, not {args.max_shift}")
     thresholds = Thresholds(min_accuracy=args.min_accuracy) if args.min_accuracy is not None else Thresholds()
-    return {
+    options = {
         "ood": False if args.ood == "none" else args.ood,
         "ood_data_dir": args.ood_data_dir,
         "shift": args.shift,
+        "max_shift": args.max_shift,
+        "fgsm": args.fgsm,
         "shift_examples": args.shift_examples or None,
         "thresholds": thresholds,
     }
+    if args.epsilons is not None:
+        options["epsilons"] = _epsilons(args.epsilons)
+    return options
+
+
+def _epsilons(text: str) -> tuple[float, ...]:
+    """``--epsilons 0,0.05,0.1``: step sizes in pixel units, each from 0 to 1."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ArchzooError(
+                f"--epsilons takes numbers separated by commas (e.g. 0,0.05,0.1), and {part.strip()!r} is not one"
+            ) from None
+        if not 0.0 <= value <= 1.0:
+            raise ArchzooError(
+                f"--epsilons must each be from 0 to 1 (pixel units, pixels in [0, 1]), not {part.strip()}"
+            )
+        values.append(value)
+    return tuple(values)
 
 
 def _print_assessment(assessment: Any, *, as_json: bool, notes: list[str] | None = None) -> None:
