@@ -270,6 +270,15 @@ class ContractSuite:
             assert result.kind == "text" and all(isinstance(t, str) for t in result.outputs["texts"])
         elif spec.task == "feature-extraction":
             assert result.kind == "features" and result.outputs["features"].ndim == 2
+        elif spec.task == "sequence-to-sequence":
+            assert result.kind == "sequences", f"a sequence-to-sequence sample is 'sequences', not {result.kind!r}"
+            texts, sources, attention = (result.outputs[k] for k in ("texts", "sources", "attention"))
+            assert len(texts) == len(labels) and all(isinstance(t, str) for t in texts), "one output text per input"
+            for source, tokens, matrix in zip(sources, result.outputs["tokens"], attention):
+                if matrix is not None:  # output tokens x input tokens, each row a convex combination (theorem 6.1)
+                    weights = torch.tensor(matrix)
+                    assert tuple(weights.shape) == (len(tokens), len(source)), "attention is outputs x inputs"
+                    assert torch.allclose(weights.sum(dim=1), torch.ones(len(tokens)), atol=1e-4)
 
     def test_regression_scores_its_own_predictions(self, setup):
         """Regressions: ``evaluate``'s MSE and R^2 are those of the values ``sample`` predicts,

@@ -54,6 +54,13 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "result": "text",
     },
     "feature-extraction": {"request": {"texts": "list of str"}, "result": "features"},
+    "sequence-to-sequence": {
+        "request": {
+            "texts": "list of str (symbols separated by spaces), or inputs: N x S tensor of padded token ids",
+            "max_length": "int (output tokens; 0 = the longest target of the data)",
+        },
+        "result": "sequences",
+    },
 }
 
 

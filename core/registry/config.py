@@ -25,8 +25,9 @@ from archzoo.registry.specs import CLASSIFICATION_TASKS
 _MISSING = dataclasses.MISSING
 
 #: The kinds of data a setting may be read for (``param(applies_to=...)``): images, vectors
-#: of numbers (the 2-D sets, tables), texts, graphs, and ``file``, a dataset given by a file's path.
-DATA_KINDS = ("images", "points", "text", "graph", "file")
+#: of numbers (the 2-D sets, tables), texts, graphs, ``file``, a dataset given by a file's path, and
+#: ``sequences``, rows of symbols to map to rows of symbols (sequence-to-sequence).
+DATA_KINDS = ("images", "points", "text", "graph", "file", "sequences")
 
 #: Each kind as a message names it.
 KIND_WORDS = {
@@ -35,6 +36,7 @@ KIND_WORDS = {
     "text": "texts",
     "graph": "graphs",
     "file": "datasets given by a file's path",
+    "sequences": "sequences of symbols",
 }
 
 

@@ -37,6 +37,7 @@ CORE_PLUGINS = {"datasets": "archzoo.data.catalogue"}
 #: classifier, and the MLP on regression data must get the regression step instead).
 TASK_DEFAULTS = {
     "archzoo-regression-defaults": ("archzoo.toolkit.regression", ("tabular-regression",)),
+    "archzoo-sequence-defaults": ("archzoo.toolkit.sequences", ("sequence-to-sequence",)),
     "archzoo-defaults": ("archzoo.toolkit.classification", CLASSIFICATION_TASKS),
 }
 

@@ -114,6 +114,8 @@ def data_kinds(dataset: str | None, host: Host | None = None) -> frozenset[str] 
             return frozenset({"text"})
         if spec.task == "node-classification":
             return frozenset({"graph"})
+        if spec.task == "sequence-to-sequence":
+            return frozenset({"sequences"})
         return frozenset({"images" if len(spec.input_shape) == 3 else "points"})
     if not text:
         return None

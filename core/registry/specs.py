@@ -21,6 +21,7 @@ TASKS = (
     "node-classification",
     "tabular-classification",
     "tabular-regression",
+    "sequence-to-sequence",
 )
 
 #: Metrics that are better when lower, for an architecture that declares nothing about them.
@@ -64,6 +65,16 @@ TASK_METRICS: dict[str, dict[str, str]] = {
     "image-generation": {"loss": "lower"},
     "text-generation": {"loss": "lower", "perplexity": "lower"},
     "feature-extraction": {"accuracy": "higher", "loss": "lower"},  # its probe's head
+    # Greedy decoding judged per token and per whole sequence, on the lengths seen in training
+    # and (``longer_``) on the test split's longer sequences (archzoo.toolkit.sequences).
+    "sequence-to-sequence": {
+        "token_accuracy": "higher",
+        "sequence_accuracy": "higher",
+        "loss": "lower",
+        "longer_token_accuracy": "higher",
+        "longer_sequence_accuracy": "higher",
+        "longer_loss": "lower",
+    },
 }
 
 
@@ -171,6 +182,10 @@ class SampleResult:
     - ``"values"``: ``values`` (N x K tensor of predicted numbers, one column per output) and
       ``names`` (the K outputs' names: a CSV's target column, ``y`` for the toy sets); what a
       regression's ``sample`` returns
+    - ``"sequences"``: ``texts`` (the N output sequences, tokens joined by spaces), ``tokens`` and
+      ``sources`` (output and input tokens, lists of str), ``attention`` (per input, the output x
+      input weights as nested lists, or None for a model without attention) and ``maps`` (per
+      input, layer name -> heads x output x input); what a ``sequence-to-sequence`` ``sample`` returns
     """
 
     kind: str
