@@ -9,6 +9,10 @@ weights recomputed from its queries, keys and mask.  Neither changes the
 model's output.  Each map is named after the module that computed it.  A
 plugin whose attention is neither can give its maps through the
 ``archzoo_views`` hook (``{"attention": ...}``).
+
+A sequence-to-sequence model's maps are the ones its prediction returns
+(:mod:`archzoo.inference.sequences`): output tokens (rows) against input tokens
+(columns), the attention that chose each output token.
 """
 
 from __future__ import annotations
@@ -126,11 +130,25 @@ def the_input(loaded: Any, request: ViewRequest, host: Host) -> tuple[torch.Tens
     return ids, [label.replace("\n", "⏎") or "·" for label in labels], None, inputs.shape[1]
 
 
+def source_target(loaded: Any, request: ViewRequest, host: Host) -> dict[str, Any]:
+    """A sequence-to-sequence model's attention on test example ``index``, from its own prediction:
+    ``{"maps": {name: heads x outputs x inputs}, "tokens": inputs, "queries": outputs}``."""
+    from archzoo.inference.sampling import expect, sample_checkpoint
+
+    batch, _ = example(loaded, request.index, host)
+    result = sample_checkpoint(loaded, {"inputs": batch[0]}, host=host)
+    expect(result, "sequences")
+    out = result.outputs
+    return {"maps": out["maps"][0], "tokens": out["sources"][0], "queries": out["tokens"][0], "longer": bool(batch[2])}
+
+
 def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = None) -> View:
-    if extra is not None:
-        given = extra(request)
+    queries, longer = None, False
+    if extra is not None or loaded.info.task == "sequence-to-sequence":
+        given = extra(request) if extra is not None else source_target(loaded, request, host)
         maps = {name: torch.as_tensor(m).float() for name, m in given["maps"].items()}
         tokens, image, length = given.get("tokens"), None, 0
+        queries, longer = given.get("queries"), bool(given.get("longer"))
     else:
         inputs, tokens, image, length = the_input(loaded, request, host)
         maps = captured(loaded.model, inputs)
@@ -144,7 +162,7 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
     layers = list(maps)[: max(1, MAX_PANELS // heads)]
     grid_side = int(round(math.sqrt(maps[layers[0]].shape[-1] - 1)))
     patches = image is not None and grid_side**2 == maps[layers[0]].shape[-1] - 1
-    cell = 1.9 if patches else 2.4
+    cell = 1.9 if patches else 2.4 if queries is None else 3.6  # one map of a prediction: room for its tokens
     fig, axes = figure(cell * heads + 1.2, cell * len(layers) + 0.6, len(layers), heads)
     for row, name in enumerate(layers):
         for head in range(heads):
@@ -170,7 +188,8 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
                     else:
                         axis.set_xticks([])
                     if head == 0:
-                        axis.set_yticks(range(len(tokens)), tokens, fontsize=5)
+                        rows = queries if queries is not None else tokens
+                        axis.set_yticks(range(len(rows)), rows, fontsize=5)
                     else:
                         axis.set_yticks([])
                 else:
@@ -178,13 +197,33 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
             axis.set_title(f"head {head}", fontsize=8)
         axes[row * heads].set_ylabel(name, fontsize=8)
     what = "[CLS] → patches" if patches else "query (rows) → key (columns)"
+    if queries is not None:
+        what = "output (rows) → input (columns)" + (", a longer one than any in training" if longer else "")
     if tokens is not None and length > len(tokens):
         what += f", its first {len(tokens)} of {length} tokens"
-    fig.suptitle(f"{loaded.spec.name}: attention of test example #{request.index}, {what}", fontsize=10)
+    joint = ",\n" if queries is not None and heads < 3 else ", "  # a narrow figure: the title on two lines
+    fig.suptitle(f"{loaded.spec.name}: attention of test example #{request.index}{joint}{what}", fontsize=10)
     data = {
         "index": request.index,
         "tokens": tokens,
+        **({"outputs": queries} if queries is not None else {}),
         "example_tokens": length or None,
         "layers": {name: np.round(maps[name].numpy(), 4).tolist() for name in layers},
     }
     return View("attention", png(fig), data)
+
+
+def alignment_png(title: str, matrix: Any, inputs: list[str], outputs: list[str]) -> bytes:
+    """One prediction's attention matrix, output tokens (rows) against input tokens (columns),
+    each cell its weight: what the app's sequence box shows under its answer."""
+    weights = np.asarray(matrix, dtype=np.float32)
+    side_ = 0.32 * max(len(inputs), len(outputs), 6)
+    fig, axis = figure(side_ + 1.8, side_ + 1.0, squeeze=True)
+    shown = axis.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0)
+    axis.set_xticks(range(len(inputs)), inputs, fontsize=8)
+    axis.set_yticks(range(len(outputs)), outputs, fontsize=8)
+    axis.set_xlabel("input token", fontsize=8)
+    axis.set_ylabel("output token", fontsize=8)
+    axis.set_title(title, fontsize=9)
+    fig.colorbar(shown, ax=axis, shrink=0.8)
+    return png(fig)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 import torch.nn as nn
 
+from archzoo.inference.views.examples import device_of
 from archzoo.registry.host import Host
 from archzoo.toolkit import unwrap
 
@@ -56,8 +58,11 @@ def first_weights(model: nn.Module, shape: tuple[int, ...]) -> tuple[str, nn.Mod
 
 def attends(loaded: Any) -> bool:
     """Whether a forward pass computes attention: an ``nn.MultiheadAttention`` layer, or (for
-    sequence models) a probe of one short dummy input that calls ``scaled_dot_product_attention``."""
+    sequence models) a probe of one short dummy input that calls ``scaled_dot_product_attention``;
+    a sequence-to-sequence model, whether one greedy step of it returns attention."""
     model = unwrap(loaded.model)
+    if loaded.info.task == "sequence-to-sequence":  # the maps its prediction returns: none without attention
+        return bool(model.greedy(torch.full((1, 2), 3, dtype=torch.long, device=device_of(model)), 1)[1])
     if any(isinstance(m, nn.MultiheadAttention) for m in model.modules()):
         return True
     if loaded.info.task not in ("text-classification", "text-generation"):
