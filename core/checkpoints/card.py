@@ -13,7 +13,9 @@ that format.
 The body is for people: what the model is, the recipe and config it was
 trained with, how well it does, and how to use it with archzoo or with plain
 ``huggingface_hub`` + ``safetensors`` (no archzoo needed to read the weights);
-a LoRA checkpoint's card also loads its adapter with plain ``peft``.
+for the plain-PyTorch architectures, a script that rebuilds the model and runs
+it on one input with ``torch`` and ``safetensors`` alone; a LoRA checkpoint's
+card also loads its adapter with plain ``peft``.
 
 The card is written from ``config.json`` alone, so it can never contain
 anything the checkpoint does not (no token, no local environment); a local
@@ -27,6 +29,7 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from archzoo.checkpoints.standalone import script as standalone_script
 from archzoo.errors import ArchzooError
 
 #: archzoo task -> the Hub's pipeline tag.  The card's ``pipeline_tag`` and every
@@ -120,6 +123,7 @@ def render_model_card(
             *_results(meta),
             *_trust(meta, repo_id),
             *_usage(meta, repo_id),
+            *_standalone(meta, repo_id),
             *_adapter_usage(meta, repo_id),
         ]
     )
@@ -405,6 +409,48 @@ def _usage(meta: dict[str, Any], repo_id: str | None) -> list[str]:
         "",
     ]
     return lines
+
+
+def _standalone(meta: dict[str, Any], repo_id: str | None) -> list[str]:
+    """The script that rebuilds and runs the model with torch and safetensors alone, where
+    archzoo writes one (:mod:`archzoo.checkpoints.standalone`)."""
+    lines = standalone_script(meta)
+    if lines is None:
+        return []
+    image = meta["preprocessing"]["input"] == "image"
+    folder = f"$(hf download {repo_id})" if repo_id else "path/to/this/folder"
+    example = "image.png" if image else '"0.5,-1.2"'
+    raw = meta["preprocessing"].get("dataset_raw_scale")
+    own = (
+        [
+            f"The dataset's own arrays (scikit-learn's, for `{meta['dataset']['name']}`) count up to "
+            f"`dataset_raw_scale` = {raw:g}, not 255: divide those by it instead of `raw_scale`.",
+            "",
+        ]
+        if image and raw
+        else []
+    )
+    return [
+        "## Without archzoo: PyTorch and safetensors alone",
+        "",
+        "`config.json`'s `preprocessing` entry says how an input becomes what the model reads"
+        + (
+            " (colour mode, size, the pixels divided by `raw_scale`, then `(x - mean) / std`)."
+            if image
+            else " (each feature's `(x - mean) / std`)."
+        )
+        + " This script defines the model, loads `model.safetensors`, prepares one input that way and prints "
+        + ("the top class" if "label_names" in meta["preprocessing"] else "the predicted values")
+        + f" (`pip install torch safetensors{' pillow' if image else ''}`):",
+        "",
+        "```python",
+        *lines,
+        "```",
+        "",
+        f"Run it as `python run_model.py {folder} {example}`.",
+        "",
+        *own,
+    ]
 
 
 def _title(name: str) -> str:

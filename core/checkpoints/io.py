@@ -1,8 +1,9 @@
 """Checkpoint folders: write them atomically, find them, load them safely.
 
 A checkpoint is a folder holding ``model.safetensors`` (weights; never pickle),
-``config.json`` (what built them and how well they did) and ``README.md`` (the
-model card); a model trained on text also holds its ``tokenizer.json``.  A training run's ``last`` checkpoint also holds
+``config.json`` (what built them, how their inputs are prepared, how well they
+did) and ``README.md`` (the model card); a model trained on text also holds its
+``tokenizer.json``.  A training run's ``last`` checkpoint also holds
 ``training_state.safetensors`` + ``training_state.json`` so it can be resumed.
 
 Loading checks, in order: the folder and its files exist, the config is valid
@@ -36,6 +37,7 @@ from archzoo.checkpoints.layout import (
 )
 from archzoo.checkpoints.locate import resolve_checkpoint
 from archzoo.checkpoints.meta import read_meta
+from archzoo.checkpoints.preprocessing import recorded as recorded_preprocessing
 from archzoo.checkpoints.replace import refuse_foreign
 from archzoo.data.tokenizers import load_tokenizer
 from archzoo.data.types import DataInfo
@@ -79,7 +81,8 @@ def write_checkpoint(
     model's ``tokenizer.json`` (``DatasetSplits.checkpoint_files()``).  A model may
     add files of its own with a ``checkpoint_files()`` method returning the same
     kind of dict: a LoRA model's ``adapter_config.json`` and
-    ``adapter_model.safetensors`` in PEFT's layout."""
+    ``adapter_model.safetensors`` in PEFT's layout.  ``config.json`` also gains the
+    ``preprocessing`` its inputs need (:mod:`archzoo.checkpoints.preprocessing`)."""
     dest = Path(dest)
     refuse_foreign(dest)
     with staged_folder(dest) as staging:
@@ -100,6 +103,9 @@ def write_checkpoint(
                 else:
                     (staging / name).write_text(content, encoding="utf-8")
             meta["files"] = {name: sha256_file(staging / name) for name in files}
+        recipe = recorded_preprocessing(meta, files)
+        if recipe is not None:
+            meta["preprocessing"] = recipe
         (staging / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (staging / CARD).write_text(render_model_card(meta), encoding="utf-8")
         if training_state is not None:

@@ -122,6 +122,20 @@ def _schema():
         name: Name
         info: Info
 
+    Numbers = Annotated[list[StrictFloat | StrictInt], Field(max_length=MAX_SIDE)]
+
+    class Preprocessing(Open):
+        """How inputs are prepared (:mod:`archzoo.checkpoints.preprocessing`); read by people and scripts."""
+
+        input: Name
+        input_size: Annotated[
+            list[Annotated[StrictInt, Field(ge=0, le=MAX_SIDE)]], Field(max_length=MAX_DIMENSIONS)
+        ] = []
+        mean: Numbers = []
+        std: Numbers = []
+        raw_scale: Annotated[StrictFloat | StrictInt, Field(gt=0)] = 1
+        label_names: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=MAX_CLASSES)] = []
+
     class Plugin(Open):
         name: StrictStr = ""
         distribution: StrictStr = ""
@@ -139,6 +153,7 @@ def _schema():
         parameters: Annotated[StrictInt, Field(ge=0)] = 0
         task: StrictStr = ""
         plugin: Plugin = Plugin()
+        preprocessing: Preprocessing | None = None  # absent from checkpoints written before it was recorded
 
     _SCHEMA = Config
     return _SCHEMA

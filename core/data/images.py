@@ -40,6 +40,8 @@ def _read_only(*arrays: np.ndarray) -> None:
 # -- digits (scikit-learn) -------------------------------------------------------------
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
+#: scikit-learn's digits count ink from 0 to 16 per pixel: divided by this they lie in [0, 1].
+DIGITS_RAW_SCALE = 16.0
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +50,7 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
-    images = (bunch.images / 16.0).astype(np.float32)[:, None]
+    images = (bunch.images / DIGITS_RAW_SCALE).astype(np.float32)[:, None]
     labels = bunch.target.astype(np.int64)
     _read_only(images, labels)
     return images, labels

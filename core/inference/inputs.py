@@ -2,7 +2,10 @@
 into the tensor a checkpoint's model expects, the way its dataset was prepared.
 
 Every conversion that changes the input (colour mode, size) is reported, so
-the CLI and UI can say what they did rather than silently guessing.
+the CLI and UI can say what they did rather than silently guessing.  The
+numbers come from :mod:`archzoo.checkpoints.preprocessing`, which is also what
+a checkpoint's ``config.json`` records, so a reader without archzoo prepares
+inputs exactly as this module does.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from archzoo.checkpoints.preprocessing import feature_recipe, image_recipe
 from archzoo.data.types import DataInfo
 from archzoo.errors import ArchzooError
 from archzoo.registry.limits import MAX_IMAGE_PIXELS, LimitError, check_image_size
@@ -66,8 +70,9 @@ def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, la
 
     if len(info.input_shape) != 3:
         raise ArchzooError(f"this model takes inputs of shape {info.input_shape}, not images")
-    channels, height, width = info.input_shape
-    mode = "L" if channels == 1 else "RGB"
+    recipe = image_recipe(info)  # what the checkpoint's config.json records under "preprocessing"
+    _, height, width = recipe["input_size"]
+    mode = recipe["color_mode"]
     if image.mode in ("RGBA", "LA", "P"):
         image = flatten_alpha(image)
     if image.mode != mode:
@@ -75,10 +80,10 @@ def prepare_image(image: Any, info: DataInfo, notes: list[str] | None = None, la
         image = image.convert(mode)
     if image.size != (width, height):
         notes.append(f"{label}: resized from {image.size[0]}x{image.size[1]} to {width}x{height}")
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+        image = image.resize((width, height), Image.Resampling[recipe["interpolation"].upper()])
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / recipe["raw_scale"])
     pixels = pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1)
-    return normalise(pixels, info)
+    return standardise(pixels, recipe)
 
 
 def prepare_row(values: Any, info: DataInfo, label: str = "row") -> torch.Tensor:
@@ -88,7 +93,7 @@ def prepare_row(values: Any, info: DataInfo, label: str = "row") -> torch.Tensor
     row = torch.tensor(values, dtype=torch.float32).flatten()
     if tuple(row.shape) != tuple(info.input_shape):
         raise ArchzooError(f"{label}: expected {math.prod(info.input_shape)} numbers, got {row.numel()}")
-    return normalise(row, info)
+    return standardise(row, feature_recipe(info))
 
 
 def parse_row(text: str, width: int, label: str = "row") -> list[float]:
@@ -114,12 +119,11 @@ def parse_row(text: str, width: int, label: str = "row") -> list[float]:
     return numbers
 
 
-def normalise(tensor: torch.Tensor, info: DataInfo) -> torch.Tensor:
-    if not info.mean:
-        return tensor
+def standardise(tensor: torch.Tensor, recipe: dict[str, Any]) -> torch.Tensor:
+    """``(x - mean) / std`` with a recipe's mean and std, per channel (C x H x W) or per feature."""
     shape = (-1,) + (1,) * (tensor.ndim - 1)
-    mean = torch.tensor(info.mean, dtype=torch.float32).view(shape)
-    std = torch.tensor(info.std, dtype=torch.float32).view(shape)
+    mean = torch.tensor(recipe["mean"], dtype=torch.float32).view(shape)
+    std = torch.tensor(recipe["std"], dtype=torch.float32).view(shape)
     return (tensor - mean) / std
 
 
