@@ -193,7 +193,8 @@ def judge(
     ood_dir: str | None,
     save: bool,
 ):
-    """-> (status, verdict, numbers table, reliability image, OOD image, shift image): ``archzoo report``'s results.
+    """-> (status, verdict, numbers table, reliability image, OOD image, shift image, ROC image):
+    ``archzoo report``'s results (the ROC curves of each class against the rest, AUROC in the legend).
 
     With ``save`` the checkpoint gains the fitted temperature, the report and the
     card figures (as ``archzoo report`` does); without, the page goes to a
@@ -203,7 +204,7 @@ def judge(
     from pathlib import Path
 
     empty = table([], TRUST_HEADERS)
-    nothing = (empty, None, None, None)
+    nothing = (empty, None, None, None, None)
     if not location:
         return (error_message(ArchzooError("choose a checkpoint first (train one in the Train tab)")), "", *nothing)
     chosen = None if dataset in (None, "", OWN) else dataset
@@ -223,7 +224,7 @@ def judge(
             host=ctx.host,
         )
         folder = report.page.parent
-        pictures = [_picture(folder / f"{name}.png") for name in ("reliability", "ood", "shift")]
+        pictures = [_picture(folder / f"{name}.png") for name in ("reliability", "ood", "shift", "roc")]
     except Exception as exc:
         return (error_message(exc, PAGE_WORDS), "", *nothing)
     finally:
@@ -259,7 +260,7 @@ def judge_regression(ctx: AppContext, location: str, dataset: str | None, split:
     )
     status = ok(f"Reported on the {split} split of a regression: its metrics and residuals.{where}")
     rows = table([[k, round(v, 4)] for k, v in report.metrics.items()], TRUST_HEADERS)
-    return status, "", rows, picture, None, None
+    return status, "", rows, picture, None, None, None
 
 
 def _picture(path):
@@ -389,10 +390,18 @@ def build(ctx: AppContext) -> dict:
             interactive=False,
             buttons=["download"],
         )
+    with gr.Row():
+        roc_plot = gr.Image(
+            label="ROC: each class against the rest, its AUROC in the legend",
+            type="pil",
+            interactive=False,
+            elem_id="az-eval-roc",
+            buttons=["download"],
+        )
     judge_button.click(
         bind(judge, ctx, ["checkpoint", "dataset", "split", "ood", "ood_dir", "save"]),
         [checkpoint, dataset, split, ood, ood_dir, save],
-        [trust_status, verdict, trust_table, reliability, ood_plot, shift_plot],
+        [trust_status, verdict, trust_table, reliability, ood_plot, shift_plot, roc_plot],
         api_name="judge",
         concurrency_limit=1,
     )

@@ -318,7 +318,13 @@ def _training(meta: dict[str, Any]) -> list[str]:
 
 
 def _results(meta: dict[str, Any]) -> list[str]:
+    """The metrics of every split; with ``archzoo report``'s results, its macro AUROC (each
+    class's ROC against the rest, averaged) in the row of the split it was measured on."""
     metrics = meta.get("metrics", {})
+    trust = meta.get("trust") or {}
+    if isinstance(trust.get("macro_auroc"), (int, float)):
+        split = str(trust.get("split") or "test")
+        metrics = {**metrics, split: {**metrics.get(split, {}), "macro_auroc": trust["macro_auroc"]}}
     names = sorted({name for split in metrics.values() for name in split})
     lines = ["## Evaluation results", ""]
     if not names:
@@ -469,6 +475,8 @@ def trust_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("macro F1", _number(summary.get("macro_f1"))),
     ]
+    if summary.get("macro_auroc") is not None:
+        rows.append(("macro AUROC (each class against the rest)", _number(summary["macro_auroc"])))
     if summary.get("train_accuracy") is not None:
         rows.append(("training accuracy (a sample)", _number(summary["train_accuracy"])))
     if summary.get("worst_class"):

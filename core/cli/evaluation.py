@@ -198,7 +198,8 @@ def _epsilons(text: str) -> tuple[float, ...]:
 
 
 def _print_assessment(assessment: Any, *, as_json: bool, notes: list[str] | None = None) -> None:
-    """An assessment as tables (or JSON): the numbers, per class, then the verdict and its reasons."""
+    """An assessment as tables (or JSON): the numbers, per class (with each class's AUROC against
+    the rest), then the verdict and its reasons."""
     from archzoo.checkpoints.card import trust_rows
 
     data = assessment.to_dict()
@@ -208,9 +209,9 @@ def _print_assessment(assessment: Any, *, as_json: bool, notes: list[str] | None
     table(("MEASURE", "VALUE"), trust_rows(data["summary"]))
     print()
     table(
-        ("CLASS", "SUPPORT", "PRECISION", "RECALL", "F1"),
+        ("CLASS", "SUPPORT", "PRECISION", "RECALL", "F1", "AUROC"),
         [
-            (r["class"], r["support"], *(_share(r[k]) for k in ("precision", "recall", "f1")))
+            (r["class"], r["support"], *(_share(r.get(k)) for k in ("precision", "recall", "f1", "auroc")))
             for r in data["classes"]["per_class"]
         ],
     )
