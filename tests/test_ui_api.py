@@ -11,6 +11,7 @@ still answering afterwards); push and pull through the Checkpoints tab; and
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -68,15 +69,15 @@ def digit_png(folder: Path, index: int, size: int = 8) -> tuple[Path, str]:
     return path, str(digits.target[index])
 
 
-def sketch(folder: Path, name: str, strokes: list[tuple[int, int, int, int]]) -> dict:
-    """A sketchpad value as the browser sends it: a transparent RGBA composite with black strokes."""
-    image = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+def sketch(folder: Path, name: str, strokes: list[tuple[int, int, int, int]]) -> str:
+    """A sketchpad value as the page sends it: a PNG data: URL of black strokes on white."""
+    image = Image.new("RGB", (280, 280), "white")
     draw = ImageDraw.Draw(image)
     for stroke in strokes:
-        draw.line(stroke, fill=(0, 0, 0, 255), width=24)
+        draw.line(stroke, fill="black", width=24)
     path = folder / f"{name}.png"
     image.save(path)
-    return {"background": None, "layers": [], "composite": handle_file(str(path)), "id": None}
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 def top(label: dict) -> str:
@@ -269,6 +270,26 @@ def test_bad_inference_input_is_answered_in_the_page(ui, client, trained):
         )
         == "1"
     )
+
+
+def test_a_drawing_that_is_not_a_png_data_url_is_refused_by_name(ui, client, trained):
+    """The pad's value comes from the page, so anything may arrive in its place."""
+
+    def answer(value: str) -> str:
+        label, seen, message = client.predict(trained.best, value, 3, api_name="/classify_sketch")
+        assert not label and not seen
+        return message
+
+    assert "must be a PNG data: URL" in answer("/etc/passwd")
+    assert "not valid base64" in answer("data:image/png;base64,***")
+    assert "not a PNG archzoo can read" in answer("data:image/png;base64," + base64.b64encode(b"text").decode())
+    jpeg = ui.files / "drawn.jpg"
+    Image.new("RGB", (28, 28), "white").save(jpeg)
+    assert "is a JPEG image" in answer("data:image/png;base64," + base64.b64encode(jpeg.read_bytes()).decode())
+    assert "at most 2,000,000" in answer("data:image/png;base64," + "A" * 2_000_004)
+    huge = ui.files / "huge.png"
+    Image.new("1", (9000, 9000)).save(huge)  # a few kB of PNG, 81 million pixels
+    assert "more than the limit" in answer("data:image/png;base64," + base64.b64encode(huge.read_bytes()).decode())
 
 
 def test_a_checkpoint_whose_plugin_is_missing_says_what_to_install(ui, client, trained):

@@ -83,16 +83,8 @@ def stroke(page, points: list[tuple[float, float]]) -> None:
 
 
 def ready_to_draw(page) -> None:
-    """Wait until the sketchpad's brush is selected, and stays selected for half a second
-    (the app selects it when the tab opens and after Clear, a moment after Gradio unselects it)."""
-    page.wait_for_function(
-        """() => {
-            const brush = document.querySelector('#az-sketch button[aria-label="Brush"]');
-            window.azSteady = brush && brush.classList.contains('highlight') ? (window.azSteady || 0) + 1 : 0;
-            return window.azSteady > 5;
-        }""",
-        polling=100,
-    )
+    """Wait until the sketchpad is on the page: it draws from the first touch, no tool to pick."""
+    page.locator("#az-sketch canvas").first.wait_for()
 
 
 def classify_drawing(page, expected: str, name: str) -> None:
@@ -247,6 +239,26 @@ def test_the_prediction_follows_the_drawing_without_a_click(page):
     )
     expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_text("1")
     shot(page, "06b-followed")
+
+
+def test_the_prediction_follows_the_pen_before_the_stroke_ends(page):
+    """While a slow stroke is drawn the pad asks every quarter second: an answer arrives with the button still down."""
+    page.locator('#az-sketch button[aria-label="Clear canvas"]').click()
+    ready_to_draw(page)
+    before = page.evaluate("() => document.querySelector('#az-seen img')?.src ?? null")
+    box = page.locator("#az-sketch canvas").first.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.1)
+    page.mouse.down()
+    for step in range(1, 9):
+        page.mouse.move(x, box["y"] + box["height"] * (0.1 + 0.1 * step))
+        page.wait_for_timeout(150)
+    page.wait_for_function(
+        "(before) => { const i = document.querySelector('#az-seen img'); return i && i.src !== before; }", arg=before
+    )
+    shot(page, "06c-followed-mid-stroke")
+    page.mouse.up()
+    expect(page.locator("#az-image-label [data-testid=label-output-value]")).to_have_text("1")
 
 
 def test_an_empty_sketch_and_a_file_that_is_not_an_image_are_answered(page, served):
@@ -438,3 +450,22 @@ def test_a_one_epoch_run_draws_its_epoch_as_dots(page):
     shot(page, "21-one-epoch")
     epochs.fill("5")
     epochs.press("Tab")
+
+
+def test_a_setting_refused_when_the_model_is_built_is_marked_too(page):
+    """heads = 3 passes the form's checks (1 to 1024) and fails when the transformer is built
+    (3 does not divide d_model 64): the run's error marks that field as a checked setting is."""
+    open_tab(page, "Train")
+    choose_in(page, "#az-train-name", "transformer (text-classification)")
+    heads = page.get_by_label("heads", exact=True)
+    heads.fill("3")
+    heads.press("Tab")
+    page.locator("#az-train-start").click()
+    expect(page.locator("#az-train-status")).to_contain_text("invalid value 3 for 'heads'", timeout=TIMEOUT_MS)
+    marked = page.locator(".az-bad")
+    expect(marked).to_have_count(1)
+    expect(marked).to_contain_text("3 is refused: a divisor of d_model (64)")
+    shot(page, "02c-refused-when-built")
+    heads.fill("4")
+    heads.press("Tab")
+    choose_in(page, "#az-train-name", "mlp (image-classification)")

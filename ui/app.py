@@ -37,7 +37,7 @@ from . import (  # noqa: E402
     studies_tab,
     train_tab,
 )
-from .common import PICK_BRUSH_JS, AppContext  # noqa: E402
+from .common import AppContext  # noqa: E402
 from .guard import RequestGuard, allowed_host_names  # noqa: E402
 from .study_worker import StudyWorker  # noqa: E402
 
@@ -126,7 +126,6 @@ def build_app(
             page.select(fn, inputs, outputs, api_visibility="undocumented", show_progress="hidden")
             # A fresh page shows the newest checkpoints, not those of when the server started.
             app.load(_newest(fn), inputs, outputs, api_visibility="undocumented", show_progress="hidden")
-        inference_page.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
         # The run list and the study refresh themselves only while they are in view.
         pages = (models_page, train_page, runs_page, studies_page, evaluate_page, inference_page, checkpoints_page)
         for page in pages:

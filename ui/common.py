@@ -28,21 +28,6 @@ from .live_drawing import Drawer
 
 log = logging.getLogger("archzoo.ui")
 
-#: Runs in the browser when the Inference tab opens and when the sketch is
-#: cleared: a sketchpad should be ready to draw on, so pick its brush (Gradio
-#: starts, and clears, with no tool selected).
-PICK_BRUSH_JS = """
-() => {
-  let tries = 0;
-  const pick = () => {
-    const brush = document.querySelector('#az-sketch button[aria-label="Brush"]');
-    if (brush) { if (!brush.classList.contains('highlight')) brush.click(); return; }
-    if (tries++ < 50) setTimeout(pick, 100);
-  };
-  setTimeout(pick, 150);
-}
-"""
-
 
 @dataclass
 class AppContext:

@@ -32,9 +32,8 @@ from archzoo.errors import ArchzooError
 from archzoo.inference.inputs import open_image
 from archzoo.inference.sketch import is_blank as sketch_is_blank
 
-from . import views_panel
+from . import sketch_pad, views_panel
 from .common import (
-    PICK_BRUSH_JS,
     AppContext,
     bind,
     checkpoint_choices,
@@ -153,10 +152,11 @@ def _messages(prediction: Any) -> str:
 
 
 def classify_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: float):
-    """-> (label, what the model saw, message)."""
+    """-> (label, what the model saw, message); ``sketch`` is the pad's PNG data: URL."""
     try:
         _need(location)
-        prediction = inference.classify_drawing(location, _composite(sketch), top_k=int(top_k), host=ctx.host)
+        drawing = sketch_pad.read_drawing(sketch)
+        prediction = inference.classify_drawing(location, drawing, top_k=int(top_k), host=ctx.host)
     except Exception as exc:
         return None, None, error_message(exc)
     return _label(prediction.top_k[0]), own_image_file(ctx, prediction.seen), notes_html(prediction.notes)
@@ -165,7 +165,11 @@ def classify_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: f
 def follow_sketch(ctx: AppContext, location: str | None, sketch: Any, top_k: float):
     """The prediction for the drawing so far, after each stroke: as :func:`classify_sketch`,
     except that a cleared or still empty canvas clears the answer instead of scolding."""
-    if not location or _composite(sketch) is None or sketch_is_blank(_composite(sketch)):
+    try:
+        drawing = sketch_pad.read_drawing(sketch)
+    except ArchzooError as exc:
+        return None, None, error_message(exc)
+    if not location or drawing is None or sketch_is_blank(drawing):
         return None, None, ""
     return classify_sketch(ctx, location, sketch, top_k)
 
@@ -368,18 +372,6 @@ def _need(location: str | None) -> None:
         raise ArchzooError("choose a checkpoint first (train one in the Train tab)")
 
 
-def _composite(sketch: Any) -> Any:
-    """The drawing from a sketchpad value (a dict of background, layers, composite) or a plain image."""
-    if isinstance(sketch, dict):
-        if sketch.get("composite") is not None:
-            return sketch["composite"]
-        layers = [layer for layer in sketch.get("layers") or [] if layer is not None]
-        if layers:
-            return layers[-1]
-        return sketch.get("background")
-    return sketch
-
-
 # -- the tab ------------------------------------------------------------------------------------
 
 
@@ -422,16 +414,7 @@ def build(ctx: AppContext) -> dict:
     with gr.Column(visible=first_group == "image") as groups["image"]:
         with gr.Row(equal_height=False):
             with gr.Column():
-                sketch = gr.Sketchpad(
-                    label="Draw here (one digit, big, with the mouse or a finger)",
-                    type="pil",
-                    image_mode="RGBA",
-                    canvas_size=(280, 280),
-                    brush=gr.Brush(colors=["#000000"], default_size=12, color_mode="fixed"),
-                    layers=False,
-                    transforms=(),
-                    elem_id="az-sketch",
-                )
+                sketch = sketch_pad.build("az-sketch")
                 classify_drawing_button = gr.Button(
                     "Classify the drawing", variant="primary", elem_id="az-classify-sketch"
                 )
@@ -565,7 +548,6 @@ def build(ctx: AppContext) -> dict:
 
     views = views_panel.build(ctx, checkpoint, first)
     group_blocks = [groups[g] for g in GROUPS]
-    sketch.clear(None, None, None, js=PICK_BRUSH_JS, api_visibility="undocumented")
 
     # What one checkpoint showed is gone when another is chosen: no stale prediction under a new name.
     results = [image_label, seen, image_notes, rows_label, rows_table, rows_notes, text_label, text_table, text_notes,

@@ -469,9 +469,29 @@ def mark_bad_setting(ctx: AppContext, form: TrainForm, *values: Any) -> list[Any
         bad = exc
     except ArchzooError:
         return [gr.skip() for _ in form.fields]  # not a setting's fault: the status says what is wrong
+    return _marked(form, spec.name, bad)
+
+
+def mark_refused_by_run(ctx: AppContext, form: TrainForm, chosen: str | None, following: dict) -> list[Any]:
+    """After the run Start began has ended: a setting it was refused for once it began (a
+    model that cannot be built with it, e.g. heads that do not divide the width) marked
+    as :func:`mark_bad_setting` marks those refused before."""
+    bad = following.pop("refused", None)
+    if bad is None:
+        return [gr.skip() for _ in form.fields]
+    try:
+        spec, _ = ctx.host.resolve(chosen or ctx.host.settings.default_architecture)
+    except ArchzooError:
+        return [gr.skip() for _ in form.fields]
+    return _marked(form, spec.name, bad)
+
+
+def _marked(form: TrainForm, architecture: str, bad: ConfigError | None) -> list[Any]:
+    """The form's updates: ``bad``'s field (of ``architecture`` or of training) marked, its box
+    saying why; every other setting of theirs back to its help line."""
     updates = []
     for owner, field in zip(form.owners(), form.fields):
-        if owner not in (None, spec.name):
+        if owner not in (None, architecture):
             updates.append(gr.skip())
         elif bad is not None and bad.field == field.name:
             updates.append(gr.update(info=f"⚠ {bad.value!r} is refused: {bad.allowed}", elem_classes=["az-bad"]))
@@ -568,6 +588,12 @@ def _connect(ctx: AppContext, form: TrainForm, view: RunView, followers: list[An
         outputs,
         api_name="train",
         concurrency_limit=None,
+        show_progress="hidden",
+    ).then(
+        partial(mark_refused_by_run, ctx, form),
+        [form.name, view.following],
+        form.settings(),
+        api_visibility="undocumented",
         show_progress="hidden",
     )
     # The form is long: after Start (or Resume) bring the run's status, progress and pictures into sight.
@@ -669,6 +695,8 @@ def _follow(ctx: AppContext, run: Run, followers: int, following: dict):
             yield _view(ctx, run, followers, shown)
             last = now
         if done:
+            if run.refused is not None:
+                following["refused"] = run.refused  # for mark_refused_by_run, when the stream ends
             return
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from archzoo.checkpoints.locate import output_dir
 from archzoo.data.loading import looks_like_path
-from archzoo.errors import ArchzooError
+from archzoo.errors import ArchzooError, ConfigError
 from archzoo.registry.host import Host, get_host
 from archzoo.registry.limits import check_parameters
 from archzoo.registry.plans import fill_from_data
@@ -77,6 +77,9 @@ class Run:
         self.state = QUEUED
         self.error = ""
         self.result: Any = None
+        #: The setting a failed run was refused for once it began (a model that cannot be built so):
+        #: the form marks that field, as it marks those ``plan_run`` refuses before the run.
+        self.refused: ConfigError | None = None
         self.out_dir: Path | None = None
         self.submitted = time.time()
         self.started_at: float | None = None
@@ -423,6 +426,7 @@ class RunManager:
                 record=run.record,
             )
         except ArchzooError as exc:
+            run.refused = exc if isinstance(exc, ConfigError) else None
             run._set("failed", str(exc))
             return
         except Exception as exc:  # a bug in a plugin or in archzoo: report it, keep the worker alive
