@@ -6,6 +6,7 @@ and on a real MLP's probabilities."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,6 +113,27 @@ def test_each_cell_knows_its_examples_and_draws_their_images(digits_model):
     assert torch.corrcoef(torch.stack([ink.flatten(), original.flatten()]))[0, 1] > 0.99
     with pytest.raises(ArchzooError, match="images per cell"):
         cell_pictures(digits_model, matrix, true, predicted, limit=10_000)
+
+
+def test_the_clicks_on_cells_after_the_first_read_the_split_once(digits_model):
+    """The split behind a matrix is read on the first click and kept for the next ones; new
+    weights in the checkpoint's folder read it again."""
+    import os
+
+    from archzoo.evaluation import metrics
+    from archzoo.evaluation.metrics import cell_pictures
+
+    matrix = confusion_matrix(digits_model)
+    true, predicted, _ = matrix.cells()[0]
+    metrics._SPLITS.clear()
+    first = cell_pictures(digits_model, matrix, true, predicted, limit=2)
+    (kept,) = metrics._SPLITS.values()
+    again = cell_pictures(digits_model, matrix, *matrix.cells()[1][:2], limit=2)
+    assert list(metrics._SPLITS.values()) == [kept] and first and again  # the same split, not read again
+    weights = Path(digits_model) / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000))
+    cell_pictures(digits_model, matrix, true, predicted, limit=2)
+    assert len(metrics._SPLITS) == 2  # new weights: read again, beside the old
 
 
 def test_a_click_on_the_picture_finds_its_cell():

@@ -360,13 +360,7 @@ def cell_pictures(
     loaded = load(location, host=host)
     if len(loaded.info.input_shape) != 3:
         return []
-    chosen, _ = evaluation_data(
-        loaded,
-        dataset=None if matrix.dataset == loaded.meta["dataset"]["name"] else matrix.dataset,
-        split=matrix.split or "test",
-        data_dir=data_dir,
-        host=host,
-    )
+    chosen = _judged_split(loaded, matrix.dataset, matrix.split or "test", data_dir, host)
     names = matrix.class_names
     found = []
     for index in matrix.examples.get((true, predicted), [])[:limit]:
@@ -374,6 +368,26 @@ def cell_pictures(
         image = image.resize((image.width * 3, image.height * 3), resample=0)  # nearest: the pixels as they are
         found.append((image, f"#{index}: {names[true]} → {names[predicted]}"))
     return found
+
+
+def _judged_split(loaded: Any, dataset: str, split: str, data_dir: str | Path | None, host: Host) -> Any:
+    """The split a confusion matrix was made on, read once for the clicks on its cells that follow
+    (reading Fashion-MNIST again took most of a click's time): kept for the last two checkpoints,
+    and read again when a checkpoint's weights file changes."""
+    weights = Path(loaded.path) / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns if weights.exists() else 0
+    own = dataset == loaded.meta["dataset"]["name"]
+    key = (str(Path(loaded.path).resolve()), stamp, dataset, split, str(data_dir or ""), id(host))
+    if key not in _SPLITS:
+        chosen, _ = evaluation_data(loaded, dataset=None if own else dataset, split=split, data_dir=data_dir, host=host)
+        _SPLITS[key] = chosen
+        while len(_SPLITS) > 2:
+            _SPLITS.pop(next(iter(_SPLITS)))
+    return _SPLITS[key]
+
+
+#: (checkpoint folder, its weights' modification time, dataset, split, data folder, host) -> the split.
+_SPLITS: dict[tuple, Any] = {}
 
 
 def _short(name: str, limit: int = 14) -> str:
