@@ -720,12 +720,12 @@ def test_example_plugin_is_found_through_its_entry_point_without_torch(tmp_path)
 
 
 def test_plugin_guide_quotes_the_example_plugin_verbatim():
-    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins-reference.md").read_text(encoding="utf-8")
     for relative, language in EXAMPLE_FILES.items():
         source = (EXAMPLE / relative).read_text(encoding="utf-8")
         assert f"`{relative}`:\n\n```{language}\n{source}```" in guide, (
-            f"docs/plugins.md no longer quotes tests/example_plugin/{relative} exactly; paste the file into the guide "
-            "again"
+            f"docs/plugins-reference.md no longer quotes tests/example_plugin/{relative} exactly; paste the file into "
+            "the guide again"
         )
 
 

@@ -12,7 +12,7 @@ The model hooks are ``firstresult``: the first non-``None`` answer wins.  The
 host ships task defaults at the lowest priority (``trylast``) for
 classification tasks, so a classifier plugin may implement ``build_model`` only.
 An implementation may take any subset of a hook's arguments, by name.
-docs/plugins.md explains each hook with examples.
+docs/plugins-reference.md explains each hook with examples.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def evaluate(spec: ArchSpec, model: torch.nn.Module, loader: Any, ctx: EvalConte
     :param loader: an iterable of batches of the validation or test split.
     :param ctx: ``ctx.gather(tensor)`` combines per-example results of several processes.
     :return: the metrics; the first key is the headline metric that picks the
-        best checkpoint (higher is better, unless its name ends in ``loss``).
+        best checkpoint, judged in the direction ``ArchSpec.metrics`` or the task declares.
     """
 
 
@@ -106,9 +106,9 @@ def sample(spec: ArchSpec, model: torch.nn.Module, request: dict[str, Any], ctx:
     """Inference in the wide sense: classify, generate, or extract features.
 
     :param request: what to do; its keys depend on the task
-        (``archzoo.inference.sampling.REQUESTS``): ``inputs`` or ``texts`` for
-        classifiers, ``n``, ``seed``, ``steps`` and ``mode`` for image generators,
-        ``prompt`` and friends for language models.
+        (``archzoo.inference.sampling.REQUESTS``; docs/plugins-reference.md has the table):
+        ``inputs`` or ``texts`` for classifiers, ``n``, ``seed``, ``steps`` and ``mode`` for
+        image generators, ``prompt`` and friends for language models.
     :param ctx: the device, the data info (class names, normalisation) and, for
         text models, the tokenizer.
     :return: a :class:`archzoo.SampleResult` whose kind the task names.
@@ -142,5 +142,5 @@ def archzoo_views(spec: ArchSpec, model: torch.nn.Module, ctx: EvalContext) -> d
         A generic view's name adds to that view (``boundary``: ``{"margins": [log-odds levels]}``;
         ``attention``: ``{"maps": {layer: heads x T x T}, "tokens": [...]}``); any other name is a
         new view drawn from ``{"frames": [...], "titles": [...]}``: points (N x 2) or images
-        (N x C x H x W in [0, 1]) per frame.  docs/plugins.md has examples.
+        (N x C x H x W in [0, 1]) per frame.  docs/plugins-reference.md has examples.
     """

@@ -16,11 +16,11 @@ module imports ``archzoo`` and this package, and nothing else of archzoo's::
 - regression (:mod:`~archzoo.toolkit.regression`): ``regression_step``, ``regression_metrics``,
   ``regression_scores``, ``predicted_values`` (the defaults of ``tabular-regression``)
 - generation (:mod:`~archzoo.toolkit.generative`): ``parse_request``, ``Draw``,
-  ``SampleError``, ``images_result``, pixel scales, MLP stacks, latent codes
+  ``SampleError``, ``images_result``, ``points_result``, pixel scales, MLP stacks, latent codes
 - pretrained encoders (:mod:`~archzoo.toolkit.encoders`) and their feature
   cache (:mod:`~archzoo.toolkit.feature_cache`): import those modules by name
 
-Importing it imports torch.  docs/plugins.md lists each helper with its arguments.
+Importing it imports torch.  docs/plugins-toolkit.md lists each helper with its arguments.
 """
 
 from archzoo.data.splitting import split_indices
@@ -45,7 +45,9 @@ from archzoo.toolkit.generative import (
     latent_line,
     mlp_decoder,
     parse_request,
+    points_result,
     relu_layers,
+    scatter_image,
     to_signed,
     to_unit,
     traversal,
@@ -82,11 +84,13 @@ __all__ = [
     "pad_ids",
     "param_groups_weight_decay",
     "parse_request",
+    "points_result",
     "predicted_values",
     "regression_metrics",
     "regression_scores",
     "regression_step",
     "relu_layers",
+    "scatter_image",
     "split_indices",
     "to_signed",
     "to_unit",

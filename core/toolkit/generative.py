@@ -85,19 +85,21 @@ def _whole(request: dict[str, Any], key: str, default: int, low: int, high: int 
 def parse_request(
     request: dict[str, Any],
     *,
-    modes: tuple[str, ...],
-    image_shape: tuple[int, ...] | None,
+    modes: tuple[str, ...] = (),
+    image_shape: tuple[int, ...] | None = None,
     max_steps: int | None = 0,
     default_n: int = 16,
     owner: str = "",
 ) -> Draw:
     """Check a request against what one generator can do.
 
+    ``modes`` are the modes it offers (``spec.sample_modes``; empty: ``sample`` only).
     ``max_steps`` is the largest ``steps`` the generator takes (``None``: no
     limit); ``0`` means it draws in one pass and ignores ``steps``.
-    ``image_shape`` is the (C, H, W) its inputs must have.
+    ``image_shape`` is the (C, H, W) its inputs must have (None: not checked).
     """
     who = f"{owner}: " if owner else ""
+    modes = tuple(modes) or ("sample",)
     n = _whole(request, "n", default_n, 1, MAX_SAMPLES)  # archzoo.registry.limits
     seed = _whole(request, "seed", 0, 0, MAX_SEED)
     steps = _whole(request, "steps", 0, 0, max_steps if max_steps else None)
@@ -183,6 +185,30 @@ def images_result(images: torch.Tensor, draw: Draw, *, columns: int | None = Non
         outputs["notes"] = list(draw.notes)
     outputs.update(more)
     return SampleResult(kind="images", outputs=outputs)
+
+
+def points_result(points: torch.Tensor, draw: Draw, info: Any, **more: Any) -> Any:
+    """The ``images`` :class:`archzoo.SampleResult` of a generator of points: ``points``, N x D
+    in the data's own units (``points`` given standardised, as archzoo's datasets serve them,
+    are mapped back with ``info.mean`` / ``std``), and ``images``, one scatter picture of them
+    (:func:`scatter_image`) for the app and ``archzoo sample`` to show.  ``more`` joins the outputs."""
+    points = points.detach().float().cpu()
+    picture = scatter_image(points).unsqueeze(0)
+    if getattr(info, "mean", ()):
+        points = points * torch.tensor(info.std) + torch.tensor(info.mean)
+    return images_result(picture, draw, points=points, **more)
+
+
+def scatter_image(points: torch.Tensor, size: int = 160, span: float = 3.0) -> torch.Tensor:
+    """Points (standardised units; the first two coordinates) as a 1 x size x size picture:
+    dark dots on white, ``span`` either side of 0, +y up."""
+    canvas = torch.ones(1, size, size)
+    pixels = ((points[:, :2].cpu() + span) / (2 * span) * (size - 1)).round().long()
+    inside = ((pixels >= 0) & (pixels < size - 1)).all(dim=1)
+    for x, y in pixels[inside].tolist():
+        row = size - 2 - y  # up is +y
+        canvas[0, row : row + 2, x : x + 2] = 0.0
+    return canvas
 
 
 def relu_layers(width: int, hidden: Any) -> tuple[list[torch.nn.Module], int]:
