@@ -81,14 +81,13 @@ def write_checkpoint(
     model's ``tokenizer.json`` (``DatasetSplits.checkpoint_files()``).  A model may
     add files of its own with a ``checkpoint_files()`` method returning the same
     kind of dict: a LoRA model's ``adapter_config.json`` and
-    ``adapter_model.safetensors`` in PEFT's layout.  ``config.json`` also gains the
+    ``adapter_model.safetensors`` in PEFT's layout.  Tensors those files carry
+    (the model's ``state_from_files(folder)`` reads them back) are not repeated in
+    ``model.safetensors``.  ``config.json`` also gains the
     ``preprocessing`` its inputs need (:mod:`archzoo.checkpoints.preprocessing`)."""
     dest = Path(dest)
     refuse_foreign(dest)
     with staged_folder(dest) as staging:
-        state = {name: tensor.detach().contiguous().cpu() for name, tensor in unwrap(model).state_dict().items()}
-        save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
-        meta = {**meta, "weights_sha256": sha256_file(staging / WEIGHTS)}
         files = dict(extra_files or {})
         model_files = getattr(unwrap(model), "checkpoint_files", None)
         if callable(model_files):
@@ -96,12 +95,19 @@ def write_checkpoint(
         reserved = set(RESERVED) & set(files)
         if reserved:
             raise ArchzooError(f"extra checkpoint files may not replace archzoo's own: {', '.join(sorted(reserved))}")
+        for name, content in files.items():
+            if isinstance(content, bytes):
+                (staging / name).write_bytes(content)
+            else:
+                (staging / name).write_text(content, encoding="utf-8")
+        state = {name: tensor.detach().contiguous().cpu() for name, tensor in unwrap(model).state_dict().items()}
+        # A tensor the model's own files already hold (a LoRA adapter's matrices) is stored there
+        # only, once; one that does not read back equal stays in the weights.
+        carried = state_in_files(model, staging)
+        state = {k: v for k, v in state.items() if not (k in carried and _same(carried[k], v))}
+        save_file(state, staging / WEIGHTS, metadata={"format": "pt"})
+        meta = {**meta, "weights_sha256": sha256_file(staging / WEIGHTS)}
         if files:
-            for name, content in files.items():
-                if isinstance(content, bytes):
-                    (staging / name).write_bytes(content)
-                else:
-                    (staging / name).write_text(content, encoding="utf-8")
             meta["files"] = {name: sha256_file(staging / name) for name in files}
         recipe = recorded_preprocessing(meta, files)
         if recipe is not None:
@@ -151,6 +157,7 @@ def load(
         raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
 
     model = hooks.build_model(config)
+    state = {**state_in_files(model, folder), **state}  # an older checkpoint holds both: its weights file wins
     check_state_matches(model, state, weights)
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
@@ -159,6 +166,31 @@ def load(
     return LoadedCheckpoint(
         model=model, spec=spec, config=config, info=info, meta=meta, path=folder, tokenizer=tokenizer
     )
+
+
+def state_in_files(model: torch.nn.Module, folder: Path) -> dict[str, torch.Tensor]:
+    """The tensors of ``model``'s state that its own checkpoint files in ``folder`` carry, named as
+    in its ``state_dict`` (a LoRA model reads its matrices back from PEFT's adapter file); none for
+    a model without a ``state_from_files`` method."""
+    read = getattr(unwrap(model), "state_from_files", None)
+    return dict(read(Path(folder))) if callable(read) else {}
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+
+
+def read_weights(folder: Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A checkpoint's whole state for ``model``: ``model.safetensors`` and what the model's own
+    files carry (see :func:`state_in_files`), checked against the model's tensors."""
+    weights = Path(folder) / WEIGHTS
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights} cannot be read as safetensors: {exc}") from None
+    state = {**state_in_files(model, folder), **state}
+    check_state_matches(model, state, weights)
+    return state
 
 
 def _check_recorded_files(folder: Path, meta: dict[str, Any]) -> None:

@@ -68,9 +68,10 @@ def train(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if result.is_main_process and args.merge and result.best_dir is not None:
-        from archzoo.checkpoints.merge import merge_adapter
+        from archzoo.checkpoints.merge import merge_adapter, what_loads
 
-        print(f"merged model:    {merge_adapter(result.best_dir, result.out_dir / 'merged')}")
+        merged = merge_adapter(result.best_dir, result.out_dir / "merged")
+        print(f"merged model:    {merged}\n                 {what_loads(merged)}")
     return 0 if result.status in ("finished", "stopped-early") else 1
 
 

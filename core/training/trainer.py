@@ -34,8 +34,8 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Sampler
 
-from archzoo.checkpoints.io import check_state_matches, write_checkpoint
-from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, WEIGHTS, is_checkpoint
+from archzoo.checkpoints.io import read_weights, write_checkpoint
+from archzoo.checkpoints.layout import STATE_JSON, STATE_TENSORS, is_checkpoint
 from archzoo.checkpoints.meta import build_meta
 from archzoo.data.batches import IndexBatches, batch_loader
 from archzoo.data.text import bucket_by_length
@@ -518,9 +518,8 @@ class Trainer:
         test_metrics: dict[str, float] = {}
         test_loader = self._eval_loader(self.splits.test)
         if status in ("finished", "stopped-early") and is_checkpoint(best_dir) and test_loader is not None:
-            from safetensors.torch import load_file
-
-            unwrap(self.model).load_state_dict(load_file(best_dir / WEIGHTS))
+            model = unwrap(self.model)
+            model.load_state_dict(read_weights(best_dir, model))
             test_metrics = self.evaluate(self.model, self.accelerator.prepare(test_loader))
             self._save(
                 "best", {**({"validation": state.best_val} if state.best_val else {}), "test": test_metrics}, state
@@ -675,9 +674,7 @@ class Trainer:
     def _restore_from(self, last: Path) -> LoopState:
         from safetensors.torch import load_file
 
-        weights = load_file(last / WEIGHTS)
-        check_state_matches(unwrap(self.model), weights, last / WEIGHTS)
-        unwrap(self.model).load_state_dict(weights)
+        unwrap(self.model).load_state_dict(read_weights(last, unwrap(self.model)))
         tensors = load_file(last / STATE_TENSORS)
         extra = parse_json((last / STATE_JSON).read_bytes(), str(last / STATE_JSON))
         for name, optimizer in self.ctx.optimizers.items():

@@ -7,12 +7,13 @@ B (d x r), B starting at zero so training starts from the pretrained model.
 The lecture notes' setting, r = 8 on the attention's query and value
 projections, trains 0.3% of all-MiniLM-L6-v2's parameters.
 
-The checkpoint holds the head and the LoRA matrices (``model.safetensors``)
-and the adapter again in PEFT's own layout (``adapter_config.json``,
+The checkpoint holds the head (``model.safetensors``) and the LoRA matrices,
+once, in PEFT's own layout (``adapter_config.json``,
 ``adapter_model.safetensors``), so ``peft.PeftModel.from_pretrained(encoder,
 checkpoint_folder)`` loads it without archzoo.  ``archzoo train lora --merge``
 also writes the encoder with the update merged in, as a plain transformers
-model folder.
+model folder (with ``pooling="pooler"``, a whole
+``AutoModelForSequenceClassification`` model).
 
 No torch here; the model is in :mod:`archzoo.plugins.lora.model`.
 """
@@ -41,10 +42,12 @@ class LoraClassifierConfig:
         "query,value",
         "comma-separated names of the Linear layers to adapt (a name matches a module whose path ends with it)",
     )
-    pooling: Literal["auto", "cls", "mean"] = param(
+    pooling: Literal["auto", "cls", "mean", "pooler"] = param(
         "auto",
-        "one vector per text for the head: [CLS], the mean over the tokens, or auto: the encoder's own sentence "
-        "pooling if it declares one (mean for all-MiniLM-L6-v2), else [CLS]",
+        "one vector per text for the head: [CLS], the mean over the tokens, pooler (BERT's own pooler, tanh of a "
+        "dense layer on [CLS], frozen: the head transformers' AutoModelForSequenceClassification has, so a merged "
+        "model loads there exactly), or auto: the encoder's own sentence pooling if it declares one (mean for "
+        "all-MiniLM-L6-v2), else [CLS]",
     )
     num_classes: int = param(2, "number of classes (filled from the dataset)", from_data="num_classes", min=2)
 
