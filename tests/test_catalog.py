@@ -100,6 +100,8 @@ def test_the_kinds_of_data_a_dataset_holds_and_the_settings_it_reads(host):
     assert catalog.data_kinds("/data/points.csv", host) == {"file", "text", "points"}
     assert catalog.data_kinds("reviews.tsv", host) == {"file", "text"}
     assert catalog.data_kinds("/data/my-folder", host) == {"images"}  # a name is read, the disk is not
+    assert catalog.data_kinds("/data/corpus.txt", host) == {"file", "text"}
+    assert catalog.data_kinds("/data/scans.v2", host) is None  # a dotted folder or a file: the name does not say
     assert catalog.data_kinds("", host) is None
     ddpm = {f.name: f for f in catalog.form("ddpm", host).fields}
     images, points = catalog.data_kinds("fashion-mnist", host), catalog.data_kinds("spirals", host)

@@ -122,6 +122,12 @@ def data_kinds(dataset: str | None, host: Host | None = None) -> frozenset[str] 
     suffix = PurePath(text).suffix.lower()
     if suffix == ".csv":
         return frozenset({"file", "text", "points"})  # texts and labels, or numbers and labels
-    if suffix:
+    if suffix in TEXT_FILE_SUFFIXES:
         return frozenset({"file", "text"})  # a TSV, or a corpus
+    if suffix:
+        return None  # 'scans.v2' may be a folder of images or a corpus: the name does not say
     return frozenset({"images"})  # a folder of class folders
+
+
+#: Names ending so are text files (a table of texts and labels, or a corpus to learn from).
+TEXT_FILE_SUFFIXES = (".tsv", ".tab", ".txt", ".text", ".md")
