@@ -206,6 +206,11 @@ def scripted(tmp_path_factory):
         script.write_text(_script((folder / "README.md").read_text()))
         given = image if dataset == "digits" else ("0.37, -1.2" if dataset == "moons" else "0.8")
         cases.append((str(script), str(folder), given))
+    # The CNN's script again, on a transparent colour picture (composited onto white, then grey).
+    ink = np.asarray(Image.open(image).convert("L"))
+    rgba = np.stack([ink // 2, ink, 255 - ink, np.where(ink > 60, 255, 90).astype(np.uint8)], axis=-1)
+    Image.fromarray(rgba.astype(np.uint8), mode="RGBA").save(root / "seven-rgba.png")
+    cases.append((cases[1][0], cases[1][1], str(root / "seven-rgba.png")))
     env = _without_archzoo()
     probe = subprocess.run([sys.executable, "-S", "-c", "import archzoo"], env=env, capture_output=True, cwd=root)
     assert probe.returncode != 0, "archzoo was importable where the scripts run"
@@ -214,18 +219,20 @@ def scripted(tmp_path_factory):
         env=env, capture_output=True, text=True, timeout=120, cwd=root,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    yield dict(zip(range(len(SCRIPTED)), zip(cases, run.stdout.strip().splitlines())))
+    yield dict(zip([*range(len(SCRIPTED)), "rgba"], zip(cases, run.stdout.strip().splitlines())))
     reset_host()
     patch.undo()
 
 
-@pytest.mark.parametrize("number", range(len(SCRIPTED)), ids=[f"{a}-{d}" for a, d, _ in SCRIPTED])
+@pytest.mark.parametrize(
+    "number", [*range(len(SCRIPTED)), "rgba"], ids=[*(f"{a}-{d}" for a, d, _ in SCRIPTED), "cnn-digits-rgba"]
+)
 def test_card_script_runs_without_archzoo_and_agrees_with_predict(scripted, number):
     from archzoo.inference.regression import predict_values
 
     (script, folder, given), printed = scripted[number]
     assert "import archzoo" not in Path(script).read_text() and "from archzoo" not in Path(script).read_text()
-    if SCRIPTED[number][1] == "sine":
+    if number != "rgba" and SCRIPTED[number][1] == "sine":
         predicted = predict_values(folder, [given])
         name, value = printed.split("=")
         assert name == predicted.names[0]

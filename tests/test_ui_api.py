@@ -534,7 +534,7 @@ def listening_address(port: int) -> str:
 def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
     config = Path(trained.best) / "config.json"
     before = config.read_bytes()
-    status, verdict, numbers, reliability, ood, shift = client.predict(
+    status, verdict, numbers, reliability, ood, shift, roc = client.predict(
         trained.best, OWN, "test", "fashion-mnist", "", False, api_name="/judge"
     )
     assert "Judged 359 examples of digits (test). The checkpoint was not changed." in status
@@ -545,7 +545,7 @@ def test_judge_shows_calibration_ood_shift_and_a_verdict(client, trained):
         rows["test accuracy (95% Wilson interval)"].startswith("0.")
         and "MSP vs fashion-mnist: AUROC / FPR at 95% TPR" in rows
     )
-    for picture in (reliability, ood, shift):
+    for picture in (reliability, ood, shift, roc):
         with Image.open(picture) as image:
             assert image.size[0] > 400 and image.size[1] > 200
     assert config.read_bytes() == before  # "store" unticked: nothing saved
