@@ -142,3 +142,25 @@ def test_the_app_pushes_no_checkpoint_from_outside_the_store(app, tmp_path):
     # Refused before any request: no Hub is running here, and none is needed.
     message = checkpoints_tab.push(ctx, str(best), "student/exfiltrated", False, "hf_student")
     assert "outside the folders this app may read" in message
+
+
+def test_a_study_reads_its_data_folder_only_inside_the_data_roots(app, tmp_path):
+    """The Studies tab's data folder goes to every trial, under the same policy as the Train tab's."""
+    import optuna
+
+    from archzoo.ui import studies_tab
+    from archzoo.ui.study_view import PlotCache
+
+    ctx, allowed = app
+    grid = ("mlp", "mnist", "lr", "0.01", None, "", None, "", 1, "epochs=1", "mnist-folder")
+
+    answer = studies_tab.start(ctx, PlotCache(str(tmp_path)), studies_tab.GRID, None, *grid, "/etc")[0]
+    assert "outside the folders this app may read" in answer and ctx.studies.running() is None
+
+    folder = allowed / "mnist-files"  # inside the data root, and holding no MNIST
+    answer = studies_tab.start(ctx, PlotCache(str(tmp_path)), studies_tab.GRID, None, *grid, str(folder))[0]
+    assert "Started study mnist-folder" in answer
+    ctx.studies._thread.join(120)
+    assert "1 failed" in ctx.studies.outcome.text
+    (trial,) = optuna.load_study(study_name="mnist-folder", storage=ctx.studies.storage()).get_trials()
+    assert f"data folder {folder} does not exist" in trial.user_attrs["error"]  # the trial read that folder

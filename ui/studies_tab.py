@@ -100,29 +100,31 @@ def _spec_from_form(ctx: AppContext, mode: str, shipped: str | None, values: tup
 
 
 def start(ctx: AppContext, plots: PlotCache, mode: str, shipped: str | None, *values: Any):
-    """Start (or continue) the study the form describes; -> (answer, the view)."""
+    """Start (or continue) the study the form describes; -> (answer, the view).  The last
+    value is the data folder its trials read their dataset's files from ('' for the usual places)."""
+    *values, data_dir = values
     try:
-        spec = _spec_from_form(ctx, mode, shipped, values)
-        return (_started(ctx, spec), *view(ctx, plots, spec.name, None))
+        spec = _spec_from_form(ctx, mode, shipped, tuple(values))
+        return (_started(ctx, spec, data_dir), *view(ctx, plots, spec.name, None))
     except Exception as exc:
         return (error_message(exc), *view(ctx, plots, None, None))
 
 
-def resume(ctx: AppContext, plots: PlotCache, viewed: str | None):
-    """Continue the study shown: only its missing trials run."""
+def resume(ctx: AppContext, plots: PlotCache, viewed: str | None, data_dir: str | None = ""):
+    """Continue the study shown: only its missing trials run (reading the form's data folder)."""
     try:
         if not viewed:
             raise ArchzooError("pick a study to continue")
         storage = ctx.studies.storage()
         _, spec = load(viewed, storage)
         checked_spec(ctx.host, spec)
-        return (_started(ctx, spec), *view(ctx, plots, viewed, None))
+        return (_started(ctx, spec, data_dir), *view(ctx, plots, viewed, None))
     except Exception as exc:
         return (error_message(exc), *view(ctx, plots, viewed, None))
 
 
-def _started(ctx: AppContext, spec: StudySpec) -> str:
-    study = ctx.studies.start(spec)
+def _started(ctx: AppContext, spec: StudySpec, data_dir: str | None = "") -> str:
+    study = ctx.studies.start(spec, data_dir=(data_dir or "").strip() or None)
     total = len(spec.trials())
     done = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
     where = f"its runs go to {spec.name}/ in the checkpoint store"
@@ -294,6 +296,12 @@ def build(ctx: AppContext) -> dict:
             )  # fmt: skip
             name = gr.Textbox("", label="study name", info="empty: ARCH-FIELDS; its runs go to NAME/ in the store",
                               elem_id="az-study-name")  # fmt: skip
+    data_folder = gr.Textbox(
+        "",
+        label="data folder",
+        info="where the dataset's files are on this server, if not in the usual places (as in the Train tab)",
+        elem_id="az-study-data-dir",
+    )
     with gr.Row():
         start_button = gr.Button("Start", variant="primary", elem_id="az-study-start")
         stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="az-study-stop")
@@ -343,11 +351,13 @@ def build(ctx: AppContext) -> dict:
             shared_settings, name]  # fmt: skip
     parameters = ["mode", "shipped", "target", "dataset"]
     parameters += [f"{kind}_{i + 1}" for i in range(GRID_ROWS) for kind in ("field", "values")]
-    starting = with_parameters(partial(start, ctx, plots), [*parameters, "seeds", "shared", "name"])
-    start_button.click(starting, [mode, chosen, *form], [answer, *look_outputs], api_name="start_study", **quiet)
+    starting = with_parameters(partial(start, ctx, plots), [*parameters, "seeds", "shared", "name", "data_dir"])
+    start_button.click(
+        starting, [mode, chosen, *form, data_folder], [answer, *look_outputs], api_name="start_study", **quiet
+    )
     stop_button.click(partial(stop, ctx, plots), viewed, [answer, *look_outputs], api_name="stop_study", **quiet)
     continue_button.click(
-        partial(resume, ctx, plots), viewed, [answer, *look_outputs], api_name="continue_study", **quiet
+        partial(resume, ctx, plots), [viewed, data_folder], [answer, *look_outputs], api_name="continue_study", **quiet
     )
     viewed.input(lambda v: looking(v, None), viewed, look_outputs, api_visibility="undocumented", **quiet)
     timer.tick(looking, [viewed, shown], look_outputs, api_visibility="undocumented", **quiet)

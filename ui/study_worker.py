@@ -66,10 +66,14 @@ class StudyWorker:
         with self._lock:
             return self._running
 
-    def start(self, spec: StudySpec) -> optuna.Study:
+    def start(self, spec: StudySpec, data_dir: str | None = None) -> optuna.Study:
         """Take the training slot, create (or continue) the study, and work on it in the
-        background.  Raises ArchzooError at once: another study or a run is training, a
-        cell's value is refused, the name is in use with other settings."""
+        background; its trials read their dataset's files from ``data_dir`` when given.
+        Raises ArchzooError at once: another study or a run is training, a cell's value
+        is refused, the name is in use with other settings, the data folder is one the
+        app may not read."""
+        if data_dir and self.host.paths is not None:
+            self.host.paths.readable(data_dir, "data folder")
         with self._lock:
             if self._running is not None:
                 raise ArchzooError(f"the study '{self._running}' is running; stop it first (one study at a time)")
@@ -85,7 +89,7 @@ class StudyWorker:
             self._running, self._stop = spec.name, stop
             self.outcome = None
             self._thread = threading.Thread(
-                target=self._work, args=(study, spec, stop, holder), name="archzoo-study", daemon=True
+                target=self._work, args=(study, spec, stop, holder, data_dir), name="archzoo-study", daemon=True
             )
             self._thread.start()
         return study
@@ -103,10 +107,10 @@ class StudyWorker:
             return f"study '{name}': stopping after the current step"
         return f"study '{name}' stopped"
 
-    def _work(self, study: optuna.Study, spec: StudySpec, stop: threading.Event, holder) -> None:
+    def _work(self, study: optuna.Study, spec: StudySpec, stop: threading.Event, holder, data_dir) -> None:
         outcome = Outcome(spec.name, "")
         try:
-            done = work(study, spec, host=self.host, stop=stop)
+            done = work(study, spec, host=self.host, stop=stop, data_dir=data_dir)
             stopped = stop.is_set() or any(d.state == "stopped" for d in done)
             ended = sum(d.state != "stopped" for d in done)
             failed = sum(d.state == "failed" for d in done)
