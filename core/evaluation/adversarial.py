@@ -6,8 +6,10 @@ each pixel takes one step of size ε in the direction that raises the loss,
     x_adv = clip(x + ε · sign(∇x loss(f(x), y)), 0, 1),
 
 with the cross-entropy loss of the true class y.  ε is in pixel units (pixels
-in [0, 1]), so 0.1 is a tenth of the range from black to white whatever the
-checkpoint's normalisation: the step is taken in pixel space (the
+in [0, 1]: an image file's values divided by the ``raw_scale`` of
+:mod:`archzoo.checkpoints.preprocessing`, before its ``(x - mean) / std``), so
+0.1 is a tenth of the range from black to white whatever the checkpoint's
+normalisation: the step is taken in pixel space (the
 normalisation undone, the step taken and clipped to valid pixels, the
 normalisation redone), as :mod:`archzoo.evaluation.shift` does for rotation
 and noise, and the gradient flows through the model's own normalised input.
