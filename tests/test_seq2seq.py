@@ -196,3 +196,21 @@ def test_the_apps_sequence_box_answers_with_a_table_and_a_picture():
     assert picture.size[0] > 100
     rows, picture, notes = predict_sequences(ctx, str(trained("bahdanau").best_dir), "3 x")
     assert picture is None and "token 'x' is not in the vocabulary" in notes
+
+
+def test_the_transformers_view_has_a_panel_per_decoder_block_and_head(capsys, tmp_path):
+    result = train(
+        "seq2seq-transformer",
+        dataset=COPY,
+        overrides={"d_model": 16, "heads": 2, "d_ff": 32, "layers": 2, "epochs": 1, "max_steps": 3},
+        out="copy-transformer",
+    )
+    folder = str(result.best_dir)
+    code, _, _ = cli(capsys, "show", folder, "attention", "--out", str(tmp_path), "--json")
+    assert code == 0
+    data = json.loads((tmp_path / "attention.json").read_text())
+    assert list(data["layers"]) == ["decoder.0.cross_attention", "decoder.1.cross_attention"]
+    for heads in data["layers"].values():
+        assert len(heads) == 2 and all(len(row) == len(data["tokens"]) for head in heads for row in head)
+    code, _, err = cli(capsys, "show", folder, "attention", "--layer", "encoder.0", "--out", str(tmp_path / "x"))
+    assert code != 0 and "decoder.0.cross_attention" in err
