@@ -53,8 +53,8 @@ def run(label: str, task: str, epochs: int, store: str) -> dict:
     seconds = time.perf_counter() - started
     metrics = result.test_metrics
     print(
-        f"  {label:16} {task:8} seen {metrics['sequence_accuracy']:.3f} longer {metrics['longer_sequence_accuracy']:.3f}"
-        f" ({seconds:.0f}s)",
+        f"  {label:16} {task:8} seen {metrics['sequence_accuracy']:.3f} "
+        f"longer {metrics['longer_sequence_accuracy']:.3f} ({seconds:.0f}s)",
         flush=True,
     )
     return {"label": label, "task": task, "metrics": metrics, "seconds": seconds, "best": result.best_dir}
