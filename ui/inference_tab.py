@@ -11,6 +11,7 @@ image-generation           count, seed, steps, mode, sampler             gallery
 text-generation            prompt, temperature, length                   text
 feature-extraction         texts, one per line                           embeddings, similarities
 node-classification        node indices of the checkpoint's own graph    classes, accuracy
+sequence-to-sequence       input sequences, one per line                 outputs, attention matrix
 =========================  ============================================  ==========================
 
 Each button calls one function of :mod:`archzoo.inference.tasks`.  Every task of
@@ -32,7 +33,7 @@ from archzoo.errors import ArchzooError
 from archzoo.inference.inputs import open_image
 from archzoo.inference.sketch import is_blank as sketch_is_blank
 
-from . import sketch_pad, views_panel
+from . import sequence_panel, sketch_pad, views_panel
 from .common import (
     AppContext,
     bind,
@@ -57,8 +58,19 @@ TASK_WIDGETS: dict[str, str] = {
     "text-generation": "text-generation",
     "feature-extraction": "features",
     "node-classification": "graph",
+    "sequence-to-sequence": "sequence",
 }
-GROUPS = ("image", "tabular", "regression", "text", "image-generation", "text-generation", "features", "graph")
+GROUPS = (
+    "image",
+    "tabular",
+    "regression",
+    "text",
+    "image-generation",
+    "text-generation",
+    "features",
+    "graph",
+    "sequence",
+)
 NODE_COLUMNS = ["node", "split in training", "true class", "prediction", "probability"]
 SAMPLER_DEFAULT = "model's default"
 #: What each sampling mode does, in the words the mode box uses for the modes a generator offers.
@@ -545,6 +557,8 @@ def build(ctx: AppContext) -> dict:
         classify_nodes_button = gr.Button("Classify nodes", variant="primary")
         nodes_table = gr.Dataframe(table([], NODE_COLUMNS), label="Nodes", interactive=False)
         nodes_notes = gr.HTML()
+
+    groups["sequence"] = sequence_panel.build(ctx, checkpoint, first, first_group == "sequence")["column"]
 
     views = views_panel.build(ctx, checkpoint, first)
     group_blocks = [groups[g] for g in GROUPS]

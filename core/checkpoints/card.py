@@ -43,6 +43,7 @@ PIPELINE_TAGS = {
     "tabular-regression": "tabular-regression",
     "image-generation": "unconditional-image-generation",
     "node-classification": "graph-ml",
+    "sequence-to-sequence": "text2text-generation",
 }
 #: archzoo dataset -> its dataset repository on the Hub, where a canonical one exists.  A dataset
 #: not named here (archzoo's generated ones, scikit-learn's digits, a local folder) is left out of
