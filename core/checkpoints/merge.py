@@ -53,7 +53,7 @@ def merge_adapter(location: Any, dest: Any, *, host: Any = None) -> Path:
         )
     classes = [str(name) for name in loaded.info.class_names]
     gap = classifier_gap(model)
-    pooler = model.encoder_pooler()
+    pooler = model.encoder_pooler() if hasattr(model, "encoder_pooler") else {}  # the encoder's own, if any
     with staged_folder(dest) as staging:
         transformers_model(model, pooler, classes if gap is None else None).save_pretrained(staging)
         source = model.source.path
