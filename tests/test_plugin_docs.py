@@ -305,3 +305,14 @@ def test_parse_request_without_modes_offers_sample_alone():
     assert parse_request({"mode": "sample", "n": 2}).n == 2
     with pytest.raises(SampleError, match="flow: unknown sampling mode 'grid'; this generator offers sample"):
         parse_request({"mode": "grid"}, owner="flow")
+
+
+def test_a_study_judges_a_metric_in_the_direction_its_architecture_declares():
+    """The reference says studies read ``ArchSpec.metrics``: the VAE's ``kl`` falls (declared),
+    though nothing in its name says so; an unknown target falls back to the name."""
+    from archzoo.studies.spec import Cell, StudySpec
+
+    cells = [Cell("a", {"lr": "0.01"})]
+    assert StudySpec("kl", "vae", cells, metric="validation.kl").direction == "minimize"
+    assert StudySpec("converged", "perceptron", cells, metric="validation.converged").direction == "maximize"
+    assert StudySpec("nll", "not-installed", cells, metric="validation.nll").direction == "minimize"

@@ -72,7 +72,13 @@ class StudySpec:
 
     @property
     def direction(self) -> str:
-        return "maximize" if metric_direction(self.metric.rpartition(".")[2]) == "higher" else "minimize"
+        """Optuna's direction for ``metric``: the way the target's architecture declares it
+        improves (``ArchSpec.metrics``, its tasks' metrics), else the way its name says."""
+        try:
+            declared = get_host().resolve(self.target)[0].metrics
+        except ArchzooError:  # a target not installed here: the name decides
+            declared = None
+        return "maximize" if metric_direction(self.metric.rpartition(".")[2], declared) == "higher" else "minimize"
 
     def trials(self) -> list[tuple[int, Cell, int]]:
         """(index, cell, seed) of every trial, in a fixed order: the index names the trial's run folder."""
