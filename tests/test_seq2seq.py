@@ -66,6 +66,8 @@ def test_the_tasks_targets_and_the_longer_test_split():
     assert all((5 <= n <= 7) if flag else (2 <= n <= 4) for n, flag in lengths)
     train_sources = {tuple(s.tolist()) for s, _, _ in (splits.train[i] for i in range(len(splits.train)))}
     assert not train_sources & {tuple(s.tolist()) for s, _, _ in tests}, "a test source is also a training one"
+    no_longer = load_dataset("copy:longer=0,examples=20,test_examples=5")
+    assert no_longer.info.input_shape == (8, 9) and not any(bool(x[2]) for x in no_longer.test)
     sorted_pair = load_dataset("sort:vocab=5,examples=20,test_examples=5").train[0]
     symbols = sorted_pair[0][sorted_pair[0].ne(0)].tolist()
     assert sorted_pair[1][1 : len(symbols) + 1].tolist() == sorted(symbols)
@@ -169,6 +171,21 @@ def test_bad_input_sequences_are_named(capsys, text, message):
         translate(folder, [text])
     code, _, err = cli(capsys, "predict", folder, "--text", text)
     assert code != 0 and message in err
+
+
+def test_a_request_for_too_many_or_no_output_tokens_is_refused():
+    from archzoo.inference.sampling import sample_checkpoint
+    from archzoo.registry.limits import LimitError
+
+    folder = str(trained("bahdanau").best_dir)
+    with pytest.raises(LimitError, match="max_length"):
+        sample_checkpoint(folder, {"texts": ["3 1"], "max_length": 10**6})
+    with pytest.raises(DataError, match="max_length must be at least 1"):
+        sample_checkpoint(folder, {"texts": ["3 1"], "max_length": -2})
+    with pytest.raises(DataError, match="no empty one"):
+        sample_checkpoint(folder, {"inputs": torch.zeros(2, 4, dtype=torch.long)})
+    shorter = sample_checkpoint(folder, {"texts": ["3 1 4 1 5"], "max_length": 2})
+    assert shorter.outputs["texts"] == ["3 1"] and len(shorter.outputs["attention"][0]) == 2
 
 
 def test_the_attention_view_draws_outputs_against_inputs(capsys, tmp_path):

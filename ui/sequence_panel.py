@@ -56,7 +56,7 @@ def reads(ctx: AppContext, location: str | None) -> str:
         data = DataInfo.from_dict(read_meta(describe_entry(location, host=ctx.host).path)["dataset"]["info"])
     except Exception:  # no checkpoint, or a broken one: the page says what is wrong above
         return ""
-    return "symbols separated by spaces, " + what_it_reads(data) if data.task == "sequence-to-sequence" else ""
+    return "separated by spaces, " + what_it_reads(data) if data.task == "sequence-to-sequence" else ""
 
 
 def build(ctx: AppContext, checkpoint: Any, first: str | None, visible: bool) -> dict[str, Any]:

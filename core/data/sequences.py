@@ -37,7 +37,7 @@ from archzoo.errors import DataError
 TASK = "sequence-to-sequence"
 BOS_ID, EOS_ID = 1, 2
 SPECIALS = ("<pad>", "<s>", "</s>")
-TASKS = ("copy", "reverse", "sort")
+NAMES = ("copy", "reverse", "sort")
 
 #: The settings each dataset's name may carry: name -> (kind, default, lowest, highest); their help
 #: is in the catalogue (:mod:`archzoo.data.catalogue`).
@@ -131,7 +131,7 @@ def _tensors(pairs: list[tuple], longest_source: int, longest_target: int, longe
 def _pairs(task: str, symbols: int, low: int, high: int, longer: int, examples: int, tests: int):
     """(training pool, test pairs of the training lengths, longer test pairs), drawn from
     :data:`SPLIT_SEED`; a test source also drawn for training is drawn again."""
-    rng = np.random.default_rng([SPLIT_SEED, TASKS.index(task)])
+    rng = np.random.default_rng([SPLIT_SEED, NAMES.index(task)])
     pool = _draw(rng, task, examples, low, high, symbols)
     seen = {source for source, _ in pool}
     test: list[tuple] = []

@@ -44,8 +44,7 @@ def loaded_sequences(location: Any, host: Host) -> LoadedCheckpoint:
 
 def what_it_reads(info: Any) -> str:
     """``"at most 12 tokens of: 0 1 2 ..."``: the longest input and the vocabulary, for help texts."""
-    symbols = " ".join(info.class_names[3:])
-    return f"at most {info.input_shape[0]} tokens, separated by spaces, of: {symbols}"
+    return f"at most {info.input_shape[0]} tokens of: {' '.join(info.class_names[3:])}"
 
 
 def translate(location: Any, texts: list[str], *, host: Host | None = None) -> list[Translation]:

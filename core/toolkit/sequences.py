@@ -29,6 +29,9 @@ from archzoo.registry.limits import MAX_TEXT_LINES, check_count
 from archzoo.registry.specs import SampleResult
 from archzoo.toolkit.models import unwrap
 
+#: Output tokens a request may ask for at most.
+MAX_OUTPUT = 1024
+
 __all__ = ["BOS_ID", "EOS_ID", "sequence_metrics", "sequence_step", "translated"]
 
 
@@ -110,12 +113,14 @@ def translated(model, request: dict[str, Any], ctx) -> SampleResult:
         rows = [encode(text, names, longest_source) for text in texts]
     else:
         rows = [[i for i in row if i != PAD_ID] for row in request["inputs"].tolist()]
-    if not rows:
-        raise DataError("give at least one input sequence")
+    if not rows or not all(rows):
+        raise DataError("give at least one input sequence, and no empty one")
     sources = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.int64)
     for n, row in enumerate(rows):
         sources[n, : len(row)] = torch.tensor(row, dtype=torch.int64)
-    steps = int(request.get("max_length") or longest_target)
+    steps = check_count("max_length (output tokens)", int(request.get("max_length") or longest_target), MAX_OUTPUT)
+    if steps < 1:
+        raise DataError(f"max_length must be at least 1 output token, not {steps}")
     with torch.no_grad():
         ids, maps = unwrap(model).greedy(sources.to(ctx.device), steps)
     outputs: dict[str, list] = {"texts": [], "tokens": [], "sources": [], "attention": [], "maps": []}

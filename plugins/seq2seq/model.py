@@ -85,7 +85,7 @@ class Seq2Seq(nn.Module):
     ) -> None:
         super().__init__()
         self.attention = attention
-        self.name = f"luong ({score})" if attention == "luong" else attention  # the map's name in views
+        self.map_name = f"luong ({score})" if attention == "luong" else attention  # its name in views
         rnn = nn.GRU if cell == "gru" else nn.LSTM
         self.source_embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
         self.encoder = rnn(embedding_dim, hidden_size, layers, batch_first=True)
@@ -157,7 +157,7 @@ class Seq2Seq(nn.Module):
             y = step_logits.argmax(dim=-1)
             ids.append(y)
             alphas.append(alpha)
-        maps = {self.name: torch.stack(alphas, dim=1)[:, None]} if self.attend is not None else {}
+        maps = {self.map_name: torch.stack(alphas, dim=1)[:, None]} if self.attend is not None else {}
         return torch.stack(ids, dim=1), maps
 
 
