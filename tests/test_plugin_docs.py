@@ -93,7 +93,7 @@ class Reader:
         elif words[0] == "pytest" and len(words) == 2:
             self.pytest(self.root / words[1])
         elif command == SUBPROCESS:
-            self.checked.add(words[2])
+            self.checked.add(words[2])  # the architecture, also its plugin's name in the tutorial
             paths = [str(self.site), *map(str, self.installed), os.environ.get("PYTHONPATH", "")]
             self.monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
             self.monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -127,9 +127,9 @@ class Reader:
         the tests the package adds to it run again."""
         reports = Reports()
         before = set(sys.modules)
-        names = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
         own = []
-        if set(names["entry-points"]["archzoo"]) <= self.checked:
+        if set(project["entry-points"]["archzoo"]) <= self.checked:  # its plugins' names are its architectures'
             own = [
                 n for f in (folder / "tests").glob("test_*.py") for n in re.findall(r"def (test_\w+)", f.read_text())
             ]
