@@ -163,6 +163,7 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
     grid_side = int(round(math.sqrt(maps[layers[0]].shape[-1] - 1)))
     patches = image is not None and grid_side**2 == maps[layers[0]].shape[-1] - 1
     cell = 1.9 if patches else 2.4 if queries is None else 3.6  # one map of a prediction: room for its tokens
+    tick_size = 5 if queries is None else 8
     fig, axes = figure(cell * heads + 1.2, cell * len(layers) + 0.6, len(layers), heads)
     for row, name in enumerate(layers):
         for head in range(heads):
@@ -184,12 +185,14 @@ def attention(loaded: Any, request: ViewRequest, *, host: Host, extra: Any = Non
                 if tokens is not None and len(tokens) <= 48:  # the tokens on the outer panels only: each label costs
                     last_row = row == len(layers) - 1
                     if last_row:
-                        axis.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=5)
+                        axis.set_xticks(
+                            range(len(tokens)), tokens, rotation=90 if queries is None else 0, fontsize=tick_size
+                        )
                     else:
                         axis.set_xticks([])
                     if head == 0:
                         rows = queries if queries is not None else tokens
-                        axis.set_yticks(range(len(rows)), rows, fontsize=5)
+                        axis.set_yticks(range(len(rows)), rows, fontsize=tick_size)
                     else:
                         axis.set_yticks([])
                 else:
