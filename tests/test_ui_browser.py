@@ -469,3 +469,18 @@ def test_a_setting_refused_when_the_model_is_built_is_marked_too(page):
     heads.fill("4")
     heads.press("Tab")
     choose_in(page, "#az-train-name", "mlp (image-classification)")
+
+
+def test_should_it_ship_shows_the_roc_curves(page, served):
+    """Judging a digits classifier puts the report's ROC figure (a curve per class, AUROC in the legend) in the tab."""
+    open_tab(page, "Evaluate")
+    box = page.locator("#az-eval-checkpoint input")
+    box.fill(str(next(served.store.glob("mlp-digits-*/best"))))
+    box.press("Enter")
+    page.get_by_label("Store the temperature and report in the checkpoint").uncheck()
+    page.locator("#az-eval-judge").click()
+    expect(page.locator("#az-eval-verdict")).to_contain_text("Verdict: ", timeout=2 * TIMEOUT_MS)
+    roc = page.locator("#az-eval-roc img")
+    roc.wait_for()
+    assert roc.evaluate("image => image.naturalWidth") > 400
+    shot(page, "08b-roc")

@@ -30,7 +30,7 @@ ACTIVATIONS = {
 }
 
 
-def script(meta: dict[str, Any], repo_id: str | None = None) -> list[str] | None:
+def script(meta: dict[str, Any]) -> list[str] | None:
     """The lines of the card's standalone script, or None where archzoo writes none (an
     architecture not listed in :data:`MODULES`, or a checkpoint without ``preprocessing``)."""
     pre = meta.get("preprocessing") or {}
