@@ -238,12 +238,22 @@ def test_the_reference_has_a_section_for_every_hook_and_names_every_error_class(
         assert f"`{name}" in reference, f"docs/plugins-reference.md does not name the error class {name}"
 
 
-def test_the_reference_has_a_request_row_for_every_task():
-    """The one table of what a ``sample`` request holds and returns: a row per task."""
+def test_the_reference_has_a_request_row_for_every_task_with_the_keys_archzoo_sends():
+    """The one table of what a ``sample`` request holds and returns: a row per task, naming
+    every key and the result kind that archzoo's inference layer lists for it."""
+    from archzoo.inference.sampling import REQUESTS
+
     reference = REFERENCE.read_text(encoding="utf-8")
     table = reference.split("| task | request keys |", 1)[1].split("\n\n", 1)[0]
-    rows = {line.split("`")[1] for line in table.splitlines()[2:] if line.startswith("| `")}
-    assert rows == set(TASKS), f"request table rows {sorted(rows)} are not the tasks {sorted(TASKS)}"
+    rows: dict[str, str] = {}
+    for line in table.splitlines()[2:]:
+        if line.startswith("| `"):
+            rows[line.split("`")[1]] = rows.get(line.split("`")[1], "") + line
+    assert set(rows) == set(TASKS), f"request table rows {sorted(rows)} are not the tasks {sorted(TASKS)}"
+    for task, contract in REQUESTS.items():
+        for key in contract["request"]:
+            assert f"`{key}`" in rows[task], f"the request table's {task} row does not name the key {key}"
+        assert f'`"{contract["result"]}"`' in rows[task], f"the {task} row does not say it returns {contract['result']}"
 
 
 def test_the_toolkit_page_names_every_public_helper():
