@@ -84,16 +84,17 @@ def sequence_metrics(model, loader, ctx) -> dict[str, float]:
             for name, value in (
                 ("hits", hits.sum(dim=1)),
                 ("tokens", counted.sum(dim=1)),
-                ("right", hits.sum(dim=1).eq(counted.sum(dim=1))),
+                ("right", hits.sum(dim=1).eq(counted.sum(dim=1)).long()),  # whole numbers gather everywhere
                 ("nll", nll.sum(dim=1)),
-                ("longer", longer),
+                ("longer", longer.long()),
             ):
                 parts[name].append(ctx.gather(value))
     if not parts["hits"]:
         raise ValueError("cannot evaluate on an empty data split")
     every = {name: torch.cat(values) for name, values in parts.items()}
     metrics: dict[str, float] = {}
-    for prefix, chosen in (("", ~every["longer"]), ("longer_", every["longer"])):
+    longer = every["longer"].bool()
+    for prefix, chosen in (("", ~longer), ("longer_", longer)):
         if not bool(chosen.any()):
             continue
         tokens = every["tokens"][chosen].sum().clamp(min=1).double()
