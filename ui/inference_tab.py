@@ -14,6 +14,10 @@ node-classification        node indices of the checkpoint's own graph    classes
 sequence-to-sequence       input sequences, one per line                 outputs, attention matrix
 =========================  ============================================  ==========================
 
+A class-conditional generator (the cGAN, a DDPM trained with label dropout) adds a class
+chooser filled with its checkpoint's classes, and a guided DDPM a guidance slider; both stay
+hidden for other models (:func:`archzoo.inference.generation.conditioning` says which).
+
 Each button calls one function of :mod:`archzoo.inference.tasks`.  Every task of
 :data:`archzoo.registry.specs.TASKS` has its group (a test checks); a task added later
 without one is named as such in the page.
@@ -30,6 +34,7 @@ from archzoo import inference
 from archzoo.checkpoints.meta import read_meta
 from archzoo.checkpoints.store import describe as describe_entry
 from archzoo.errors import ArchzooError
+from archzoo.inference.generation import conditioning
 from archzoo.inference.inputs import open_image
 from archzoo.inference.sketch import is_blank as sketch_is_blank
 
@@ -73,6 +78,8 @@ GROUPS = (
 )
 NODE_COLUMNS = ["node", "split in training", "true class", "prediction", "probability"]
 SAMPLER_DEFAULT = "model's default"
+#: The class chooser's first choice: image i of class i mod K, every class in turn.
+EVERY_CLASS = "every class in turn"
 #: What each sampling mode does, in the words the mode box uses for the modes a generator offers.
 MODE_WORDS = {
     "sample": "sample: from noise",
@@ -310,9 +317,12 @@ def generate_images(
     steps: float,
     mode: str = "sample",
     sampler: str = SAMPLER_DEFAULT,
+    wanted_class: str = EVERY_CLASS,
+    guidance: float = 0.0,
 ):
     try:
         _need(location)
+        chosen = None if wanted_class in (None, "", EVERY_CLASS) else wanted_class
         images, notes = inference.draw_images(
             location,
             n=count,
@@ -320,12 +330,28 @@ def generate_images(
             steps=steps,
             mode=mode,
             sampler=None if sampler == SAMPLER_DEFAULT else sampler,
+            wanted_class=chosen,
+            guidance=float(guidance) if guidance else None,  # 0, or a hidden slider: no guidance asked for
             host=ctx.host,
         )
     except Exception as exc:
         return None, error_message(exc)
     files = [own_image_file(ctx, image) for image in images]
-    return files, ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}.") + "".join(info(n) for n in notes)
+    drawn = (f", class {chosen}" if chosen else "") + (f", guidance {float(guidance):g}" if guidance else "")
+    said = ok(f"{len(images)} image(s), seed {int(seed)}, mode {mode}{drawn}.")
+    return files, said + "".join(info(n) for n in notes)
+
+
+def class_choices(ctx: AppContext, location: str | None) -> tuple[list[str], bool]:
+    """(the class chooser's choices, whether a guidance weight applies) for a generator
+    checkpoint: no choices for a generator that takes no class."""
+    try:
+        found = conditioning(location, host=ctx.host) if location else None
+    except (ArchzooError, OSError):
+        found = None
+    if found is None or not found.conditional:
+        return [], False
+    return [EVERY_CLASS, *found.class_names], found.guidance
 
 
 def generate_text(ctx: AppContext, location: str | None, prompt: str, temperature: float, length: float):
@@ -525,6 +551,26 @@ def build(ctx: AppContext) -> dict:
                 elem_id="az-gen-sampler",
                 info="ddim: 'steps' steps (50 by default); ddpm: all T steps, slow",
             )
+        first_classes, first_guided = class_choices(ctx, first) if first_group == "image-generation" else ([], False)
+        with gr.Row():
+            gen_class = gr.Dropdown(
+                first_classes or [EVERY_CLASS],
+                value=EVERY_CLASS,
+                label="class",
+                info="a class-conditional model draws this class of its data",
+                visible=bool(first_classes),
+                elem_id="az-gen-class",
+            )
+            guidance = gr.Slider(
+                0,
+                10,
+                value=0,
+                step=0.5,
+                label="guidance weight w",
+                info="classifier-free guidance: (1 + w) eps(class) - w eps(no class); 0 is the conditional model",
+                visible=first_guided,
+                elem_id="az-gen-guidance",
+            )
         generate_images_button = gr.Button("Generate", variant="primary")
         gallery = gr.Gallery(label="Generated images", columns=4, height="auto", elem_id="az-gallery")
         gallery_notes = gr.HTML(elem_id="az-gallery-notes")
@@ -580,6 +626,15 @@ def build(ctx: AppContext) -> dict:
             gr.update(info=reads or None),
             gr.update(value=group == "image" and grayscale_input(ctx, location)),
             gr.update(visible=group in ("image", "tabular", "text"), value=0),
+            *conditioned(location, group),
+        ]
+
+    def conditioned(location, group):
+        """The class chooser and the guidance slider: shown for a conditional generator only."""
+        choices, guided = class_choices(ctx, location) if group == "image-generation" else ([], False)
+        return [
+            gr.update(choices=choices or [EVERY_CLASS], value=EVERY_CLASS, visible=bool(choices)),
+            gr.update(value=0, visible=guided),
         ]
 
     def on_checkpoint(location):
@@ -587,7 +642,7 @@ def build(ctx: AppContext) -> dict:
         groups_shown = [gr.update(visible=g == group) for g in GROUPS]
         return [text, *fitted(location, group), *groups_shown, *cleared, *views["fit"](location)]
 
-    fitted_widgets = [top_k, mode, text_in, centre, passes]
+    fitted_widgets = [top_k, mode, text_in, centre, passes, gen_class, guidance]
     checkpoint.change(
         on_checkpoint,
         checkpoint,
@@ -643,8 +698,12 @@ def build(ctx: AppContext) -> dict:
         api_name="classify_text",
     )
     generate_images_button.click(
-        bind(generate_images, ctx, ["checkpoint", "count", "seed", "steps", "mode", "sampler"]),
-        [checkpoint, count, seed, steps, mode, sampler],
+        bind(
+            generate_images,
+            ctx,
+            ["checkpoint", "count", "seed", "steps", "mode", "sampler", "wanted_class", "guidance"],
+        ),
+        [checkpoint, count, seed, steps, mode, sampler, gen_class, guidance],
         [gallery, gallery_notes],
         api_name="generate_images",
     )

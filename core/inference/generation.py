@@ -8,6 +8,7 @@ and images as files.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,63 @@ from archzoo.errors import ArchzooError
 from archzoo.inference.data import evaluation_split
 from archzoo.inference.inputs import prepare_image
 from archzoo.inference.sampling import (
+    checkpoint_meta,
     checkpoint_task,
     expect,
     require_task,
     sample_checkpoint,
     whole,
 )
+from archzoo.registry.config import build_config
 from archzoo.registry.host import Host, get_host
 from archzoo.toolkit.generative import INPUT_MODES, SampleError
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """What a generator checkpoint takes beside noise: the classes it draws on request
+    (empty: none), and whether a guidance weight means something to it."""
+
+    architecture: str
+    class_names: tuple[str, ...] = ()
+    guidance: bool = False
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.class_names)
+
+
+def conditioning(location: str | Path, *, host: Host | None = None) -> Conditioning:
+    """Read from the checkpoint's config, without loading the model: a conditional
+    generator's config says ``class_conditional`` (and ``guidable``) as a property or
+    class attribute (the cGAN; the DDPM trained with label dropout)."""
+    host = host or get_host()
+    _, meta = checkpoint_meta(location, host=host)
+    name = str(meta.get("architecture", ""))
+    spec = host.architectures.get(name)
+    if spec is None:
+        return Conditioning(name)
+    config = build_config(spec.config, meta.get("config") or {}, owner=name)
+    if not getattr(config, "class_conditional", False):
+        return Conditioning(name)
+    names = tuple((meta.get("dataset") or {}).get("info", {}).get("class_names") or ())
+    return Conditioning(name, names, bool(getattr(config, "guidable", False)))
+
+
+def check_condition(location: str | Path, wanted_class: str | None, guidance: float | None, host: Host) -> None:
+    """Refuse a class or a guidance weight for a generator that takes none, naming it, before
+    anything is drawn; a generator that can be conditioned checks the values itself."""
+    if wanted_class in (None, "") and guidance is None:
+        return
+    found = conditioning(location, host=host)
+    spec = host.architectures.get(found.architecture)
+    if spec is not None and hasattr(spec.config, "class_conditional"):
+        return  # it may be conditional: its sampler says what this checkpoint takes (the DDPM: label dropout)
+    what = "class (--class)" if wanted_class not in (None, "") else "guidance weight (--guidance)"
+    raise SampleError(
+        f"{found.architecture or location} is an unconditional generator: it takes no {what}; the class-conditional "
+        "generators are cgan and ddpm trained with label dropout (preset ddpm-fashion-guided)"
+    )
 
 
 def generate_images(
@@ -38,10 +88,22 @@ def generate_images(
     steps: int = 0,
     mode: str = "sample",
     sampler: str | None = None,
+    wanted_class: str | None = None,
+    guidance: float | None = None,
     host: Host | None = None,
 ) -> list[Any]:
     """``n`` generated images as PIL images (see :func:`draw_images` for the notes)."""
-    return draw_images(location, n=n, seed=seed, steps=steps, mode=mode, sampler=sampler, host=host)[0]
+    return draw_images(
+        location,
+        n=n,
+        seed=seed,
+        steps=steps,
+        mode=mode,
+        sampler=sampler,
+        wanted_class=wanted_class,
+        guidance=guidance,
+        host=host,
+    )[0]
 
 
 def draw_images(
@@ -52,6 +114,8 @@ def draw_images(
     steps: int = 0,
     mode: str = "sample",
     sampler: str | None = None,
+    wanted_class: str | None = None,
+    guidance: float | None = None,
     host: Host | None = None,
 ) -> tuple[list[Any], list[str]]:
     """Images from a generator as ``archzoo sample`` draws them, and the notes on them.
@@ -60,12 +124,21 @@ def draw_images(
     ``reconstruct``, ``interpolate``, ``traverse``, ``grid``, ``walk``); the
     modes that start from real images pick them from the checkpoint's test
     split with ``seed``.  ``sampler`` picks a diffusion model's sampler
-    (``ddim`` or ``ddpm``; empty for its default)."""
+    (``ddim`` or ``ddpm``; empty for its default).  ``wanted_class`` and
+    ``guidance``: the class a conditional generator draws and its guidance weight."""
     host = host or get_host()
     require_task(location, ("image-generation",), host)
     n, seed, steps = whole(n, "count", 1, 64), whole(seed, "seed", 0, 2**32 - 1), whole(steps, "steps", 0, 10_000)
     result = sample_checkpoint_images(
-        location, n=n, seed=seed, steps=steps, mode=str(mode or "sample"), sampler=str(sampler or "") or None, host=host
+        location,
+        n=n,
+        seed=seed,
+        steps=steps,
+        mode=str(mode or "sample"),
+        sampler=str(sampler or "") or None,
+        wanted_class=wanted_class,
+        guidance=guidance,
+        host=host,
     )
     expect(result, "images")
     return [tensor_to_image(image) for image in result.outputs["images"]], list(result.outputs.get("notes", []))
@@ -80,6 +153,8 @@ def sample_checkpoint_images(
     mode: str = "sample",
     sampler: str | None = None,
     inputs: list[str] | None = None,
+    wanted_class: str | None = None,
+    guidance: float | None = None,
     host: Any = None,
 ) -> Any:
     """Load an image-generation checkpoint and run its ``sample`` hook.
@@ -88,7 +163,8 @@ def sample_checkpoint_images(
     images are ``inputs`` (files, converted to the checkpoint's image shape
     with notes on what was changed) or, without files, ``n`` images (two to
     interpolate) drawn by ``seed`` from the test split of the checkpoint's own
-    dataset."""
+    dataset.  ``wanted_class`` (a class name) and ``guidance`` (a weight w) go to a
+    class-conditional generator as the request's ``class`` and ``guidance``."""
     host = host or get_host()
     task = checkpoint_task(location, host=host)
     if task != "image-generation":
@@ -96,10 +172,15 @@ def sample_checkpoint_images(
             f"{location} is a {task or 'unknown'} checkpoint; 'archzoo sample' needs an image-generation model "
             "(autoencoder, vae, dcgan, ddpm)"
         )
+    check_condition(location, wanted_class, guidance, host)
     loaded = load(location, host=host)
     request: dict[str, Any] = {"n": n, "seed": seed, "steps": steps, "mode": mode}
     if sampler:
         request["sampler"] = sampler
+    if wanted_class not in (None, ""):
+        request["class"] = wanted_class
+    if guidance is not None:
+        request["guidance"] = guidance
     notes: list[str] = []
     if mode in INPUT_MODES:
         if inputs:

@@ -39,7 +39,13 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "result": "class-probabilities",
     },
     "image-generation": {
-        "request": {"n": "int", "seed": "int", "steps": "int (sampling steps; 0 = the model's default)"},
+        "request": {
+            "n": "int",
+            "seed": "int",
+            "steps": "int (sampling steps; 0 = the model's default)",
+            "class": "str or int (class-conditional generators: the class to draw; absent = every class in turn)",
+            "guidance": "float (a DDPM trained with label dropout: classifier-free guidance weight w; 0 = none)",
+        },
         "result": "images",
     },
     "text-generation": {

@@ -14,6 +14,13 @@ denoiser instead of the U-Net: the notes' spiral toy, preset ``ddpm-spirals``.
 ``ema_decay`` adds what Ho et al. sample from and the notes leave out: an
 exponential moving average of the weights (preset ``ddpm-fashion-ema``).
 
+``label_dropout`` makes it class-conditional for the notes' classifier-free
+guidance (10.7): a class embedding joins the time embedding, and that share of
+the training labels is replaced by a "null" class, so one network learns both
+eps(x_t, t, c) and eps(x_t, t, null); ``sample`` then takes a class and a
+guidance weight w (preset ``ddpm-fashion-guided``).  Off (0) by default: the
+notes' unconditional DDPM, unchanged.
+
 No torch here: this module runs whenever archzoo lists what is installed.
 The networks, the step, the evaluation and both samplers are in
 :mod:`archzoo.plugins.ddpm.model`.
@@ -54,6 +61,16 @@ class DDPMConfig:
         min=0.0,
         max=0.99999,
     )
+    label_dropout: float = param(
+        0.0,
+        "class-conditional with classifier-free guidance: the share of training labels replaced by the null class "
+        "(0: unconditional, the notes' DDPM; Ho & Salimans use 0.1 to 0.2)",
+        min=0.0,
+        max=0.9,
+    )
+    num_classes: int = param(
+        10, "classes a conditional model draws (filled from the dataset)", from_data="num_classes", min=1
+    )
     toy_hidden: int = param(
         128, "2-D data: width of the MLP denoiser's three hidden layers", min=1, max=65536, applies_to=("points",)
     )
@@ -78,12 +95,23 @@ class DDPMConfig:
         min=1,
     )
 
+    @property
+    def class_conditional(self) -> bool:
+        """Read by archzoo's front ends: whether a class to draw (``--class``) means something here."""
+        return self.label_dropout > 0
+
+    @property
+    def guidable(self) -> bool:
+        """Whether a guidance weight (``--guidance``) does: only with the null class learned, by label dropout."""
+        return self.label_dropout > 0
+
 
 #: On Fashion-MNIST: the time MLP 128x128+128 twice (33,024); the stem conv
 #: 1->32 (320); residual blocks 32->32 (22,752), 32->64 (65,984) and 64->128
 #: (246,656) down, 128->128 in the middle (312,192), [128+64]->64 (168,704)
 #: and [64+32]->32 (44,416) up; two stride-2 convs (9,248 + 36,928), two
 #: convs after upsampling (147,584 + 36,928); output GroupNorm + conv 32->1 (353).
+#: With label_dropout > 0 the class embedding adds (K + 1) x time_dim: 11 x 128 = 1,408.
 DEFAULT_PARAMETERS = 1_125_089
 
 
@@ -94,11 +122,11 @@ def archzoo_register(registry):
             name="ddpm",
             task="image-generation",
             summary="Denoising diffusion (the notes' SimpleUNet, T = 1000, linear or cosine betas): DDPM ancestral "
-            "and DDIM sampling; an MLP denoiser on 2-D points.",
+            "and DDIM sampling; classifier-free guidance with label dropout; an MLP denoiser on 2-D points.",
             config=DDPMConfig,
             default_dataset="fashion-mnist",
             citation="Ho, Jain & Abbeel (2020), DDPM; Song, Meng & Ermon (2021), DDIM; Nichol & Dhariwal (2021), "
-            "improved DDPM (cosine schedule).",
+            "improved DDPM (cosine schedule); Ho & Salimans (2022), classifier-free guidance.",
             parameters=DEFAULT_PARAMETERS,
             implementation="archzoo.plugins.ddpm.model",
             # any image dataset (labels unused), and 2-D point sets such as spirals

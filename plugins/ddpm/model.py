@@ -16,6 +16,16 @@ before each of its three hidden layers.
 
 Step: pick t uniformly, noise the batch, regress the noise (MSE), Adam.
 
+Classifier-free guidance (the notes' 10.7), with ``label_dropout`` p > 0: a
+class embedding e(c) joins the time embedding wherever it is added, and each
+training label is replaced by a "null" class (index K) with probability p, so
+the one network learns eps(x_t, t, c) and eps(x_t, t, null).  Sampling with
+guidance weight w uses eq. 10.22,
+
+    eps_hat = (1 + w) eps(x_t, t, c) - w eps(x_t, t, null),
+
+in both samplers; w = 0 is the conditional prediction alone (one pass).
+
 Samplers (``sample``):
 
 - ``sampler=ddpm``: the ancestral sampler of Ho et al. (Algorithm 2), all T
@@ -75,11 +85,13 @@ import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
 from archzoo.toolkit import unwrap
+from archzoo.toolkit.conditioning import class_labels, guidance_weight
 from archzoo.toolkit.generative import (
     SampleError,
     from_signed,
     images_result,
     parse_request,
+    points_result,
     to_signed,
 )
 
@@ -122,6 +134,26 @@ class TimeEmbedding(nn.Module):
         return self.mlp(sinusoidal_embedding(t, self.dim))
 
 
+class ClassEmbedding(nn.Module):
+    """e(c) for the classes 0..K-1 and the null class K (no class: what label dropout
+    trains), the size of the time embedding it is added to."""
+
+    def __init__(self, num_classes: int, dim: int) -> None:
+        super().__init__()
+        self.null = num_classes
+        self.table = nn.Embedding(num_classes + 1, dim)
+
+    def forward(self, y: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor:
+        if y is None:
+            y = torch.full((n,), self.null, dtype=torch.long, device=device)
+        return self.table(y)
+
+
+def condition(time: torch.Tensor, label: ClassEmbedding | None, y: torch.Tensor | None) -> torch.Tensor:
+    """The step's embedding, plus the class's for a conditional denoiser (the null class when y is None)."""
+    return time if label is None else time + label(y, len(time), time.device)
+
+
 class ResidualBlock(nn.Module):
     """GroupNorm -> SiLU -> Conv, + time, GroupNorm -> SiLU -> Conv, + skip."""
 
@@ -142,12 +174,15 @@ class ResidualBlock(nn.Module):
 
 
 class SimpleUNet(nn.Module):
-    """eps_theta(x_t, t) for images: one residual block per resolution down,
+    """eps_theta(x_t, t[, c]) for images: one residual block per resolution down,
     a middle block, one block per resolution up on [upsampled, skip]."""
 
-    def __init__(self, image_channels: int, channels: tuple[int, ...], time_dim: int, groups: int) -> None:
+    def __init__(
+        self, image_channels: int, channels: tuple[int, ...], time_dim: int, groups: int, num_classes: int = 0
+    ) -> None:
         super().__init__()
         self.time = TimeEmbedding(time_dim)
+        self.label = ClassEmbedding(num_classes, time_dim) if num_classes else None
         self.stem = nn.Conv2d(image_channels, channels[0], 3, padding=1)  # the fix for GroupNorm(8, 1)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -168,8 +203,8 @@ class SimpleUNet(nn.Module):
             nn.GroupNorm(groups, previous), nn.SiLU(), nn.Conv2d(previous, image_channels, 3, padding=1)
         )
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        temb = self.time(t)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        temb = condition(self.time(t), self.label, y)
         h = self.stem(x)
         skips = []
         for i, block in enumerate(self.down):
@@ -189,17 +224,20 @@ class PointDenoiser(nn.Module):
     features of it, [x, sin(xB), cos(xB)] with B ~ N(0, scale^2) fixed at build
     time, the time embedding added before every hidden layer."""
 
-    def __init__(self, dim: int, hidden: int, time_dim: int, fourier: int = 64, scale: float = 4.0) -> None:
+    def __init__(
+        self, dim: int, hidden: int, time_dim: int, fourier: int = 64, scale: float = 4.0, num_classes: int = 0
+    ) -> None:
         super().__init__()
         self.time = TimeEmbedding(time_dim)
+        self.label = ClassEmbedding(num_classes, time_dim) if num_classes else None
         self.register_buffer("frequencies", torch.randn(dim, fourier) * scale)  # saved: the features must not change
         self.inp = nn.Linear(dim + 2 * fourier, hidden)
         self.hidden = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(3)])
         self.time_proj = nn.ModuleList([nn.Linear(time_dim, hidden) for _ in range(3)])
         self.out = nn.Linear(hidden, dim)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        temb = F.silu(self.time(t))
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        temb = F.silu(condition(self.time(t), self.label, y))
         angles = x @ self.frequencies
         h = self.inp(torch.cat([x, angles.sin(), angles.cos()], dim=1))
         for layer, time_proj in zip(self.hidden, self.time_proj):
@@ -208,7 +246,9 @@ class PointDenoiser(nn.Module):
 
 
 class Diffusion(nn.Module):
-    """The denoiser and its noise schedule.  ``model(x_t, t)`` predicts the noise.
+    """The denoiser and its noise schedule.  ``model(x_t, t)`` predicts the noise;
+    a conditional one (``num_classes`` > 0) takes the classes too, ``model(x_t, t, y)``,
+    and without them predicts for the null class.
 
     The schedule is rebuilt from the config, not saved: its buffers are not
     persistent, so a checkpoint holds the network's weights only (and, with
@@ -221,9 +261,12 @@ class Diffusion(nn.Module):
         data_shape: tuple[int, ...],
         images: bool,
         ema_decay: float = 0.0,
+        label_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.denoiser = denoiser
+        self.num_classes = denoiser.label.null if denoiser.label is not None else 0
+        self.label_dropout = label_dropout
         self.ema_decay = ema_decay
         if ema_decay > 0:
             self.ema = copy.deepcopy(denoiser).requires_grad_(False)
@@ -236,11 +279,11 @@ class Diffusion(nn.Module):
         for name, value in (("betas", betas), ("alphas", alphas), ("alpha_bar", alpha_bar)):
             self.register_buffer(name, value.float(), persistent=False)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The trained weights while training; their average (if kept) in eval mode."""
         if not self.training and self.ema_decay > 0:
-            return self.ema(x_t, t)
-        return self.denoiser(x_t, t)
+            return self.ema(x_t, t, y)
+        return self.denoiser(x_t, t, y)
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -268,6 +311,17 @@ def _data(batch, info, diffusion: Diffusion) -> torch.Tensor:
     return to_signed(x, info) if diffusion.images else x
 
 
+def _labels(batch, diffusion: Diffusion, dropout: float = 0.0) -> torch.Tensor | None:
+    """A conditional model's classes for the batch, each replaced by the null class with
+    probability ``dropout``; None for an unconditional model (which draws nothing here)."""
+    if not diffusion.num_classes:
+        return None
+    y = batch[1].long()
+    if dropout > 0:
+        y = y.masked_fill(torch.rand(len(y), device=y.device) < dropout, diffusion.num_classes)
+    return y
+
+
 @hookimpl
 def build_model(spec, config):
     shape = tuple(config.input_shape)
@@ -279,11 +333,14 @@ def build_model(spec, config):
         betas = linear_betas(config.timesteps, config.beta_start, config.beta_end)
     else:
         betas = cosine_betas(config.timesteps, config.cosine_s)
+    classes = config.num_classes if config.label_dropout > 0 else 0  # label dropout is what makes it conditional
     if len(shape) == 1:
         denoiser = PointDenoiser(
-            shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale
+            shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale, classes
         )
-        return Diffusion(denoiser, betas, shape, images=False, ema_decay=config.ema_decay)
+        return Diffusion(
+            denoiser, betas, shape, images=False, ema_decay=config.ema_decay, label_dropout=config.label_dropout
+        )
     if len(shape) != 3:
         raise ConfigError("input_shape", shape, "C x H x W images or a vector of coordinates (D,)", owner=spec.name)
     bad = [c for c in config.channels if c % config.groups]
@@ -300,13 +357,17 @@ def build_model(spec, config):
             f"(channels={','.join(map(str, config.channels))})",
             owner=spec.name,
         )
-    denoiser = SimpleUNet(shape[0], tuple(config.channels), config.time_dim, config.groups)
-    return Diffusion(denoiser, betas, shape, images=True, ema_decay=config.ema_decay)
+    denoiser = SimpleUNet(shape[0], tuple(config.channels), config.time_dim, config.groups, classes)
+    return Diffusion(
+        denoiser, betas, shape, images=True, ema_decay=config.ema_decay, label_dropout=config.label_dropout
+    )
 
 
-def noise_losses(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+def noise_losses(
+    model: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, y: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-example mean squared error between the true and the predicted noise."""
-    predicted = model(unwrap(model).noised(x0, t, eps), t)
+    predicted = model(unwrap(model).noised(x0, t, eps), t, y)
     return (predicted - eps).pow(2).flatten(1).mean(dim=1)
 
 
@@ -316,7 +377,7 @@ def train_step(spec, model, batch, ctx):
     x0 = _data(batch, ctx.info, diffusion)
     t = torch.randint(0, diffusion.timesteps, (len(x0),), device=x0.device)
     eps = torch.randn_like(x0)
-    loss = noise_losses(model, x0, t, eps).mean()
+    loss = noise_losses(model, x0, t, eps, _labels(batch, diffusion, diffusion.label_dropout)).mean()
     ctx.backward(loss)
     ctx.step()
     diffusion.update_ema()
@@ -334,7 +395,7 @@ def evaluate(spec, model, loader, ctx):
             x0 = _data(batch, ctx.info, diffusion)
             t = torch.randint(0, diffusion.timesteps, (len(x0),), generator=generator).to(x0.device)
             eps = torch.randn(x0.shape, generator=generator).to(x0.device)
-            losses.append(ctx.gather(noise_losses(model, x0, t, eps)))
+            losses.append(ctx.gather(noise_losses(model, x0, t, eps, _labels(batch, diffusion))))
     if not losses:
         raise ValueError("cannot evaluate on an empty data split")
     return {"loss": torch.cat(losses).mean().item()}
@@ -343,17 +404,39 @@ def evaluate(spec, model, loader, ctx):
 # -- samplers -------------------------------------------------------------------------------
 
 
+def guided_noise(
+    model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None, guidance: float = 0.0
+) -> torch.Tensor:
+    """The noise prediction a sampler steps with: eps(x_t, t) of an unconditional model, or
+    eq. 10.22's (1 + w) eps(x_t, t, c) - w eps(x_t, t, null) for the classes ``labels``
+    (w = 0: the conditional prediction alone, in one pass)."""
+    if labels is None:
+        return model(x, t)
+    conditional = model(x, t, labels)
+    if guidance == 0:
+        return conditional
+    return (1 + guidance) * conditional - guidance * model(x, t, None)
+
+
 @torch.no_grad()
-def ddpm_sample(model: nn.Module, x: torch.Tensor, generator: torch.Generator, clip: bool = False) -> torch.Tensor:
+def ddpm_sample(
+    model: nn.Module,
+    x: torch.Tensor,
+    generator: torch.Generator,
+    clip: bool = False,
+    labels: torch.Tensor | None = None,
+    guidance: float = 0.0,
+) -> torch.Tensor:
     """Ho et al.'s Algorithm 2 from x_T = ``x``: T denoising steps, sigma_t^2 = beta_t.
 
     With ``clip`` the mean is computed, as in Ho et al.'s released code, from the
     predicted x_0 clipped to [-1, 1] (the posterior mean of q(x_{t-1} | x_t, x_0));
-    without clipping that is exactly Algorithm 2's (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t)."""
+    without clipping that is exactly Algorithm 2's (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t).
+    ``labels`` and ``guidance``: the classes to draw and the weight w (:func:`guided_noise`)."""
     d = unwrap(model)
     for step in reversed(range(d.timesteps)):
         t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
-        eps = model(x, t)
+        eps = guided_noise(model, x, t, labels, guidance)
         beta, alpha, alpha_bar = d.betas[step], d.alphas[step], d.alpha_bar[step]
         if clip:
             alpha_bar_prev = d.alpha_bar[step - 1] if step > 0 else torch.ones((), device=x.device)
@@ -380,11 +463,14 @@ def ddim_sample(
     generator: torch.Generator | None = None,
     clip: bool = False,
     trace: list[tuple[int, torch.Tensor]] | None = None,
+    labels: torch.Tensor | None = None,
+    guidance: float = 0.0,
 ) -> torch.Tensor:
     """Song et al.'s DDIM from x_T = ``x`` in ``steps`` steps (eta = 0: deterministic).
     With ``clip`` the predicted x_0 is clipped to [-1, 1] and the noise direction
     recomputed from it, so that one bad prediction cannot throw the image out of range.
-    ``trace``, a list, receives (t, x_t) after every step, from x_T down to x_0 (t = 0)."""
+    ``trace``, a list, receives (t, x_t) after every step, from x_T down to x_0 (t = 0).
+    ``labels`` and ``guidance``: the classes to draw and the weight w (:func:`guided_noise`)."""
     d = unwrap(model)
     sequence = ddim_steps(d.timesteps, steps)
     if trace is not None:
@@ -392,7 +478,7 @@ def ddim_sample(
     for i in reversed(range(len(sequence))):
         step = sequence[i]
         t = torch.full((len(x),), step, device=x.device, dtype=torch.long)
-        eps = model(x, t)
+        eps = guided_noise(model, x, t, labels, guidance)
         alpha_bar = d.alpha_bar[step]
         alpha_bar_prev = d.alpha_bar[sequence[i - 1]] if i > 0 else torch.ones((), device=x.device)
         x0 = (x - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
@@ -408,23 +494,14 @@ def ddim_sample(
     return x
 
 
-def scatter_image(points: torch.Tensor, size: int = 160, span: float = 3.0) -> torch.Tensor:
-    """2-D points (standardised units) as a 1 x size x size picture: dark dots on white, +-span wide."""
-    canvas = torch.ones(1, size, size)
-    pixels = ((points[:, :2].cpu() + span) / (2 * span) * (size - 1)).round().long()
-    inside = ((pixels >= 0) & (pixels < size - 1)).all(dim=1)
-    for x, y in pixels[inside].tolist():
-        row = size - 2 - y  # up is +y
-        canvas[0, row : row + 2, x : x + 2] = 0.0
-    return canvas
-
-
 @hookimpl
 def sample(spec, model, request, ctx):
     """``n`` samples from seeded noise.  ``sampler``: ddim (default; ``steps``
     from 1 to T, 0 for 50) or ddpm (all T steps; ``steps`` 0 or T).
     ``eta`` (DDIM only, default 0) adds DDPM-like noise between 0 and 1.
-    ``clip`` (default: on for images) clips each predicted x_0 to [-1, 1]."""
+    ``clip`` (default: on for images) clips each predicted x_0 to [-1, 1].
+    A model trained with label dropout draws ``class`` (every class in turn without
+    one), guided with weight ``guidance`` (eq. 10.22; default 0, the conditional model)."""
     d = unwrap(model)
     draw = parse_request(
         request,
@@ -448,23 +525,44 @@ def sample(spec, model, request, ctx):
             f"for fewer steps use sampler ddim"
         )
     clip = bool(request.get("clip", d.images))  # images live in [-1, 1]; points have no such bound
+    labels, guidance, names = _condition(spec, d, request, draw.n, ctx.info)
     device = next(d.parameters()).device
     generator = draw.generator()
     x = torch.randn((draw.n, *d.data_shape), generator=generator).to(device)
+    if labels is not None:
+        labels = labels.to(device)
     if sampler == "ddpm":
         steps = d.timesteps
-        x = ddpm_sample(model, x, generator, clip)
+        x = ddpm_sample(model, x, generator, clip, labels, guidance)
     else:
         steps = draw.steps or min(DEFAULT_DDIM_STEPS, d.timesteps)
-        x = ddim_sample(model, x, steps, eta, generator, clip)
+        x = ddim_sample(model, x, steps, eta, generator, clip, labels=labels, guidance=guidance)
     extra = {"sampler": sampler, "steps": steps, "clip": clip}
+    if labels is not None:
+        extra.update(classes=[names[i] for i in labels.tolist()], guidance=guidance)
     if d.images:
         return images_result(from_signed(x), draw, **extra)
-    # 2-D points: the points in the data's units, and their scatter plot to look at
-    points = x.cpu()
-    if ctx.info.mean:
-        points = points * torch.tensor(ctx.info.std) + torch.tensor(ctx.info.mean)
-    return images_result(scatter_image(x).unsqueeze(0), draw, points=points, **extra)
+    return points_result(x, draw, ctx.info, **extra)  # 2-D points in the data's units, and their scatter plot
+
+
+def _condition(spec, d: Diffusion, request, n: int, info) -> tuple[torch.Tensor | None, float, tuple[str, ...]]:
+    """(the class of each image, the guidance weight, the class names) a request asks for;
+    an unconditional model refuses a class or a guidance weight, naming label dropout."""
+    guidance = guidance_weight(request, owner=spec.name)
+    if not d.num_classes:
+        if guidance:
+            raise SampleError(
+                f"{spec.name}: classifier-free guidance needs a DDPM trained with label dropout (label_dropout > 0, "
+                "e.g. preset ddpm-fashion-guided); this one was trained without it, unconditionally"
+            )
+        if request.get("class") not in (None, ""):
+            raise SampleError(
+                f"{spec.name}: this DDPM was trained without labels (label_dropout 0) and draws no class; train one "
+                "with label dropout (label_dropout > 0, e.g. preset ddpm-fashion-guided) to choose the class"
+            )
+        return None, 0.0, ()
+    names = tuple(info.class_names)[: d.num_classes] or tuple(str(i) for i in range(d.num_classes))
+    return class_labels(request, n, names, owner=spec.name), guidance, names
 
 
 #: Frames of the reverse diffusion the ``diffusion`` view shows, from x_T to x_0.
