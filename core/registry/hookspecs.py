@@ -42,7 +42,8 @@ def archzoo_register(registry: Registry) -> None:
     or anything heavy, build a model or touch data.
 
     :param registry: call ``registry.add_architecture(ArchSpec(...))`` for each
-        architecture and ``registry.add_dataset(DatasetSpec(...))`` for each dataset.
+        architecture and ``registry.add_dataset(DatasetSpec(...))`` for each dataset;
+        ``registry.add_presets(path)`` and ``registry.add_studies(path)`` ship TOML files of them.
     """
 
 
