@@ -326,3 +326,14 @@ def test_a_study_judges_a_metric_in_the_direction_its_architecture_declares():
     assert StudySpec("kl", "vae", cells, metric="validation.kl").direction == "minimize"
     assert StudySpec("converged", "perceptron", cells, metric="validation.converged").direction == "maximize"
     assert StudySpec("nll", "not-installed", cells, metric="validation.nll").direction == "minimize"
+
+
+def test_the_reference_names_every_sampling_mode_of_the_built_in_generators():
+    reference = REFERENCE.read_text(encoding="utf-8")
+    table = reference.split("| plugin | its own request keys |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("`")[1]: line for line in table.splitlines()[2:] if line.startswith("| `")}
+    for name, spec in get_host().architectures.items():
+        if spec.plugin == name and spec.distribution == "archzoo" and set(spec.sample_modes) - {"sample"}:
+            assert name in rows, f"the reference's table of plugins' own keys has no row for {name}"
+            for mode in spec.sample_modes:
+                assert f"`{mode}`" in rows[name], f"the reference's row for {name} does not name its mode {mode}"
