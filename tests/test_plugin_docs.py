@@ -337,3 +337,17 @@ def test_the_reference_names_every_sampling_mode_of_the_built_in_generators():
             assert name in rows, f"the reference's table of plugins' own keys has no row for {name}"
             for mode in spec.sample_modes:
                 assert f"`{mode}`" in rows[name], f"the reference's row for {name} does not name its mode {mode}"
+
+
+def test_the_reference_lists_every_shipped_dataset_under_its_task():
+    reference = REFERENCE.read_text(encoding="utf-8")
+    table = reference.split("| task | datasets archzoo ships", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("`")[1]: line for line in table.splitlines()[2:] if line.startswith("| `")}
+    assert set(rows) == set(TASKS), sorted(rows)
+    from archzoo.plugins import builtin
+
+    ours = {"datasets", *builtin()}  # archzoo's catalogue and built-in plugins, not a third party's
+    for name, dataset in get_host().datasets.items():
+        if dataset.plugin not in ours:
+            continue
+        assert f"`{name}`" in rows[dataset.task], f"the reference's {dataset.task} row does not list dataset {name}"
