@@ -484,3 +484,35 @@ def test_should_it_ship_shows_the_roc_curves(page, served):
     roc.wait_for()
     assert roc.evaluate("image => image.naturalWidth") > 400
     shot(page, "08b-roc")
+
+
+def test_a_conditional_generator_offers_its_classes_and_a_guidance_slider(page, served):
+    """A guided DDPM's gallery has a class chooser with its checkpoint's classes and a guidance
+    slider, and draws the class chosen; a DDPM without label dropout hides both."""
+    from archzoo.api import train
+
+    tiny = {"channels": "8,16", "time_dim": 16, "timesteps": 10, "epochs": 1, "max_steps": 2}
+    guided = train("ddpm", dataset="digits", overrides={**tiny, "label_dropout": 0.2}, out=str(served.store / "cfg"))
+    plain = train("ddpm", dataset="digits", overrides=tiny, out=str(served.store / "plain-ddpm"))
+    earlier = len(page.errors)  # the page's errors so far belong to the tests before
+    open_tab(page, "Inference")
+    box = page.locator("#az-infer-checkpoint input")
+    box.fill(str(guided.last_dir))
+    box.press("Enter")
+    expect(page.locator("#az-infer-about")).to_contain_text("ddpm on digits (image-generation)")
+    expect(page.locator("#az-gen-guidance")).to_be_visible()
+    page.locator("#az-gen-class input").click()
+    options = page.get_by_role("option")
+    expect(options).to_have_count(11)
+    assert options.all_inner_texts()[0].strip().endswith("every class in turn")
+    page.get_by_role("option", name="7", exact=True).click()
+    page.locator("#az-gen-guidance input[type=number]").fill("3")
+    page.locator("#az-gen-guidance input[type=number]").press("Tab")
+    page.get_by_role("button", name="Generate", exact=True).click()  # the text generator's button is hidden
+    expect(page.locator("#az-gallery-notes")).to_contain_text("class 7, guidance 3")
+    shot(page, "12-conditional-gallery")
+    box.fill(str(plain.last_dir))
+    box.press("Enter")
+    expect(page.locator("#az-gen-class")).to_be_hidden()
+    expect(page.locator("#az-gen-guidance")).to_be_hidden()
+    assert page.errors[earlier:] == [], page.errors[earlier:]
