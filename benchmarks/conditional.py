@@ -15,9 +15,9 @@ What it measures, in one run:
    sandal?  The same ``--samples`` images, the classes in turn, the same seeds, for every w;
 3. that accuracy per class, for the cGAN and each w.
 
-The budget is CPU-sized (minutes on two shared cores), far below the presets' 20-25 epochs:
-``--ddpm-steps`` optimizer steps of ``ddpm-fashion-guided`` at batch 128 in bf16 with Adam at
-1e-3 (the preset's 2e-4 learns too little in so few steps) and ``--gan-steps`` of
+The budget is CPU-sized (about 20 minutes in all on two cores shared with other work), far
+below the presets' 20-25 epochs: ``--ddpm-steps`` optimizer steps of ``ddpm-fashion-guided`` at
+batch 128 in bf16 with Adam at 1e-3 (five times the preset's 2e-4, for so few steps) and ``--gan-steps`` of
 ``cgan-fashion`` at batch 128 (its own 2e-4), each from seed 0 and without a validation split
 (the per-epoch evaluation of 6,000 images would cost more than the training), sampling with
 DDIM in ``--ddim-steps`` steps.  The numbers show the trend the notes describe (guidance trades
