@@ -262,10 +262,11 @@ class Diffusion(nn.Module):
         images: bool,
         ema_decay: float = 0.0,
         label_dropout: float = 0.0,
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
         self.denoiser = denoiser
-        self.num_classes = denoiser.label.null if denoiser.label is not None else 0
+        self.num_classes = num_classes  # of a conditional denoiser; its null class is number num_classes
         self.label_dropout = label_dropout
         self.ema_decay = ema_decay
         if ema_decay > 0:
@@ -281,9 +282,10 @@ class Diffusion(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The trained weights while training; their average (if kept) in eval mode."""
+        inputs = (x_t, t) if y is None else (x_t, t, y)  # an unconditional denoiser takes no classes
         if not self.training and self.ema_decay > 0:
-            return self.ema(x_t, t, y)
-        return self.denoiser(x_t, t, y)
+            return self.ema(*inputs)
+        return self.denoiser(*inputs)
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -339,7 +341,13 @@ def build_model(spec, config):
             shape[0], config.toy_hidden, config.time_dim, config.toy_fourier, config.toy_fourier_scale, classes
         )
         return Diffusion(
-            denoiser, betas, shape, images=False, ema_decay=config.ema_decay, label_dropout=config.label_dropout
+            denoiser,
+            betas,
+            shape,
+            images=False,
+            ema_decay=config.ema_decay,
+            label_dropout=config.label_dropout,
+            num_classes=classes,
         )
     if len(shape) != 3:
         raise ConfigError("input_shape", shape, "C x H x W images or a vector of coordinates (D,)", owner=spec.name)
@@ -359,7 +367,13 @@ def build_model(spec, config):
         )
     denoiser = SimpleUNet(shape[0], tuple(config.channels), config.time_dim, config.groups, classes)
     return Diffusion(
-        denoiser, betas, shape, images=True, ema_decay=config.ema_decay, label_dropout=config.label_dropout
+        denoiser,
+        betas,
+        shape,
+        images=True,
+        ema_decay=config.ema_decay,
+        label_dropout=config.label_dropout,
+        num_classes=classes,
     )
 
 
