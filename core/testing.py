@@ -53,7 +53,7 @@ class ContractSuite:
     - ``architecture``: the name to check (required).
     - ``overrides``: model-config values for a small, fast model.
     - ``batch_size`` and ``train_steps``: the tiny fixed batch and how many steps to take on it.
-    - ``lr``: learning rate for the overfitting check.
+    - ``lr``: learning rate for the overfitting check (empty: the architecture's ``check_lr``, else 1e-2).
 
     and a method to override when the default dataset is not right for a quick
     check: :meth:`make_splits`.
@@ -65,7 +65,7 @@ class ContractSuite:
     overrides: dict[str, Any] = {}
     batch_size: int = 16
     train_steps: int = 8
-    lr: float = 1e-2
+    lr: float | None = None
     seed: int = 1234
 
     pytestmark = [pytest.mark.archzoo_contract]
@@ -128,7 +128,8 @@ class ContractSuite:
         from archzoo.training.context import StepContext
         from archzoo.training.trainer import build_optimizers
 
-        train_config = TrainConfig(lr=self.lr, schedule="constant", weight_decay=0.0, seed=self.seed)
+        lr = self.lr if self.lr is not None else setup["spec"].check_lr or 1e-2
+        train_config = TrainConfig(lr=lr, schedule="constant", weight_decay=0.0, seed=self.seed)
         optimizers = build_optimizers(setup["hooks"], model, train_config)
         return StepContext(
             device=setup["accelerator"].device,

@@ -19,15 +19,8 @@ BUILTIN = sorted(
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_bert import CONTRACT_OVERRIDES, contract_attributes  # noqa: E402
 
-# A GAN at the suite's learning rate of 1e-2 oscillates (one Adam step moves its N(0, 0.02) weights by half
-# their spread, so whether the discriminator's loss ends lower after 8 steps is chance): the cGAN is checked
-# at its recipe's 2e-4, where that loss falls steadily.
-RECIPE_LR = {"cgan": 2e-4}
-
 for _name in BUILTIN:
     _attributes = {"architecture": _name, **(contract_attributes(_name) if _name in CONTRACT_OVERRIDES else {})}
-    if _name in RECIPE_LR:
-        _attributes["lr"] = RECIPE_LR[_name]
     _cls = type(f"TestContract_{_name.replace('-', '_')}", (ContractSuite,), _attributes)
     globals()[_cls.__name__] = _cls
 

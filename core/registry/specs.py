@@ -114,6 +114,9 @@ class ArchSpec:
     implementation: str | None = None
     extra_tasks: tuple[str, ...] = ()
     separate_steps: bool = False
+    #: The learning rate the contract suite's fixed-batch check trains at, for a model that does
+    #: not learn at the suite's 1e-2 (a GAN, whose two losses swing at that rate: its recipe's 2e-4).
+    check_lr: float | None = None
     #: A generator's sampling modes (its ``sample`` hook's ``mode``), for front ends to offer
     #: only these: ``("sample", "reconstruct", "grid")``. Empty: ``sample`` only.
     sample_modes: tuple[str, ...] = ()
