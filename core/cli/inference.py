@@ -31,7 +31,9 @@ def top_k_or_all(text: str) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
-        "predict", help="top-k classes for image files, rows of numbers, texts or graph nodes; values of a regression"
+        "predict",
+        help="top-k classes for image files, rows of numbers, texts or graph nodes; values of a regression; the output "
+        "sequence of an input sequence (--text '3 1 4 1 5')",
     )
     checkpoint_argument(p)
     text_arguments(
@@ -130,6 +132,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="reconstruct / interpolate: an image to start from (repeatable); default: test images picked by --seed",
     )
+    p.add_argument(
+        "--class",
+        dest="wanted_class",
+        metavar="NAME",
+        help="class-conditional generators (cgan; ddpm trained with label dropout): draw this class of the "
+        "checkpoint's data (its name, any case); default: every class in turn",
+    )
+    p.add_argument(
+        "--guidance",
+        type=float,
+        metavar="W",
+        help="ddpm trained with label dropout: classifier-free guidance weight w >= 0, eps = (1 + w) eps(class) - "
+        "w eps(no class); default 0, the conditional model alone",
+    )
     p.set_defaults(handler=sample)
 
 
@@ -144,6 +160,8 @@ def predict(args: argparse.Namespace) -> int:
         return _predict_nodes(args)
     if task == "tabular-regression":
         return _predict_values(args)
+    if task == "sequence-to-sequence":
+        return _predict_sequences(args)
     if task == "text-classification":
         inputs = [*args.texts, *text_lines(args.inputs)]
         if not inputs:
@@ -223,6 +241,32 @@ def _predict_values(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict_sequences(args: argparse.Namespace) -> int:
+    """The output sequence of each input sequence ('3 1 4 1 5': --text, or files with one a line),
+    with the attention matrix (output tokens x input tokens) in --json."""
+    from archzoo.inference.sequences import translate
+
+    for flag, given in (
+        ("--calibrated", args.calibrated),
+        ("--temperature", args.temperature is not None),
+        ("--centre", args.centre),
+        ("--mc-dropout", args.mc_dropout),
+    ):
+        if given:
+            raise ArchzooError(f"{flag} is for classifiers; a sequence-to-sequence checkpoint writes sequences")
+    texts = [*args.texts, *text_lines(args.inputs)]
+    if not texts:
+        raise ArchzooError("give input sequences: --text '3 1 4 1 5', or files with one sequence per line")
+    found = translate(args.checkpoint, texts)
+    if args.json:
+        rows = [{"input": t.source, "output": t.tokens, "text": t.text, "attention": t.attention} for t in found]
+        print(json.dumps(rows))
+        return 0
+    for item in found:
+        print(f"{' '.join(item.source)} -> {item.text}")
+    return 0
+
+
 def _predict_nodes(args: argparse.Namespace) -> int:
     """Classes of nodes of a graph checkpoint's own graph (FILE arguments are node indices)."""
     from archzoo.inference.classify import classify_nodes
@@ -292,12 +336,18 @@ def sample(args: argparse.Namespace) -> int:
         mode=args.mode,
         sampler=args.sampler,
         inputs=args.inputs,
+        wanted_class=args.wanted_class,
+        guidance=args.guidance,
     )
     notes(result.outputs.get("notes", []))
     written = write_images(result, out)
     extra = (
         f", {result.outputs['sampler']} sampler, {result.outputs['steps']} steps" if "sampler" in result.outputs else ""
     )
+    if "classes" in result.outputs:  # a class-conditional generator: which class, and the guidance weight
+        drawn = sorted(set(result.outputs["classes"]))
+        extra += f", class {drawn[0]}" if len(drawn) == 1 else ", every class in turn"
+        extra += f", guidance {result.outputs['guidance']:g}" if "guidance" in result.outputs else ""
     print(f"{len(written) - 1} image(s), mode {result.outputs.get('mode', args.mode)}, seed {args.seed}{extra}")
     print(f"grid: {written[0]}")
     return 0
