@@ -14,7 +14,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LONG = {"fashion_mnist.py", "sequence.py", "lora.py", "bert_features.py", "generative.py", "trust.py"}
+LONG = {
+    "fashion_mnist.py",
+    "sequence.py",
+    "lora.py",
+    "bert_features.py",
+    "generative.py",
+    "trust.py",
+    "labs.py",
+    "conditional.py",
+    "seq2seq.py",
+    "vqvae.py",
+}
 
 
 def main() -> int:

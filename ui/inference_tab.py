@@ -82,7 +82,7 @@ SAMPLER_DEFAULT = "model's default"
 EVERY_CLASS = "every class in turn"
 #: What each sampling mode does, in the words the mode box uses for the modes a generator offers.
 MODE_WORDS = {
-    "sample": "sample: from noise",
+    "sample": "sample: new images from the model's prior",
     "reconstruct": "reconstruct: test images through the model",
     "interpolate": "interpolate: between two test images",
     "traverse": "traverse: one code dimension at a time",
