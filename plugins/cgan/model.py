@@ -10,9 +10,11 @@ as exercise 8.4's hint builds it:
 - D(x, y): the DCGAN discriminator on [x, e(y)], 2 x 28 x 28, where e(y) is a
   learned embedding of the class, one 28 x 28 map per class, as an extra channel.
 
-The networks are the DCGAN plugin's own (:mod:`archzoo.plugins.dcgan.model`),
-built with the wider inputs, with its initialisation and its two Adam
-optimizers.  One training step, on a batch of real images and their labels:
+The networks are the DCGAN's layers (:mod:`archzoo.plugins.dcgan.model`, written
+out again here because a plugin imports only archzoo), with the wider inputs,
+the DCGAN paper's initialisation and two Adam optimizers, the discriminator's
+holding the class embedding e(y) too.  One training step, on a batch of real
+images and their labels:
 
 1. discriminator: BCE(D(x, y), 1) + BCE(D(G(z, y').detach(), y'), 0), with y'
    drawn uniformly over the classes, step its Adam;
@@ -37,15 +39,38 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archzoo import ConfigError, hookimpl
-from archzoo.plugins.dcgan.model import (
-    Discriminator,
-    Generator,
-    configure_optimizers,  # noqa: F401  the DCGAN's two Adams, as this hook
-)
-from archzoo.plugins.dcgan.model import _init as dcgan_init
 from archzoo.toolkit import unwrap
 from archzoo.toolkit.conditioning import class_labels, guidance_weight
 from archzoo.toolkit.generative import SampleError, from_signed, images_result, parse_request, to_signed
+
+
+def generator(inputs: int, channels: int) -> nn.Sequential:
+    """The DCGAN generator on an (inputs) x 1 x 1 code: 4x4, 7x7, 14x14, then 28x28 in [-1, 1]."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(inputs, 256, 4, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
+        nn.ConvTranspose2d(256, 128, 3, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True),
+        nn.ConvTranspose2d(64, channels, 4, 2, 1, bias=False), nn.Tanh(),
+    )  # fmt: skip
+
+
+def discriminator(channels: int) -> nn.Sequential:
+    """The DCGAN discriminator: 28x28 -> 14x14 -> 7x7 -> 4x4 -> one probability of being real."""
+    return nn.Sequential(
+        nn.Conv2d(channels, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(128, 256, 3, 2, 1, bias=False), nn.BatchNorm2d(256), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(256, 1, 4, 1, 0, bias=False), nn.Sigmoid(), nn.Flatten(0),
+    )  # fmt: skip
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: conv weights N(0, 0.02), BatchNorm scales N(1, 0.02), shifts 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
 
 
 class CGAN(nn.Module):
@@ -58,8 +83,8 @@ class CGAN(nn.Module):
         self.num_classes = num_classes
         self.image_shape = image_shape
         channels, height, width = image_shape
-        self.generator = Generator(latent_dim + num_classes, channels)
-        self.discriminator = Discriminator(channels + 1)
+        self.generator = generator(latent_dim + num_classes, channels)
+        self.discriminator = discriminator(channels + 1)
         self.label_map = nn.Embedding(num_classes, height * width)  # e(y): one extra input channel for D
         self.apply(dcgan_init)
 
@@ -86,9 +111,22 @@ def build_model(spec, config):
             owner=spec.name,
         )
     model = CGAN(config.latent_dim, config.num_classes, shape)
-    model.d_lr_ratio = config.d_lr_ratio  # read by the DCGAN's configure_optimizers
+    model.d_lr_ratio = config.d_lr_ratio  # read by configure_optimizers
     model.betas = (config.beta1, config.beta2)
     return model
+
+
+@hookimpl
+def configure_optimizers(spec, model, train_config):
+    """Two Adams: the generator at the run's ``lr``; the discriminator, with its class embedding
+    e(y), at ``lr x d_lr_ratio``."""
+    gan = unwrap(model)
+    lr, decay = train_config.lr, train_config.weight_decay
+    judge = [*gan.discriminator.parameters(), *gan.label_map.parameters()]
+    return {
+        "generator": torch.optim.Adam(gan.generator.parameters(), lr=lr, betas=gan.betas, weight_decay=decay),
+        "discriminator": torch.optim.Adam(judge, lr=lr * gan.d_lr_ratio, betas=gan.betas, weight_decay=decay),
+    }
 
 
 def bce(scores: torch.Tensor, target: float) -> torch.Tensor:
