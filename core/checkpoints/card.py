@@ -430,7 +430,7 @@ def _standalone(meta: dict[str, Any], repo_id: str | None) -> list[str]:
     raw = meta["preprocessing"].get("dataset_raw_scale")
     own = (
         [
-            f"The dataset's own arrays (scikit-learn's, for `{meta['dataset']['name']}`) count up to "
+            f"The dataset's own arrays (scikit-learn's, for `{dataset_label(meta['dataset']['name'])}`) count up to "
             f"`dataset_raw_scale` = {raw:g}, not 255: divide those by it instead of `raw_scale`.",
             "",
         ]
