@@ -497,6 +497,10 @@ def test_a_conditional_generator_offers_its_classes_and_a_guidance_slider(page, 
     earlier = len(page.errors)  # the page's errors so far belong to the tests before
     open_tab(page, "Inference")
     box = page.locator("#az-infer-checkpoint input")
+    # Opening the tab refreshes its checkpoint list (and its choice): wait until the new runs are listed.
+    box.click()
+    expect(page.get_by_role("option").filter(has_text="plain-ddpm")).not_to_have_count(0)
+    page.keyboard.press("Escape")
     box.fill(str(guided.last_dir))
     box.press("Enter")
     expect(page.locator("#az-infer-about")).to_contain_text("ddpm on digits (image-generation)")
