@@ -16,6 +16,7 @@ from archzoo.inference.sequences import translate
 from archzoo.plugins.seq2seq.model import BahdanauAttention, LuongAttention, Seq2Seq
 from archzoo.plugins.seq2seq_transformer.model import Seq2SeqTransformer
 from archzoo.registry.host import get_host
+from archzoo.toolkit import SampleError
 
 COPY = "copy:vocab=6,min_length=3,max_length=6,longer=9,examples=2000,test_examples=100"
 #: Small and fast: a few hundred steps of this learn COPY on one CPU thread in seconds.
@@ -167,7 +168,7 @@ def test_predict_from_the_command_line_with_its_attention(capsys):
 )
 def test_bad_input_sequences_are_named(capsys, text, message):
     folder = str(trained("bahdanau").best_dir)
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(SampleError, match=message):
         translate(folder, [text])
     code, _, err = cli(capsys, "predict", folder, "--text", text)
     assert code != 0 and message in err
@@ -180,9 +181,9 @@ def test_a_request_for_too_many_or_no_output_tokens_is_refused():
     folder = str(trained("bahdanau").best_dir)
     with pytest.raises(LimitError, match="max_length"):
         sample_checkpoint(folder, {"texts": ["3 1"], "max_length": 10**6})
-    with pytest.raises(DataError, match="max_length must be at least 1"):
+    with pytest.raises(SampleError, match="max_length must be at least 1"):
         sample_checkpoint(folder, {"texts": ["3 1"], "max_length": -2})
-    with pytest.raises(DataError, match="no empty one"):
+    with pytest.raises(SampleError, match="no empty one"):
         sample_checkpoint(folder, {"inputs": torch.zeros(2, 4, dtype=torch.long)})
     shorter = sample_checkpoint(folder, {"texts": ["3 1 4 1 5"], "max_length": 2})
     assert shorter.outputs["texts"] == ["3 1"] and len(shorter.outputs["attention"][0]) == 2

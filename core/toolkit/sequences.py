@@ -27,6 +27,7 @@ from archzoo.errors import DataError
 from archzoo.registry.hookspecs import hookimpl
 from archzoo.registry.limits import MAX_TEXT_LINES, check_count
 from archzoo.registry.specs import SampleResult
+from archzoo.toolkit.generative import SampleError
 from archzoo.toolkit.models import unwrap
 
 #: Output tokens a request may ask for at most.
@@ -111,17 +112,20 @@ def translated(model, request: dict[str, Any], ctx) -> SampleResult:
     if "texts" in request:
         texts = list(request["texts"])
         check_count("input sequences", len(texts), MAX_TEXT_LINES)
-        rows = [encode(text, names, longest_source) for text in texts]
+        try:
+            rows = [encode(text, names, longest_source) for text in texts]
+        except DataError as exc:  # a request's sequence, not the dataset's: the sampler's error
+            raise SampleError(str(exc)) from None
     else:
         rows = [[i for i in row if i != PAD_ID] for row in request["inputs"].tolist()]
     if not rows or not all(rows):
-        raise DataError("give at least one input sequence, and no empty one")
+        raise SampleError("give at least one input sequence, and no empty one")
     sources = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.int64)
     for n, row in enumerate(rows):
         sources[n, : len(row)] = torch.tensor(row, dtype=torch.int64)
     steps = check_count("max_length (output tokens)", int(request.get("max_length") or longest_target), MAX_OUTPUT)
     if steps < 1:
-        raise DataError(f"max_length must be at least 1 output token, not {steps}")
+        raise SampleError(f"max_length must be at least 1 output token, not {steps}")
     with torch.no_grad():
         ids, maps = unwrap(model).greedy(sources.to(ctx.device), steps)
     outputs: dict[str, list] = {"texts": [], "tokens": [], "sources": [], "attention": [], "maps": []}
