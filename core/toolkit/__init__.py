@@ -9,7 +9,8 @@ module imports ``archzoo`` and this package, and nothing else of archzoo's::
   ``split_indices``, ``pad_ids``, ``PAD_ID`` (a dataset of one's own, text batches)
 - models: ``unwrap``, ``param_groups_weight_decay``
 - layers (:mod:`~archzoo.toolkit.layers`): ``ACTIVATIONS``, ``activation``,
-  ``norm_1d``, ``initialise`` (the notes' activations, norms and initialisations)
+  ``norm_1d``, ``initialise``, ``sinusoidal_positions`` (the notes' activations, norms,
+  initialisations and the Transformer's positions)
 - classification (:mod:`~archzoo.toolkit.classification`): ``classification_step``,
   ``classification_metrics`` (the defaults every classifier gets), and for a step of
   one's own ``classification_loss`` (label smoothing, blended targets) and ``batch_accuracy``
@@ -52,7 +53,7 @@ from archzoo.toolkit.generative import (
     to_unit,
     traversal,
 )
-from archzoo.toolkit.layers import ACTIVATIONS, INITS, activation, initialise, norm_1d
+from archzoo.toolkit.layers import ACTIVATIONS, INITS, activation, initialise, norm_1d, sinusoidal_positions
 from archzoo.toolkit.models import param_groups_weight_decay, unwrap
 from archzoo.toolkit.regression import predicted_values, regression_metrics, regression_scores, regression_step
 
@@ -90,6 +91,7 @@ __all__ = [
     "regression_scores",
     "regression_step",
     "relu_layers",
+    "sinusoidal_positions",
     "scatter_image",
     "split_indices",
     "to_signed",

@@ -1,4 +1,5 @@
-"""Building blocks the notes' MLPs and CNNs share: activations, normalisation, initialisation.
+"""Building blocks the notes' networks share: activations, normalisation, initialisation,
+and the Transformer's sinusoidal positions.
 
 One table of the notes' activations (1.1.2, and SiLU and Mish beside them)
 and one ``initialise`` for the notes' schemes (1.5), so every plugin that
@@ -7,6 +8,9 @@ offers ``activation`` or ``init`` offers the same names with the same meaning.
 
 from __future__ import annotations
 
+import math
+
+import torch
 import torch.nn as nn
 
 #: The nonlinearities a config may name; leaky ReLU with the notes' slope of 0.01.
@@ -73,3 +77,14 @@ def _kaiming_gain(nonlinearity: str) -> dict:
     if nonlinearity in ("tanh", "sigmoid"):
         return {"nonlinearity": nonlinearity}
     return {"nonlinearity": "relu"}
+
+
+def sinusoidal_positions(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:
+    """The Transformer's positions (notes 7.2), shape (length, d):
+    PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d))."""
+    position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
+    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32, device=device) * (-math.log(1e4) / d_model))
+    table = torch.zeros(length, d_model, device=device)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)[:, : d_model // 2]
+    return table

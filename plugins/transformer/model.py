@@ -37,19 +37,7 @@ import torch
 import torch.nn as nn
 
 from archzoo import ConfigError, hookimpl
-from archzoo.toolkit import PAD_ID
-
-
-def sinusoidal_positions(length: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:
-    """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); shape (length, d)."""
-    position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
-    frequency = torch.exp(
-        torch.arange(0, d_model, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / d_model)
-    )
-    table = torch.zeros(length, d_model, device=device)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)[:, : d_model // 2]
-    return table
+from archzoo.toolkit import PAD_ID, sinusoidal_positions
 
 
 class EncoderBlock(nn.Module):
