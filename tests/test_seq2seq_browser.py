@@ -4,12 +4,11 @@ type sequences, read the outputs and the attention picture, have a bad token nam
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from playwright.sync_api import expect
+from test_ui_browser import open_page
 from ui_server import served_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui-seq2seq"
@@ -23,18 +22,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(served):
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.goto(served.url)
-        tab.errors = errors
+    with open_page(served.url, ARTIFACTS) as tab:
         yield tab
-        browser.close()
 
 
 def test_a_sequence_in_its_output_and_attention_out(page, served, one_thread):

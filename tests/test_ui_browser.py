@@ -10,6 +10,7 @@ one page and run in order, like one visit.  Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import shutil
@@ -47,15 +48,23 @@ def served(tmp_path_factory):
 def page(served):
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make system-packages does)")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
+    with open_page(served.url, ARTIFACTS) as tab:
+        yield tab
+
+
+@contextlib.contextmanager
+def open_page(url: str, artifacts: Path):
+    """A desktop-sized chromium tab on ``url`` that keeps its page errors (``tab.errors``), with
+    ``artifacts`` emptied for its screenshots."""
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
         tab.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.goto(served.url)
+        tab.goto(url)
         tab.errors = errors
         yield tab
         browser.close()
